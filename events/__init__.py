@@ -1,0 +1,1 @@
+"""The contract between producers and consumers: event models, envelope, codec, patterns and the bus port."""

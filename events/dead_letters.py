@@ -1,0 +1,69 @@
+"""Dead letters: input that could not be used, kept whole with the reason and where it came from."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+import orjson
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    origin: str  # file:line, stream name, event id or subscription that refused it
+    error: str
+    payload: Any  # the raw input as received (text or a JSON-able object), never a secret
+    time: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"origin": self.origin, "error": self.error, "payload": self.payload, "time": self.time}
+
+
+class DeadLetters(Protocol):
+    def put(self, origin: str, error: str, payload: Any) -> None: ...
+
+
+class DeadLetterList:
+    """In-memory dead letters, for tests and for counting in summaries."""
+
+    def __init__(self) -> None:
+        self.letters: list[DeadLetter] = []
+
+    def put(self, origin: str, error: str, payload: Any) -> None:
+        self.letters.append(DeadLetter(origin, error, payload, _now()))
+
+    def __iter__(self) -> Iterator[DeadLetter]:
+        return iter(self.letters)
+
+    def __len__(self) -> int:
+        return len(self.letters)
+
+
+class DeadLetterFile:
+    """Appends one JSON line per dead letter, flushed at once so a crash keeps them."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.count = 0
+        self._file: IO[bytes] | None = None
+
+    def put(self, origin: str, error: str, payload: Any) -> None:
+        if self._file is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = self.path.open("ab")
+        letter = DeadLetter(origin, error, payload, _now())
+        self._file.write(orjson.dumps(letter.as_dict(), default=str) + b"\n")
+        self._file.flush()
+        self.count += 1
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def _now() -> str:
+    return datetime.now(tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,0 +1,15 @@
+"""Deterministic event ids: derived from the fact's natural key, so every duplicate carries the same id."""
+
+from __future__ import annotations
+
+import hashlib
+
+
+def bar_event_id(exchange: str, symbol: str, timeframe: str, open_time_ms: int) -> str:
+    return f"bar:{exchange}:{symbol}:{timeframe}:{open_time_ms}"
+
+
+def order_event_id(strategy: str, exchange: str, symbol: str, bar_open_time_ms: int) -> str:
+    """Fits Binance's clientOrderId rule (^[.A-Z:/a-z0-9_-]{1,36}$) whatever the strategy name is."""
+    key = f"{strategy}|{exchange}|{symbol}|{bar_open_time_ms}".encode()
+    return "stds-" + hashlib.blake2b(key, digest_size=15).hexdigest()

@@ -1,0 +1,175 @@
+"""One pydantic model per event, each named as a past-tense fact; money and quantities are Decimal."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+from events.ids import bar_event_id, order_event_id
+
+# Decimals travel as JSON strings so no consumer (in any language) reads them through a float.
+Money = Annotated[Decimal, PlainSerializer(str, return_type=str, when_used="json")]
+Side = Literal["buy", "sell"]
+M = TypeVar("M", bound=BaseModel)
+
+
+class Event(BaseModel):
+    """Base of every event detail: frozen, strict about unknown fields, versioned."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: Literal[1] = 1
+    source: ClassVar[str] = "stds"
+
+    @classmethod
+    def trusted(cls, **fields: Any) -> Self:
+        """Build from values this process already checked, skipping validation (the per-bar hot path).
+
+        Only for in-process producers and consumers; anything from outside goes through
+        `model_validate` (see events.codec).
+        """
+        return construct_trusted(cls, fields)
+
+    @property
+    def event_id(self) -> str:
+        """Deterministic id: the same fact always gets the same id, so duplicates are recognisable."""
+        raise NotImplementedError
+
+
+class BarClosed(Event):
+    """A candle whose interval has ended; published once per (exchange, symbol, timeframe, open time)."""
+
+    source: ClassVar[str] = "stds.producers"
+
+    exchange: str = Field(description="ccxt exchange id, e.g. 'binance'")
+    symbol: str = Field(description="ccxt unified symbol, e.g. 'BTC/USDT'")
+    timeframe: str = Field(description="candle length, e.g. '1m'")
+    open_time_ms: int = Field(description="candle open time, ms since the Unix epoch, UTC")
+    close_time_ms: int = Field(description="last ms inside the candle (open_time_ms + interval - 1)")
+    open: Money
+    high: Money
+    low: Money
+    close: Money
+    volume: Money = Field(description="base-asset volume")
+    quote_volume: Money | None = None
+    trades: int | None = None
+    backfilled: bool = Field(default=False, description="true when recovered over REST after a gap")
+
+    @property
+    def event_id(self) -> str:
+        return bar_event_id(self.exchange, self.symbol, self.timeframe, self.open_time_ms)
+
+
+class TargetChanged(Event):
+    """A strategy's wanted position moved; the audit trail behind every order."""
+
+    source: ClassVar[str] = "stds.consumers.strategy"
+
+    strategy: str
+    exchange: str
+    symbol: str
+    bar_open_time_ms: int
+    previous_target: Money
+    target: Money
+
+    @property
+    def event_id(self) -> str:
+        return f"target:{self.strategy}:{self.exchange}:{self.symbol}:{self.bar_open_time_ms}"
+
+
+class OrderRequested(Event):
+    """A strategy asks execution to trade `qty` to move from (position + pending) to `target`."""
+
+    source: ClassVar[str] = "stds.consumers.strategy"
+
+    order_id: str = Field(description="deterministic from strategy/exchange/symbol/bar; also the clientOrderId")
+    strategy: str
+    exchange: str
+    symbol: str
+    side: Side
+    qty: Money = Field(description="always positive; the side gives the direction")
+    target: Money = Field(description="the position the strategy wants once this order fills")
+    reference_price: Money = Field(description="close of the triggering bar")
+    bar_open_time_ms: int
+
+    @property
+    def event_id(self) -> str:
+        return f"order-requested:{self.order_id}"
+
+    @property
+    def signed_qty(self) -> Decimal:
+        return self.qty if self.side == "buy" else -self.qty
+
+
+class OrderFilled(Event):
+    """Execution traded the order; holdings have been updated exactly once for it."""
+
+    source: ClassVar[str] = "stds.consumers.execution"
+
+    order_id: str
+    strategy: str
+    exchange: str
+    symbol: str
+    side: Side
+    qty: Money
+    price: Money
+    fee: Money = Field(description="in the quote currency")
+    bar_open_time_ms: int
+
+    @property
+    def event_id(self) -> str:
+        return f"order-filled:{self.order_id}"
+
+    @property
+    def signed_qty(self) -> Decimal:
+        return self.qty if self.side == "buy" else -self.qty
+
+
+class OrderRejected(Event):
+    """Execution refused the order (risk limit, kill switch, broker error); pending is released."""
+
+    source: ClassVar[str] = "stds.consumers.execution"
+
+    order_id: str
+    strategy: str
+    exchange: str
+    symbol: str
+    side: Side
+    qty: Money
+    bar_open_time_ms: int
+    reason: str
+
+    @property
+    def event_id(self) -> str:
+        return f"order-rejected:{self.order_id}"
+
+
+def construct_trusted(cls: type[M], fields: dict[str, Any]) -> M:
+    """Set the fields directly, in declaration order (so JSON output is byte-identical to a
+    validated instance's); about 3x cheaper than model_construct."""
+    layout = _LAYOUTS.get(cls)
+    if layout is None:
+        layout = [(name, _REQUIRED if info.is_required() else info.default) for name, info in cls.model_fields.items()]
+        _LAYOUTS[cls] = layout
+    values = {name: fields.get(name, default) for name, default in layout}
+    instance = cls.__new__(cls)
+    object.__setattr__(instance, "__dict__", values)
+    object.__setattr__(instance, "__pydantic_fields_set__", set(fields))
+    object.__setattr__(instance, "__pydantic_extra__", None)
+    object.__setattr__(instance, "__pydantic_private__", None)
+    return instance
+
+
+_REQUIRED: Any = object()
+_LAYOUTS: dict[type[BaseModel], list[tuple[str, Any]]] = {}
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    model.__name__: model for model in (BarClosed, TargetChanged, OrderRequested, OrderFilled, OrderRejected)
+}
+
+
+def new_order_id(strategy: str, exchange: str, symbol: str, bar_open_time_ms: int) -> str:
+    return order_event_id(strategy, exchange, symbol, bar_open_time_ms)
