@@ -1,0 +1,1 @@
+"""Everything that reacts to events: strategies, the strategy consumer, execution and their stores."""

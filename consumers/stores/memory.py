@@ -1,0 +1,193 @@
+"""In-memory stores: the fast core the SQLite adapter persists, and the default for tests and benchmarks."""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from decimal import Decimal
+
+from consumers.stores.ports import (
+    Account,
+    AccountKey,
+    Decision,
+    OrderRecord,
+    Settlement,
+    StreamKey,
+    UnknownOrder,
+)
+from consumers.strategies.window import Window
+from events.models import BarClosed, OrderFilled
+
+DEFAULT_RETENTION_BARS = 2_000
+
+
+class _Series:
+    """One stream's recent bars in open-time order, with closes kept as floats for indicators."""
+
+    __slots__ = ("bars", "closes", "interval_ms", "times")
+
+    def __init__(self, interval_ms: int) -> None:
+        self.interval_ms = interval_ms
+        self.times: list[int] = []
+        self.bars: list[BarClosed] = []
+        self.closes: list[float] = []
+
+    def position_of(self, open_time_ms: int) -> int | None:
+        times = self.times
+        if times and times[-1] == open_time_ms:
+            return len(times) - 1
+        index = bisect_left(times, open_time_ms)
+        return index if index < len(times) and times[index] == open_time_ms else None
+
+
+class MemoryBarStore:
+    """Keeps the last `retention_bars` bars per stream; out-of-order bars are slotted into place."""
+
+    def __init__(self, retention_bars: int = DEFAULT_RETENTION_BARS) -> None:
+        self.retention_bars = retention_bars
+        self._series: dict[StreamKey, _Series] = {}
+
+    def add(self, bar: BarClosed) -> bool:
+        key = StreamKey(bar.exchange, bar.symbol, bar.timeframe)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = _Series(bar.close_time_ms - bar.open_time_ms + 1)
+        times = series.times
+        open_time = bar.open_time_ms
+        if not times or open_time > times[-1]:
+            times.append(open_time)
+            series.bars.append(bar)
+            series.closes.append(float(bar.close))
+            if len(times) >= 2 * self.retention_bars:
+                self._trim(series)
+            return True
+        index = bisect_left(times, open_time)
+        if times[index] == open_time or (index == 0 and len(times) >= self.retention_bars):
+            return False  # a duplicate, or older than anything a window can still reach
+        times.insert(index, open_time)
+        series.bars.insert(index, bar)
+        series.closes.insert(index, float(bar.close))
+        return True
+
+    def window(self, stream: StreamKey, end_open_time_ms: int, length: int) -> Window | None:
+        series = self._series.get(stream)
+        if series is None:
+            return None
+        end = series.position_of(end_open_time_ms)
+        if end is None:
+            return None
+        start = end - length + 1
+        # times are unique and sorted, so the span check proves there is no gap inside
+        if start < 0 or series.times[start] != end_open_time_ms - (length - 1) * series.interval_ms:
+            return None
+        return Window(series.bars[start : end + 1], series.closes[start : end + 1])
+
+    def streams(self) -> list[StreamKey]:
+        return list(self._series)
+
+    def bars(self, stream: StreamKey) -> list[BarClosed]:
+        series = self._series.get(stream)
+        return list(series.bars) if series else []
+
+    def _trim(self, series: _Series) -> None:
+        drop = len(series.times) - self.retention_bars
+        del series.times[:drop], series.bars[:drop], series.closes[:drop]
+
+
+class MemoryBook:
+    """Accounts and orders in dicts; `changed_accounts`/`changed_orders` let a persistent adapter save deltas."""
+
+    def __init__(self, starting_cash: Decimal) -> None:
+        self.starting_cash = starting_cash
+        self._accounts: dict[AccountKey, Account] = {}
+        self._orders: dict[str, OrderRecord] = {}
+        self.changed_accounts: set[AccountKey] = set()
+        self.changed_orders: set[str] = set()
+
+    def account(self, key: AccountKey) -> Account:
+        account = self._accounts.get(key)
+        if account is None:
+            account = self._accounts[key] = Account(key, cash=self.starting_cash)
+        return account
+
+    def decide(self, decision: Decision) -> bool:
+        account = self.account(decision.account)
+        cursor = account.decided_through_ms
+        if cursor is not None and decision.bar_open_time_ms <= cursor:
+            return False
+        order = decision.order
+        if order is not None:
+            if order.order_id in self._orders:
+                return False
+            self._orders[order.order_id] = OrderRecord(order)
+            self.changed_orders.add(order.order_id)
+            account.pending += order.signed_qty
+        account.decided_through_ms = decision.bar_open_time_ms
+        if decision.target != account.refused_target:
+            account.refused_target = None
+        account.target = decision.target
+        self.changed_accounts.add(decision.account)
+        return True
+
+    def order(self, order_id: str) -> OrderRecord | None:
+        return self._orders.get(order_id)
+
+    def settle(self, settlement: Settlement) -> bool:
+        record = self._orders.get(settlement.order_id)
+        if record is None:
+            raise UnknownOrder(f"order {settlement.order_id} was never requested")
+        if record.settlement is not None:
+            return False
+        request = record.request
+        account = self.account(AccountKey(request.strategy, request.exchange, request.symbol))
+        account.pending -= request.signed_qty
+        if isinstance(settlement, OrderFilled):
+            account.position += settlement.signed_qty
+            account.cash -= settlement.signed_qty * settlement.price + settlement.fee
+            account.fees += settlement.fee
+            account.fills += 1
+        else:
+            account.rejects += 1
+            account.refused_target = request.target
+        self._orders[settlement.order_id] = OrderRecord(request, settlement)
+        self.changed_orders.add(settlement.order_id)
+        self.changed_accounts.add(account.key)
+        return True
+
+    def accounts(self) -> list[Account]:
+        return [account.copy() for account in self._accounts.values()]
+
+    def records(self) -> list[OrderRecord]:
+        return list(self._orders.values())
+
+    def load(self, accounts: list[Account], orders: list[OrderRecord]) -> None:
+        """Restore saved state (used by persistent adapters at start-up)."""
+        self._accounts = {account.key: account for account in accounts}
+        self._orders = {record.request.order_id: record for record in orders}
+
+
+class MemoryProcessedIds:
+    def __init__(self) -> None:
+        self._seen: set[tuple[str, str]] = set()
+        self.changed: list[tuple[str, str]] = []
+
+    def seen(self, consumer: str, event_id: str) -> bool:
+        return (consumer, event_id) in self._seen
+
+    def mark(self, consumer: str, event_id: str) -> None:
+        key = (consumer, event_id)
+        self._seen.add(key)
+        self.changed.append(key)
+
+
+class MemoryKillSwitch:
+    def __init__(self, reason: str | None = None) -> None:
+        self._reason = reason
+
+    def engaged(self) -> str | None:
+        return self._reason
+
+    def engage(self, reason: str) -> None:
+        self._reason = reason or "engaged"
+
+    def release(self) -> None:
+        self._reason = None

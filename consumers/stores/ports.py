@@ -1,0 +1,138 @@
+"""Small interfaces every store adapter implements (memory, SQLite here; DynamoDB on AWS)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+from consumers.strategies.window import Window
+from events.models import BarClosed, OrderFilled, OrderRejected, OrderRequested
+
+ZERO = Decimal(0)
+
+Settlement = OrderFilled | OrderRejected
+
+
+@dataclass(frozen=True, slots=True)
+class StreamKey:
+    """One bar series: the unit of ordering, gap detection and history."""
+
+    exchange: str
+    symbol: str
+    timeframe: str
+
+    @classmethod
+    def of(cls, bar: BarClosed) -> StreamKey:
+        return cls(bar.exchange, bar.symbol, bar.timeframe)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountKey:
+    """A strategy's sub-account for one symbol on one exchange."""
+
+    strategy: str
+    exchange: str
+    symbol: str
+
+
+@dataclass(slots=True)
+class Account:
+    """Holdings of one sub-account, and how far its strategy has decided."""
+
+    key: AccountKey
+    cash: Decimal
+    position: Decimal = ZERO
+    pending: Decimal = ZERO  # signed quantity ordered but not yet settled
+    fees: Decimal = ZERO
+    target: Decimal = ZERO
+    decided_through_ms: int | None = None  # open time of the last bar the strategy decided on
+    fills: int = 0
+    rejects: int = 0
+    # A rejection is final: that target is not ordered again until the strategy wants another one.
+    refused_target: Decimal | None = None
+
+    def copy(self) -> Account:
+        return Account(
+            self.key,
+            self.cash,
+            self.position,
+            self.pending,
+            self.fees,
+            self.target,
+            self.decided_through_ms,
+            self.fills,
+            self.rejects,
+            self.refused_target,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A strategy's verdict at one bar: its new target, and the order (if any) that moves toward it."""
+
+    account: AccountKey
+    bar_open_time_ms: int
+    target: Decimal
+    order: OrderRequested | None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    request: OrderRequested
+    settlement: Settlement | None = None
+
+
+class BarStore(Protocol):
+    def add(self, bar: BarClosed) -> bool:
+        """Keep the bar; False when that (stream, open time) is already known or too old to keep."""
+        ...
+
+    def window(self, stream: StreamKey, end_open_time_ms: int, length: int) -> Window | None:
+        """The `length` consecutive bars ending at `end_open_time_ms`, or None if any is missing."""
+        ...
+
+
+class Book(Protocol):
+    """Holdings, pending orders and decision cursors; every change is atomic and applied once."""
+
+    def account(self, key: AccountKey) -> Account:
+        """Current state (a fresh account with the starting cash if never seen). Do not mutate it."""
+        ...
+
+    def decide(self, decision: Decision) -> bool:
+        """Atomically: move the cursor to the bar, set the target, record the order and add it to
+        pending. False (and no change) if the cursor is already at or past that bar."""
+        ...
+
+    def order(self, order_id: str) -> OrderRecord | None: ...
+
+    def settle(self, settlement: Settlement) -> bool:
+        """Apply a fill or reject exactly once per order id; False if it was already settled."""
+        ...
+
+    def accounts(self) -> list[Account]: ...
+
+
+class ProcessedIds(Protocol):
+    """Which (consumer, event id) deliveries were fully handled, so a redelivery is skipped cheaply."""
+
+    def seen(self, consumer: str, event_id: str) -> bool: ...
+
+    def mark(self, consumer: str, event_id: str) -> None: ...
+
+
+class KillSwitch(Protocol):
+    """One global switch that makes execution reject every order while engaged."""
+
+    def engaged(self) -> str | None:
+        """The reason it was engaged, or None when trading is allowed."""
+        ...
+
+    def engage(self, reason: str) -> None: ...
+
+    def release(self) -> None: ...
+
+
+class UnknownOrder(LookupError):
+    """A settlement or order event names an order id this book never recorded."""

@@ -1,0 +1,239 @@
+"""The embedded default: one SQLite file holding bars, the book, processed ids and the kill switch.
+
+State lives in the memory stores and is written behind in one transaction per `commit()`: a
+process killed between commits restarts from the last commit, and because every id is
+deterministic, re-processing the same bars repeats the same decisions without doubling anything.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+from typing import IO
+
+import orjson
+
+from consumers.stores.memory import (
+    DEFAULT_RETENTION_BARS,
+    MemoryBarStore,
+    MemoryBook,
+    MemoryProcessedIds,
+)
+from consumers.stores.ports import Account, AccountKey, OrderRecord, Settlement, StreamKey
+from consumers.strategies.window import Window
+from events.codec import detail_from_dict
+from events.models import BarClosed, OrderFilled, OrderRejected, OrderRequested
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS bars (
+    exchange TEXT NOT NULL, symbol TEXT NOT NULL, timeframe TEXT NOT NULL, open_time_ms INTEGER NOT NULL,
+    bar TEXT NOT NULL,
+    PRIMARY KEY (exchange, symbol, timeframe, open_time_ms)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS accounts (
+    strategy TEXT NOT NULL, exchange TEXT NOT NULL, symbol TEXT NOT NULL,
+    cash TEXT NOT NULL, position TEXT NOT NULL, pending TEXT NOT NULL, fees TEXT NOT NULL,
+    target TEXT NOT NULL, decided_through_ms INTEGER, fills INTEGER NOT NULL, rejects INTEGER NOT NULL,
+    refused_target TEXT,
+    PRIMARY KEY (strategy, exchange, symbol)
+);
+CREATE TABLE IF NOT EXISTS orders (
+    order_id TEXT PRIMARY KEY, request TEXT NOT NULL, settlement_type TEXT, settlement TEXT
+);
+CREATE TABLE IF NOT EXISTS processed (
+    consumer TEXT NOT NULL, event_id TEXT NOT NULL, PRIMARY KEY (consumer, event_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS control (name TEXT PRIMARY KEY, value TEXT);
+"""
+
+
+class StateLocked(RuntimeError):
+    """Another process is running on this state file."""
+
+
+class SqliteBarStore:
+    def __init__(self, memory: MemoryBarStore) -> None:
+        self.memory = memory
+        self.unsaved: list[BarClosed] = []
+
+    def add(self, bar: BarClosed) -> bool:
+        added = self.memory.add(bar)
+        if added:
+            self.unsaved.append(bar)
+        return added
+
+    def window(self, stream: StreamKey, end_open_time_ms: int, length: int) -> Window | None:
+        return self.memory.window(stream, end_open_time_ms, length)
+
+
+class SqliteKillSwitch:
+    """Read from the file on every check, so `stds halt` from another shell takes effect at once."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+
+    def engaged(self) -> str | None:
+        row = self._connection.execute("SELECT value FROM control WHERE name = 'kill_switch'").fetchone()
+        return row[0] if row else None
+
+    def engage(self, reason: str) -> None:
+        with self._connection:
+            self._connection.execute(
+                "INSERT OR REPLACE INTO control (name, value) VALUES ('kill_switch', ?)",
+                (reason or "engaged",),
+            )
+
+    def release(self) -> None:
+        with self._connection:
+            self._connection.execute("DELETE FROM control WHERE name = 'kill_switch'")
+
+
+class SqliteState:
+    """Opens (creating if needed) the state file, loads it, and persists changes on `commit()`."""
+
+    def __init__(
+        self,
+        path: Path,
+        starting_cash: Decimal,
+        retention_bars: int = DEFAULT_RETENTION_BARS,
+        *,
+        lock: bool = True,
+    ) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock_file = _lock(path) if lock else None
+        self._connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._connection.execute("PRAGMA journal_mode=WAL")
+        self._connection.execute("PRAGMA synchronous=NORMAL")
+        self._connection.executescript(SCHEMA)
+        self.bars = SqliteBarStore(MemoryBarStore(retention_bars))
+        self.book = MemoryBook(starting_cash)
+        self.processed = MemoryProcessedIds()
+        self.kill_switch = SqliteKillSwitch(self._connection)
+        self._load()
+
+    def commit(self) -> None:
+        """Write every change since the last commit in one transaction."""
+        book, connection = self.book, self._connection
+        bars, self.bars.unsaved = self.bars.unsaved, []
+        accounts = [book.account(key) for key in book.changed_accounts]
+        orders = [record for order_id in book.changed_orders if (record := book.order(order_id))]
+        processed, self.processed.changed = self.processed.changed, []
+        book.changed_accounts, book.changed_orders = set(), set()
+        if not (bars or accounts or orders or processed):
+            return
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            connection.executemany(
+                "INSERT OR IGNORE INTO bars VALUES (?, ?, ?, ?, ?)",
+                [(bar.exchange, bar.symbol, bar.timeframe, bar.open_time_ms, bar.model_dump_json()) for bar in bars],
+            )
+            connection.executemany(
+                "INSERT OR REPLACE INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [_account_row(account) for account in accounts],
+            )
+            connection.executemany(
+                "INSERT OR REPLACE INTO orders VALUES (?, ?, ?, ?)", [_order_row(record) for record in orders]
+            )
+            connection.executemany("INSERT OR IGNORE INTO processed VALUES (?, ?)", processed)
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        self.commit()
+        self._connection.close()
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+
+    def _load(self) -> None:
+        connection = self._connection
+        accounts = [_account_from_row(row) for row in connection.execute("SELECT * FROM accounts")]
+        orders = [_order_from_row(row) for row in connection.execute("SELECT * FROM orders")]
+        self.book.load(accounts, orders)
+        retention = self.bars.memory.retention_bars
+        streams = connection.execute("SELECT DISTINCT exchange, symbol, timeframe FROM bars").fetchall()
+        for exchange, symbol, timeframe in streams:
+            rows = connection.execute(
+                "SELECT bar FROM bars WHERE exchange = ? AND symbol = ? AND timeframe = ? "
+                "ORDER BY open_time_ms DESC LIMIT ?",
+                (exchange, symbol, timeframe, retention),
+            ).fetchall()
+            for (document,) in reversed(rows):
+                self.bars.memory.add(BarClosed.model_validate_json(document))
+        for consumer, event_id in connection.execute("SELECT consumer, event_id FROM processed"):
+            self.processed.mark(consumer, event_id)
+        self.processed.changed = []
+
+
+def _lock(path: Path) -> IO[str]:
+    lock_file = open(f"{path}.lock", "w")  # noqa: SIM115 (held open for the life of the state)
+    try:
+        fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock_file.close()
+        raise StateLocked(
+            f"{path} is in use by another stds process; stop it first, or pass a different --db"
+        ) from None
+    lock_file.write(str(os.getpid()))
+    lock_file.flush()
+    return lock_file
+
+
+def _account_row(account: Account) -> tuple[object, ...]:
+    key = account.key
+    return (
+        key.strategy,
+        key.exchange,
+        key.symbol,
+        str(account.cash),
+        str(account.position),
+        str(account.pending),
+        str(account.fees),
+        str(account.target),
+        account.decided_through_ms,
+        account.fills,
+        account.rejects,
+        None if account.refused_target is None else str(account.refused_target),
+    )
+
+
+def _account_from_row(row: tuple[object, ...]) -> Account:
+    strategy, exchange, symbol, cash, position, pending, fees, target, cursor, fills, rejects, refused = row
+    return Account(
+        AccountKey(str(strategy), str(exchange), str(symbol)),
+        cash=Decimal(str(cash)),
+        position=Decimal(str(position)),
+        pending=Decimal(str(pending)),
+        fees=Decimal(str(fees)),
+        target=Decimal(str(target)),
+        decided_through_ms=int(str(cursor)) if cursor is not None else None,
+        fills=int(str(fills)),
+        rejects=int(str(rejects)),
+        refused_target=None if refused is None else Decimal(str(refused)),
+    )
+
+
+def _order_row(record: OrderRecord) -> tuple[object, ...]:
+    settlement = record.settlement
+    return (
+        record.request.order_id,
+        record.request.model_dump_json(),
+        type(settlement).__name__ if settlement else None,
+        settlement.model_dump_json() if settlement else None,
+    )
+
+
+def _order_from_row(row: tuple[object, ...]) -> OrderRecord:
+    order_id, request, settlement_type, settlement = row
+    parsed: Settlement | None = None
+    if settlement_type is not None:
+        event = detail_from_dict(str(settlement_type), orjson.loads(str(settlement)), f"orders/{order_id}")
+        assert isinstance(event, OrderFilled | OrderRejected)
+        parsed = event
+    return OrderRecord(OrderRequested.model_validate_json(str(request)), parsed)

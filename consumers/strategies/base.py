@@ -1,0 +1,48 @@
+"""What a strategy declares (name, parameters, lookback, the bars it wants) and the one function it implements."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from consumers.strategies.window import Window
+
+
+class StrategyParams(BaseModel):
+    """Base for a strategy's parameters; every strategy trades a fixed `qty` (base units) when in."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    qty: Decimal = Decimal(1)
+
+
+class Strategy:
+    """Subclass this, set `name` and `Params`, implement `lookback` and `target`.
+
+    `target` is pure: the same window and current target always give the same answer. It returns
+    the position the strategy wants (positive long, negative short, zero flat), never a trade;
+    the consumer turns the difference into orders.
+    """
+
+    name: ClassVar[str]
+    Params: ClassVar[type[StrategyParams]] = StrategyParams
+
+    def __init__(self, params: StrategyParams | dict[str, Any] | None = None) -> None:
+        if isinstance(params, StrategyParams):
+            self.params = params
+        else:
+            self.params = self.Params.model_validate(params or {})
+
+    @property
+    def lookback(self) -> int:
+        """How many consecutive bars `target` needs; no decision is made before that many exist."""
+        raise NotImplementedError
+
+    def target(self, window: Window, current_target: Decimal) -> Decimal:
+        """The wanted position at the close of `window.last`."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.params!r})"

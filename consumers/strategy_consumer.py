@@ -1,0 +1,105 @@
+"""Strategy consumer: on each closed bar, window → target → order for target − (position + pending)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from consumers.stores.ports import Account, AccountKey, BarStore, Book, Decision, StreamKey
+from consumers.strategies.base import Strategy
+from consumers.strategies.window import Window
+from events.models import BarClosed, Event, OrderRequested, TargetChanged, new_order_id
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyConsumer:
+    """Turns bars into decisions for one configured strategy instance (`name` is its sub-account owner).
+
+    Decisions are made in bar order, each on a complete window, whatever order bars arrive in:
+    a bar that completes later bars' windows decides them too (catch-up), a bar at or before the
+    cursor decides nothing (so a stale bar never moves a target back), and the order id comes
+    from (strategy, exchange, symbol, bar) so a redelivery can only repeat the same order.
+    """
+
+    name: str
+    strategy: Strategy
+    bars: BarStore
+    book: Book
+
+    def on_bar(self, bar: BarClosed) -> list[Event]:
+        self.bars.add(bar)
+        key = AccountKey(self.name, bar.exchange, bar.symbol)
+        account = self.book.account(key)
+        cursor = account.decided_through_ms
+        if cursor is not None and bar.open_time_ms <= cursor:
+            return self._in_flight_order(key, bar)
+        return self._decide_from(key, bar)
+
+    def _decide_from(self, key: AccountKey, bar: BarClosed) -> list[Event]:
+        stream = StreamKey(bar.exchange, bar.symbol, bar.timeframe)
+        interval_ms = bar.close_time_ms - bar.open_time_ms + 1
+        lookback = self.strategy.lookback
+        emitted: list[Event] = []
+        # This bar can complete the windows of itself and the next lookback-1 bars; once one
+        # decides, keep going while the following bars (already here, having arrived early) do too.
+        candidate = bar.open_time_ms
+        last_candidate = candidate + (lookback - 1) * interval_ms
+        decided_any = False
+        while decided_any or candidate <= last_candidate:
+            window = self.bars.window(stream, candidate, lookback)
+            if window is None:
+                if decided_any:
+                    break
+            else:
+                emitted.extend(self._decide(key, window))
+                decided_any = True
+            candidate += interval_ms
+        return emitted
+
+    def _decide(self, key: AccountKey, window: Window) -> list[Event]:
+        account = self.book.account(key)
+        bar = window.last
+        previous_target = account.target
+        target = self.strategy.target(window, previous_target)
+        order = _order_toward(self.name, account, bar, target)
+        if not self.book.decide(Decision(key, bar.open_time_ms, target, order)):
+            return []  # another delivery decided this bar first
+        emitted: list[Event] = []
+        if target != previous_target:
+            emitted.append(
+                TargetChanged.trusted(
+                    strategy=self.name,
+                    exchange=bar.exchange,
+                    symbol=bar.symbol,
+                    bar_open_time_ms=bar.open_time_ms,
+                    previous_target=previous_target,
+                    target=target,
+                )
+            )
+        if order is not None:
+            emitted.append(order)
+        return emitted
+
+    def _in_flight_order(self, key: AccountKey, bar: BarClosed) -> list[Event]:
+        """A redelivered bar re-announces its order if still unsettled: its first publish may have been lost."""
+        record = self.book.order(new_order_id(key.strategy, key.exchange, key.symbol, bar.open_time_ms))
+        if record is None or record.settlement is not None:
+            return []
+        return [record.request]
+
+
+def _order_toward(strategy: str, account: Account, bar: BarClosed, target: Decimal) -> OrderRequested | None:
+    wanted = target - (account.position + account.pending)
+    if not wanted or target == account.refused_target:
+        return None
+    return OrderRequested.trusted(
+        order_id=new_order_id(strategy, bar.exchange, bar.symbol, bar.open_time_ms),
+        strategy=strategy,
+        exchange=bar.exchange,
+        symbol=bar.symbol,
+        side="buy" if wanted > 0 else "sell",
+        qty=abs(wanted),
+        target=target,
+        reference_price=bar.close,
+        bar_open_time_ms=bar.open_time_ms,
+    )

@@ -1,0 +1,135 @@
+"""One suite, every store adapter: bar history, the book, processed ids, the kill switch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from consumers.stores.ports import AccountKey, Decision, StreamKey
+from events.models import OrderFilled, OrderRejected, OrderRequested, new_order_id
+from infra.local.stores import Stores, memory_stores, sqlite_stores
+from tests.conftest import spot_day_bars
+
+BARS = spot_day_bars(limit=100)
+STREAM = StreamKey("binance", "BTC/USDT", "1m")
+KEY = AccountKey("sma", "binance", "BTC/USDT")
+CASH = Decimal(100_000)
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stores]:
+    made = memory_stores(CASH, 50) if request.param == "memory" else sqlite_stores(tmp_path / "s.sqlite", CASH, 50)
+    yield made
+    made.close()
+
+
+def _order(bar: int, qty: str = "1") -> OrderRequested:
+    signed = Decimal(qty)
+    return OrderRequested(
+        order_id=new_order_id(KEY.strategy, KEY.exchange, KEY.symbol, bar),
+        strategy=KEY.strategy,
+        exchange=KEY.exchange,
+        symbol=KEY.symbol,
+        side="buy" if signed > 0 else "sell",
+        qty=abs(signed),
+        target=signed,
+        reference_price=Decimal(100),
+        bar_open_time_ms=bar,
+    )
+
+
+def _fill(order: OrderRequested, price: str = "100", fee: str = "0.1") -> OrderFilled:
+    return OrderFilled(
+        order_id=order.order_id,
+        strategy=order.strategy,
+        exchange=order.exchange,
+        symbol=order.symbol,
+        side=order.side,
+        qty=order.qty,
+        price=Decimal(price),
+        fee=Decimal(fee),
+        bar_open_time_ms=order.bar_open_time_ms,
+    )
+
+
+def test_bar_added_once_and_window_is_the_consecutive_bars(stores: Stores) -> None:
+    assert all(stores.bars.add(bar) for bar in BARS[:40])
+    assert not stores.bars.add(BARS[10])
+    window = stores.bars.window(STREAM, BARS[39].open_time_ms, 30)
+    assert window is not None
+    assert [bar.open_time_ms for bar in window.bars] == [bar.open_time_ms for bar in BARS[10:40]]
+    assert window.closes == [float(bar.close) for bar in BARS[10:40]]
+
+
+def test_window_with_a_missing_bar_is_none(stores: Stores) -> None:
+    for bar in BARS[:20] + BARS[21:40]:
+        stores.bars.add(bar)
+    assert stores.bars.window(STREAM, BARS[39].open_time_ms, 30) is None
+    assert stores.bars.window(STREAM, BARS[39].open_time_ms, 19) is not None
+    assert stores.bars.window(STREAM, BARS[45].open_time_ms, 1) is None
+
+
+def test_late_bar_is_slotted_into_place(stores: Stores) -> None:
+    for bar in BARS[:10] + BARS[11:20]:
+        stores.bars.add(bar)
+    assert stores.bars.add(BARS[10])
+    window = stores.bars.window(STREAM, BARS[19].open_time_ms, 20)
+    assert window is not None and list(window.bars) == BARS[:20]
+
+
+def test_decide_records_order_and_pending_once(stores: Stores) -> None:
+    order = _order(0)
+    assert stores.book.decide(Decision(KEY, 0, Decimal(1), order))
+    assert not stores.book.decide(Decision(KEY, 0, Decimal(1), order))
+    assert not stores.book.decide(Decision(KEY, -60_000, Decimal(0), None))
+    account = stores.book.account(KEY)
+    assert (account.pending, account.target, account.decided_through_ms) == (1, 1, 0)
+    record = stores.book.order(order.order_id)
+    assert record is not None and record.request == order and record.settlement is None
+
+
+def test_settle_applies_exactly_once(stores: Stores) -> None:
+    order = _order(0, "2")
+    stores.book.decide(Decision(KEY, 0, Decimal(2), order))
+    fill = _fill(order, price="100.5", fee="0.201")
+    assert stores.book.settle(fill)
+    assert not stores.book.settle(fill)
+    account = stores.book.account(KEY)
+    assert (account.position, account.pending, account.fees) == (2, 0, Decimal("0.201"))
+    assert account.cash == CASH - Decimal("201.0") - Decimal("0.201")
+
+
+def test_reject_releases_pending(stores: Stores) -> None:
+    order = _order(0, "-1")
+    stores.book.decide(Decision(KEY, 0, Decimal(-1), order))
+    rejected = OrderRejected(
+        order_id=order.order_id,
+        strategy=order.strategy,
+        exchange=order.exchange,
+        symbol=order.symbol,
+        side=order.side,
+        qty=order.qty,
+        bar_open_time_ms=0,
+        reason="test",
+    )
+    assert stores.book.settle(rejected)
+    account = stores.book.account(KEY)
+    assert (account.position, account.pending, account.rejects) == (0, 0, 1)
+
+
+def test_processed_ids(stores: Stores) -> None:
+    assert not stores.processed.seen("sma", "bar:1")
+    stores.processed.mark("sma", "bar:1")
+    assert stores.processed.seen("sma", "bar:1")
+    assert not stores.processed.seen("other", "bar:1")
+
+
+def test_kill_switch(stores: Stores) -> None:
+    assert stores.kill_switch.engaged() is None
+    stores.kill_switch.engage("maintenance")
+    assert stores.kill_switch.engaged() == "maintenance"
+    stores.kill_switch.release()
+    assert stores.kill_switch.engaged() is None

@@ -1,0 +1,131 @@
+"""Execution: paper fills at the bar close with exact fees, risk limits and the kill switch reject, once per order."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from consumers.execution.paper import PaperBroker
+from consumers.execution.risk import RiskLimits, RiskPolicy
+from consumers.stores.ports import AccountKey, Decision, UnknownOrder
+from events.models import OrderFilled, OrderRejected, OrderRequested, TargetChanged, new_order_id
+from tests.unit.consumers.pipeline import Pipeline
+from tests.unit.consumers.test_delivery_invariants import BARS, FlipFlop
+
+KEY = AccountKey("test_strategy", "binance", "BTC/USDT")
+
+
+def _requested(pipeline: Pipeline, qty: str, price: str, target: str | None = None, bar: int = 0) -> OrderRequested:
+    signed = Decimal(qty)
+    order = OrderRequested(
+        order_id=new_order_id(KEY.strategy, KEY.exchange, KEY.symbol, bar),
+        strategy=KEY.strategy,
+        exchange=KEY.exchange,
+        symbol=KEY.symbol,
+        side="buy" if signed > 0 else "sell",
+        qty=abs(signed),
+        target=Decimal(target) if target is not None else signed,
+        reference_price=Decimal(price),
+        bar_open_time_ms=bar,
+    )
+    assert pipeline.book.decide(Decision(KEY, bar, order.target, order))
+    return order
+
+
+def test_paper_fill_is_at_the_reference_price_with_a_ten_bps_fee() -> None:
+    pipeline = Pipeline(FlipFlop())
+    [fill] = pipeline.order(_requested(pipeline, "1", "22462.58"))
+    assert isinstance(fill, OrderFilled)
+    assert (fill.price, fill.fee) == (Decimal("22462.58"), Decimal("22.46258"))
+    account = pipeline.book.account(KEY)
+    assert (account.position, account.pending) == (Decimal(1), Decimal(0))
+    assert account.cash == Decimal(100_000) - Decimal("22462.58") - Decimal("22.46258")
+
+
+def test_slippage_costs_in_both_directions() -> None:
+    broker = PaperBroker(fee_bps=Decimal(0), slippage_bps=Decimal(5))
+    pipeline = Pipeline(FlipFlop())
+    buy = broker.execute(_requested(pipeline, "1", "100", bar=0))
+    sell = broker.execute(_requested(pipeline, "-1", "100", target="0", bar=60_000))
+    assert (buy.price, sell.price) == (Decimal("100.05"), Decimal("99.95"))  # type: ignore[union-attr]
+
+
+def test_a_redelivered_order_repeats_its_fill_and_changes_nothing() -> None:
+    pipeline = Pipeline(FlipFlop())
+    order = _requested(pipeline, "0.3", "100")
+    first = pipeline.order(order)
+    cash = pipeline.book.account(KEY).cash
+    assert pipeline.order(order) == first
+    assert pipeline.book.account(KEY).cash == cash
+    assert pipeline.book.account(KEY).fills == 1
+
+
+@pytest.mark.parametrize(
+    ("limits", "qty", "reason"),
+    [
+        (RiskLimits(max_position=Decimal(1)), "2", "target position 2 exceeds max_position 1"),
+        (
+            RiskLimits(max_order_notional=Decimal(150)),
+            "2",
+            "order notional 200 exceeds max_order_notional 150",
+        ),
+        (RiskLimits(allow_short=False), "-1", "target position -1 is short and shorting is not allowed"),
+        (RiskLimits(), "1000", "insufficient cash: buying needs 100100.0"),
+    ],
+)
+def test_risk_limits_reject_with_a_reason_and_release_pending(limits: RiskLimits, qty: str, reason: str) -> None:
+    pipeline = Pipeline(FlipFlop(), risk=RiskPolicy(default=limits))
+    [rejected] = pipeline.order(_requested(pipeline, qty, "100"))
+    assert isinstance(rejected, OrderRejected)
+    assert rejected.reason.startswith(reason)
+    account = pipeline.book.account(KEY)
+    assert (account.position, account.pending, account.cash) == (0, 0, Decimal(100_000))
+
+
+def test_per_strategy_override_beats_the_default() -> None:
+    policy = RiskPolicy(
+        default=RiskLimits(max_position=Decimal(10)),
+        overrides={"test_strategy": RiskLimits(max_position=Decimal("0.5"))},
+    )
+    pipeline = Pipeline(FlipFlop(), risk=policy)
+    [rejected] = pipeline.order(_requested(pipeline, "1", "100"))
+    assert isinstance(rejected, OrderRejected)
+
+
+def test_kill_switch_rejects_every_order_until_released() -> None:
+    pipeline = Pipeline(FlipFlop())
+    pipeline.kill_switch.engage("exchange incident")
+    [rejected] = pipeline.order(_requested(pipeline, "1", "100"))
+    assert isinstance(rejected, OrderRejected)
+    assert rejected.reason == "kill switch engaged: exchange incident"
+    pipeline.kill_switch.release()
+    [filled] = pipeline.order(_requested(pipeline, "1", "100", bar=60_000))
+    assert isinstance(filled, OrderFilled)
+
+
+def test_an_order_the_book_never_recorded_is_refused() -> None:
+    pipeline = Pipeline(FlipFlop())
+    stray = OrderRequested(
+        order_id="stds-forged",
+        strategy="x",
+        exchange="binance",
+        symbol="BTC/USDT",
+        side="buy",
+        qty=Decimal(1),
+        target=Decimal(1),
+        reference_price=Decimal(1),
+        bar_open_time_ms=0,
+    )
+    with pytest.raises(UnknownOrder, match="never recorded"):
+        pipeline.order(stray)
+
+
+def test_a_refused_target_is_not_ordered_again_until_the_strategy_changes_its_mind() -> None:
+    pipeline = Pipeline(FlipFlop({"qty": "0.5"}), risk=RiskPolicy(default=RiskLimits(allow_short=False)))
+    pipeline.run_in_order(BARS)
+    rejects = [e for e in pipeline.emitted if isinstance(e, OrderRejected)]
+    shorts_wanted = [e for e in pipeline.emitted if isinstance(e, TargetChanged) and e.target < 0]
+    # one reject per time the strategy turned short, not one per bar it stayed short
+    assert len(rejects) == len(shorts_wanted) > 3
+    assert all(account.position >= 0 for account in pipeline.book.accounts())
