@@ -1,0 +1,150 @@
+"""Files and folders of recorded bars → one stream of BarClosed, merged across symbols in time order."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from events.dead_letters import DeadLetters
+from events.models import BarClosed
+from events.timeframes import TIMEFRAME_MS
+from producers.replay.binance_csv import read_binance_klines
+from producers.replay.ohlcv_csv import read_ohlcv
+from producers.replay.recorded_events import is_recording, read_recorded_bars
+from producers.replay.rows import StreamInfo
+from producers.replay.sequencing import Gap, in_sequence
+from producers.symbols import unified_symbol
+
+__all__ = ["Gap", "ReplaySource", "UnreadableSource", "open_sources", "paced"]
+
+_SUFFIXES = {".csv", ".jsonl", ".json"}
+_TIMEFRAME_IN_NAME = re.compile(r"[-_](" + "|".join(TIMEFRAME_MS) + r")[-_.]")
+
+
+class UnreadableSource(ValueError):
+    """A path that cannot be replayed; the message says what to do about it."""
+
+
+@dataclass(frozen=True)
+class _CsvFile:
+    path: Path
+    stream: StreamInfo
+    kind: str  # "binance" (12-column archive) or "ohlcv"
+
+
+def open_sources(
+    paths: Sequence[Path],
+    dead_letters: DeadLetters,
+    *,
+    exchange: str | None = None,
+    symbol: str | None = None,
+    on_gap: Callable[[Gap], None] | None = None,
+) -> ReplaySource:
+    """Check every path now (so a typo fails before anything runs); read lazily when iterated."""
+    files = _expand(paths)
+    csv_files, recordings = [], []
+    for path in files:
+        if path.suffix in {".jsonl", ".json"} or is_recording(path):
+            recordings.append(path)
+        else:
+            csv_files.append(_describe_csv(path, exchange, symbol))
+    return ReplaySource(csv_files, recordings, dead_letters, on_gap)
+
+
+class ReplaySource:
+    """Iterable of bars in (open time, exchange, symbol) order; `total_rows` sizes a progress bar."""
+
+    def __init__(
+        self,
+        csv_files: list[_CsvFile],
+        recordings: list[Path],
+        dead_letters: DeadLetters,
+        on_gap: Callable[[Gap], None] | None,
+    ) -> None:
+        self._csv_files = csv_files
+        self._recordings = recordings
+        self._dead_letters = dead_letters
+        self._on_gap = on_gap
+        self.total_rows = sum(_count_lines(f.path) for f in csv_files) + sum(map(_count_lines, recordings))
+
+    def __iter__(self) -> Iterator[BarClosed]:
+        by_stream: dict[StreamInfo, list[_CsvFile]] = {}
+        for csv_file in self._csv_files:
+            by_stream.setdefault(csv_file.stream, []).append(csv_file)
+        sources = [self._stream(sorted(group, key=lambda f: f.path.name)) for group in by_stream.values()]
+        sources += [in_sequence(read_recorded_bars(path, self._dead_letters), self._dead_letters, self._on_gap)
+                    for path in self._recordings]  # fmt: skip
+        if len(sources) == 1:
+            return sources[0]
+        return heapq.merge(*sources, key=lambda bar: (bar.open_time_ms, bar.exchange, bar.symbol))
+
+    def _stream(self, files: list[_CsvFile]) -> Iterator[BarClosed]:
+        rows = itertools.chain.from_iterable(
+            (read_binance_klines if f.kind == "binance" else read_ohlcv)(f.path, f.stream, self._dead_letters)
+            for f in files
+        )
+        return in_sequence(rows, self._dead_letters, self._on_gap)
+
+
+def paced(bars: Iterable[BarClosed], speed: float, sleep: Callable[[float], None] = time.sleep) -> Iterator[BarClosed]:
+    """Release bars at `speed`× market time (60 bars of 1m in one second at speed 3600)."""
+    first_market_ms: int | None = None
+    started = time.monotonic()
+    for bar in bars:
+        if first_market_ms is None:
+            first_market_ms = bar.close_time_ms
+        due = started + (bar.close_time_ms - first_market_ms) / 1000 / speed
+        delay = due - time.monotonic()
+        if delay > 0:
+            sleep(delay)
+        yield bar
+
+
+def _expand(paths: Sequence[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in _SUFFIXES)
+            if not found:
+                raise UnreadableSource(f"{path}: no .csv or .jsonl files in this folder")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise UnreadableSource(f"{path}: no such file or folder")
+    return files
+
+
+def _describe_csv(path: Path, exchange: str | None, symbol: str | None) -> _CsvFile:
+    with path.open() as handle:
+        first = handle.readline().strip()
+    columns = first.split(",")
+    if first.lower().startswith("timestamp") or len(columns) == 6:
+        kind = "ohlcv"
+    elif len(columns) == 12:
+        kind = "binance"
+    else:
+        raise UnreadableSource(
+            f"{path}: not a Binance kline CSV (12 columns) nor a ccxt OHLCV CSV "
+            f"(timestamp,open,high,low,close,volume); its first line has {len(columns)} columns"
+        )
+    timeframe_match = _TIMEFRAME_IN_NAME.search(path.name)
+    timeframe = timeframe_match.group(1) if timeframe_match else "1m"
+    market = symbol or unified_symbol(re.split(r"[-_.]", path.name)[0]) or unified_symbol(path.parent.name)
+    if market is None:
+        raise UnreadableSource(
+            f"cannot tell the symbol of {path}: name it SYMBOL-1m-YYYY-MM-DD.csv (e.g. BTCUSDT-1m-2023-01-21.csv) "
+            "or pass --symbol BTC/USDT"
+        )
+    venue = exchange or ("binanceusdm" if "futures/um" in path.as_posix() else "binance")
+    return _CsvFile(path, StreamInfo(venue, market, timeframe, TIMEFRAME_MS[timeframe]), kind)
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
