@@ -1,0 +1,128 @@
+"""`make bench`: throughput and latency of the full pipeline on the shared recorded BTCUSDT bars.
+
+Bars are parsed first (timed separately), then replayed: bar event → bus → strategy → order →
+paper fill → holdings. Figures are wall-clock on this machine; run it twice before comparing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+from producers.replay.sources import open_sources
+
+from events.dead_letters import DeadLetterList
+from events.envelope import Envelope
+from events.models import BarClosed
+from infra.config import StdsConfig, StrategyConfig
+from infra.local.runtime import LocalRuntime, retention_for
+from infra.local.stores import Stores, memory_stores, sqlite_stores
+from infra.strategy_loader import load_strategies
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+BTCUSDT = SHARED / "binance/spot/ccxt_ohlcv/1m/BTCUSDT"
+
+ONE = {"sma_cross": StrategyConfig(use="sma_cross", params={"fast": 10, "slow": 30})}
+TEN = {
+    **{
+        f"sma_{f}_{s}": StrategyConfig(use="sma_cross", params={"fast": f, "slow": s})
+        for f, s in [(5, 20), (10, 30), (20, 60), (30, 90)]
+    },
+    "sma_ls": StrategyConfig(use="sma_cross", params={"fast": 10, "slow": 30, "mode": "long_short"}),
+    "donchian": StrategyConfig(use="donchian_breakout"),
+    "donchian_ls": StrategyConfig(use="donchian_breakout", params={"mode": "long_short"}),
+    "bollinger": StrategyConfig(use="bollinger_reversion"),
+    "bollinger_ls": StrategyConfig(use="bollinger_reversion", params={"mode": "long_short"}),
+    "rsi": StrategyConfig(use="rsi_reversion"),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the best is reported")
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    bars = list(open_sources([BTCUSDT], DeadLetterList()))
+    parse_s = time.perf_counter() - started
+    print(f"data: {len(bars):,} BTC/USDT 1m bars from {BTCUSDT.relative_to(SHARED.parent)}")
+    print(f"parse CSV → BarClosed:            {len(bars) / parse_s:>12,.0f} bars/s")
+
+    for label, strategies, make_stores in [
+        ("1 sma_cross, memory stores", ONE, _memory),
+        ("1 sma_cross, SQLite stores", ONE, _sqlite),
+        ("10 strategies, memory stores", TEN, _memory),
+        ("10 strategies, SQLite stores", TEN, _sqlite),
+    ]:
+        best = min(_replay_seconds(bars, strategies, make_stores) for _ in range(args.repeat))
+        print(f"pipeline, {label:<29} {len(bars) / best:>10,.0f} bars/s  ({best * 1e6 / len(bars):.2f} µs/bar)")
+
+    latencies, fills = _bar_to_fill_latencies(bars)
+    quantiles = statistics.quantiles(latencies, n=100)
+    print(
+        f"bar event → fill latency ({fills} fills): p50 {quantiles[49]:.1f} µs, p90 {quantiles[89]:.1f} µs, "
+        f"p99 {quantiles[98]:.1f} µs, max {max(latencies):.1f} µs"
+    )
+
+
+def _memory(cash: Decimal, retention: int, _: Path) -> Stores:
+    return memory_stores(cash, retention)
+
+
+def _sqlite(cash: Decimal, retention: int, folder: Path) -> Stores:
+    path = folder / "bench.sqlite"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return sqlite_stores(path, cash, retention)
+
+
+def _runtime(
+    strategies: dict[str, StrategyConfig], make_stores: Callable[[Decimal, int, Path], Stores]
+) -> LocalRuntime:
+    import tempfile
+
+    config = StdsConfig(strategies=strategies)
+    specs = load_strategies(config, Path.cwd())
+    stores = make_stores(config.paper.starting_cash, retention_for(specs), Path(tempfile.mkdtemp()))
+    return LocalRuntime(specs, stores, DeadLetterList(), risk=config.risk_policy(), paper=config.paper)
+
+
+def _replay_seconds(
+    bars: list[BarClosed],
+    strategies: dict[str, StrategyConfig],
+    make_stores: Callable[[Decimal, int, Path], Stores],
+) -> float:
+    runtime = _runtime(strategies, make_stores)
+    gc.collect()
+    started = time.perf_counter()
+    runtime.feed(bars)  # includes the final commit
+    elapsed = time.perf_counter() - started
+    runtime.stores.close()
+    return elapsed
+
+
+def _bar_to_fill_latencies(bars: list[BarClosed]) -> tuple[list[float], int]:
+    """µs from publishing a bar to execution emitting the fill it caused (bars that traded only)."""
+    runtime = _runtime(ONE, _memory)
+    latencies: list[float] = []
+    published_at = 0
+    clock = time.perf_counter_ns
+
+    def on_event(envelope: Envelope) -> None:
+        if envelope.detail_type == "OrderFilled":
+            latencies.append((clock() - published_at) / 1000)
+
+    runtime.bus.observe(on_event)
+    for bar in bars:
+        published_at = clock()
+        runtime.publish_bar(bar)
+    return latencies, len(latencies)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,248 @@
+"""The `stds` command: replay recorded bars, export event schemas, inspect and halt the book."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from infra.config import ConfigError, PaperConfig, StdsConfig, StrategyConfig, load_config
+
+log = logging.getLogger("stds")
+
+EPILOG = """\
+examples:
+  stds replay ../shared/data/binance/spot/klines/1m/BTCUSDT --strategy sma_cross --param fast=10 --out out/sma
+  stds replay DATA_DIR --config strategies.toml --out out/many      # several strategies from a file
+  stds strategies                                                    # built-in strategies and their parameters
+  stds schema --out schemas/                                         # JSON Schema of every event
+  stds halt --db out/sma/state.sqlite --reason "exchange incident"   # global kill switch
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    from infra.logs import configure_logging
+
+    configure_logging(args.log_level, args.log_format)
+    try:
+        result: int = args.run(args)
+        return result
+    except (ConfigError, FileNotFoundError, ValueError) as error:
+        print(f"stds: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("stds: interrupted; state is committed up to the last bar fully handled", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="stds",
+        description="Systematic Trading Done Serverless: event-driven crypto trading, embedded or on AWS.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING (default), ERROR")
+    parser.add_argument("--log-format", choices=["text", "json"], default="text", help="log lines as text or JSON")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    replay = commands.add_parser(
+        "replay",
+        help="backtest: replay recorded bars through strategies and paper execution",
+        description=(
+            "Replay recorded bars (Binance kline CSVs, ccxt OHLCV CSVs, or JSON Lines recorded by stds) "
+            "through the same bus, strategy consumers and execution as live trading, then write "
+            "trades.csv, equity.csv, summary.json and chart.png to --out."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    replay.add_argument("paths", nargs="+", type=Path, help="files or folders of recorded bars")
+    chosen = replay.add_mutually_exclusive_group(required=True)
+    chosen.add_argument("--strategy", help="one strategy: a built-in name (see `stds strategies`) or module:Class")
+    chosen.add_argument("--config", type=Path, help="TOML file with several strategies (see strategies.example.toml)")
+    replay.add_argument(
+        "--param", action="append", default=[], metavar="KEY=VALUE", help="strategy parameter (repeatable)"
+    )
+    replay.add_argument("--symbols", help="with --strategy: only these symbols, e.g. BTC/USDT,ETH/USDT")
+    replay.add_argument("--out", type=Path, default=Path("out/replay"), help="folder for the report")
+    replay.add_argument("--db", type=Path, help="state file (default OUT/state.sqlite; ':memory:' keeps none)")
+    replay.add_argument("--resume", action="store_true", help="continue from the state file instead of starting fresh")
+    replay.add_argument("--speed", type=float, default=0.0, help="N× market time; 0 = as fast as possible")
+    replay.add_argument("--record", type=Path, help="also write every routed event to this JSON Lines file")
+    replay.add_argument("--exchange", help="exchange id for the bars when the path does not tell (e.g. binance)")
+    replay.add_argument("--symbol", help="symbol for the bars when the file name does not tell (e.g. BTC/USDT)")
+    replay.add_argument("--fee-bps", type=Decimal, help="paper broker fee in basis points (default 10)")
+    replay.add_argument("--slippage-bps", type=Decimal, help="paper broker slippage in basis points (default 0)")
+    replay.add_argument("--cash", type=Decimal, help="starting cash per sub-account (default 100000)")
+    replay.add_argument("--no-progress", action="store_true", help="no progress bar")
+    replay.add_argument("--no-chart", action="store_true", help="skip chart.png")
+    replay.set_defaults(run=_replay)
+
+    strategies = commands.add_parser("strategies", help="list the built-in strategies and their parameters")
+    strategies.set_defaults(run=_strategies)
+
+    schema = commands.add_parser("schema", help="write the JSON Schema of every event (or print them)")
+    schema.add_argument("--out", type=Path, help="folder to write one <DetailType>.json per event")
+    schema.set_defaults(run=_schema)
+
+    holdings = commands.add_parser("holdings", help="show positions, cash and fees per sub-account in a state file")
+    holdings.add_argument("--db", type=Path, required=True, help="state file, e.g. out/replay/state.sqlite")
+    holdings.set_defaults(run=_holdings)
+
+    halt = commands.add_parser("halt", help="engage the global kill switch: execution rejects every order")
+    halt.add_argument("--db", type=Path, required=True)
+    halt.add_argument("--reason", default="halted by operator")
+    halt.set_defaults(run=_halt)
+
+    resume = commands.add_parser("resume", help="release the global kill switch")
+    resume.add_argument("--db", type=Path, required=True)
+    resume.set_defaults(run=_release)
+    return parser
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from infra.local.replay import ReplayOptions, run_replay
+
+    config, config_dir = _replay_config(args)
+    summary = run_replay(
+        ReplayOptions(
+            paths=args.paths,
+            config=config,
+            config_dir=config_dir,
+            out=args.out,
+            db=args.db,
+            resume=args.resume,
+            speed=args.speed,
+            record=args.record,
+            exchange=args.exchange,
+            symbol=args.symbol,
+            progress=not args.no_progress and sys.stderr.isatty(),
+            chart=not args.no_chart,
+        )
+    )
+    _print_summary(summary, args.out)
+    return 0
+
+
+def _replay_config(args: argparse.Namespace) -> tuple[StdsConfig, Path]:
+    if args.config:
+        config, config_dir = load_config(args.config), args.config.parent
+        if args.param or args.symbols:
+            raise ConfigError("--param and --symbols go with --strategy; put them in the --config file instead")
+    else:
+        params = dict(_key_value(item) for item in args.param)
+        symbols = args.symbols.split(",") if args.symbols else None
+        name = args.strategy.rpartition(":")[2].rpartition("/")[2].removesuffix(".py").lower()
+        config = StdsConfig(strategies={name: StrategyConfig(use=args.strategy, symbols=symbols, params=params)})
+        config_dir = Path.cwd()
+    overrides = {
+        key: value
+        for key, value in (
+            ("fee_bps", args.fee_bps),
+            ("slippage_bps", args.slippage_bps),
+            ("starting_cash", args.cash),
+        )
+        if value is not None
+    }
+    if overrides:
+        config = config.model_copy(update={"paper": PaperConfig(**{**config.paper.model_dump(), **overrides})})
+    return config, config_dir
+
+
+def _key_value(item: str) -> tuple[str, str]:
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"--param {item!r}: expected KEY=VALUE, e.g. --param fast=10")
+    return key.strip(), value.strip()
+
+
+def _print_summary(summary: dict[str, Any], out: Path) -> None:
+    rows = [
+        ("bars", summary.get("bars")),
+        ("trades", summary.get("trades")),
+        ("rejects", summary.get("rejects")),
+        ("pnl", summary.get("pnl")),
+        ("return %", summary.get("return_pct")),
+        ("max drawdown %", summary.get("max_drawdown_pct")),
+        ("sharpe", summary.get("sharpe")),
+        ("fees", summary.get("fees")),
+        ("bars/s", summary.get("bars_per_second")),
+        ("dead letters", summary.get("dead_letters")),
+        ("gaps", summary.get("gaps")),
+    ]
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print(f"{name:>{width}}  {value}")
+    print(f"{'report':>{width}}  {out}/ (trades.csv, equity.csv, summary.json, chart.png)")
+
+
+def _strategies(args: argparse.Namespace) -> int:
+    from consumers.strategies.builtin import BUILTIN
+
+    for name, cls in sorted(BUILTIN.items()):
+        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        print(f"{name}: {doc}")
+        for field, info in cls.Params.model_fields.items():
+            print(f"    {field} = {info.default!s}  {info.description or ''}".rstrip())
+    return 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from events.schema import event_schemas
+
+    schemas = event_schemas()
+    if args.out is None:
+        sys.stdout.write(orjson.dumps(schemas, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return 0
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, schema in schemas.items():
+        (args.out / f"{name}.json").write_bytes(orjson.dumps(schema, option=orjson.OPT_INDENT_2) + b"\n")
+    print(f"wrote {len(schemas)} schemas to {args.out}/")
+    return 0
+
+
+def _open_state(db: Path) -> Any:
+    from consumers.stores.sqlite import SqliteState
+
+    if not db.exists():
+        raise FileNotFoundError(f"{db}: no state file here (a replay or run creates OUT/state.sqlite)")
+    return SqliteState(db, Decimal(0), lock=False)
+
+
+def _holdings(args: argparse.Namespace) -> int:
+    state = _open_state(args.db)
+    accounts = state.book.accounts()
+    halted = state.kill_switch.engaged()
+    print(f"kill switch: {'ENGAGED (' + halted + ')' if halted else 'released'}")
+    print(f"{'strategy':<20} {'symbol':<12} {'position':>12} {'pending':>10} {'cash':>18} {'fees':>14} fills")
+    for account in sorted(accounts, key=lambda a: (a.key.strategy, a.key.symbol)):
+        key = account.key
+        print(
+            f"{key.strategy:<20} {key.symbol:<12} {account.position!s:>12} {account.pending!s:>10} "
+            f"{account.cash:>18.8f} {account.fees:>14.8f} {account.fills}"
+        )
+    return 0
+
+
+def _halt(args: argparse.Namespace) -> int:
+    _open_state(args.db).kill_switch.engage(args.reason)
+    print(f"kill switch engaged on {args.db}: every order will be rejected until `stds resume --db {args.db}`")
+    return 0
+
+
+def _release(args: argparse.Namespace) -> int:
+    _open_state(args.db).kill_switch.release()
+    print(f"kill switch released on {args.db}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

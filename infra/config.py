@@ -1,0 +1,82 @@
+"""The user's configuration file (TOML), validated once at the edge: strategies, risk limits, paper broker."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from consumers.execution.risk import RiskLimits, RiskPolicy
+
+STRATEGY_NAME = r"^[a-z][a-z0-9_-]{0,47}$"
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message says which file and key, and how to fix it."""
+
+
+class StrategyConfig(BaseModel):
+    """One line of `[strategies]`: which strategy code, on which bars, with which parameters."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    use: str = Field(description="built-in name, 'package.module[:Class]' or 'path/to/file.py[:Class]'")
+    symbols: list[str] | None = Field(default=None, description="ccxt symbols; omitted = every symbol")
+    exchanges: list[str] | None = None
+    timeframe: str = "1m"
+    params: dict[str, Any] = {}
+    risk: RiskLimits | None = None
+    pattern: dict[str, Any] | None = Field(
+        default=None, description="an explicit EventBridge pattern, instead of symbols/exchanges/timeframe"
+    )
+
+
+class PaperConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    fee_bps: Decimal = Decimal(10)
+    slippage_bps: Decimal = Decimal(0)
+    starting_cash: Decimal = Decimal(100_000)
+
+
+class StdsConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    strategies: dict[str, StrategyConfig] = Field(min_length=1)
+    risk: RiskLimits = RiskLimits()
+    paper: PaperConfig = PaperConfig()
+
+    def risk_policy(self) -> RiskPolicy:
+        overrides = {name: spec.risk for name, spec in self.strategies.items() if spec.risk is not None}
+        return RiskPolicy(default=self.risk, overrides=overrides)
+
+
+def load_config(path: Path) -> StdsConfig:
+    try:
+        document = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file (see strategies.example.toml)") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    return parse_config(document, str(path))
+
+
+def parse_config(document: dict[str, Any], origin: str = "configuration") -> StdsConfig:
+    try:
+        config = StdsConfig.model_validate(document)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in issue['loc'])}: {issue['msg']}" for issue in error.errors()
+        )
+        raise ConfigError(f"{origin}: {problems}") from None
+    for name in config.strategies:
+        if not re.match(STRATEGY_NAME, name):
+            raise ConfigError(
+                f"{origin}: strategies.{name}: names are lower-case letters, digits, '_' or '-', "
+                "starting with a letter (they become sub-account, function and rule names)"
+            )
+    return config

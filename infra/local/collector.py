@@ -1,0 +1,64 @@
+"""Collects what a run's report needs (closes, fills, rejects) by subscribing to the bus like any consumer."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from events.envelope import Envelope
+from events.local_bus import LocalBus
+from events.models import BarClosed, Event, OrderFilled, OrderRejected
+from infra.report.record import RunRecord
+
+
+class RunCollector:
+    def __init__(self, bus: LocalBus) -> None:
+        self.closes: dict[tuple[str, str], list[tuple[int, Decimal]]] = {}
+        self.fills: dict[str, OrderFilled] = {}
+        self.rejects: dict[str, OrderRejected] = {}
+        self.accounts: set[tuple[str, str, str]] = set()
+        self.bars = 0
+        bus.subscribe("report-bars", {"detail-type": ["BarClosed"]}, self._on_bar)
+        bus.subscribe("report-orders", {"detail-type": ["OrderFilled", "OrderRejected"]}, self._on_settlement)
+
+    def _on_bar(self, envelope: Envelope) -> list[Event]:
+        bar = envelope.detail
+        assert isinstance(bar, BarClosed)
+        series = self.closes.get((bar.exchange, bar.symbol))
+        if series is None:
+            series = self.closes[(bar.exchange, bar.symbol)] = []
+        if not series or bar.open_time_ms > series[-1][0]:  # duplicates and late bars add nothing
+            series.append((bar.open_time_ms, bar.close))
+            self.bars += 1
+        return []
+
+    def _on_settlement(self, envelope: Envelope) -> list[Event]:
+        event = envelope.detail
+        if isinstance(event, OrderFilled):
+            self.fills.setdefault(event.order_id, event)
+        elif isinstance(event, OrderRejected):
+            self.rejects.setdefault(event.order_id, event)
+        return []
+
+    def record(
+        self,
+        *,
+        starting_cash: Decimal,
+        accounts: list[tuple[str, str, str]],
+        elapsed_s: float,
+        dead_letters: int,
+        gaps: int,
+        earlier_fills: list[OrderFilled] | None = None,
+    ) -> RunRecord:
+        """`earlier_fills` are fills a resumed run found already settled in its state."""
+        fills = {fill.order_id: fill for fill in earlier_fills or []} | self.fills
+        return RunRecord(
+            starting_cash=starting_cash,
+            accounts=accounts,
+            closes=self.closes,
+            fills=sorted(fills.values(), key=lambda fill: (fill.bar_open_time_ms, fill.strategy, fill.symbol)),
+            rejects=list(self.rejects.values()),
+            bars=self.bars,
+            elapsed_s=elapsed_s,
+            dead_letters=dead_letters,
+            gaps=gaps,
+        )

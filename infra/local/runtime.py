@@ -1,0 +1,104 @@
+"""One process, the whole loop: bars → local bus → strategy consumers → execution → holdings."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from consumers.execution.broker import Broker
+from consumers.execution.consumer import ExecutionConsumer
+from consumers.execution.paper import PaperBroker
+from consumers.execution.risk import RiskPolicy
+from consumers.stores.ports import ProcessedIds
+from consumers.strategy_consumer import StrategyConsumer
+from events.dead_letters import DeadLetters
+from events.envelope import Envelope, time_of_ms, wrap
+from events.local_bus import LocalBus
+from events.models import BarClosed, Event
+from infra.config import PaperConfig
+from infra.local.stores import Stores
+from infra.strategy_loader import StrategySpec
+
+EXECUTION = "execution"
+ORDERS_PATTERN = {"detail-type": ["OrderRequested"]}
+
+
+def retention_for(specs: Sequence[StrategySpec]) -> int:
+    """Bars to keep per stream: the longest lookback, plus room for bars arriving out of order."""
+    return max((spec.strategy.lookback for spec in specs), default=1) * 2 + 100
+
+
+class LocalRuntime:
+    """Subscribes every configured strategy (by its own event pattern) and execution to one local bus."""
+
+    def __init__(
+        self,
+        specs: Sequence[StrategySpec],
+        stores: Stores,
+        dead_letters: DeadLetters,
+        *,
+        risk: RiskPolicy,
+        paper: PaperConfig,
+        broker: Broker | None = None,
+    ) -> None:
+        self.stores = stores
+        self.bus = LocalBus(dead_letters)
+        for spec in specs:
+            consumer = StrategyConsumer(spec.name, spec.strategy, stores.bars, stores.book)
+            self.bus.subscribe(spec.name, spec.pattern, _inbox(spec.name, stores.processed, consumer.on_bar))
+        execution = ExecutionConsumer(
+            book=stores.book,
+            broker=broker or PaperBroker(paper.fee_bps, paper.slippage_bps),
+            risk=risk,
+            kill_switch=stores.kill_switch,
+            fee_bps=paper.fee_bps,
+        )
+        self.bus.subscribe(EXECUTION, ORDERS_PATTERN, _inbox(EXECUTION, stores.processed, execution.on_order))
+
+    def publish_bar(self, bar: BarClosed) -> None:
+        # a bar becomes a fact the moment its interval ends
+        self.bus.publish((wrap(bar, time_of_ms(bar.close_time_ms + 1)),))
+
+    def feed(
+        self,
+        bars: Iterable[BarClosed],
+        *,
+        commit_every_s: float = 1.0,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Publish bars in the given order, committing state at least every `commit_every_s` seconds
+        (and after the last bar); `on_progress` hears how many bars went by, in batches."""
+        count = 0
+        next_commit = time.monotonic() + commit_every_s
+        publish = self.publish_bar
+        for bar in bars:
+            publish(bar)
+            count += 1
+            if not count & 255:
+                if on_progress is not None:
+                    on_progress(256)
+                if time.monotonic() >= next_commit:
+                    self.stores.commit()
+                    next_commit = time.monotonic() + commit_every_s
+        self.stores.commit()
+        if on_progress is not None:
+            on_progress(count & 255)
+        return count
+
+
+def _inbox(
+    consumer: str, processed: ProcessedIds, handle: Callable[[Any], list[Event]]
+) -> Callable[[Envelope], list[Event]]:
+    """Skip deliveries this consumer already handled (keyed by the detail's deterministic id, since
+    EventBridge assigns its own envelope ids); mark only after the handler succeeded."""
+
+    def deliver(envelope: Envelope) -> list[Event]:
+        event_id = envelope.detail.event_id
+        if processed.seen(consumer, event_id):
+            return []
+        caused = handle(envelope.detail)
+        processed.mark(consumer, event_id)
+        return caused
+
+    return deliver

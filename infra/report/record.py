@@ -1,0 +1,21 @@
+"""What a finished run hands to its report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from events.models import OrderFilled, OrderRejected
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    starting_cash: Decimal  # per sub-account
+    accounts: list[tuple[str, str, str]]  # (strategy, exchange, symbol) sub-accounts
+    closes: dict[tuple[str, str], list[tuple[int, Decimal]]]  # (exchange, symbol) → [(open_time_ms, close)]
+    fills: list[OrderFilled]  # in bar order, one per order id
+    rejects: list[OrderRejected]
+    bars: int
+    elapsed_s: float
+    dead_letters: int = 0
+    gaps: int = 0

@@ -1,0 +1,95 @@
+"""summary.json: PnL, return, drawdown, Sharpe, costs and throughput of a run, overall and per sub-account."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from events.timeframes import TIMEFRAME_MS
+from infra.report.equity import EquityPoint
+from infra.report.record import RunRecord
+
+ZERO = Decimal(0)
+MS_PER_YEAR = 365 * 24 * 3600 * 1000
+
+
+def summarize(record: RunRecord, curve: list[EquityPoint], timeframe: str = "1m") -> dict[str, Any]:
+    starting = record.starting_cash * len(_all_accounts(record))
+    final = curve[-1].equity if curve else starting
+    pnl = final - starting
+    return {
+        "starting_equity": str(starting),
+        "final_equity": str(final),
+        "pnl": str(pnl),
+        "return_pct": round(float(pnl / starting * 100), 4) if starting else 0.0,
+        "max_drawdown_pct": round(max_drawdown_pct(curve), 4),
+        "sharpe": round(sharpe(curve, TIMEFRAME_MS[timeframe]), 4),
+        "trades": len(record.fills),
+        "rejects": len(record.rejects),
+        "fees": str(sum((fill.fee for fill in record.fills), ZERO)),
+        "bars": record.bars,
+        "bars_per_second": round(record.bars / record.elapsed_s) if record.elapsed_s > 0 else None,
+        "elapsed_s": round(record.elapsed_s, 3),
+        "dead_letters": record.dead_letters,
+        "gaps": record.gaps,
+        "accounts": _per_account(record),
+    }
+
+
+def max_drawdown_pct(curve: list[EquityPoint]) -> float:
+    peak, worst = -math.inf, 0.0
+    for point in curve:
+        equity = float(point.equity)
+        peak = max(peak, equity)
+        if peak > 0:
+            worst = max(worst, (peak - equity) / peak)
+    return worst * 100
+
+
+def sharpe(curve: list[EquityPoint], bar_ms: int) -> float:
+    """Annualised from per-bar simple returns (risk-free rate 0); 0 when equity never moved."""
+    returns = [float(now.equity / before.equity - 1) for before, now in itertools.pairwise(curve) if before.equity]
+    if len(returns) < 2:
+        return 0.0
+    mean = sum(returns) / len(returns)
+    variance = sum((value - mean) ** 2 for value in returns) / (len(returns) - 1)
+    if variance <= 0:
+        return 0.0
+    return mean / math.sqrt(variance) * math.sqrt(MS_PER_YEAR / bar_ms)
+
+
+def _all_accounts(record: RunRecord) -> set[tuple[str, str, str]]:
+    return set(record.accounts) | {(f.strategy, f.exchange, f.symbol) for f in record.fills}
+
+
+def _per_account(record: RunRecord) -> list[dict[str, Any]]:
+    rows = []
+    for account in sorted(_all_accounts(record)):
+        strategy, exchange, symbol = account
+        fills = [f for f in record.fills if (f.strategy, f.exchange, f.symbol) == account]
+        cash = record.starting_cash - sum((f.signed_qty * f.price + f.fee for f in fills), ZERO)
+        position = sum((f.signed_qty for f in fills), ZERO)
+        series = record.closes.get((exchange, symbol))
+        last_close = series[-1][1] if series else ZERO
+        rows.append(
+            {
+                "strategy": strategy,
+                "exchange": exchange,
+                "symbol": symbol,
+                "trades": len(fills),
+                "rejects": sum(1 for r in record.rejects if (r.strategy, r.exchange, r.symbol) == account),
+                "fees": str(sum((f.fee for f in fills), ZERO)),
+                "position": str(position),
+                "pnl": str(cash + position * last_close - record.starting_cash),
+            }
+        )
+    return rows
+
+
+def write_summary_json(summary: dict[str, Any], path: Path) -> None:
+    path.write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2) + b"\n")

@@ -1,0 +1,99 @@
+"""Turns configured strategy lines into running strategy instances and the event patterns they subscribe with."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from consumers.strategies.builtin import BUILTIN
+from pydantic import ValidationError
+
+from consumers.strategies.base import Strategy
+from infra.config import ConfigError, StdsConfig, StrategyConfig
+
+
+@dataclass(frozen=True)
+class StrategySpec:
+    """A strategy instance ready to subscribe: its sub-account name, code, and event pattern."""
+
+    name: str
+    strategy: Strategy
+    pattern: dict[str, Any]
+
+
+def load_strategies(config: StdsConfig, base_dir: Path) -> list[StrategySpec]:
+    """`base_dir` resolves relative file paths in `use` (the configuration file's folder)."""
+    return [_load_one(name, line, base_dir) for name, line in config.strategies.items()]
+
+
+def bar_pattern(line: StrategyConfig) -> dict[str, Any]:
+    """The EventBridge pattern a strategy line subscribes with; the same object becomes the CDK rule."""
+    if line.pattern is not None:
+        return line.pattern
+    detail: dict[str, Any] = {"timeframe": [line.timeframe]}
+    if line.symbols:
+        detail["symbol"] = list(line.symbols)
+    if line.exchanges:
+        detail["exchange"] = list(line.exchanges)
+    return {"detail-type": ["BarClosed"], "detail": detail}
+
+
+def strategy_class(use: str, base_dir: Path) -> type[Strategy]:
+    if use in BUILTIN:
+        return BUILTIN[use]
+    reference, _, class_name = use.partition(":")
+    module = _import_file(base_dir / reference) if reference.endswith(".py") else _import_module(reference)
+    candidates = [
+        value
+        for name, value in vars(module).items()
+        if inspect.isclass(value)
+        and issubclass(value, Strategy)
+        and value is not Strategy
+        and value.__module__ == module.__name__
+        and (not class_name or name == class_name)
+    ]
+    if len(candidates) != 1:
+        found = ", ".join(c.__name__ for c in candidates) or "none"
+        raise ConfigError(
+            f"use = {use!r}: expected exactly one Strategy subclass in {module.__name__} (found {found}); "
+            "name it with 'module:ClassName'"
+        )
+    return candidates[0]
+
+
+def _load_one(name: str, line: StrategyConfig, base_dir: Path) -> StrategySpec:
+    cls = strategy_class(line.use, base_dir)
+    try:
+        strategy = cls(line.params)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise ConfigError(f"strategies.{name}.params: {problems}") from None
+    return StrategySpec(name, strategy, bar_pattern(line))
+
+
+def _import_module(reference: str) -> ModuleType:
+    try:
+        return importlib.import_module(reference)
+    except ImportError as error:
+        known = ", ".join(sorted(BUILTIN))
+        raise ConfigError(
+            f"use = {reference!r}: not a built-in strategy ({known}) and not importable: {error}"
+        ) from None
+
+
+def _import_file(path: Path) -> ModuleType:
+    if not path.is_file():
+        raise ConfigError(f"use = {str(path)!r}: no such strategy file")
+    module_name = f"stds_user_strategies.{path.stem}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module

@@ -1,0 +1,66 @@
+"""The strategies file: one line adds a strategy, mistakes are refused with the key that is wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from infra.config import ConfigError, load_config, parse_config
+from infra.strategy_loader import load_strategies
+from tests.conftest import REPO_ROOT
+
+EXAMPLE = REPO_ROOT / "strategies.example.toml"
+
+
+def test_example_file_loads_every_strategy_with_its_pattern() -> None:
+    specs = {spec.name: spec for spec in load_strategies(load_config(EXAMPLE), REPO_ROOT)}
+    assert list(specs) == ["sma_btc", "sma_ls_all", "donchian", "bollinger", "momentum"]
+    assert specs["sma_btc"].pattern == {
+        "detail-type": ["BarClosed"],
+        "detail": {"timeframe": ["1m"], "symbol": ["BTC/USDT"]},
+    }
+    assert specs["sma_ls_all"].pattern == {"detail-type": ["BarClosed"], "detail": {"timeframe": ["1m"]}}
+    assert specs["momentum"].strategy.lookback == 61
+
+
+def test_adding_a_strategy_is_one_module_and_one_line(tmp_path: Path) -> None:
+    (tmp_path / "mine.py").write_text(
+        "from decimal import Decimal\n"
+        "from consumers.strategies.base import Strategy\n"
+        "class AlwaysLong(Strategy):\n"
+        "    name = 'always_long'\n"
+        "    lookback = 1  # type: ignore[assignment]\n"
+        "    def target(self, window, current_target):\n"
+        "        return self.params.qty\n"
+    )
+    (tmp_path / "s.toml").write_text('[strategies]\nmine = { use = "mine.py", params = { qty = "2" } }\n')
+    [spec] = load_strategies(load_config(tmp_path / "s.toml"), tmp_path)
+    assert spec.name == "mine"
+    assert str(spec.strategy.params.qty) == "2"
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"strategies": {}}, "strategies: Dictionary should have at least 1 item"),
+        ({"strategies": {"Bad Name": {"use": "sma_cross"}}}, "strategies.Bad Name: names are lower-case"),
+        (
+            {"strategies": {"s": {"use": "sma_cross", "symbol": "BTC/USDT"}}},
+            "strategies.s.symbol: Extra inputs",
+        ),
+        ({"strategies": {"s": {"use": "sma_cross"}}, "risk": {"max_position": "x"}}, "risk.max_position"),
+    ],
+)
+def test_configuration_mistakes_name_the_key(document: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
+        parse_config(document, "s.toml")
+
+
+def test_bad_params_and_unknown_strategy_say_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"strategies\.s\.params: fast"):
+        load_strategies(parse_config({"strategies": {"s": {"use": "sma_cross", "params": {"fast": "x"}}}}), tmp_path)
+    with pytest.raises(ConfigError, match="not a built-in strategy"):
+        load_strategies(parse_config({"strategies": {"s": {"use": "no_such_thing"}}}), tmp_path)
+    with pytest.raises(ConfigError, match="no such strategy file"):
+        load_strategies(parse_config({"strategies": {"s": {"use": "missing.py"}}}), tmp_path)
