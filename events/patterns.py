@@ -52,7 +52,10 @@ def _compile_object(pattern: Mapping[str, Any], path: str) -> Matcher:
         return checks[0]
 
     def matches_all(event: Any) -> bool:
-        return all(check(event) for check in checks)
+        for check in checks:  # noqa: SIM110 (a plain loop is ~3x faster than all(<genexpr>) here)
+            if not check(event):
+                return False
+        return True
 
     return matches_all
 
@@ -103,7 +106,10 @@ def _leaf(key: str, leaf: _Leaf) -> Matcher:
             value = _json_form(value)
         if value in strings:
             return True
-        return any(test(value) for test in tests)
+        for test in tests:  # noqa: SIM110 (hot path)
+            if test(value):
+                return True
+        return False
 
     def matches(event: Any) -> bool:
         value = _field(event, key)

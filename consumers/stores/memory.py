@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections import deque
 from decimal import Decimal
 
 from consumers.stores.ports import (
@@ -18,18 +19,21 @@ from consumers.strategies.window import Window
 from events.models import BarClosed, OrderFilled
 
 DEFAULT_RETENTION_BARS = 2_000
+DEFAULT_PROCESSED_CAPACITY = 200_000
 
 
 class _Series:
     """One stream's recent bars in open-time order, with closes kept as floats for indicators."""
 
-    __slots__ = ("bars", "closes", "interval_ms", "times")
+    __slots__ = ("bars", "closes", "highs", "interval_ms", "lows", "times")
 
     def __init__(self, interval_ms: int) -> None:
         self.interval_ms = interval_ms
         self.times: list[int] = []
         self.bars: list[BarClosed] = []
         self.closes: list[float] = []
+        self.highs: list[float] = []
+        self.lows: list[float] = []
 
     def position_of(self, open_time_ms: int) -> int | None:
         times = self.times
@@ -57,6 +61,8 @@ class MemoryBarStore:
             times.append(open_time)
             series.bars.append(bar)
             series.closes.append(float(bar.close))
+            series.highs.append(float(bar.high))
+            series.lows.append(float(bar.low))
             if len(times) >= 2 * self.retention_bars:
                 self._trim(series)
             return True
@@ -66,6 +72,8 @@ class MemoryBarStore:
         times.insert(index, open_time)
         series.bars.insert(index, bar)
         series.closes.insert(index, float(bar.close))
+        series.highs.insert(index, float(bar.high))
+        series.lows.insert(index, float(bar.low))
         return True
 
     def window(self, stream: StreamKey, end_open_time_ms: int, length: int) -> Window | None:
@@ -79,7 +87,13 @@ class MemoryBarStore:
         # times are unique and sorted, so the span check proves there is no gap inside
         if start < 0 or series.times[start] != end_open_time_ms - (length - 1) * series.interval_ms:
             return None
-        return Window(series.bars[start : end + 1], series.closes[start : end + 1])
+        stop = end + 1
+        return Window(
+            series.bars[start:stop],
+            closes=series.closes[start:stop],
+            highs=series.highs[start:stop],
+            lows=series.lows[start:stop],
+        )
 
     def streams(self) -> list[StreamKey]:
         return list(self._series)
@@ -90,7 +104,7 @@ class MemoryBarStore:
 
     def _trim(self, series: _Series) -> None:
         drop = len(series.times) - self.retention_bars
-        del series.times[:drop], series.bars[:drop], series.closes[:drop]
+        del series.times[:drop], series.bars[:drop], series.closes[:drop], series.highs[:drop], series.lows[:drop]
 
 
 class MemoryBook:
@@ -166,17 +180,29 @@ class MemoryBook:
 
 
 class MemoryProcessedIds:
-    def __init__(self) -> None:
+    """The most recent `capacity` deliveries: redeliveries come soon after the first, and anything
+    older is still caught by the consumers' own idempotency (cursors, order ids)."""
+
+    def __init__(self, capacity: int = DEFAULT_PROCESSED_CAPACITY, *, track_changes: bool = False) -> None:
+        self.capacity = capacity
         self._seen: set[tuple[str, str]] = set()
-        self.changed: list[tuple[str, str]] = []
+        self._order: deque[tuple[str, str]] = deque()  # oldest first, for eviction
+        self._track_changes = track_changes
+        self.changed: list[tuple[str, str]] = []  # for a persistent adapter to save
 
     def seen(self, consumer: str, event_id: str) -> bool:
         return (consumer, event_id) in self._seen
 
     def mark(self, consumer: str, event_id: str) -> None:
         key = (consumer, event_id)
+        if key in self._seen:
+            return
         self._seen.add(key)
-        self.changed.append(key)
+        self._order.append(key)
+        if len(self._order) > self.capacity:
+            self._seen.discard(self._order.popleft())
+        if self._track_changes:
+            self.changed.append(key)
 
 
 class MemoryKillSwitch:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from consumers.strategies.window import Window
 from events.models import BarClosed, OrderFilled, OrderRejected, OrderRequested
@@ -14,9 +14,8 @@ ZERO = Decimal(0)
 Settlement = OrderFilled | OrderRejected
 
 
-@dataclass(frozen=True, slots=True)
-class StreamKey:
-    """One bar series: the unit of ordering, gap detection and history."""
+class StreamKey(NamedTuple):
+    """One bar series: the unit of ordering, gap detection and history (a tuple: hashed in C, per bar)."""
 
     exchange: str
     symbol: str
@@ -27,8 +26,7 @@ class StreamKey:
         return cls(bar.exchange, bar.symbol, bar.timeframe)
 
 
-@dataclass(frozen=True, slots=True)
-class AccountKey:
+class AccountKey(NamedTuple):
     """A strategy's sub-account for one symbol on one exchange."""
 
     strategy: str

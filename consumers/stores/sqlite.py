@@ -44,8 +44,8 @@ CREATE TABLE IF NOT EXISTS orders (
     order_id TEXT PRIMARY KEY, request TEXT NOT NULL, settlement_type TEXT, settlement TEXT
 );
 CREATE TABLE IF NOT EXISTS processed (
-    consumer TEXT NOT NULL, event_id TEXT NOT NULL, PRIMARY KEY (consumer, event_id)
-) WITHOUT ROWID;
+    consumer TEXT NOT NULL, event_id TEXT NOT NULL, UNIQUE (consumer, event_id)
+);
 CREATE TABLE IF NOT EXISTS control (name TEXT PRIMARY KEY, value TEXT);
 """
 
@@ -111,7 +111,7 @@ class SqliteState:
         self._connection.executescript(SCHEMA)
         self.bars = SqliteBarStore(MemoryBarStore(retention_bars))
         self.book = MemoryBook(starting_cash)
-        self.processed = MemoryProcessedIds()
+        self.processed = MemoryProcessedIds(track_changes=True)
         self.kill_switch = SqliteKillSwitch(self._connection)
         self._load()
 
@@ -139,6 +139,11 @@ class SqliteState:
                 "INSERT OR REPLACE INTO orders VALUES (?, ?, ?, ?)", [_order_row(record) for record in orders]
             )
             connection.executemany("INSERT OR IGNORE INTO processed VALUES (?, ?)", processed)
+            if processed:  # keep what memory keeps: the newest deliveries (rowid order is arrival order)
+                connection.execute(
+                    "DELETE FROM processed WHERE rowid <= (SELECT MAX(rowid) FROM processed) - ?",
+                    (self.processed.capacity,),
+                )
             connection.execute("COMMIT")
         except BaseException:
             connection.execute("ROLLBACK")
@@ -166,7 +171,7 @@ class SqliteState:
             ).fetchall()
             for (document,) in reversed(rows):
                 self.bars.memory.add(BarClosed.model_validate_json(document))
-        for consumer, event_id in connection.execute("SELECT consumer, event_id FROM processed"):
+        for consumer, event_id in connection.execute("SELECT consumer, event_id FROM processed ORDER BY rowid"):
             self.processed.mark(consumer, event_id)
         self.processed.changed = []
 

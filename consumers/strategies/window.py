@@ -17,10 +17,19 @@ class Window:
 
     __slots__ = ("__dict__", "bars")
 
-    def __init__(self, bars: Sequence[BarClosed], closes: Sequence[float] | None = None) -> None:
+    def __init__(
+        self,
+        bars: Sequence[BarClosed],
+        *,
+        closes: Sequence[float] | None = None,
+        highs: Sequence[float] | None = None,
+        lows: Sequence[float] | None = None,
+    ) -> None:
+        """A store that already keeps float columns passes them, saving a conversion per bar."""
         self.bars = bars
-        if closes is not None:
-            self.__dict__["closes"] = closes
+        for name, column in (("closes", closes), ("highs", highs), ("lows", lows)):
+            if column is not None:
+                self.__dict__[name] = column
 
     def __len__(self) -> int:
         return len(self.bars)
