@@ -11,10 +11,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from consumers.strategies.builtin import BUILTIN
 from pydantic import ValidationError
 
 from consumers.strategies.base import Strategy
+from consumers.strategies.builtin import BUILTIN
 from infra.config import ConfigError, StdsConfig, StrategyConfig
 
 

@@ -37,7 +37,9 @@ class _Series:
 
     def position_of(self, open_time_ms: int) -> int | None:
         times = self.times
-        if times and times[-1] == open_time_ms:
+        if not times or open_time_ms > times[-1]:
+            return None  # the usual catch-up probe: the next bar has not arrived yet
+        if times[-1] == open_time_ms:
             return len(times) - 1
         index = bisect_left(times, open_time_ms)
         return index if index < len(times) and times[index] == open_time_ms else None
