@@ -56,4 +56,14 @@ def detail_from_dict(detail_type: str, detail: Any, origin: str = "event") -> Ev
     try:
         return model.model_validate(detail)
     except ValidationError as error:
-        raise InvalidEvent(f"{origin}: {detail_type}: {error}") from None
+        raise InvalidEvent(f"{origin}: {detail_type}: {describe_errors(error)}") from None
+
+
+def describe_errors(error: ValidationError, prefix: str = "") -> str:
+    """`detail.close: Input should be a valid decimal; ...`: each problem with the path to it."""
+    problems = []
+    for issue in error.errors():
+        where = ".".join(str(part) for part in (prefix, *issue["loc"]) if part != "")
+        message = issue["msg"].removeprefix("Value error, ")
+        problems.append(f"{where}: {message}" if where else message)
+    return "; ".join(problems)

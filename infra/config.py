@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from consumers.execution.risk import RiskLimits, RiskPolicy
+from events.codec import describe_errors
 
 STRATEGY_NAME = r"^[a-z][a-z0-9_-]{0,47}$"
 
@@ -69,10 +70,7 @@ def parse_config(document: dict[str, Any], origin: str = "configuration") -> Std
     try:
         config = StdsConfig.model_validate(document)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in issue['loc'])}: {issue['msg']}" for issue in error.errors()
-        )
-        raise ConfigError(f"{origin}: {problems}") from None
+        raise ConfigError(f"{origin}: {describe_errors(error)}") from None
     for name in config.strategies:
         if not re.match(STRATEGY_NAME, name):
             raise ConfigError(

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from consumers.strategies.base import Strategy
 from consumers.strategies.builtin import BUILTIN
+from events.codec import describe_errors
 from infra.config import ConfigError, StdsConfig, StrategyConfig
 
 
@@ -72,8 +73,7 @@ def _load_one(name: str, line: StrategyConfig, base_dir: Path) -> StrategySpec:
     try:
         strategy = cls(line.params)
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        raise ConfigError(f"strategies.{name}.params: {problems}") from None
+        raise ConfigError(describe_errors(error, f"strategies.{name}.params")) from None
     return StrategySpec(name, strategy, bar_pattern(line))
 
 

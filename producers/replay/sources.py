@@ -91,15 +91,20 @@ class ReplaySource:
         return in_sequence(rows, self._dead_letters, self._on_gap)
 
 
-def paced(bars: Iterable[BarClosed], speed: float, sleep: Callable[[float], None] = time.sleep) -> Iterator[BarClosed]:
+def paced(
+    bars: Iterable[BarClosed],
+    speed: float,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> Iterator[BarClosed]:
     """Release bars at `speed`× market time (60 bars of 1m in one second at speed 3600)."""
     first_market_ms: int | None = None
-    started = time.monotonic()
+    started = clock()
     for bar in bars:
         if first_market_ms is None:
             first_market_ms = bar.close_time_ms
         due = started + (bar.close_time_ms - first_market_ms) / 1000 / speed
-        delay = due - time.monotonic()
+        delay = due - clock()
         if delay > 0:
             sleep(delay)
         yield bar

@@ -58,9 +58,16 @@ def test_configuration_mistakes_name_the_key(document: dict[str, object], messag
 
 
 def test_bad_params_and_unknown_strategy_say_what_to_do(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"strategies\.s\.params: fast"):
+    with pytest.raises(ConfigError, match=r"strategies\.s\.params\.fast: Input should be a valid integer"):
         load_strategies(parse_config({"strategies": {"s": {"use": "sma_cross", "params": {"fast": "x"}}}}), tmp_path)
     with pytest.raises(ConfigError, match="not a built-in strategy"):
         load_strategies(parse_config({"strategies": {"s": {"use": "no_such_thing"}}}), tmp_path)
     with pytest.raises(ConfigError, match="no such strategy file"):
         load_strategies(parse_config({"strategies": {"s": {"use": "missing.py"}}}), tmp_path)
+
+
+def test_a_parameter_rule_is_reported_without_pydantic_noise(tmp_path: Path) -> None:
+    config = parse_config({"strategies": {"x": {"use": "sma_cross", "params": {"fast": 40}}}})
+    with pytest.raises(ConfigError) as refused:
+        load_strategies(config, tmp_path)
+    assert str(refused.value) == "strategies.x.params: fast (40) must be shorter than slow (30)"
