@@ -70,7 +70,7 @@ def test_a_failing_handler_is_dead_lettered_and_the_bus_goes_on() -> None:
 
 def test_an_invalid_pattern_is_refused_at_subscribe_time() -> None:
     bus = LocalBus(DeadLetterList())
-    with pytest.raises(InvalidPattern, match="detail.symbol: an empty array"):
+    with pytest.raises(InvalidPattern, match=r"detail\.symbol: an empty array"):
         bus.subscribe("bad", {"detail": {"symbol": []}}, lambda e: [])
     with pytest.raises(ValueError, match="already exists"):
         bus.subscribe("x", {"source": ["a"]}, lambda e: [])
