@@ -79,10 +79,8 @@ class TargetChanged(Event):
         return f"target:{self.strategy}:{self.exchange}:{self.symbol}:{self.bar_open_time_ms}"
 
 
-class OrderRequested(Event):
-    """A strategy asks execution to trade `qty` to move from (position + pending) to `target`."""
-
-    source: ClassVar[str] = "stds.consumers.strategy"
+class OrderEvent(Event):
+    """What every order event carries: which order, whose, for what, which way and how much."""
 
     order_id: str = Field(description="deterministic from strategy/exchange/symbol/bar; also the clientOrderId")
     strategy: str
@@ -90,55 +88,48 @@ class OrderRequested(Event):
     symbol: str
     side: Side
     qty: Money = Field(description="always positive; the side gives the direction")
+    bar_open_time_ms: int = Field(description="open time of the bar whose close triggered the order")
+
+    @property
+    def signed_qty(self) -> Decimal:
+        return self.qty if self.side == "buy" else -self.qty
+
+    def identity(self) -> dict[str, Any]:
+        """The shared fields, for building the next event about the same order."""
+        return {name: getattr(self, name) for name in OrderEvent.model_fields if name != "schema_version"}
+
+
+class OrderRequested(OrderEvent):
+    """A strategy asks execution to trade `qty` to move from (position + pending) to `target`."""
+
+    source: ClassVar[str] = "stds.consumers.strategy"
+
     target: Money = Field(description="the position the strategy wants once this order fills")
     reference_price: Money = Field(description="close of the triggering bar")
-    bar_open_time_ms: int
 
     @property
     def event_id(self) -> str:
         return f"order-requested:{self.order_id}"
 
-    @property
-    def signed_qty(self) -> Decimal:
-        return self.qty if self.side == "buy" else -self.qty
 
-
-class OrderFilled(Event):
-    """Execution traded the order; holdings have been updated exactly once for it."""
+class OrderFilled(OrderEvent):
+    """Execution traded the order; holdings have been updated exactly once for it. `qty` is what filled."""
 
     source: ClassVar[str] = "stds.consumers.execution"
 
-    order_id: str
-    strategy: str
-    exchange: str
-    symbol: str
-    side: Side
-    qty: Money
-    price: Money
+    price: Money = Field(description="average fill price")
     fee: Money = Field(description="in the quote currency")
-    bar_open_time_ms: int
 
     @property
     def event_id(self) -> str:
         return f"order-filled:{self.order_id}"
 
-    @property
-    def signed_qty(self) -> Decimal:
-        return self.qty if self.side == "buy" else -self.qty
 
-
-class OrderRejected(Event):
-    """Execution refused the order (risk limit, kill switch, broker error); pending is released."""
+class OrderRejected(OrderEvent):
+    """Execution refused the order (risk limit, kill switch, broker refusal); pending is released."""
 
     source: ClassVar[str] = "stds.consumers.execution"
 
-    order_id: str
-    strategy: str
-    exchange: str
-    symbol: str
-    side: Side
-    qty: Money
-    bar_open_time_ms: int
     reason: str
 
     @property

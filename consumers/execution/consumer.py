@@ -48,25 +48,7 @@ class ExecutionConsumer:
         if reason is None:
             outcome = self.broker.execute(order)
             if isinstance(outcome, Execution):
-                return OrderFilled.trusted(
-                    order_id=order.order_id,
-                    strategy=order.strategy,
-                    exchange=order.exchange,
-                    symbol=order.symbol,
-                    side=order.side,
-                    qty=outcome.qty,
-                    price=outcome.price,
-                    fee=outcome.fee,
-                    bar_open_time_ms=order.bar_open_time_ms,
-                )
+                filled = {**order.identity(), "qty": outcome.qty}
+                return OrderFilled.trusted(**filled, price=outcome.price, fee=outcome.fee)
             reason = outcome.reason
-        return OrderRejected.trusted(
-            order_id=order.order_id,
-            strategy=order.strategy,
-            exchange=order.exchange,
-            symbol=order.symbol,
-            side=order.side,
-            qty=order.qty,
-            bar_open_time_ms=order.bar_open_time_ms,
-            reason=reason,
-        )
+        return OrderRejected.trusted(**order.identity(), reason=reason)

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from consumers.stores.ports import AccountKey, Decision, StreamKey
-from events.models import OrderFilled, OrderRejected, OrderRequested, new_order_id
+from events.models import OrderRequested
 from infra.local.stores import Stores, memory_stores, sqlite_stores
 from tests.conftest import spot_day_bars
+from tests.factories import filled, order_requested, rejected
 
 BARS = spot_day_bars(limit=100)
 STREAM = StreamKey("binance", "BTC/USDT", "1m")
@@ -27,32 +28,7 @@ def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stores]:
 
 
 def _order(bar: int, qty: str = "1") -> OrderRequested:
-    signed = Decimal(qty)
-    return OrderRequested(
-        order_id=new_order_id(KEY.strategy, KEY.exchange, KEY.symbol, bar),
-        strategy=KEY.strategy,
-        exchange=KEY.exchange,
-        symbol=KEY.symbol,
-        side="buy" if signed > 0 else "sell",
-        qty=abs(signed),
-        target=signed,
-        reference_price=Decimal(100),
-        bar_open_time_ms=bar,
-    )
-
-
-def _fill(order: OrderRequested, price: str = "100", fee: str = "0.1") -> OrderFilled:
-    return OrderFilled(
-        order_id=order.order_id,
-        strategy=order.strategy,
-        exchange=order.exchange,
-        symbol=order.symbol,
-        side=order.side,
-        qty=order.qty,
-        price=Decimal(price),
-        fee=Decimal(fee),
-        bar_open_time_ms=order.bar_open_time_ms,
-    )
+    return order_requested(KEY, bar, qty)
 
 
 def test_bar_added_once_and_window_is_the_consecutive_bars(stores: Stores) -> None:
@@ -94,7 +70,7 @@ def test_decide_records_order_and_pending_once(stores: Stores) -> None:
 def test_settle_applies_exactly_once(stores: Stores) -> None:
     order = _order(0, "2")
     stores.book.decide(Decision(KEY, 0, Decimal(2), order))
-    fill = _fill(order, price="100.5", fee="0.201")
+    fill = filled(order, price="100.5", fee="0.201")
     assert stores.book.settle(fill)
     assert not stores.book.settle(fill)
     account = stores.book.account(KEY)
@@ -105,17 +81,8 @@ def test_settle_applies_exactly_once(stores: Stores) -> None:
 def test_reject_releases_pending(stores: Stores) -> None:
     order = _order(0, "-1")
     stores.book.decide(Decision(KEY, 0, Decimal(-1), order))
-    rejected = OrderRejected(
-        order_id=order.order_id,
-        strategy=order.strategy,
-        exchange=order.exchange,
-        symbol=order.symbol,
-        side=order.side,
-        qty=order.qty,
-        bar_open_time_ms=0,
-        reason="test",
-    )
-    assert stores.book.settle(rejected)
+    rejection = rejected(order)
+    assert stores.book.settle(rejection)
     account = stores.book.account(KEY)
     assert (account.position, account.pending, account.rejects) == (0, 0, 1)
 

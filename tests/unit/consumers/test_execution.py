@@ -9,7 +9,8 @@ import pytest
 from consumers.execution.paper import PaperBroker
 from consumers.execution.risk import RiskLimits, RiskPolicy
 from consumers.stores.ports import AccountKey, Decision, UnknownOrder
-from events.models import OrderFilled, OrderRejected, OrderRequested, TargetChanged, new_order_id
+from events.models import OrderFilled, OrderRejected, OrderRequested, TargetChanged
+from tests.factories import order_requested
 from tests.unit.consumers.pipeline import Pipeline
 from tests.unit.consumers.test_delivery_invariants import BARS, FlipFlop
 
@@ -17,18 +18,7 @@ KEY = AccountKey("test_strategy", "binance", "BTC/USDT")
 
 
 def _requested(pipeline: Pipeline, qty: str, price: str, target: str | None = None, bar: int = 0) -> OrderRequested:
-    signed = Decimal(qty)
-    order = OrderRequested(
-        order_id=new_order_id(KEY.strategy, KEY.exchange, KEY.symbol, bar),
-        strategy=KEY.strategy,
-        exchange=KEY.exchange,
-        symbol=KEY.symbol,
-        side="buy" if signed > 0 else "sell",
-        qty=abs(signed),
-        target=Decimal(target) if target is not None else signed,
-        reference_price=Decimal(price),
-        bar_open_time_ms=bar,
-    )
+    order = order_requested(KEY, bar, qty, price, target)
     assert pipeline.book.decide(Decision(KEY, bar, order.target, order))
     return order
 
