@@ -1,15 +1,11 @@
-"""The bus port: where events are published. Subscriptions are EventBridge event patterns."""
+"""The bus port: where events are published (local bus here; EventBridge or SNS on AWS)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
 from events.envelope import Envelope
-from events.models import Event
-
-# A consumer as the bus sees it: an envelope in, the events it caused out.
-Handler = Callable[[Envelope], Sequence[Event]]
 
 
 class Bus(Protocol):

@@ -21,10 +21,6 @@ class InvalidPattern(ValueError):
     """The pattern is not one EventBridge would accept; the message names the path and the problem."""
 
 
-def validate_pattern(pattern: Mapping[str, Any]) -> None:
-    compile_pattern(pattern)
-
-
 def compile_pattern(pattern: Mapping[str, Any]) -> Matcher:
     """Check the whole pattern now and return a fast `matches(event) -> bool`."""
     if not isinstance(pattern, Mapping):

@@ -97,13 +97,6 @@ class MemoryBarStore:
             lows=series.lows[start:stop],
         )
 
-    def streams(self) -> list[StreamKey]:
-        return list(self._series)
-
-    def bars(self, stream: StreamKey) -> list[BarClosed]:
-        series = self._series.get(stream)
-        return list(series.bars) if series else []
-
     def _trim(self, series: _Series) -> None:
         drop = len(series.times) - self.retention_bars
         del series.times[:drop], series.bars[:drop], series.closes[:drop], series.highs[:drop], series.lows[:drop]

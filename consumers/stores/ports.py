@@ -21,10 +21,6 @@ class StreamKey(NamedTuple):
     symbol: str
     timeframe: str
 
-    @classmethod
-    def of(cls, bar: BarClosed) -> StreamKey:
-        return cls(bar.exchange, bar.symbol, bar.timeframe)
-
 
 class AccountKey(NamedTuple):
     """A strategy's sub-account for one symbol on one exchange."""
