@@ -1,0 +1,70 @@
+"""Closed bars the websocket missed, fetched over REST with ccxt's fetch_ohlcv (exact strings, no floats)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import ccxt.async_support as ccxt_async
+
+from events.models import BarClosed
+from events.timeframes import timeframe_ms
+
+log = logging.getLogger(__name__)
+
+PAGE_LIMIT = 1000  # Binance's maximum rows per klines request
+
+
+class RestBackfill:
+    """Wraps one ccxt exchange; `rest_url` points it at any Binance-compatible server."""
+
+    def __init__(self, exchange_id: str, rest_url: str | None = None) -> None:
+        exchange_class = getattr(ccxt_async, exchange_id)
+        self.exchange: Any = exchange_class({"enableRateLimit": True, "options": {"fetchMarkets": ["spot"]}})
+        self.exchange.number = str  # keep the exchange's decimal strings exact
+        if rest_url:
+            self._point_at(rest_url.rstrip("/"))
+        self.exchange_id = exchange_id
+
+    async def closed_bars(self, symbol: str, timeframe: str, from_ms: int, to_ms: int) -> list[BarClosed]:
+        """Bars opening in [from_ms, to_ms] that have closed by the server's clock, in order."""
+        interval = timeframe_ms(timeframe)
+        server_now = int(await self.exchange.fetch_time())
+        bars: list[BarClosed] = []
+        since = from_ms
+        while since <= to_ms:
+            rows = await self.exchange.fetch_ohlcv(symbol, timeframe, since=since, limit=PAGE_LIMIT)
+            fresh = [row for row in rows if since <= int(row[0]) <= to_ms and int(row[0]) + interval <= server_now]
+            bars.extend(self._bar(symbol, timeframe, interval, row) for row in fresh)
+            if len(rows) < PAGE_LIMIT or not fresh:
+                break
+            since = int(fresh[-1][0]) + interval
+        return bars
+
+    async def close(self) -> None:
+        await self.exchange.close()
+
+    def _bar(self, symbol: str, timeframe: str, interval: int, row: list[Any]) -> BarClosed:
+        open_time = int(row[0])
+        return BarClosed(
+            exchange=self.exchange_id,
+            symbol=symbol,
+            timeframe=timeframe,
+            open_time_ms=open_time,
+            close_time_ms=open_time + interval - 1,
+            open=row[1],
+            high=row[2],
+            low=row[3],
+            close=row[4],
+            volume=row[5],
+            backfilled=True,
+        )
+
+    def _point_at(self, base: str) -> None:
+        """Swap scheme and host of every REST endpoint for `base`'s, keeping each path."""
+        target = urlsplit(base)
+        api = self.exchange.urls["api"]
+        for name, url in list(api.items()):
+            if isinstance(url, str) and url.startswith("http"):
+                api[name] = urlunsplit(urlsplit(url)._replace(scheme=target.scheme, netloc=target.netloc))

@@ -1,0 +1,39 @@
+"""Where the streamer remembers each stream's last published bar, so a restarted task resumes there."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Protocol
+
+import orjson
+
+from producers.streamer.gate import StreamId
+
+
+class CursorStore(Protocol):
+    def load(self) -> dict[StreamId, int]: ...
+
+    def save(self, cursors: dict[StreamId, int]) -> None: ...
+
+
+class CursorFile:
+    """A small JSON file, replaced atomically (write, fsync, rename) so a crash never leaves half a file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self) -> dict[StreamId, int]:
+        if not self.path.exists():
+            return {}
+        document = orjson.loads(self.path.read_bytes())
+        return {tuple(key.split("|", 2)): int(value) for key, value in document.items()}
+
+    def save(self, cursors: dict[StreamId, int]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(".tmp")
+        with temporary.open("wb") as handle:
+            handle.write(orjson.dumps({"|".join(key): value for key, value in sorted(cursors.items())}))
+            handle.flush()
+            os.fsync(handle.fileno())
+        temporary.replace(self.path)
