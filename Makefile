@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SHARED ?= ../shared/data
 OUT ?= out
 
-.PHONY: demo test lint typecheck bench schema clean
+.PHONY: demo demo-live test lint typecheck bench schema clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required (python3.11 --version)"; exit 1; }
@@ -20,6 +20,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/stds replay $(SHARED)/binance/spot/ccxt_ohlcv/1m/BTCUSDT/BTCUSDT_1m_marzo_2025.csv \
 		--strategy sma_cross --param fast=10 --param slow=30 --param qty=0.5 --out $(OUT)/demo
+
+# Live pipeline against a local Binance replaying a recorded day at 3600x (a market day in ~25 s), fills printed as they happen.
+demo-live: $(STAMP)
+	$(BIN)/stds run --symbols BTC/USDT --strategy sma_cross --param qty=0.5 \
+		--local-exchange $(SHARED)/binance/spot/klines/1m/BTCUSDT --speed 3600 --silence 2 --out $(OUT)/demo-live
 
 test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest -n 2 tests

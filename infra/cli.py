@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ log = logging.getLogger("stds")
 
 EPILOG = """\
 examples:
+  stds run --symbols BTC/USDT,ETH/USDT --strategy sma_cross --out out/live      # live, Binance public streams
+  stds run --symbols BTC/USDT --strategy sma_cross --local-exchange DATA --speed 3600  # against recorded bars
   stds replay ../shared/data/binance/spot/klines/1m/BTCUSDT --strategy sma_cross --param fast=10 --out out/sma
   stds replay DATA_DIR --config strategies.toml --out out/many      # several strategies from a file
   stds strategies                                                    # built-in strategies and their parameters
@@ -54,6 +57,18 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-format", choices=["text", "json"], default="text", help="log lines as text or JSON")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
+    _add_replay_command(commands)
+    _add_run_command(commands)
+    _add_exchange_command(commands)
+    _add_strategies_command(commands)
+    _add_schema_command(commands)
+    _add_holdings_command(commands)
+    _add_halt_command(commands)
+    _add_resume_command(commands)
+    return parser
+
+
+def _add_replay_command(commands: Any) -> None:
     replay = commands.add_parser(
         "replay",
         help="backtest: replay recorded bars through strategies and paper execution",
@@ -79,39 +94,105 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--record", type=Path, help="also write every routed event to this JSON Lines file")
     replay.add_argument("--exchange", help="exchange id for the bars when the path does not tell (e.g. binance)")
     replay.add_argument("--symbol", help="symbol for the bars when the file name does not tell (e.g. BTC/USDT)")
-    replay.add_argument("--fee-bps", type=Decimal, help="paper broker fee in basis points (default 10)")
-    replay.add_argument("--slippage-bps", type=Decimal, help="paper broker slippage in basis points (default 0)")
-    replay.add_argument("--cash", type=Decimal, help="starting cash per sub-account (default 100000)")
+    _add_paper_options(replay)
     replay.add_argument("--no-progress", action="store_true", help="no progress bar")
     replay.add_argument("--no-chart", action="store_true", help="skip chart.png")
     replay.set_defaults(run=_replay)
 
+
+def _add_run_command(commands: Any) -> None:
+    run = commands.add_parser(
+        "run",
+        help="live: stream bars from an exchange through strategies and paper execution, 24/7",
+        description=(
+            "Stream closed 1m bars from Binance (default) or any Binance-compatible server through the same bus, "
+            "strategies and paper execution as replay, keeping state in OUT/state.sqlite and the streamer's "
+            "cursors in OUT/cursors.json, so a restart resumes without losing or doubling a bar. Stops cleanly "
+            "on SIGTERM/Ctrl-C and writes the same report as replay."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    run.add_argument("--symbols", required=True, help="ccxt symbols to stream, e.g. BTC/USDT,ETH/USDT")
+    chosen = run.add_mutually_exclusive_group(required=True)
+    chosen.add_argument("--strategy", help="one strategy: a built-in name or module:Class")
+    chosen.add_argument("--config", type=Path, help="TOML file with several strategies")
+    run.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="strategy parameter")
+    run.add_argument("--exchange", default="binance", choices=["binance", "okx"], help="whose candle stream")
+    run.add_argument("--ws-url", help="websocket base, e.g. ws://127.0.0.1:8765 (default: the exchange's)")
+    run.add_argument("--rest-url", help="REST base for backfill, e.g. http://127.0.0.1:8765")
+    run.add_argument("--out", type=Path, default=Path("out/live"), help="folder for state, cursors and report")
+    run.add_argument("--db", type=Path, help="state file (default OUT/state.sqlite)")
+    run.add_argument("--record", type=Path, help="write every routed event to this JSON Lines file")
+    run.add_argument("--since", help="first run only: backfill from this UTC time (ISO) or epoch ms")
+    run.add_argument("--duration", type=float, help="stop after this many seconds")
+    run.add_argument("--silence", type=float, default=60.0, help="seconds without a message before reconnecting")
+    run.add_argument("--heartbeat", type=float, default=60.0, help="seconds between health log lines")
+    run.add_argument("--no-print", action="store_true", help="do not print fills as they happen")
+    _add_paper_options(run)
+    run.add_argument(
+        "--local-exchange", nargs="+", type=Path, metavar="PATH",
+        help="serve these recorded bars from a local Binance in this process and stream from it",
+    )  # fmt: skip
+    run.add_argument("--speed", type=float, default=600.0, help="with --local-exchange: market time × this")
+    run.add_argument("--faults", type=float, default=0.0, help="with --local-exchange: fault rate per message")
+    run.set_defaults(run=_run)
+
+
+def _add_exchange_command(commands: Any) -> None:
+    exchange = commands.add_parser(
+        "exchange",
+        help="serve recorded bars as a local Binance (websocket + REST) for tests and demos",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    exchange.add_argument("paths", nargs="+", type=Path, help="files or folders of recorded bars")
+    exchange.add_argument("--host", default="127.0.0.1")
+    exchange.add_argument("--port", type=int, default=8765)
+    exchange.add_argument("--speed", type=float, default=60.0, help="market time × this")
+    exchange.add_argument("--faults", type=float, default=0.0, help="fault rate per message (0 = none)")
+    exchange.add_argument("--seed", type=int, default=7, help="seed of the fault generator")
+    exchange.set_defaults(run=_exchange)
+
+
+def _add_strategies_command(commands: Any) -> None:
     strategies = commands.add_parser("strategies", help="list the built-in strategies and their parameters")
     strategies.set_defaults(run=_strategies)
 
+
+def _add_schema_command(commands: Any) -> None:
     schema = commands.add_parser("schema", help="write the JSON Schema of every event (or print them)")
     schema.add_argument("--out", type=Path, help="folder to write one <DetailType>.json per event")
     schema.set_defaults(run=_schema)
 
+
+def _add_holdings_command(commands: Any) -> None:
     holdings = commands.add_parser("holdings", help="show positions, cash and fees per sub-account in a state file")
     holdings.add_argument("--db", type=Path, required=True, help="state file, e.g. out/replay/state.sqlite")
     holdings.set_defaults(run=_holdings)
 
+
+def _add_halt_command(commands: Any) -> None:
     halt = commands.add_parser("halt", help="engage the global kill switch: execution rejects every order")
     halt.add_argument("--db", type=Path, required=True)
     halt.add_argument("--reason", default="halted by operator")
     halt.set_defaults(run=_halt)
 
+
+def _add_resume_command(commands: Any) -> None:
     resume = commands.add_parser("resume", help="release the global kill switch")
     resume.add_argument("--db", type=Path, required=True)
     resume.set_defaults(run=_release)
-    return parser
+
+
+def _add_paper_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--fee-bps", type=Decimal, help="paper broker fee in basis points (default 10)")
+    parser.add_argument("--slippage-bps", type=Decimal, help="paper broker slippage in basis points (default 0)")
+    parser.add_argument("--cash", type=Decimal, help="starting cash per sub-account (default 100000)")
 
 
 def _replay(args: argparse.Namespace) -> int:
     from infra.local.replay import ReplayOptions, run_replay
 
-    config, config_dir = _replay_config(args)
+    config, config_dir = _config_from_args(args, strategy_symbols=args.symbols)
     summary = run_replay(
         ReplayOptions(
             paths=args.paths,
@@ -132,14 +213,14 @@ def _replay(args: argparse.Namespace) -> int:
     return 0
 
 
-def _replay_config(args: argparse.Namespace) -> tuple[StdsConfig, Path]:
+def _config_from_args(args: argparse.Namespace, strategy_symbols: str | None) -> tuple[StdsConfig, Path]:
     if args.config:
         config, config_dir = load_config(args.config), args.config.parent
-        if args.param or args.symbols:
-            raise ConfigError("--param and --symbols go with --strategy; put them in the --config file instead")
+        if args.param:
+            raise ConfigError("--param goes with --strategy; put parameters in the --config file instead")
     else:
         params = dict(_key_value(item) for item in args.param)
-        symbols = args.symbols.split(",") if args.symbols else None
+        symbols = strategy_symbols.split(",") if strategy_symbols else None
         name = args.strategy.rpartition(":")[2].rpartition("/")[2].removesuffix(".py").lower()
         config = StdsConfig(strategies={name: StrategyConfig(use=args.strategy, symbols=symbols, params=params)})
         config_dir = Path.cwd()
@@ -155,6 +236,71 @@ def _replay_config(args: argparse.Namespace) -> tuple[StdsConfig, Path]:
     if overrides:
         config = config.model_copy(update={"paper": PaperConfig(**{**config.paper.model_dump(), **overrides})})
     return config, config_dir
+
+
+def _run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from infra.local.live import LiveOptions, run_live
+    from producers.streamer.connection import ConnectionSettings
+
+    config, config_dir = _config_from_args(args, strategy_symbols=None)
+    options = LiveOptions(
+        config=config,
+        config_dir=config_dir,
+        symbols=tuple(s.strip() for s in args.symbols.split(",") if s.strip()),
+        out=args.out,
+        exchange=args.exchange,
+        ws_url=args.ws_url,
+        rest_url=args.rest_url,
+        db=args.db,
+        record=args.record,
+        since_ms=_epoch_ms(args.since) if args.since else None,
+        duration_s=args.duration,
+        print_trades=not args.no_print,
+        connection=ConnectionSettings(silence_s=args.silence),
+        heartbeat_s=args.heartbeat,
+    )
+    local = _local_exchange(args.local_exchange, args.speed, args.faults, 7) if args.local_exchange else None
+    if local is not None and options.since_ms is None:
+        options = replace(options, since_ms=local.tape.first_open_ms)
+    summary = asyncio.run(run_live(options, local))
+    _print_summary(summary, args.out)
+    return 0
+
+
+def _exchange(args: argparse.Namespace) -> int:
+    import asyncio
+
+    local = _local_exchange(args.paths, args.speed, args.faults, args.seed)
+
+    async def serve() -> None:
+        async with local.running(args.host, args.port) as (ws_url, rest_url):
+            markets = ", ".join(sorted(local.tape.bars))
+            print(f"local Binance: websocket {ws_url}  REST {rest_url}  markets {markets}  speed {args.speed}x")
+            print(f"stream from it: stds run --ws-url {ws_url} --rest-url {rest_url} --symbols ... --strategy ...")
+            await asyncio.Event().wait()
+
+    asyncio.run(serve())
+    return 0
+
+
+def _local_exchange(paths: list[Path], speed: float, fault_rate: float, seed: int) -> Any:
+    from events.dead_letters import DeadLetterList
+    from infra.local_exchange.faults import FaultPlan
+    from infra.local_exchange.server import LocalBinance
+    from infra.local_exchange.tape import Tape
+    from producers.replay.sources import open_sources
+
+    tape = Tape.of(open_sources(paths, DeadLetterList(), exchange="binance"))
+    faults = FaultPlan.chaos(fault_rate, seed) if fault_rate else None
+    return LocalBinance(tape, speed, faults)
+
+
+def _epoch_ms(text: str) -> int:
+    from producers.replay.ohlcv_csv import parse_timestamp
+
+    return parse_timestamp(text.replace("T", " ").removesuffix("Z"))
 
 
 def _key_value(item: str) -> tuple[str, str]:

@@ -35,6 +35,9 @@ class Tape:
     def last_close_ms(self) -> int:
         return max(series[-1].close_time_ms for series in self.bars.values())
 
+    def count(self, symbols: Iterable[str]) -> int:
+        return sum(len(self.bars.get(symbol.replace("/", ""), [])) for symbol in symbols)
+
     def between(self, market: str, start_ms: int, end_ms: int, limit: int) -> list[BarClosed]:
         """Bars of `market` opening in [start_ms, end_ms], at most `limit`."""
         times = self.open_times.get(market, [])

@@ -1,0 +1,158 @@
+"""`stds run`: the live pipeline on the embedded default — streamer → local bus → strategies → paper → SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from events.dead_letters import DeadLetterFile
+from events.envelope import Envelope
+from events.models import Event, OrderFilled
+from infra.config import StdsConfig
+from infra.local.collector import RunCollector
+from infra.local.recorder import EventRecorder
+from infra.local.runtime import LocalRuntime, retention_for
+from infra.local.stores import sqlite_stores
+from infra.local_exchange.server import LocalBinance
+from infra.report import write_report
+from infra.report.trades import iso_utc
+from infra.strategy_loader import load_strategies
+from producers.exchanges.registry import adapter_for
+from producers.streamer.connection import ConnectionSettings
+from producers.streamer.cursors import CursorFile
+from producers.streamer.streamer import Streamer, StreamerSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LiveOptions:
+    config: StdsConfig
+    config_dir: Path
+    symbols: tuple[str, ...]
+    out: Path
+    exchange: str = "binance"
+    ws_url: str | None = None
+    rest_url: str | None = None
+    db: Path | None = None  # default OUT/state.sqlite; live state always resumes
+    record: Path | None = None
+    since_ms: int | None = None
+    duration_s: float | None = None
+    print_trades: bool = True
+    connection: ConnectionSettings = field(default_factory=ConnectionSettings)
+    heartbeat_s: float = 60.0
+
+
+async def run_live(options: LiveOptions, local_exchange: LocalBinance | None = None) -> dict[str, Any]:
+    """Stream until SIGTERM/SIGINT or `duration_s`, then write the report. With a `local_exchange`, run it
+    in this process, point the streamer at it, and also stop once its recorded bars are all published."""
+    specs = load_strategies(options.config, options.config_dir)
+    paper = options.config.paper
+    options.out.mkdir(parents=True, exist_ok=True)
+    stores = sqlite_stores(options.db or options.out / "state.sqlite", paper.starting_cash, retention_for(specs))
+    dead_letters = DeadLetterFile(options.out / "dead-letters.jsonl")
+    runtime = LocalRuntime(specs, stores, dead_letters, risk=options.config.risk_policy(), paper=paper)
+    collector = RunCollector(runtime.bus)
+    recorder = EventRecorder(options.record) if options.record else None
+    if recorder is not None:
+        runtime.bus.observe(recorder)
+    if options.print_trades:
+        runtime.bus.subscribe("print-fills", {"detail-type": ["OrderFilled"]}, _print_fill)
+    started = time.perf_counter()
+    try:
+        async with _endpoints(options, local_exchange) as (ws_url, rest_url):
+            streamer = Streamer(
+                adapter=adapter_for(options.exchange),
+                settings=StreamerSettings(
+                    symbols=options.symbols,
+                    ws_url=ws_url,
+                    rest_url=rest_url,
+                    start_ms=options.since_ms,
+                    heartbeat_s=options.heartbeat_s,
+                    connection=options.connection,
+                ),
+                sink=runtime.publish_bar,
+                cursors=CursorFile(options.out / "cursors.json"),
+                dead_letters=dead_letters,
+            )
+            until = None
+            if local_exchange is not None:
+                wanted = local_exchange.tape.count(options.symbols)
+                until = lambda published: published >= wanted  # noqa: E731
+            await _stream_until_stopped(streamer, stores.commit, options.duration_s, until)
+        elapsed = time.perf_counter() - started
+        earlier = [r.settlement for r in stores.orders() if isinstance(r.settlement, OrderFilled)]
+        accounts = sorted((a.key.strategy, a.key.exchange, a.key.symbol) for a in stores.book.accounts())
+        record = collector.record(
+            starting_cash=paper.starting_cash,
+            accounts=accounts,
+            elapsed_s=elapsed,
+            dead_letters=dead_letters.count,
+            gaps=0,
+            earlier_fills=earlier,
+        )
+        summary = write_report(record, options.out)
+    finally:
+        stores.close()
+        dead_letters.close()
+        if recorder is not None:
+            recorder.close()
+    summary["streamer"] = {
+        "published": streamer.published,
+        "backfilled": streamer.backfilled,
+        "malformed": streamer.malformed,
+    }
+    return summary
+
+
+async def _stream_until_stopped(
+    streamer: Streamer, commit: Callable[[], None], duration_s: float | None, until: Callable[[int], bool] | None
+) -> None:
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, streamer.stop)
+    task = asyncio.create_task(streamer.run())
+    deadline = time.monotonic() + duration_s if duration_s else None
+    try:
+        while not task.done():
+            await asyncio.wait({task}, timeout=0.2)
+            commit()  # state is consistent between bars: the bus is synchronous
+            if (deadline and time.monotonic() >= deadline) or (until and until(streamer.published)):
+                streamer.stop()
+        await task
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signum)
+        commit()
+
+
+@contextlib.asynccontextmanager
+async def _endpoints(
+    options: LiveOptions, local_exchange: LocalBinance | None
+) -> AsyncIterator[tuple[str | None, str | None]]:
+    if local_exchange is None:
+        yield options.ws_url, options.rest_url
+        return
+    async with local_exchange.running() as (ws_url, rest_url):
+        log.info("local exchange running", extra={"ws_url": ws_url, "rest_url": rest_url})
+        yield ws_url, rest_url
+
+
+def _print_fill(envelope: Envelope) -> list[Event]:
+    fill = envelope.detail
+    assert isinstance(fill, OrderFilled)
+    print(
+        f"{iso_utc(fill.bar_open_time_ms)}  {fill.strategy:<16} {fill.side:<4} {fill.qty} {fill.symbol} "
+        f"@ {fill.price}  fee {fill.fee}",
+        flush=True,
+    )
+    return []
