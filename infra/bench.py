@@ -7,6 +7,7 @@ paper fill → holdings. Figures are wall-clock on this machine; run it twice be
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 import logging
 import statistics
@@ -15,14 +16,19 @@ from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
+from events.codec import encode
 from events.dead_letters import DeadLetterList
-from events.envelope import Envelope
+from events.envelope import Envelope, wrap
 from events.models import BarClosed
 from infra.config import StdsConfig, StrategyConfig
 from infra.local.runtime import LocalRuntime, retention_for
 from infra.local.stores import Stores, memory_stores, sqlite_stores
+from infra.local_exchange.server import kline_message
 from infra.strategy_loader import load_strategies
+from producers.exchanges.binance import BinanceSpot
 from producers.replay.sources import open_sources
+from producers.streamer.gate import StreamId
+from producers.streamer.streamer import Streamer, StreamerSettings
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 BTCUSDT = SHARED / "binance/spot/ccxt_ohlcv/1m/BTCUSDT"
@@ -63,12 +69,71 @@ def main() -> None:
         best = min(_replay_seconds(bars, strategies, make_stores) for _ in range(args.repeat))
         print(f"pipeline, {label:<29} {len(bars) / best:>10,.0f} bars/s  ({best * 1e6 / len(bars):.2f} µs/bar)")
 
+    _streamer_throughput(args.repeat)
+
     latencies, fills = _bar_to_fill_latencies(bars)
     quantiles = statistics.quantiles(latencies, n=100)
     print(
         f"bar event → fill latency ({fills} fills): p50 {quantiles[49]:.1f} µs, p90 {quantiles[89]:.1f} µs, "
         f"p99 {quantiles[98]:.1f} µs, max {max(latencies):.1f} µs"
     )
+
+
+def _streamer_throughput(repeat: int, symbols: int = 400, minutes: int = 30) -> None:
+    """Binance kline messages through the streamer's real path: parse → gate → BarClosed envelope encoded.
+
+    Binance pushes a forming-candle update about every 2 s, so each symbol-minute here is 29 forming
+    updates and one closed kline; 400 symbols then arrive at 400 × 30 / 60 = 200 messages/s."""
+    day = SHARED / "binance/spot/klines/1m/BTCUSDT"
+    recorded = list(open_sources([day], DeadLetterList()))[:minutes]
+    messages: list[str] = []
+    for bar in recorded:
+        for closed in [False] * 29 + [True]:
+            for n in range(symbols):
+                market = f"C{n:03d}USDT"
+                stream = f"{market.lower()}@kline_1m"
+                messages.append(
+                    kline_message(stream, market, bar.model_copy(update={"symbol": f"C{n:03d}/USDT"}), closed)
+                )
+    encoded: list[bytes] = []
+
+    async def stream_all() -> tuple[float, float]:
+        streamer = Streamer(
+            adapter=BinanceSpot(),
+            settings=StreamerSettings(symbols=tuple(f"C{n:03d}/USDT" for n in range(symbols))),
+            sink=lambda bar: encoded.append(encode(wrap(bar))),
+            cursors=_NoCursors(),
+            dead_letters=DeadLetterList(),
+        )
+        gc.collect()
+        wall, cpu = time.perf_counter(), time.process_time()
+        for message in messages:
+            await streamer.handle_message("bench", message)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        await streamer.backfill.close()
+        assert streamer.published == symbols * minutes, streamer.published
+        return wall, cpu
+
+    wall, cpu = min(asyncio.run(stream_all()) for _ in range(repeat))
+    rate, cpu_us = len(messages) / wall, cpu * 1e6 / len(messages)
+    live_rate = symbols * 30 / 60
+    quarter_vcpu = 0.25 * 1e6 / cpu_us
+    print(
+        f"streamer, kline messages → events:  {rate:>10,.0f} msgs/s  ({cpu_us:.1f} µs CPU/msg; "
+        f"{len(messages):,} msgs, {symbols * minutes:,} closed bars)"
+    )
+    print(
+        f"  {symbols} symbols send ~{live_rate:.0f} msgs/s; 0.25 vCPU parses {quarter_vcpu:,.0f} msgs/s: "
+        f"headroom {quarter_vcpu / live_rate:.1f}x"
+    )
+
+
+class _NoCursors:
+    def load(self) -> dict[StreamId, int]:
+        return {}
+
+    def save(self, cursors: dict[StreamId, int]) -> None:
+        pass
 
 
 def _memory(cash: Decimal, retention: int, _: Path) -> Stores:

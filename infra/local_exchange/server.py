@@ -134,8 +134,8 @@ class LocalBinance:
             bar = found[0]
             stream = f"{market.lower()}@kline_1m"
             if self.forming_updates:
-                await self._broadcast(stream, _kline_message(stream, market, bar, closed=False))
-            await self._broadcast(stream, _kline_message(stream, market, bar, closed=True))
+                await self._broadcast(stream, kline_message(stream, market, bar, closed=False))
+            await self._broadcast(stream, kline_message(stream, market, bar, closed=True))
 
     async def _broadcast(self, stream: str, message: str) -> None:
         for client in list(self.clients):
@@ -205,7 +205,7 @@ class LocalBinance:
         return web.json_response({})
 
 
-def _kline_message(stream: str, market: str, bar: BarClosed, closed: bool) -> str:
+def kline_message(stream: str, market: str, bar: BarClosed, closed: bool) -> str:
     # a forming update shows the candle half-built: Binance streams those every couple of seconds
     close = bar.close if closed else bar.open
     high, low = (bar.high, bar.low) if closed else (max(bar.open, close), min(bar.open, close))

@@ -64,6 +64,7 @@ class StreamConnection:
         self.reconnects = 0
         self._rng = random.Random()
         self._catch_ups: set[asyncio.Task[None]] = set()
+        self._closing: set[asyncio.Task[None]] = set()
         self._socket: ClientConnection
 
     async def run(self) -> None:
@@ -93,8 +94,9 @@ class StreamConnection:
                 await self._sleep(backoff_delay(0, self.settings, self._rng))
         for task in self._catch_ups:
             task.cancel()
+        await asyncio.gather(*self._closing, return_exceptions=True)
 
-    async def _open(self) -> ClientConnection:
+    async def _open(self, *, catch_up: bool = True) -> ClientConnection:
         socket = await connect(
             self.url, open_timeout=self.settings.open_timeout_s, ping_interval=20, ping_timeout=20, close_timeout=2
         )
@@ -102,6 +104,8 @@ class StreamConnection:
         for message in self.adapter.subscribe_messages(self.subscriptions, first_id=1):
             await socket.send(message)
             await asyncio.sleep(pause)  # the exchange limits messages sent to it
+        if not catch_up:
+            return socket
         # catch up what was missed while away, concurrently with reading, serialised per stream by the gate
         task = asyncio.create_task(self.on_connected(self.subscriptions))
         self._catch_ups.add(task)
@@ -145,7 +149,7 @@ class StreamConnection:
     async def _hand_over(self, old: ClientConnection) -> ClientConnection:
         """Open the successor first and keep reading the old one until the new one speaks: no gap."""
         log.info("rotating connection", extra={"connection": self.name})
-        new = await self._open()
+        new = await self._open(catch_up=False)  # the old connection streams until the new one speaks
         first = asyncio.ensure_future(new.recv())
         try:
             while not first.done():
@@ -159,13 +163,29 @@ class StreamConnection:
                     from_old.cancel()
                 if not done:
                     raise TimeoutError("the successor connection stayed silent")
+            await self._read_up_to(old, first.result())
             await self.on_message(self.name, first.result())
         except BaseException:
             first.cancel()
             await new.close()
             raise
-        await old.close()
+        # closing waits for the exchange's close frame, queued behind messages nobody reads any more:
+        # let that finish in the background instead of stalling the new connection for close_timeout
+        closing = asyncio.create_task(old.close())
+        self._closing.add(closing)
+        closing.add_done_callback(self._closing.discard)
         return new
+
+    async def _read_up_to(self, old: ClientConnection, first_new: str | bytes) -> None:
+        """Both connections carry the same events: read the old one until it delivers the new one's first
+        message (from there on the new one has everything), or until it falls quiet or closes."""
+        with contextlib.suppress(TimeoutError, websockets.exceptions.ConnectionClosed):
+            deadline = time.monotonic() + self.settings.silence_s
+            while time.monotonic() < deadline:
+                message = await asyncio.wait_for(old.recv(), timeout=0.05)
+                if message == first_new:
+                    return
+                await self.on_message(self.name, message)
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

@@ -79,7 +79,7 @@ class Streamer:
                 adapter=self.adapter,
                 ws_base=ws_base,
                 subscriptions=self.subscriptions[start : start + per_connection],
-                on_message=self._on_message,
+                on_message=self.handle_message,
                 on_connected=self._catch_up,
                 settings=self.settings.connection,
                 stopping=self.stopping,
@@ -95,7 +95,8 @@ class Streamer:
             await self.backfill.close()
             log.info("streamer stopped", extra={"published": self.published, "cursors_saved": len(self.gate.cursors)})
 
-    async def _on_message(self, connection: str, message: str | bytes) -> None:
+    async def handle_message(self, connection: str, message: str | bytes) -> None:
+        """Everything a connection receives comes here: parse, then admit each closed bar in order."""
         try:
             bars = self.adapter.parse(message)
         except MalformedMessage as error:
