@@ -118,7 +118,7 @@ def _add_run_command(commands: Any) -> None:
     chosen.add_argument("--config", type=Path, help="TOML file with several strategies")
     run.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="strategy parameter")
     run.add_argument("--exchange", default="binance", choices=["binance", "okx"], help="whose candle stream")
-    run.add_argument("--ws-url", help="websocket base, e.g. ws://127.0.0.1:8765 (default: the exchange's)")
+    run.add_argument("--ws-url", help="websocket base, e.g. ws://127.0.0.1:8765; none: the exchange's public endpoint")
     run.add_argument("--rest-url", help="REST base for backfill, e.g. http://127.0.0.1:8765")
     run.add_argument("--out", type=Path, default=Path("out/live"), help="folder for state, cursors and report")
     run.add_argument("--db", type=Path, help="state file (default OUT/state.sqlite)")
