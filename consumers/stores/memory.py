@@ -15,8 +15,9 @@ from consumers.stores.ports import (
     StreamKey,
     UnknownOrder,
 )
+from consumers.stores.transitions import apply_decision, apply_settlement
 from consumers.strategies.window import Window
-from events.models import BarClosed, OrderFilled
+from events.models import BarClosed
 
 DEFAULT_RETENTION_BARS = 2_000
 DEFAULT_PROCESSED_CAPACITY = 200_000
@@ -129,11 +130,7 @@ class MemoryBook:
                 return False
             self._orders[order.order_id] = OrderRecord(order)
             self.changed_orders.add(order.order_id)
-            account.pending += order.signed_qty
-        account.decided_through_ms = decision.bar_open_time_ms
-        if decision.target != account.refused_target:
-            account.refused_target = None
-        account.target = decision.target
+        apply_decision(account, decision)
         self.changed_accounts.add(decision.account)
         return True
 
@@ -148,15 +145,7 @@ class MemoryBook:
             return False
         request = record.request
         account = self.account(AccountKey(request.strategy, request.exchange, request.symbol))
-        account.pending -= request.signed_qty
-        if isinstance(settlement, OrderFilled):
-            account.position += settlement.signed_qty
-            account.cash -= settlement.signed_qty * settlement.price + settlement.fee
-            account.fees += settlement.fee
-            account.fills += 1
-        else:
-            account.rejects += 1
-            account.refused_target = request.target
+        apply_settlement(account, request, settlement)
         self._orders[settlement.order_id] = OrderRecord(request, settlement)
         self.changed_orders.add(settlement.order_id)
         self.changed_accounts.add(account.key)

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from consumers.stores.ports import AccountKey, Decision, StreamKey
+from consumers.stores.ports import AccountKey, Decision, StreamKey, UnknownOrder
 from events.models import OrderRequested
+from infra.aws.stores import dynamodb_stores
 from infra.local.stores import Stores, memory_stores, sqlite_stores
 from tests.conftest import spot_day_bars
 from tests.factories import filled, order_requested, rejected
@@ -20,9 +21,14 @@ KEY = AccountKey("sma", "binance", "BTC/USDT")
 CASH = Decimal(100_000)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "dynamodb"])
 def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stores]:
-    made = memory_stores(CASH, 50) if request.param == "memory" else sqlite_stores(tmp_path / "s.sqlite", CASH, 50)
+    if request.param == "dynamodb":  # DynamoDB Local, started for this test worker
+        made = dynamodb_stores(request.getfixturevalue("dynamodb"), request.getfixturevalue("tables"), CASH)
+    elif request.param == "sqlite":
+        made = sqlite_stores(tmp_path / "s.sqlite", CASH, 50)
+    else:
+        made = memory_stores(CASH, 50)
     yield made
     made.close()
 
@@ -100,3 +106,23 @@ def test_kill_switch(stores: Stores) -> None:
     assert stores.kill_switch.engaged() == "maintenance"
     stores.kill_switch.release()
     assert stores.kill_switch.engaged() is None
+
+
+def test_settling_an_unknown_order_raises(stores: Stores) -> None:
+    with pytest.raises(UnknownOrder):
+        stores.book.settle(filled(_order(0)))
+
+
+def test_accounts_and_orders_are_listed_with_exact_money(stores: Stores) -> None:
+    other = AccountKey("donchian", "binance", "ETH/USDT")
+    first, second = _order(0, "0.001"), order_requested(other, 0, "-0.5", price="1234.5678")
+    stores.book.decide(Decision(KEY, 0, Decimal("0.001"), first))
+    stores.book.decide(Decision(other, 0, Decimal("-0.5"), second))
+    stores.book.settle(filled(first, price="23000.01", fee="0.0000230000"))
+    stores.book.settle(rejected(second, "no short"))
+    accounts = {account.key: account for account in stores.book.accounts()}
+    assert accounts[KEY].cash == CASH - Decimal("23.00001") - Decimal("0.0000230000")
+    assert (accounts[other].rejects, accounts[other].refused_target, accounts[other].pending) == (1, -0.5, 0)
+    records = {record.request.order_id: record for record in stores.orders()}
+    assert records[second.order_id].settlement == rejected(second, "no short")
+    assert records[first.order_id].request == first

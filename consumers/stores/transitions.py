@@ -1,0 +1,31 @@
+"""How a decision and a settlement change an account: one set of rules for every store adapter."""
+
+from __future__ import annotations
+
+from consumers.stores.ports import Account, Decision, Settlement
+from events.models import OrderFilled, OrderRequested
+
+
+def apply_decision(account: Account, decision: Decision) -> None:
+    """Move the cursor to the decided bar, take the new target, and count the order as pending.
+    The caller has checked the cursor is before the bar and the order id is new."""
+    if decision.order is not None:
+        account.pending += decision.order.signed_qty
+    account.decided_through_ms = decision.bar_open_time_ms
+    if decision.target != account.refused_target:
+        account.refused_target = None
+    account.target = decision.target
+
+
+def apply_settlement(account: Account, request: OrderRequested, settlement: Settlement) -> None:
+    """Release the order's pending quantity; a fill moves position, cash and fees, a rejection
+    remembers the refused target. The caller has checked the order was not settled before."""
+    account.pending -= request.signed_qty
+    if isinstance(settlement, OrderFilled):
+        account.position += settlement.signed_qty
+        account.cash -= settlement.signed_qty * settlement.price + settlement.fee
+        account.fees += settlement.fee
+        account.fills += 1
+    else:
+        account.rejects += 1
+        account.refused_target = request.target
