@@ -1,0 +1,101 @@
+"""Wiring on moto's server that the tests share: an SQS queue behind an EventBridge rule or SNS filter."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import orjson
+from botocore.exceptions import ClientError
+
+from events.codec import from_dict
+from events.envelope import Envelope
+
+
+def queue_behind_rule(endpoint: str, bus_name: str, rule: str, pattern: Mapping[str, Any]) -> str:
+    """An SQS queue receiving whatever `pattern` matches on `bus_name`; its URL."""
+    events, sqs = client("events", endpoint), client("sqs", endpoint)
+    url = sqs.create_queue(QueueName=f"{bus_name}-{rule}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name=rule, EventBusName=bus_name, EventPattern=orjson.dumps(pattern).decode())
+    events.put_targets(Rule=rule, EventBusName=bus_name, Targets=[{"Id": "queue", "Arn": arn}])
+    return str(url)
+
+
+def queue_behind_topic(endpoint: str, topic_arn: str, name: str, filter_policy: Mapping[str, Any]) -> str:
+    sns, sqs = client("sns", endpoint), client("sqs", endpoint)
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    attributes = {"RawMessageDelivery": "true", "FilterPolicy": orjson.dumps(filter_policy).decode()}
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes=attributes)
+    return str(url)
+
+
+def drain(endpoint: str, queue_url: str, *, quiet_s: float = 0.3) -> list[dict[str, Any]]:
+    """Every message body on the queue (deleted as read), once it has been quiet for `quiet_s`."""
+    sqs = client("sqs", endpoint)
+    bodies: list[dict[str, Any]] = []
+    quiet_since = time.monotonic()
+    while time.monotonic() - quiet_since < quiet_s:
+        answer = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+        messages = answer.get("Messages", [])
+        if messages:
+            quiet_since = time.monotonic()
+        for message in messages:
+            bodies.append(orjson.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return bodies
+
+
+def envelopes_in(endpoint: str, queue_url: str) -> list[Envelope]:
+    return [from_dict(body, f"sqs {queue_url}") for body in drain(endpoint, queue_url)]
+
+
+def client(service: str, endpoint: str) -> Any:
+    import boto3
+
+    return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1")  # type: ignore[call-overload]
+
+
+class FlakyClient:
+    """A real client on moto with faults in front: `refuse(entries)` picks entries the service refuses
+    (they are not forwarded, as when PutEvents reports them failed), `throttle` whole calls first."""
+
+    def __init__(self, real: Any, refuse: Callable[[int, int], bool], throttle: int = 0) -> None:
+        self.real = real
+        self.refuse = refuse  # (call number, entry index) → refuse it?
+        self.throttles_left = throttle
+        self.calls = 0
+        self.batch_sizes: list[int] = []
+
+    def _throttled(self) -> None:
+        if self.throttles_left:
+            self.throttles_left -= 1
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "Put")
+
+    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803 - boto3's name
+        self._throttled()
+        self.calls += 1
+        self.batch_sizes.append(len(Entries))
+        refused = {n for n in range(len(Entries)) if self.refuse(self.calls, n)}
+        sent = [entry for n, entry in enumerate(Entries) if n not in refused]
+        answers = iter(self.real.put_events(Entries=sent)["Entries"] if sent else [])
+        results = [
+            {"ErrorCode": "InternalFailure", "ErrorMessage": "injected"} if n in refused else next(answers)
+            for n in range(len(Entries))
+        ]
+        return {"FailedEntryCount": len(refused), "Entries": results}
+
+    def publish_batch(self, TopicArn: str, PublishBatchRequestEntries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
+        self._throttled()
+        self.calls += 1
+        entries = PublishBatchRequestEntries
+        self.batch_sizes.append(len(entries))
+        refused = [entry for n, entry in enumerate(entries) if self.refuse(self.calls, n)]
+        sent = [entry for entry in entries if entry not in refused]
+        answer = self.real.publish_batch(TopicArn=TopicArn, PublishBatchRequestEntries=sent) if sent else {}
+        failed = [
+            {"Id": e["Id"], "Code": "InternalError", "Message": "injected", "SenderFault": False} for e in refused
+        ]
+        return {"Successful": answer.get("Successful", []), "Failed": failed}
