@@ -33,17 +33,22 @@ class StrategyConsumer:
         cursor = account.decided_through_ms
         if cursor is not None and bar.open_time_ms <= cursor:
             return self._in_flight_order(key, bar)
-        return self._decide_from(key, bar)
+        return self._decide_from(key, bar, cursor)
 
-    def _decide_from(self, key: AccountKey, bar: BarClosed) -> list[Event]:
+    def _decide_from(self, key: AccountKey, bar: BarClosed, cursor: int | None) -> list[Event]:
         stream = StreamKey(bar.exchange, bar.symbol, bar.timeframe)
         interval_ms = bar.close_time_ms - bar.open_time_ms + 1
         lookback = self.strategy.lookback
         emitted: list[Event] = []
         # This bar can complete the windows of itself and the next lookback-1 bars; once one
         # decides, keep going while the following bars (already here, having arrived early) do too.
-        candidate = bar.open_time_ms
-        last_candidate = candidate + (lookback - 1) * interval_ms
+        # Start at the first undecided bar whose window can contain this one, not at this bar: a
+        # concurrent delivery (another Lambda) may have stored an earlier bar without deciding it yet,
+        # and deciding this bar first would move the cursor past it for good.
+        candidate = bar.open_time_ms - (lookback - 1) * interval_ms
+        if cursor is not None:
+            candidate = max(candidate, cursor + interval_ms)
+        last_candidate = bar.open_time_ms + (lookback - 1) * interval_ms
         decided_any = False
         while decided_any or candidate <= last_candidate:
             window = self.bars.window(stream, candidate, lookback)

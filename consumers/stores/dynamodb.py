@@ -114,7 +114,8 @@ class DynamoBarStore:
             "stream": {"S": f"{bar.exchange}|{bar.symbol}|{bar.timeframe}"},
             "open_time_ms": {"N": str(bar.open_time_ms)},
             "bar": {"S": bar.model_dump_json()},
-            "expires_at": {"N": str(bar.close_time_ms // 1000 + BAR_TTL_S)},
+            # from the time written, not the bar's own time: a replay of old bars must not expire on arrival
+            "expires_at": {"N": str(int(time.time()) + BAR_TTL_S)},
         }
         try:
             self.client.put_item(

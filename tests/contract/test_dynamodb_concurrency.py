@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
@@ -11,8 +12,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from consumers.stores.dynamodb import DynamoBook, TableNames
+from consumers.stores.dynamodb import DynamoBarStore, DynamoBook, TableNames
 from consumers.stores.ports import AccountKey, Decision
+from tests.conftest import spot_day_bars
 from tests.factories import filled, order_requested
 
 KEY = AccountKey("sma", "binance", "BTC/USDT")
@@ -75,3 +77,11 @@ def test_settlements_of_different_orders_racing_on_one_account_all_count(
     account = book.account(key)
     assert account.position == sum(sizes) and account.pending == 0 and account.fills == len(orders)
     assert account.cash == CASH - sum(sizes) * 10 - Decimal("0.01") * len(orders)
+
+
+def test_bars_expire_counting_from_when_they_were_written(dynamodb: Any, tables: TableNames) -> None:
+    """A replay of 2023 bars must not write items whose TTL has already passed (DynamoDB deletes them)."""
+    bar = spot_day_bars(limit=1)[0]
+    DynamoBarStore(dynamodb, tables.bars).add(bar)
+    (item,) = dynamodb.scan(TableName=tables.bars)["Items"]
+    assert int(item["expires_at"]["N"]) > time.time() + 24 * 3600
