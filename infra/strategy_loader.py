@@ -33,6 +33,15 @@ def load_strategies(config: StdsConfig, base_dir: Path) -> list[StrategySpec]:
     return [_load_one(name, line, base_dir) for name, line in config.strategies.items()]
 
 
+def load_strategy(config: StdsConfig, name: str, base_dir: Path) -> StrategySpec:
+    """One configured strategy by its instance name (a Lambda runs exactly one)."""
+    line = config.strategies.get(name)
+    if line is None:
+        known = ", ".join(sorted(config.strategies)) or "none"
+        raise ConfigError(f"strategy {name!r} is not in the configuration (configured: {known})")
+    return _load_one(name, line, base_dir)
+
+
 def bar_pattern(line: StrategyConfig) -> dict[str, Any]:
     """The EventBridge pattern a strategy line subscribes with; the same object becomes the CDK rule."""
     if line.pattern is not None:

@@ -1,0 +1,1 @@
+"""Lambda entry points: parse the EventBridge delivery, call the consumer logic the local runtime calls, publish."""
