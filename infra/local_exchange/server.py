@@ -1,4 +1,5 @@
-"""The loopback Binance: `/stream` and `/ws/<stream>` websockets, `/api/v3/{klines,exchangeInfo,time,ping}` REST.
+"""The loopback Binance: `/stream` and `/ws/<stream>` websockets, `/api/v3/{klines,exchangeInfo,time,ping}` REST,
+and signed spot trading (`/api/v3/{order,myTrades,account}`, see orders.py).
 
 Messages and REST rows are shaped exactly as Binance sends them, so the real streamer code and the
 real ccxt code run against it unchanged; only the base URLs differ.
@@ -21,6 +22,7 @@ from aiohttp import WSMsgType, web
 from events.models import BarClosed
 from events.timeframes import timeframe_ms
 from infra.local_exchange.faults import Fault, FaultPicker, FaultPlan
+from infra.local_exchange.orders import SpotAccount, SpotOrders
 from infra.local_exchange.tape import MarketClock, Tape
 
 log = logging.getLogger(__name__)
@@ -41,7 +43,14 @@ class _Client:
 
 
 class LocalBinance:
-    def __init__(self, tape: Tape, speed: float, faults: FaultPlan | None = None, forming_updates: bool = True) -> None:
+    def __init__(
+        self,
+        tape: Tape,
+        speed: float,
+        faults: FaultPlan | None = None,
+        forming_updates: bool = True,
+        account: SpotAccount | None = None,
+    ) -> None:
         self.tape = tape
         self.speed = speed
         self.faults: FaultPicker = (faults or FaultPlan()).picker()
@@ -53,6 +62,9 @@ class LocalBinance:
         self.stats: dict[str, int] = {fault.value: 0 for fault in Fault} | {"connections": 0, "refused": 0}
         self._runner: web.AppRunner | None = None
         self._publisher: asyncio.Task[None] | None = None
+        self.markets = {market: _market_info(market, series[0]) for market, series in tape.bars.items()}
+        # a lambda, not self.clock.now_ms: running() replaces the clock
+        self.orders = SpotOrders(tape, lambda: self.clock.now_ms(), self.markets, account or SpotAccount())  # noqa: PLW0108
 
     @contextlib.asynccontextmanager
     async def running(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[tuple[str, str]]:
@@ -64,6 +76,7 @@ class LocalBinance:
         app.router.add_get("/api/v3/exchangeInfo", self._exchange_info)
         app.router.add_get("/api/v3/time", self._time)
         app.router.add_get("/api/v3/ping", self._ping)
+        self.orders.add_routes(app.router)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -194,7 +207,7 @@ class LocalBinance:
         return web.Response(body=orjson.dumps(rows), content_type="application/json")
 
     async def _exchange_info(self, request: web.Request) -> web.Response:
-        symbols = [_market_info(market, series[0]) for market, series in self.tape.bars.items()]
+        symbols = list(self.markets.values())
         document = {"timezone": "UTC", "serverTime": self.clock.now_ms(), "rateLimits": [], "symbols": symbols}
         return web.Response(body=orjson.dumps(document), content_type="application/json")
 

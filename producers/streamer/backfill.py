@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import ccxt.async_support as ccxt_async
 
 from events.models import BarClosed
 from events.timeframes import timeframe_ms
+from producers.exchanges.ccxt_urls import point_at
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ class RestBackfill:
         self.exchange: Any = exchange_class({"enableRateLimit": True, "options": {"fetchMarkets": ["spot"]}})
         self.exchange.number = str  # keep the exchange's decimal strings exact
         if rest_url:
-            self._point_at(rest_url.rstrip("/"))
+            point_at(self.exchange, rest_url)
         self.exchange_id = exchange_id
 
     async def closed_bars(self, symbol: str, timeframe: str, from_ms: int, to_ms: int) -> list[BarClosed]:
@@ -60,11 +60,3 @@ class RestBackfill:
             volume=row[5],
             backfilled=True,
         )
-
-    def _point_at(self, base: str) -> None:
-        """Swap scheme and host of every REST endpoint for `base`'s, keeping each path."""
-        target = urlsplit(base)
-        api = self.exchange.urls["api"]
-        for name, url in list(api.items()):
-            if isinstance(url, str) and url.startswith("http"):
-                api[name] = urlunsplit(urlsplit(url)._replace(scheme=target.scheme, netloc=target.netloc))
