@@ -52,6 +52,7 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m infra.bench
+	$(BIN)/python -m infra.bench_aws
 
 schema: $(STAMP)
 	$(BIN)/stds schema --out $(OUT)/schema

@@ -21,7 +21,6 @@ import ccxt
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from moto import mock_aws
 
 from consumers.execution.broker import Execution, Refusal
 from consumers.execution.ccxt_broker import (
@@ -323,15 +322,13 @@ def test_credentials_from_the_environment() -> None:
         credentials_from_environment({"STDS_EXCHANGE_API_KEY": API_KEY})
 
 
-def test_credentials_from_secrets_manager(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    with mock_aws():
-        client = boto3.client("secretsmanager")
-        client.create_secret(Name="stds/binance", SecretString=json.dumps({"apiKey": API_KEY, "secret": SECRET}))
-        client.create_secret(Name="stds/broken", SecretString=f'{{"apiKey": "{API_KEY}", "secret": ')
-        assert credentials_from_secrets_manager("stds/binance", client) == Credentials(API_KEY, SECRET)
-        with pytest.raises(MissingCredentials) as raised:
-            credentials_from_secrets_manager("stds/broken", client)
+def test_credentials_from_secrets_manager(moto_endpoint: str) -> None:
+    client = boto3.client("secretsmanager", endpoint_url=moto_endpoint, region_name="us-east-1")
+    client.create_secret(Name="stds/binance", SecretString=json.dumps({"apiKey": API_KEY, "secret": SECRET}))
+    client.create_secret(Name="stds/broken", SecretString=f'{{"apiKey": "{API_KEY}", "secret": ')
+    assert credentials_from_secrets_manager("stds/binance", client) == Credentials(API_KEY, SECRET)
+    with pytest.raises(MissingCredentials) as raised:
+        credentials_from_secrets_manager("stds/broken", client)
     assert API_KEY not in str(raised.value) and raised.value.__cause__ is None
 
 

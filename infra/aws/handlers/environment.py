@@ -20,9 +20,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import Any
 
-import boto3
+import botocore.session
 
 from consumers.stores.dynamodb import TableNames
 from events.bus import Bus
@@ -50,17 +52,26 @@ class HandlerEnvironment:
             raise ConfigError("set exactly one of STDS_EVENT_BUS (EventBridge bus name) or STDS_SNS_TOPIC_ARN")
         return cls(load_config(config_path), config_path.parent, prefix, bus, topic)
 
+    def client(self, service: str) -> Any:
+        """A botocore client (what boto3 returns, without boto3's import: ~35 ms less cold start)."""
+        return _session().create_client(service)
+
     def stores(self) -> Stores:
         from infra.aws.stores import dynamodb_stores
 
         names = TableNames.with_prefix(self.table_prefix)
-        return dynamodb_stores(boto3.client("dynamodb"), names, self.config.paper.starting_cash)
+        return dynamodb_stores(self.client("dynamodb"), names, self.config.paper.starting_cash)
 
     def bus(self) -> Bus:
         if self.event_bus:
-            return EventBridgeBus(boto3.client("events"), self.event_bus)
+            return EventBridgeBus(self.client("events"), self.event_bus)
         assert self.topic_arn is not None
-        return SnsBus(boto3.client("sns"), self.topic_arn)
+        return SnsBus(self.client("sns"), self.topic_arn)
+
+
+@cache
+def _session() -> botocore.session.Session:
+    return botocore.session.get_session()
 
 
 def _required(environ: Mapping[str, str], name: str, meaning: str) -> str:

@@ -9,8 +9,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -21,15 +20,15 @@ from consumers.stores.ports import ProcessedIds
 from events.bus import Bus
 from events.envelope import wrap
 from events.models import Event, OrderFilled, OrderRejected, OrderRequested
-from infra.aws.handlers.delivery import detail_of, time_of
+from infra.aws.handlers.delivery import detail_of
 from infra.aws.handlers.environment import HandlerEnvironment
-from infra.config import ConfigError, PaperConfig
+from infra.aws.handlers.tracing import traced
+from infra.config import ConfigError
 
 CONSUMER = "execution"
 
 logger = Logger(service="stds-execution")
 metrics = Metrics(namespace="STDS", service="stds-execution")
-tracer = Tracer(service="stds-execution")
 
 
 @dataclass(frozen=True)
@@ -49,9 +48,10 @@ class ExecutionApp:
         return caused
 
 
-def broker_from_environment(paper: PaperConfig) -> Broker:
+def broker_from_environment(environment: HandlerEnvironment) -> Broker:
     kind = os.environ.get("STDS_BROKER", "paper")
     if kind == "paper":
+        paper = environment.config.paper
         return PaperBroker(paper.fee_bps, paper.slippage_bps)
     if kind != "ccxt":
         raise ConfigError(f"STDS_BROKER={kind!r}: expected paper or ccxt")
@@ -64,7 +64,7 @@ def broker_from_environment(paper: PaperConfig) -> Broker:
 
     secret_id = os.environ.get("STDS_EXCHANGE_SECRET_ID")
     credentials = (
-        credentials_from_secrets_manager(secret_id, boto3.client("secretsmanager"))
+        credentials_from_secrets_manager(secret_id, environment.client("secretsmanager"))
         if secret_id
         else credentials_from_environment()
     )
@@ -83,7 +83,7 @@ def app() -> ExecutionApp:
     config = environment.config
     consumer = ExecutionConsumer(
         book=stores.book,
-        broker=broker_from_environment(config.paper),
+        broker=broker_from_environment(environment),
         risk=config.risk_policy(),
         kill_switch=stores.kill_switch,
         fee_bps=config.paper.fee_bps,
@@ -93,11 +93,11 @@ def app() -> ExecutionApp:
 
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
-@tracer.capture_lambda_handler
+@traced("stds-execution", always=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    order = detail_of(event, OrderRequested)
+    order, envelope = detail_of(event, OrderRequested)
     started = time.perf_counter()
-    caused = app().on_order(order, time_of(event))
+    caused = app().on_order(order, envelope.time)  # caused events carry the time of their cause, as locally
     settlement = caused[0] if caused else None
     outcome = type(settlement).__name__ if settlement else "already handled"
     if isinstance(settlement, OrderFilled):

@@ -12,7 +12,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -20,13 +20,13 @@ from consumers.strategy_consumer import StrategyConsumer
 from events.bus import Bus
 from events.envelope import wrap
 from events.models import BarClosed, OrderRequested
-from infra.aws.handlers.delivery import detail_of, time_of
+from infra.aws.handlers.delivery import detail_of
 from infra.aws.handlers.environment import HandlerEnvironment
+from infra.aws.handlers.tracing import traced
 from infra.strategy_loader import load_strategy
 
 logger = Logger(service="stds-strategy")
 metrics = Metrics(namespace="STDS", service="stds-strategy")
-tracer = Tracer(service="stds-strategy")
 
 
 @dataclass(frozen=True)
@@ -53,10 +53,10 @@ def app() -> StrategyApp:
 
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
-@tracer.capture_lambda_handler
+@traced("stds-strategy")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    bar = detail_of(event, BarClosed)
-    orders = app().on_bar(bar, time_of(event))
+    bar, envelope = detail_of(event, BarClosed)
+    orders = app().on_bar(bar, envelope.time)  # caused events carry the time of their cause, as locally
     metrics.add_dimension(name="strategy", value=app().consumer.name)
     metrics.add_metric(name="BarsProcessed", unit=MetricUnit.Count, value=1)
     if orders:

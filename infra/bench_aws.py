@@ -1,0 +1,206 @@
+"""`make bench`, AWS part: Lambda handler init time, what each function loads, and the cost per event.
+
+Init is measured in fresh processes (median of several), as a cold start runs it: import the handler
+module, then build its clients and strategy. Per-event cost runs the real handlers on a day of
+BTCUSDT bars with their stores in DynamoDB Local and the bus on moto's server (both on 127.0.0.1),
+so wall time includes emulator round trips; CPU time is the handler process's own work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+INIT = """
+import time, sys, importlib
+started = time.perf_counter()
+module = importlib.import_module(sys.argv[1])
+imported = time.perf_counter()
+module.app()
+built = time.perf_counter()
+print(f"{(imported - started) * 1000:.1f} {(built - imported) * 1000:.1f}")
+"""
+
+LOADED = """
+import importlib, importlib.metadata as md, sys
+module = importlib.import_module(sys.argv[1])
+module.app()
+for extra in sys.argv[2:]:
+    importlib.import_module(extra)
+tops = {name.split(".")[0] for name in list(sys.modules)}
+owners = md.packages_distributions()
+dists = sorted({d for top in tops for d in owners.get(top, [])})
+for name in dists:
+    files = md.distribution(name).files or []
+    size = sum((f.locate().stat().st_size for f in files if f.locate().exists()), 0)
+    print(name, size)
+"""
+
+DAY = Path(__file__).resolve().parents[1].parent / "shared/data/binance/spot/klines/1m/BTCUSDT"
+
+# in the Lambda Python runtime already, or loaded only by this dev venv (site hooks): not in a deployment package
+NOT_PACKAGED = {"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six", "setuptools", "pip"}
+
+CONFIG = """\
+[strategies]
+sma = { use = "sma_cross", symbols = ["BTC/USDT"], params = { fast = 10, slow = 30, qty = "0.05" } }
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=7, help="fresh processes per init figure (median reported)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        config = Path(folder) / "strategies.toml"
+        config.write_text(CONFIG)
+        environment = {
+            **os.environ, "AWS_DEFAULT_REGION": "us-east-1", "STDS_TABLE_PREFIX": "bench-", "STDS_EVENT_BUS": "bench",
+            "STDS_CONFIG": str(config), "STDS_STRATEGY": "sma",
+        }  # fmt: skip
+        for module in ("infra.aws.handlers.strategy", "infra.aws.handlers.execution"):
+            _init_times(module, environment, args.runs)
+        _package("strategy function loads", ["infra.aws.handlers.strategy"], environment, forbid={"ccxt", "matplotlib"})
+        _package(
+            "execution function (ccxt broker) loads",
+            ["infra.aws.handlers.execution", "consumers.execution.ccxt_broker"],
+            environment,
+        )
+        _per_event(config)
+
+
+def _init_times(module: str, environment: dict[str, str], runs: int) -> None:
+    samples = []
+    for _ in range(runs):
+        shown = subprocess.run(
+            [sys.executable, "-c", INIT, module], env=environment, capture_output=True, text=True, check=True
+        ).stdout.split()
+        samples.append((float(shown[0]), float(shown[1])))
+    imports = statistics.median(s[0] for s in samples)
+    builds = statistics.median(s[1] for s in samples)
+    totals = sorted(s[0] + s[1] for s in samples)
+    print(
+        f"init {module.rsplit('.', 1)[-1]:<9} median {statistics.median(totals):6.0f} ms "
+        f"(import {imports:.0f} + clients/config {builds:.0f}; "
+        f"best {totals[0]:.0f}, worst {totals[-1]:.0f}, {runs} runs)"
+    )
+
+
+def _package(label: str, modules: list[str], environment: dict[str, str], forbid: set[str] | None = None) -> None:
+    shown = subprocess.run(
+        [sys.executable, "-c", LOADED, *modules], env=environment, capture_output=True, text=True, check=True
+    ).stdout
+    sizes = {name: int(size) for name, size in (line.split() for line in shown.splitlines())}
+    packaged = {name: size for name, size in sizes.items() if name.lower() not in NOT_PACKAGED}
+    biggest = sorted(packaged.items(), key=lambda item: -item[1])[:4]
+    print(
+        f"{label}: {sum(packaged.values()) / 1e6:.1f} MB of packages beyond the runtime's boto3 "
+        f"(largest: {', '.join(f'{name} {size / 1e6:.1f} MB' for name, size in biggest)})"
+    )
+    loaded = {name.lower() for name in sizes}
+    if forbid and forbid & loaded:
+        raise SystemExit(f"{label}: loads {sorted(forbid & loaded)}, which it must not")
+
+
+def _per_event(config: Path) -> None:
+    from events.dead_letters import DeadLetterList
+    from events.envelope import time_of_ms, wrap
+    from producers.replay.sources import open_sources
+    from tests.emulators.lambda_poller import LambdaContext
+
+    bars = list(open_sources([DAY], DeadLetterList()))
+    with _aws(config) as (strategy, execution, orders_queue, sqs), _quiet():
+        context = LambdaContext("stds-sma")
+        wall, cpu = time.perf_counter(), time.process_time()
+        for bar in bars:
+            payload = wrap(bar, time_of_ms(bar.close_time_ms + 1)).to_json_dict()
+            strategy.handler({**payload, "account": "123456789012"}, context)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        _print(
+            f"strategy handler per bar event: {wall * 1000 / len(bars):.2f} ms wall, {cpu * 1000 / len(bars):.2f} ms "
+            f"CPU ({len(bars)} bars, DynamoDB Local + moto EventBridge on loopback)"
+        )
+        orders = []
+        while messages := sqs.receive_message(QueueUrl=orders_queue, MaxNumberOfMessages=10).get("Messages", []):
+            orders.extend(messages)
+            sqs.delete_message_batch(
+                QueueUrl=orders_queue,
+                Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)],
+            )
+        import orjson
+
+        context = LambdaContext("stds-execution")
+        wall, cpu = time.perf_counter(), time.process_time()
+        for message in orders:
+            execution.handler({**orjson.loads(message["Body"]), "account": "123456789012"}, context)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        _print(
+            f"execution handler per order (paper): {wall * 1000 / len(orders):.2f} ms wall, "
+            f"{cpu * 1000 / len(orders):.2f} ms CPU ({len(orders)} orders)"
+        )
+
+
+@contextmanager
+def _aws(config: Path) -> Iterator[tuple[Any, Any, str, Any]]:
+    import boto3
+
+    from consumers.stores.dynamodb import TableNames, create_tables
+    from infra.local.emulators import FAKE_CREDENTIALS, dynamodb_local, moto_server
+    from tests.emulators.aws import queue_behind_rule
+
+    os.environ.update(FAKE_CREDENTIALS)
+    with ExitStack() as stack:
+        dynamodb_url = stack.enter_context(dynamodb_local())
+        moto_url = stack.enter_context(moto_server())
+        prefix = f"bench{uuid.uuid4().hex[:6]}-"
+        create_tables(boto3.client("dynamodb", endpoint_url=dynamodb_url), TableNames.with_prefix(prefix))
+        boto3.client("events", endpoint_url=moto_url).create_event_bus(Name="bench")
+        orders_queue = queue_behind_rule(moto_url, "bench", "orders", {"detail-type": ["OrderRequested"]})
+        os.environ.update(
+            {
+                "STDS_CONFIG": str(config), "STDS_STRATEGY": "sma", "STDS_TABLE_PREFIX": prefix,
+                "STDS_EVENT_BUS": "bench", "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_url,
+                "AWS_ENDPOINT_URL_EVENTBRIDGE": moto_url,
+            }
+        )  # fmt: skip
+        from infra.aws.handlers import execution, strategy
+
+        yield strategy, execution, orders_queue, boto3.client("sqs", endpoint_url=moto_url)
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """The handlers' JSON logs and EMF metrics are part of their cost: written, but to /dev/null."""
+    import contextlib
+    import logging
+
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        handlers = [
+            handler
+            for service in ("stds-strategy", "stds-execution")
+            for handler in logging.getLogger(service).handlers
+            if isinstance(handler, logging.StreamHandler)
+        ]
+        for handler in handlers:
+            handler.setStream(sink)
+        yield
+        for handler in handlers:
+            handler.setStream(sys.__stdout__)
+
+
+def _print(text: str) -> None:
+    print(text, file=sys.__stdout__)
+
+
+if __name__ == "__main__":
+    main()
