@@ -59,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
 
     _add_replay_command(commands)
     _add_run_command(commands)
+    _add_stream_command(commands)
     _add_exchange_command(commands)
     _add_strategies_command(commands)
     _add_schema_command(commands)
@@ -236,6 +237,61 @@ def _config_from_args(args: argparse.Namespace, strategy_symbols: str | None) ->
     if overrides:
         config = config.model_copy(update={"paper": PaperConfig(**{**config.paper.model_dump(), **overrides})})
     return config, config_dir
+
+
+def _add_stream_command(commands: Any) -> None:
+    stream = commands.add_parser(
+        "stream",
+        help="the AWS producer: stream closed bars to an EventBridge bus or SNS topic (what the Fargate task runs)",
+        description=(
+            "Stream closed 1m bars from Binance (default) or any Binance-compatible server and publish each once, "
+            "in order per symbol, to an EventBridge bus or an SNS topic, where the strategy functions subscribe. "
+            "Cursors are kept in the DynamoDB control table (--table-prefix) or a file, so a restarted task resumes "
+            "where it stopped. AWS credentials and region come from the usual AWS environment."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    stream.add_argument("--symbols", required=True, help="ccxt symbols to stream, e.g. BTC/USDT,ETH/USDT")
+    target = stream.add_mutually_exclusive_group(required=True)
+    target.add_argument("--event-bus", help="EventBridge bus name")
+    target.add_argument("--sns-topic", help="SNS topic ARN (a .fifo topic keeps order per stream)")
+    stream.add_argument("--table-prefix", help="keep cursors in the DynamoDB table <prefix>control")
+    stream.add_argument("--cursors", type=Path, default=Path("out/stream/cursors.json"), help="cursor file otherwise")
+    stream.add_argument("--dead-letters", type=Path, default=Path("out/stream/dead-letters.jsonl"))
+    stream.add_argument("--exchange", default="binance", choices=["binance", "okx"], help="whose candle stream")
+    stream.add_argument("--ws-url", help="websocket base; none: the exchange's public endpoint")
+    stream.add_argument("--rest-url", help="REST base for backfill")
+    stream.add_argument("--since", help="first run only: backfill from this UTC time (ISO) or epoch ms")
+    stream.add_argument("--duration", type=float, help="stop after this many seconds")
+    stream.add_argument("--silence", type=float, default=60.0, help="seconds without a message before reconnecting")
+    stream.add_argument("--heartbeat", type=float, default=60.0, help="seconds between health log lines")
+    stream.set_defaults(run=_stream)
+
+
+def _stream(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from infra.aws.stream import StreamOptions, run_stream
+    from producers.streamer.connection import ConnectionSettings
+
+    options = StreamOptions(
+        symbols=tuple(s.strip() for s in args.symbols.split(",") if s.strip()),
+        event_bus=args.event_bus,
+        topic_arn=args.sns_topic,
+        table_prefix=args.table_prefix,
+        cursors=args.cursors,
+        dead_letters=args.dead_letters,
+        exchange=args.exchange,
+        ws_url=args.ws_url,
+        rest_url=args.rest_url,
+        since_ms=_epoch_ms(args.since) if args.since else None,
+        duration_s=args.duration,
+        heartbeat_s=args.heartbeat,
+        connection=ConnectionSettings(silence_s=args.silence),
+    )
+    summary = asyncio.run(run_stream(options))
+    print(" ".join(f"{name}={value}" for name, value in summary.items()))
+    return 0 if summary["all_delivered"] else 1
 
 
 def _run(args: argparse.Namespace) -> int:

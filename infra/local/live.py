@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-import signal
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from infra.strategy_loader import load_strategies
 from producers.exchanges.registry import adapter_for
 from producers.streamer.connection import ConnectionSettings
 from producers.streamer.cursors import CursorFile
+from producers.streamer.runner import stream_until_stopped
 from producers.streamer.streamer import Streamer, StreamerSettings
 
 log = logging.getLogger(__name__)
@@ -86,7 +85,7 @@ async def run_live(options: LiveOptions, local_exchange: LocalBinance | None = N
             if local_exchange is not None:
                 wanted = local_exchange.tape.count(options.symbols)
                 until = lambda published: published >= wanted  # noqa: E731
-            await _stream_until_stopped(streamer, stores.commit, options.duration_s, until)
+            await stream_until_stopped(streamer, stores.commit, options.duration_s, until)
         elapsed = time.perf_counter() - started
         earlier = [r.settlement for r in stores.orders() if isinstance(r.settlement, OrderFilled)]
         accounts = sorted((a.key.strategy, a.key.exchange, a.key.symbol) for a in stores.book.accounts())
@@ -110,29 +109,6 @@ async def run_live(options: LiveOptions, local_exchange: LocalBinance | None = N
         "malformed": streamer.malformed,
     }
     return summary
-
-
-async def _stream_until_stopped(
-    streamer: Streamer, commit: Callable[[], None], duration_s: float | None, until: Callable[[int], bool] | None
-) -> None:
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signum, streamer.stop)
-    task = asyncio.create_task(streamer.run())
-    deadline = time.monotonic() + duration_s if duration_s else None
-    try:
-        while not task.done():
-            await asyncio.wait({task}, timeout=0.2)
-            commit()  # state is consistent between bars: the bus is synchronous
-            if (deadline and time.monotonic() >= deadline) or (until and until(streamer.published)):
-                streamer.stop()
-        await task
-    finally:
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.remove_signal_handler(signum)
-        commit()
 
 
 @contextlib.asynccontextmanager

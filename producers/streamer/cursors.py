@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import orjson
 
@@ -37,3 +37,23 @@ class CursorFile:
             handle.flush()
             os.fsync(handle.fileno())
         temporary.replace(self.path)
+
+
+class DynamoCursorItem:
+    """On AWS: one item in the control table (a Fargate task has no disk that survives a restart)."""
+
+    def __init__(self, client: Any, table: str, name: str = "streamer-cursors") -> None:
+        self.client = client
+        self.table = table
+        self.key = {"name": {"S": name}}
+
+    def load(self) -> dict[StreamId, int]:
+        answer = self.client.get_item(TableName=self.table, Key=self.key, ConsistentRead=True)
+        if "Item" not in answer:
+            return {}
+        document = orjson.loads(answer["Item"]["value"]["S"])
+        return {tuple(key.split("|", 2)): int(value) for key, value in document.items()}
+
+    def save(self, cursors: dict[StreamId, int]) -> None:
+        value = orjson.dumps({"|".join(key): value for key, value in sorted(cursors.items())}).decode()
+        self.client.put_item(TableName=self.table, Item={**self.key, "value": {"S": value}})

@@ -1,0 +1,75 @@
+"""`stds stream` as its Fargate task runs it: a faulty local Binance in, moto's EventBridge out (refusing some
+entries), cursors in DynamoDB Local; every closed bar reaches the rule's queue exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from consumers.stores.dynamodb import TableNames, create_tables
+from events.batching import RetryPolicy
+from events.dead_letters import DeadLetterList
+from events.eventbridge_bus import EventBridgeBus
+from events.models import BarClosed
+from infra.aws.stream import StreamOptions, run_stream
+from infra.local_exchange.faults import FaultPlan
+from infra.local_exchange.server import LocalBinance
+from infra.local_exchange.tape import Tape
+from producers.replay.sources import open_sources
+from producers.streamer.connection import ConnectionSettings
+from producers.streamer.cursors import DynamoCursorItem
+from tests.conftest import SHARED_DATA
+from tests.emulators.aws import FlakyClient, client, envelopes_in, queue_behind_rule
+
+FUTURES = SHARED_DATA / "binance/futures/um/klines/1m"
+PATHS = [FUTURES / f"{m}/{m}-1m-2023-02-06.csv" for m in ("LINKUSDT", "NEARUSDT")]
+
+
+def test_every_bar_reaches_eventbridge_once_and_the_cursors_land_in_dynamodb(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moto_endpoint: str, dynamodb_endpoint: str, dynamodb: Any
+) -> None:
+    bars = [bar for bar in open_sources(PATHS, DeadLetterList(), exchange="binance")][: 2 * 400]
+    exchange = LocalBinance(Tape.of(bars), speed=6000, faults=FaultPlan.chaos(rate=0.004, seed=5))
+    bus_name = f"stream-{uuid.uuid4().hex[:8]}"
+    events = client("events", moto_endpoint)
+    events.create_event_bus(Name=bus_name)
+    queue = queue_behind_rule(moto_endpoint, bus_name, "bars", {"detail-type": ["BarClosed"]})
+    prefix = f"s{uuid.uuid4().hex[:8]}-"
+    create_tables(dynamodb, TableNames.with_prefix(prefix))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint)
+    rng = random.Random(3)
+    refused: list[int] = []
+
+    def refuse(call: int, _: int) -> bool:
+        if call < 30 and rng.random() < 0.3:
+            refused.append(call)
+            return True
+        return False
+
+    flaky = FlakyClient(events, refuse, throttle=2)
+    bus = EventBridgeBus(flaky, bus_name, RetryPolicy(base_delay_s=0.01, max_delay_s=0.05))
+    symbols = ("LINK/USDT", "NEAR/USDT")
+
+    async def go() -> dict[str, Any]:
+        async with exchange.running() as (ws_url, rest_url):
+            options = StreamOptions(
+                symbols=symbols, event_bus=bus_name, table_prefix=prefix, dead_letters=tmp_path / "dead.jsonl",
+                ws_url=ws_url, rest_url=rest_url, since_ms=exchange.tape.first_open_ms, heartbeat_s=1,
+                connection=ConnectionSettings(silence_s=0.5, backoff_base_s=0.02, backoff_cap_s=0.3),
+            )  # fmt: skip
+            return await run_stream(options, bus, until_published=exchange.tape.count(symbols))
+
+    summary = asyncio.run(go())
+    assert summary["all_delivered"] and refused and flaky.throttles_left == 0  # the faults did happen
+    received = [e.detail for e in envelopes_in(moto_endpoint, queue) if isinstance(e.detail, BarClosed)]
+    keys = Counter((bar.symbol, bar.open_time_ms) for bar in received)
+    assert keys == Counter((bar.symbol, bar.open_time_ms) for bar in bars)  # each exactly once
+    cursors = DynamoCursorItem(dynamodb, TableNames.with_prefix(prefix).control).load()
+    last = {symbol: max(b.open_time_ms for b in bars if b.symbol == symbol) for symbol in symbols}
+    assert cursors == {("binance", symbol, "1m"): last[symbol] for symbol in symbols}
