@@ -6,12 +6,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SHARED ?= ../shared/data
+STRATEGIES ?=
 OUT ?= out
 
 DDB_LOCAL := .cache/dynamodb-local
 DDB_LOCAL_STAMP := $(DDB_LOCAL)/.installed
 
-.PHONY: demo demo-live test lint typecheck bench schema clean emulators
+.PHONY: demo demo-live test lint typecheck bench schema clean emulators synth
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required (python3.11 --version)"; exit 1; }
@@ -50,6 +51,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# CloudFormation for the strategies in $(STRATEGIES) (default strategies.toml, else the example) into cdk.out/,
+# with the Lambda code and its ARM64 dependencies bundled locally into build/ (no Docker, no AWS account).
+synth: $(STAMP)
+	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=1 STRATEGIES=$(STRATEGIES) $(BIN)/python -m infra.cdk.app
+	@ls cdk.out/*.template.json
+
 bench: $(STAMP)
 	$(BIN)/python -m infra.bench
 	$(BIN)/python -m infra.bench_aws
@@ -58,4 +65,4 @@ schema: $(STAMP)
 	$(BIN)/stds schema --out $(OUT)/schema
 
 clean:
-	rm -rf $(VENV) $(OUT) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(OUT) .mypy_cache .pytest_cache .ruff_cache build cdk.out

@@ -1,0 +1,51 @@
+"""The CDK app: `make synth` (or `cdk synth`/`cdk deploy`, with cdk.json) runs this module.
+
+The strategies come from the same TOML the local runtime reads: `STRATEGIES=path` (default
+strategies.toml, else strategies.example.toml). Lambda code is bundled locally into build/.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import aws_cdk as cdk
+
+from infra.cdk.packaging import REPO_ROOT, build_asset
+from infra.cdk.stack import StackSettings, StdsStack
+from infra.config import load_config
+
+
+def strategies_path() -> Path:
+    chosen = os.environ.get("STRATEGIES")
+    if chosen:
+        return Path(chosen).resolve()
+    default = REPO_ROOT / "strategies.toml"
+    return default if default.exists() else REPO_ROOT / "strategies.example.toml"
+
+
+def build_stack(
+    app: cdk.App, config_path: Path, build: Path, *, with_dependencies: bool, settings: StackSettings | None = None
+) -> StdsStack:
+    config = load_config(config_path)
+    return StdsStack(
+        app,
+        "Stds",
+        config=config,
+        strategy_code=build_asset("strategy", config, config_path, build, with_dependencies=with_dependencies),
+        execution_code=build_asset("execution", config, config_path, build, with_dependencies=with_dependencies),
+        settings=settings,
+        description="STDS: systematic crypto trading on EventBridge, Lambda and DynamoDB",
+    )
+
+
+def main() -> None:
+    app = cdk.App(outdir=os.environ.get("CDK_OUTDIR", str(REPO_ROOT / "cdk.out")))  # the cdk CLI sets CDK_OUTDIR
+    bundle = app.node.try_get_context("stds:bundle") != "false"
+    prefix = app.node.try_get_context("stds:prefix") or "stds-"
+    build_stack(app, strategies_path(), REPO_ROOT / "build", with_dependencies=bundle, settings=StackSettings(prefix))
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+"""StdsStack: the event bus and its archive, the DynamoDB tables, one Lambda and rule per configured strategy
+(the rule's pattern is the strategy's own declared pattern), the execution Lambda, and the exchange secret.
+
+Every rule target has an SQS dead-letter queue with an alarm on its depth; every function has an error
+alarm. Permissions are per function: a strategy writes bars, reads and writes only accounts whose key
+starts with its own name, records orders, and publishes on the bus; only execution reads the secret.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from consumers.stores.dynamodb import TABLES, TableSpec
+from infra.config import StdsConfig
+from infra.local.runtime import ORDERS_PATTERN
+from infra.strategy_loader import bar_pattern
+
+PATTERN_FIELDS = {
+    "detail-type": "detail_type", "detail": "detail", "source": "source", "account": "account",
+    "region": "region", "resources": "resources", "id": "id", "time": "time", "version": "version",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    prefix: str = "stds-"  # names of the bus and tables
+    archive_retention_days: int = 365
+    function_memory_mb: int = 256
+
+
+def event_pattern(pattern: dict[str, Any]) -> events.EventPattern:
+    """The same pattern the local bus routes with, as CDK's EventPattern (unknown keys are an error)."""
+    unknown = set(pattern) - set(PATTERN_FIELDS)
+    if unknown:
+        raise ValueError(f"event pattern keys {sorted(unknown)} are not EventBridge envelope fields")
+    return events.EventPattern(**{PATTERN_FIELDS[key]: value for key, value in pattern.items()})
+
+
+def construct_id(name: str) -> str:
+    return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", name) if part)
+
+
+class StdsStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id_: str,
+        *,
+        config: StdsConfig,
+        strategy_code: Path,
+        execution_code: Path,
+        settings: StackSettings | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id_, **kwargs)
+        self.settings = settings or StackSettings()
+        prefix = self.settings.prefix
+        self.bus = events.EventBus(self, "Bus", event_bus_name=f"{prefix}bus")
+        self.bus.archive(
+            "BarArchive",
+            archive_name=f"{prefix}bars",
+            description="every BarClosed, for stds replay --archive",
+            event_pattern=events.EventPattern(detail_type=["BarClosed"]),
+            retention=Duration.days(self.settings.archive_retention_days),
+        )
+        self.tables = {spec.role: self._table(spec) for spec in TABLES}
+        self.secret = secretsmanager.Secret(
+            self, "ExchangeKeys", secret_name=f"{prefix}exchange-keys",
+            description='exchange API keys for the ccxt broker: {"apiKey": "...", "secret": "..."}',
+        )  # fmt: skip
+        strategy_asset = lambda_.Code.from_asset(str(strategy_code))
+        self.strategy_functions: dict[str, lambda_.Function] = {}
+        for name, line in config.strategies.items():
+            function = self._function(f"Strategy{construct_id(name)}", f"{prefix}strategy-{name}", strategy_asset,
+                                       "infra.aws.handlers.strategy.handler", {"STDS_STRATEGY": name})  # fmt: skip
+            self._grant_strategy(function, name)
+            self._subscribe(f"Strategy{construct_id(name)}", function, bar_pattern(line))
+            self.strategy_functions[name] = function
+        self.execution_function = self._function(
+            "Execution", f"{prefix}execution", lambda_.Code.from_asset(str(execution_code)),
+            "infra.aws.handlers.execution.handler",
+            {"STDS_BROKER": "paper", "STDS_EXCHANGE_SECRET_ID": self.secret.secret_arn},
+        )  # fmt: skip
+        self._grant_execution(self.execution_function)
+        self._subscribe("Execution", self.execution_function, ORDERS_PATTERN)
+
+    def _table(self, spec: TableSpec) -> dynamodb.Table:
+        return dynamodb.Table(
+            self,
+            f"{construct_id(spec.role)}Table",
+            table_name=f"{self.settings.prefix}{spec.role}",
+            partition_key=dynamodb.Attribute(name=spec.partition_key, type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name=spec.sort_key, type=dynamodb.AttributeType.NUMBER)
+            if spec.sort_key
+            else None,
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            time_to_live_attribute=spec.ttl_attribute,
+            removal_policy=RemovalPolicy.RETAIN,  # holdings outlive a stack deletion
+        )
+
+    def _function(
+        self, id_: str, name: str, code: lambda_.Code, handler: str, environment: dict[str, str]
+    ) -> lambda_.Function:
+        log_group = logs.LogGroup(
+            self, f"{id_}Logs", log_group_name=f"/aws/lambda/{name}", retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=RemovalPolicy.DESTROY,
+        )  # fmt: skip
+        function = lambda_.Function(
+            self,
+            id_,
+            function_name=name,
+            runtime=lambda_.Runtime.PYTHON_3_12,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=handler,
+            code=code,
+            memory_size=self.settings.function_memory_mb,
+            timeout=Duration.seconds(30),
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+            environment={
+                "STDS_CONFIG": "strategies.toml",
+                "STDS_TABLE_PREFIX": self.settings.prefix,
+                "STDS_EVENT_BUS": self.bus.event_bus_name,
+                "POWERTOOLS_SERVICE_NAME": name,
+                "POWERTOOLS_METRICS_NAMESPACE": "STDS",
+                **environment,
+            },
+        )
+        self._alarm_on_any(f"{id_}Errors", f"{name} errors", function.metric_errors(period=Duration.minutes(5)))
+        return function
+
+    def _subscribe(self, id_: str, function: lambda_.Function, pattern: dict[str, Any]) -> None:
+        dead_letters = sqs.Queue(
+            self, f"{id_}DeadLetters", retention_period=Duration.days(14), enforce_ssl=True,
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+        )  # fmt: skip
+        rule = events.Rule(self, f"{id_}Rule", event_bus=self.bus, event_pattern=event_pattern(pattern))
+        rule.add_target(
+            targets.LambdaFunction(
+                function, dead_letter_queue=dead_letters, retry_attempts=4, max_event_age=Duration.hours(2)
+            )
+        )
+        depth = dead_letters.metric_approximate_number_of_messages_visible(period=Duration.minutes(5))
+        self._alarm_on_any(f"{id_}DeadLetterDepth", f"{function.function_name} dead letters", depth)
+
+    def _alarm_on_any(self, id_: str, name: str, metric: cloudwatch.Metric) -> None:
+        cloudwatch.Alarm(
+            self, id_, alarm_name=name, metric=metric, threshold=1, evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )  # fmt: skip
+
+    def _grant_strategy(self, function: lambda_.Function, name: str) -> None:
+        bars, accounts, orders = self.tables["bars"], self.tables["accounts"], self.tables["orders"]
+        self.bus.grant_put_events_to(function)
+        _allow(function, ["dynamodb:PutItem", "dynamodb:Query"], [bars.table_arn])
+        # its own sub-accounts only: account keys are "<strategy>|<exchange>|<symbol>"
+        _allow(
+            function, ["dynamodb:GetItem", "dynamodb:PutItem"], [accounts.table_arn],
+            {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{name}|*"]}},
+        )  # fmt: skip
+        _allow(function, ["dynamodb:GetItem", "dynamodb:PutItem"], [orders.table_arn])
+
+    def _grant_execution(self, function: lambda_.Function) -> None:
+        tables = self.tables
+        self.bus.grant_put_events_to(function)
+        self.secret.grant_read(function)
+        _allow(function, ["dynamodb:GetItem", "dynamodb:PutItem"], [tables["accounts"].table_arn])
+        _allow(function, ["dynamodb:GetItem", "dynamodb:UpdateItem"], [tables["orders"].table_arn])
+        _allow(function, ["dynamodb:GetItem", "dynamodb:PutItem"], [tables["processed"].table_arn])
+        _allow(function, ["dynamodb:GetItem"], [tables["control"].table_arn])
+
+
+def _allow(
+    function: lambda_.Function, actions: list[str], resources: list[str], conditions: dict[str, Any] | None = None
+) -> None:
+    function.add_to_role_policy(iam.PolicyStatement(actions=actions, resources=resources, conditions=conditions))

@@ -1,0 +1,112 @@
+"""The synthesized CloudFormation: one function and one rule per configured strategy with its exact pattern,
+DLQs on every target, IAM scoped per function (synthesized here, no AWS account needed)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "1")
+os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+
+import aws_cdk as cdk
+from aws_cdk.assertions import Match, Template
+
+from infra.cdk.app import build_stack
+
+CONFIG = """\
+[strategies]
+sma_btc = { use = "sma_cross", symbols = ["BTC/USDT"], params = { fast = 10, slow = 30 } }
+donchian = { use = "donchian_breakout", symbols = ["BTC/USDT", "ETH/USDT"] }
+"""
+EXTRA = 'rsi = { use = "rsi_reversion", exchanges = ["binance"] }\n'
+
+
+def synthesize(tmp_path: Path, text: str) -> Template:
+    config = tmp_path / "strategies.toml"
+    config.write_text(text)
+    stack = build_stack(cdk.App(), config, tmp_path / "build", with_dependencies=False)
+    return Template.from_stack(stack)
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
+    return synthesize(tmp_path_factory.mktemp("cdk"), CONFIG)
+
+
+def _function_named(template: Template, name: str) -> str:
+    found = template.find_resources("AWS::Lambda::Function", {"Properties": {"FunctionName": name}})
+    assert len(found) == 1, f"{name}: {list(found)}"
+    return next(iter(found))
+
+
+def _rule_targeting(template: Template, function_id: str) -> dict[str, Any]:
+    rules = template.find_resources("AWS::Events::Rule")
+    matching = [
+        rule for rule in rules.values()
+        if any(t["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]} for t in rule["Properties"]["Targets"])
+    ]  # fmt: skip
+    assert len(matching) == 1
+    return matching[0]["Properties"]
+
+
+def test_each_strategy_has_a_function_and_a_rule_with_its_declared_pattern(template: Template) -> None:
+    sma = _rule_targeting(template, _function_named(template, "stds-strategy-sma_btc"))
+    assert sma["EventPattern"] == {
+        "detail-type": ["BarClosed"],
+        "detail": {"timeframe": ["1m"], "symbol": ["BTC/USDT"]},
+    }
+    donchian = _rule_targeting(template, _function_named(template, "stds-strategy-donchian"))
+    assert donchian["EventPattern"]["detail"]["symbol"] == ["BTC/USDT", "ETH/USDT"]
+    execution = _rule_targeting(template, _function_named(template, "stds-execution"))
+    assert execution["EventPattern"] == {"detail-type": ["OrderRequested"]}
+
+
+def test_every_rule_target_has_a_dead_letter_queue_and_an_alarm_on_its_depth(template: Template) -> None:
+    rules = template.find_resources("AWS::Events::Rule")
+    targets = [t for rule in rules.values() for t in rule["Properties"].get("Targets", [])]
+    assert len(targets) == 3 and all("Arn" in t["DeadLetterConfig"] for t in targets)
+    template.resource_properties_count_is(
+        "AWS::CloudWatch::Alarm", {"MetricName": "ApproximateNumberOfMessagesVisible"}, 3
+    )
+    template.resource_properties_count_is("AWS::CloudWatch::Alarm", {"MetricName": "Errors"}, 3)
+
+
+def test_a_strategy_may_touch_only_its_own_accounts_and_never_the_secret(template: Template) -> None:
+    policies = template.find_resources("AWS::IAM::Policy")
+    documents = {name: policy["Properties"]["PolicyDocument"]["Statement"] for name, policy in policies.items()}
+    sma = [s for name, s in documents.items() if name.startswith("StrategySmaBtc")]
+    assert len(sma) == 1
+    statements = sma[0]
+    leading = [s for s in statements if "Condition" in s]
+    assert leading and leading[0]["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["sma_btc|*"]}}
+    actions = {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert not any(a.startswith("secretsmanager:") for a in actions)
+    assert "dynamodb:*" not in actions and "dynamodb:Scan" not in actions
+    execution = next(s for name, s in documents.items() if name.startswith("Execution"))
+    assert any("secretsmanager:GetSecretValue" in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+               for s in execution)  # fmt: skip
+
+
+def test_tables_are_on_demand_with_point_in_time_recovery_and_ttl(template: Template) -> None:
+    template.resource_count_is("AWS::DynamoDB::Table", 5)
+    template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "TableName": "stds-bars", "BillingMode": "PAY_PER_REQUEST",
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
+            "KeySchema": Match.array_with([{"AttributeName": "open_time_ms", "KeyType": "RANGE"}]),
+        },
+    )  # fmt: skip
+    template.has_resource_properties("AWS::Events::Archive", {"RetentionDays": 365})
+
+
+def test_adding_a_strategy_line_adds_exactly_one_function_and_one_rule(template: Template, tmp_path: Path) -> None:
+    more = synthesize(tmp_path, CONFIG + EXTRA)
+    for kind in ("AWS::Lambda::Function", "AWS::Events::Rule"):
+        assert len(more.find_resources(kind)) == len(template.find_resources(kind)) + 1
+    _rule_targeting(more, _function_named(more, "stds-strategy-rsi"))
