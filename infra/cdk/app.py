@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
 
 from infra.cdk.packaging import REPO_ROOT, build_asset
 from infra.cdk.stack import StackSettings, StdsStack
@@ -28,12 +29,14 @@ def build_stack(
     app: cdk.App, config_path: Path, build: Path, *, with_dependencies: bool, settings: StackSettings | None = None
 ) -> StdsStack:
     config = load_config(config_path)
+    cdk.Aspects.of(app).add(AwsSolutionsChecks())
     return StdsStack(
         app,
         "Stds",
         config=config,
         strategy_code=build_asset("strategy", config, config_path, build, with_dependencies=with_dependencies),
         execution_code=build_asset("execution", config, config_path, build, with_dependencies=with_dependencies),
+        streamer_context=REPO_ROOT,
         settings=settings,
         description="STDS: systematic crypto trading on EventBridge, Lambda and DynamoDB",
     )
@@ -43,7 +46,9 @@ def main() -> None:
     app = cdk.App(outdir=os.environ.get("CDK_OUTDIR", str(REPO_ROOT / "cdk.out")))  # the cdk CLI sets CDK_OUTDIR
     bundle = app.node.try_get_context("stds:bundle") != "false"
     prefix = app.node.try_get_context("stds:prefix") or "stds-"
-    build_stack(app, strategies_path(), REPO_ROOT / "build", with_dependencies=bundle, settings=StackSettings(prefix))
+    symbols = tuple(s for s in (app.node.try_get_context("stds:symbols") or "").split(",") if s)
+    settings = StackSettings(prefix=prefix, streamer_symbols=symbols)
+    build_stack(app, strategies_path(), REPO_ROOT / "build", with_dependencies=bundle, settings=settings)
     app.synth()
 
 

@@ -16,7 +16,7 @@ from infra.config import StdsConfig
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("events", "consumers", "producers", "infra")
 SKIPPED = shutil.ignore_patterns("__pycache__", "*.pyc", "cdk", "local_exchange", "bench*.py")
-LAMBDA_PYTHON = "3.12"
+LAMBDA_PYTHON = "3.13"  # not 3.14 yet: part of ccxt's dependency tree has no cp314 ARM64 wheels
 REQUIREMENTS = {
     "strategy": ["pydantic>=2.6,<3", "orjson>=3.9", "aws-lambda-powertools>=3.0"],
     "execution": ["pydantic>=2.6,<3", "orjson>=3.9", "aws-lambda-powertools[tracer]>=3.0", "ccxt>=4.2"],

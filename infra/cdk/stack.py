@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, IgnoreMode, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -23,6 +26,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
+from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from consumers.stores.dynamodb import TABLES, TableSpec
@@ -41,6 +45,9 @@ class StackSettings:
     prefix: str = "stds-"  # names of the bus and tables
     archive_retention_days: int = 365
     function_memory_mb: int = 256
+    streamer_symbols: tuple[str, ...] = ()  # added to every symbol a strategy line names
+    streamer_cpu: int = 256  # 0.25 vCPU: the streamer benchmark shows ~500x headroom for 400 pairs
+    streamer_memory_mb: int = 512
 
 
 def event_pattern(pattern: dict[str, Any]) -> events.EventPattern:
@@ -64,6 +71,7 @@ class StdsStack(Stack):
         config: StdsConfig,
         strategy_code: Path,
         execution_code: Path,
+        streamer_context: Path,
         settings: StackSettings | None = None,
         **kwargs: Any,
     ) -> None:
@@ -98,6 +106,87 @@ class StdsStack(Stack):
         )  # fmt: skip
         self._grant_execution(self.execution_function)
         self._subscribe("Execution", self.execution_function, ORDERS_PATTERN)
+        named = (symbol for line in config.strategies.values() for symbol in line.symbols or ())
+        symbols = sorted({*self.settings.streamer_symbols, *named})
+        if not symbols:
+            raise ValueError("no symbols to stream: name them in the strategy lines or in the stds:symbols context")
+        self.streamer = self._streamer(streamer_context, symbols)
+        self._explain_exceptions()
+
+    def _explain_exceptions(self) -> None:
+        """cdk-nag AwsSolutions findings this design accepts, each with its reason (the checks run on synth)."""
+        reasons = {
+            "AwsSolutions-SMG4": "exchange API keys are issued by the exchange; AWS cannot rotate them",
+            "AwsSolutions-SQS3": "these queues are the dead-letter queues of the rule targets",
+            "AwsSolutions-VPC7": "a public-subnet VPC for one outbound websocket client, no inbound traffic; "
+            "flow logs would cost more than the task",
+            "AwsSolutions-IAM4": "AWSLambdaBasicExecutionRole only lets a function write its own logs",
+            "AwsSolutions-L1": "Python 3.13, not 3.14: part of ccxt's dependency tree has no cp314 ARM64 wheels yet",
+        }
+        suppressions = [NagPackSuppression(id=rule, reason=reason) for rule, reason in reasons.items()]
+        suppressions.append(
+            NagPackSuppression(
+                id="AwsSolutions-IAM5",
+                reason="X-Ray (xray:PutTraceSegments) and ECR (ecr:GetAuthorizationToken) accept no resource "
+                "but '*'; every DynamoDB, EventBridge and Secrets Manager grant names its resource",
+                applies_to=["Resource::*"],
+            )
+        )
+        NagSuppressions.add_stack_suppressions(self, suppressions)
+
+    def _streamer(self, context: Path, symbols: list[str]) -> ecs.FargateService:
+        """One always-on task on public subnets (no NAT gateway to pay for), restarted by ECS if it dies."""
+        vpc = ec2.Vpc(
+            self, "Vpc", max_azs=2, nat_gateways=0,
+            subnet_configuration=[ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC)],
+        )  # fmt: skip
+        cluster = ecs.Cluster(self, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED)
+        task = ecs.FargateTaskDefinition(
+            self, "StreamerTask", cpu=self.settings.streamer_cpu, memory_limit_mib=self.settings.streamer_memory_mb,
+            runtime_platform=ecs.RuntimePlatform(
+                cpu_architecture=ecs.CpuArchitecture.ARM64, operating_system_family=ecs.OperatingSystemFamily.LINUX
+            ),
+        )  # fmt: skip
+        log_group = logs.LogGroup(
+            self, "StreamerLogs", log_group_name=f"/stds/{self.settings.prefix}streamer",
+            retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY,
+        )  # fmt: skip
+        task.add_container(
+            "streamer",
+            image=ecs.ContainerImage.from_asset(
+                str(context), platform=ecr_assets.Platform.LINUX_ARM64, ignore_mode=IgnoreMode.DOCKER
+            ),
+            command=[
+                "--symbols", ",".join(symbols), "--event-bus", self.bus.event_bus_name,
+                "--table-prefix", self.settings.prefix, "--heartbeat", "60",
+            ],
+            logging=ecs.LogDrivers.aws_logs(stream_prefix="streamer", log_group=log_group),
+            stop_timeout=Duration.seconds(30),  # SIGTERM, then 30 s to deliver the queue and save cursors
+        )  # fmt: skip
+        self.bus.grant_put_events_to(task.task_role)
+        task.task_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:GetItem", "dynamodb:PutItem"], resources=[self.tables["control"].table_arn],
+                conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["streamer-cursors"]}},
+            )
+        )  # fmt: skip
+        service = ecs.FargateService(
+            self, "Streamer", cluster=cluster, task_definition=task, desired_count=1, assign_public_ip=True,
+            min_healthy_percent=0, max_healthy_percent=100,  # never two streamers at once
+            circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
+        )  # fmt: skip
+        # a stuck streamer shows as the archive receiving no bars
+        bars = cloudwatch.Metric(
+            namespace="AWS/Events", metric_name="Invocations", statistic="Sum", period=Duration.minutes(5),
+            dimensions_map={"EventBusName": self.bus.event_bus_name},
+        )  # fmt: skip
+        cloudwatch.Alarm(
+            self, "StreamerLag", alarm_name=f"{self.settings.prefix}streamer lag: no bars for 5 minutes",
+            metric=bars, threshold=1, evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+        )  # fmt: skip
+        return service
 
     def _table(self, spec: TableSpec) -> dynamodb.Table:
         return dynamodb.Table(
@@ -127,7 +216,7 @@ class StdsStack(Stack):
             self,
             id_,
             function_name=name,
-            runtime=lambda_.Runtime.PYTHON_3_12,
+            runtime=lambda_.Runtime.PYTHON_3_13,  # see packaging.LAMBDA_PYTHON
             architecture=lambda_.Architecture.ARM_64,
             handler=handler,
             code=code,

@@ -13,7 +13,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "1")
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
 import aws_cdk as cdk
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Annotations, Match, Template
 
 from infra.cdk.app import build_stack
 
@@ -25,16 +25,36 @@ donchian = { use = "donchian_breakout", symbols = ["BTC/USDT", "ETH/USDT"] }
 EXTRA = 'rsi = { use = "rsi_reversion", exchanges = ["binance"] }\n'
 
 
-def synthesize(tmp_path: Path, text: str) -> Template:
+def synthesize(tmp_path: Path, text: str) -> tuple[Template, Annotations]:
     config = tmp_path / "strategies.toml"
     config.write_text(text)
     stack = build_stack(cdk.App(), config, tmp_path / "build", with_dependencies=False)
-    return Template.from_stack(stack)
+    return Template.from_stack(stack), Annotations.from_stack(stack)
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> tuple[Template, Annotations]:
     return synthesize(tmp_path_factory.mktemp("cdk"), CONFIG)
+
+
+@pytest.fixture(scope="module")
+def template(synthesized: tuple[Template, Annotations]) -> Template:
+    return synthesized[0]
+
+
+def test_cdk_nag_aws_solutions_has_no_unsuppressed_finding(synthesized: tuple[Template, Annotations]) -> None:
+    annotations = synthesized[1]
+    findings = Match.string_like_regexp("AwsSolutions-.*")
+    assert annotations.find_error("*", findings) == []
+    assert annotations.find_warning("*", findings) == []
+
+
+def test_wildcard_resources_only_where_the_service_allows_nothing_else(template: Template) -> None:
+    for name, policy in template.find_resources("AWS::IAM::Policy").items():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if statement["Resource"] == "*":
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                assert all(a.startswith(("xray:", "ecr:GetAuthorizationToken")) for a in actions), (name, actions)
 
 
 def _function_named(template: Template, name: str) -> str:
@@ -106,7 +126,35 @@ def test_tables_are_on_demand_with_point_in_time_recovery_and_ttl(template: Temp
 
 
 def test_adding_a_strategy_line_adds_exactly_one_function_and_one_rule(template: Template, tmp_path: Path) -> None:
-    more = synthesize(tmp_path, CONFIG + EXTRA)
+    more, _ = synthesize(tmp_path, CONFIG + EXTRA)
     for kind in ("AWS::Lambda::Function", "AWS::Events::Rule"):
         assert len(more.find_resources(kind)) == len(template.find_resources(kind)) + 1
     _rule_targeting(more, _function_named(more, "stds-strategy-rsi"))
+
+
+def test_the_streamer_is_one_small_arm64_task_that_may_only_publish_and_keep_its_cursors(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::ECS::TaskDefinition",
+        {
+            "Cpu": "256",
+            "Memory": "512",
+            "RuntimePlatform": {"CpuArchitecture": "ARM64", "OperatingSystemFamily": "LINUX"},
+        },
+    )
+    template.has_resource_properties("AWS::ECS::Service", {"DesiredCount": 1, "LaunchType": "FARGATE"})
+    (task,) = template.find_resources("AWS::ECS::TaskDefinition").values()
+    (container,) = task["Properties"]["ContainerDefinitions"]
+    assert container["StopTimeout"] == 30
+    command = container["Command"]
+    assert command[command.index("--symbols") + 1] == "BTC/USDT,ETH/USDT"  # the union of the strategy lines
+    role = task["Properties"]["TaskRoleArn"]["Fn::GetAtt"][0]
+    (policy,) = [
+        p for p in template.find_resources("AWS::IAM::Policy").values() if {"Ref": role} in p["Properties"]["Roles"]
+    ]
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert sorted(str(s["Action"]) for s in statements) == [
+        "['dynamodb:GetItem', 'dynamodb:PutItem']",
+        "events:PutEvents",
+    ]
+    cursors = next(s for s in statements if "Condition" in s)
+    assert cursors["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["streamer-cursors"]}}
