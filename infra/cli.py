@@ -60,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_replay_command(commands)
     _add_run_command(commands)
     _add_stream_command(commands)
+    _add_cost_command(commands)
     _add_exchange_command(commands)
     _add_strategies_command(commands)
     _add_schema_command(commands)
@@ -292,6 +293,44 @@ def _stream(args: argparse.Namespace) -> int:
     summary = asyncio.run(run_stream(options))
     print(" ".join(f"{name}={value}" for name, value in summary.items()))
     return 0 if summary["all_delivered"] else 1
+
+
+def _add_cost_command(commands: Any) -> None:
+    cost = commands.add_parser(
+        "cost",
+        help="the monthly AWS bill of the deployed stack, next to one always-on EC2 instance",
+        description=(
+            "Estimate the monthly AWS cost (us-east-1, on-demand list prices from infra/cost/prices-us-east-1.json, "
+            "dated) of streaming N symbols to M strategies, line by line, and compare it with one t4g.small "
+            "instance running `stds run`. Every strategy is assumed to watch every symbol."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    cost.add_argument("--symbols", type=int, required=True, help="symbols streamed (1m bars)")
+    cost.add_argument("--strategies", type=int, required=True, help="strategy functions")
+    cost.add_argument("--trades-per-day", type=Decimal, default=Decimal(10), help="per strategy and symbol")
+    cost.set_defaults(run=_cost)
+
+
+def _cost(args: argparse.Namespace) -> int:
+    from infra.cost.model import Sizes, cents, ec2_bill, load_prices, serverless_bill, total
+
+    if args.symbols < 1 or args.strategies < 1:
+        print("stds cost: --symbols and --strategies must be at least 1", file=sys.stderr)
+        return 2
+    prices = load_prices()
+    lines = serverless_bill(Sizes(args.symbols, args.strategies, args.trades_per_day), prices)
+    ec2 = ec2_bill(prices)
+    print(f"STDS on AWS, {args.symbols} symbols x {args.strategies} strategies, {prices['region']} prices of "
+          f"{prices['as_of']} (USD/month)")  # fmt: skip
+    for line in lines:
+        print(f"  {line.item:<30} {cents(line.usd):>9}  {line.detail}")
+    print(f"  {'total':<30} {cents(total(lines)):>9}")
+    print("the same job on one always-on instance (stds run, SQLite):")
+    for line in ec2:
+        print(f"  {line.item:<30} {cents(line.usd):>9}  {line.detail}")
+    print(f"  {'total':<30} {cents(total(ec2)):>9}")
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:

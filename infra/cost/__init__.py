@@ -1,0 +1,1 @@
+"""`stds cost`: what running STDS on AWS costs per month, from published prices kept in one data file."""

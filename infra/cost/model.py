@@ -1,0 +1,130 @@
+"""The monthly bill of the deployed stack, line by line, and of one always-on EC2 instance doing the same job.
+
+The workload follows from the sizes: every symbol closes a bar a minute; every strategy is invoked for
+every bar of every symbol it watches (here: all of them); a trade is three more events (TargetChanged,
+OrderRequested, OrderFilled) and one execution invocation. Per-invocation figures (DynamoDB units, log
+bytes, duration) come from the handlers as built: see the constants below and `make bench`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+PRICES = Path(__file__).with_name("prices-us-east-1.json")
+MINUTES_PER_MONTH = 30 * 24 * 60
+MILLION = Decimal(1_000_000)
+GB = Decimal(1024**3)
+
+# per strategy invocation, from the handler's DynamoDB calls: the bar put (1 WRU, refused as a duplicate
+# for all but the first strategy, still billed), two strongly consistent account reads (1 RRU each), two
+# window queries (30 bars of ~700 B: 6 RRU each), the decision transaction (2 WRU per item, 1-2 items)
+STRATEGY_WRU = Decimal(3)
+STRATEGY_RRU = Decimal(14)
+STRATEGY_MS = Decimal(40)  # mostly waiting for DynamoDB: ~6 calls of 5-7 ms
+EXECUTION_MS = Decimal(300)  # an exchange round trip dominates; paper execution is far less
+EXECUTION_WRU, EXECUTION_RRU = Decimal(6), Decimal(6)
+FUNCTION_GB = Decimal("0.25")  # 256 MB
+LOG_BYTES_PER_INVOCATION = Decimal(1200)  # two JSON lines, the EMF record, Lambda's START/END/REPORT
+BAR_EVENT_BYTES = Decimal(700)
+XRAY_RESERVOIR_PER_MONTH = Decimal(MINUTES_PER_MONTH * 60)  # one traced request a second, then 5 %
+EMF_METRICS_PER_STRATEGY = 3  # BarsProcessed, OrdersRequested, BarCloseToOrderLatency (one dimension each)
+EMF_METRICS_EXECUTION = 3
+
+
+@dataclass(frozen=True)
+class Sizes:
+    symbols: int
+    strategies: int
+    trades_per_day: Decimal = Decimal(10)  # per strategy and symbol
+    streamer_vcpu: Decimal = Decimal("0.25")
+    streamer_gb: Decimal = Decimal("0.5")
+    history_days: int = 30  # bars kept (TTL is 14 days; the archive keeps a year)
+
+
+@dataclass(frozen=True)
+class Line:
+    item: str
+    detail: str
+    usd: Decimal
+
+
+def load_prices(path: Path = PRICES) -> dict[str, Decimal | str | list[str]]:
+    document = json.loads(path.read_text())
+    return {k: (v if k in ("region", "as_of", "note", "sources") else Decimal(str(v))) for k, v in document.items()}
+
+
+def _price(prices: dict[str, Decimal | str | list[str]], name: str) -> Decimal:
+    value = prices[name]
+    assert isinstance(value, Decimal), name
+    return value
+
+
+def serverless_bill(sizes: Sizes, prices: dict[str, Decimal | str | list[str]]) -> list[Line]:
+    def p(name: str) -> Decimal:
+        return _price(prices, name)
+
+    hours = p("hours_per_month")
+    bars = Decimal(sizes.symbols * MINUTES_PER_MONTH)
+    trades = Decimal(sizes.strategies * sizes.symbols) * sizes.trades_per_day * 30
+    strategy_calls = bars * sizes.strategies
+    events = bars + 3 * trades
+    invocations = strategy_calls + trades
+    archived_gb = bars * BAR_EVENT_BYTES / GB
+    lambda_gb_s = (strategy_calls * STRATEGY_MS + trades * EXECUTION_MS) / 1000 * FUNCTION_GB
+    wru = strategy_calls * STRATEGY_WRU + trades * EXECUTION_WRU
+    rru = strategy_calls * STRATEGY_RRU + trades * EXECUTION_RRU
+    stored_gb = Decimal(sizes.symbols * sizes.history_days * 1440) * BAR_EVENT_BYTES / GB
+    log_gb = invocations * LOG_BYTES_PER_INVOCATION / GB
+    traces = min(invocations, XRAY_RESERVOIR_PER_MONTH) + max(invocations - XRAY_RESERVOIR_PER_MONTH, Decimal(0)) / 20
+    alarms = 2 * (sizes.strategies + 1) + 1
+    metrics = EMF_METRICS_PER_STRATEGY * sizes.strategies + EMF_METRICS_EXECUTION
+    return [
+        Line("Fargate streamer", f"{sizes.streamer_vcpu} vCPU, {sizes.streamer_gb} GB ARM64, 24/7",
+             (sizes.streamer_vcpu * p("fargate_arm_vcpu_hour") + sizes.streamer_gb * p("fargate_arm_gb_hour")) * hours),
+        Line("Public IPv4", "the streamer's address (no NAT gateway)", p("public_ipv4_hour") * hours),
+        Line("EventBridge events", f"{events / MILLION:,.2f} M published",
+             events / MILLION * p("eventbridge_custom_events_per_million")),
+        Line("EventBridge archive", f"{archived_gb:,.2f} GB of bars a month, kept a year",
+             archived_gb * p("eventbridge_archive_per_gb_processed")
+             + archived_gb * 12 * p("eventbridge_archive_storage_gb_month")),
+        Line("Lambda requests", f"{invocations / MILLION:,.2f} M invocations",
+             invocations / MILLION * p("lambda_requests_per_million")),
+        Line("Lambda duration", f"{lambda_gb_s:,.0f} GB-s (256 MB ARM64)", lambda_gb_s * p("lambda_arm_gb_second")),
+        Line("DynamoDB requests", f"{wru / MILLION:,.1f} M writes, {rru / MILLION:,.1f} M reads (on demand)",
+             wru / MILLION * p("dynamodb_write_request_units_per_million")
+             + rru / MILLION * p("dynamodb_read_request_units_per_million")),
+        Line("DynamoDB storage", f"{stored_gb:,.2f} GB with point-in-time recovery",
+             stored_gb * (p("dynamodb_storage_gb_month") + p("dynamodb_pitr_gb_month"))),
+        Line("CloudWatch Logs", f"{log_gb:,.2f} GB ingested, kept 30 days",
+             log_gb * (p("cloudwatch_logs_ingest_per_gb") + p("cloudwatch_logs_storage_gb_month"))),
+        Line("CloudWatch alarms and metrics", f"{alarms} alarms, {metrics} EMF metrics",
+             alarms * p("cloudwatch_alarm_month") + metrics * p("cloudwatch_custom_metric_month")),
+        Line("X-Ray", f"{traces / MILLION:,.2f} M traces (active tracing sampling)",
+             traces / MILLION * p("xray_traces_per_million")),
+        Line("Secrets Manager", "one secret", p("secrets_manager_secret_month")),
+    ]  # fmt: skip
+
+
+def ec2_bill(prices: dict[str, Decimal | str | list[str]]) -> list[Line]:
+    """One t4g.small (2 vCPU, 2 GB) running `stds run` with SQLite: the same job, no managed parts."""
+
+    def p(name: str) -> Decimal:
+        return _price(prices, name)
+
+    hours = p("hours_per_month")
+    return [
+        Line("EC2 t4g.small", "on demand, 24/7", p("ec2_t4g_small_hour") * hours),
+        Line("EBS gp3", "20 GB", 20 * p("ebs_gp3_gb_month")),
+        Line("Public IPv4", "the instance's address", p("public_ipv4_hour") * hours),
+    ]
+
+
+def total(lines: list[Line]) -> Decimal:
+    return sum((line.usd for line in lines), Decimal(0))
+
+
+def cents(amount: Decimal) -> Decimal:
+    return amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)

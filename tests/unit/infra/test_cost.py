@@ -1,0 +1,41 @@
+"""stds cost: the arithmetic against hand-computed lines, and the shape of the bill as sizes grow."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from infra.cli import main
+from infra.cost.model import Sizes, cents, ec2_bill, load_prices, serverless_bill, total
+
+PRICES = load_prices()
+
+
+def _line(sizes: Sizes, item: str) -> Decimal:
+    return next(line.usd for line in serverless_bill(sizes, PRICES) if line.item == item)
+
+
+def test_lines_match_the_published_prices_by_hand() -> None:
+    one = Sizes(symbols=1, strategies=1)
+    assert cents(_line(one, "Fargate streamer")) == Decimal("7.21")  # (0.25*0.03238 + 0.5*0.00356) * 730
+    assert _line(one, "Public IPv4") == Decimal("3.650")
+    assert _line(one, "Secrets Manager") == Decimal("0.40")
+    # 43,200 bars + 3 events for each of 300 trades
+    assert _line(one, "EventBridge events") == Decimal(43_200 + 900) / 1_000_000 * Decimal("1.00")
+    assert cents(total(ec2_bill(PRICES))) == Decimal("17.51")  # 0.0168*730 + 20*0.08 + 0.005*730
+
+
+def test_the_bill_grows_with_symbols_and_strategies_but_the_streamer_does_not() -> None:
+    small, more_symbols, more_strategies = Sizes(10, 2), Sizes(100, 2), Sizes(10, 20)
+    assert total(serverless_bill(small, PRICES)) < total(serverless_bill(more_symbols, PRICES))
+    assert total(serverless_bill(small, PRICES)) < total(serverless_bill(more_strategies, PRICES))
+    assert _line(small, "Fargate streamer") == _line(more_symbols, "Fargate streamer")
+    assert all(line.usd >= 0 for line in serverless_bill(more_strategies, PRICES))
+
+
+def test_the_command_prints_both_bills_with_the_price_date(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["cost", "--symbols", "20", "--strategies", "5"]) == 0
+    shown = capsys.readouterr().out
+    assert "prices of 2026-11-25" in shown and "EC2 t4g.small" in shown and shown.count("total") == 2
+    assert main(["cost", "--symbols", "0", "--strategies", "5"]) == 2
