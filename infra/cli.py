@@ -61,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_run_command(commands)
     _add_stream_command(commands)
     _add_cost_command(commands)
+    _add_strategy_command(commands)
     _add_exchange_command(commands)
     _add_strategies_command(commands)
     _add_schema_command(commands)
@@ -330,6 +331,42 @@ def _cost(args: argparse.Namespace) -> int:
     for line in ec2:
         print(f"  {line.item:<30} {cents(line.usd):>9}  {line.detail}")
     print(f"  {'total':<30} {cents(total(ec2)):>9}")
+    return 0
+
+
+def _add_strategy_command(commands: Any) -> None:
+    strategy = commands.add_parser("strategy", help="work on your own strategies (stds strategy add NAME)")
+    actions = strategy.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser(
+        "add",
+        help="scaffold a strategy module, its test and its line in the strategies file",
+        description=(
+            "Write DIR/NAME.py (a working strategy: long above its moving average, to edit), TESTS/test_NAME.py, "
+            "and insert `NAME = { use = ..., symbols = [...] }` into the [strategies] table of --config. On AWS "
+            "that line is one more function and rule at the next `stds deploy`."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    add.add_argument("name", help="instance name: lower case, digits, _ or -")
+    add.add_argument("--config", type=Path, default=Path("strategies.toml"), help="strategies file (created if absent)")
+    add.add_argument("--dir", type=Path, default=Path("strategies"), help="folder for the module")
+    add.add_argument("--tests", type=Path, default=Path("tests/strategies"), help="folder for its test")
+    add.add_argument("--symbols", default="BTC/USDT", help="symbols it subscribes to, comma-separated")
+    add.set_defaults(run=_strategy_add)
+
+
+def _strategy_add(args: argparse.Namespace) -> int:
+    from infra.config import ConfigError
+    from infra.scaffold.strategy import ScaffoldError, add_strategy
+
+    symbols = [s.strip() for s in args.symbols.split(",") if s.strip()]
+    try:
+        made = add_strategy(args.name, args.config, args.dir, args.tests, symbols)
+    except (ScaffoldError, ConfigError) as error:
+        print(f"stds strategy add: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {made.module} and {made.test}; added to {made.config}:\n  {made.line}")
+    print(f"try it: stds replay BARS.csv --config {made.config} --out out/{args.name}")
     return 0
 
 
