@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_stream_command(commands)
     _add_cost_command(commands)
     _add_strategy_command(commands)
+    _add_cdk_commands(commands)
     _add_exchange_command(commands)
     _add_strategies_command(commands)
     _add_schema_command(commands)
@@ -82,8 +84,8 @@ def _add_replay_command(commands: Any) -> None:
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    replay.add_argument("paths", nargs="+", type=Path, help="files or folders of recorded bars")
-    chosen = replay.add_mutually_exclusive_group(required=True)
+    replay.add_argument("paths", nargs="*", type=Path, help="files or folders of recorded bars")
+    chosen = replay.add_mutually_exclusive_group()
     chosen.add_argument("--strategy", help="one strategy: a built-in name (see `stds strategies`) or module:Class")
     chosen.add_argument("--config", type=Path, help="TOML file with several strategies (see strategies.example.toml)")
     replay.add_argument(
@@ -98,6 +100,14 @@ def _add_replay_command(commands: Any) -> None:
     replay.add_argument("--exchange", help="exchange id for the bars when the path does not tell (e.g. binance)")
     replay.add_argument("--symbol", help="symbol for the bars when the file name does not tell (e.g. BTC/USDT)")
     _add_paper_options(replay)
+    archived = replay.add_argument_group(
+        "on AWS", "replay the deployed bus's archived bars through the deployed functions instead (no PATHS)"
+    )
+    archived.add_argument("--archive", help="EventBridge archive name, e.g. stds-bars")
+    archived.add_argument("--from", dest="start", help="first bar time, UTC ISO (e.g. 2026-11-01T00:00)")
+    archived.add_argument("--to", dest="end", help="end of the range, UTC ISO")
+    archived.add_argument("--rule", action="append", default=[], help="only to this rule (repeatable); default all")
+    archived.add_argument("--no-wait", action="store_true", help="start the replay and return")
     replay.add_argument("--no-progress", action="store_true", help="no progress bar")
     replay.add_argument("--no-chart", action="store_true", help="skip chart.png")
     replay.set_defaults(run=_replay)
@@ -193,6 +203,11 @@ def _add_paper_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _replay(args: argparse.Namespace) -> int:
+    if args.archive:
+        return _replay_archive(args)
+    if not args.paths or not (args.strategy or args.config):
+        print("stds replay: give PATHS and --strategy or --config (or --archive for the AWS archive)", file=sys.stderr)
+        return 2
     from infra.local.replay import ReplayOptions, run_replay
 
     config, config_dir = _config_from_args(args, strategy_symbols=args.symbols)
@@ -294,6 +309,80 @@ def _stream(args: argparse.Namespace) -> int:
     summary = asyncio.run(run_stream(options))
     print(" ".join(f"{name}={value}" for name, value in summary.items()))
     return 0 if summary["all_delivered"] else 1
+
+
+def _replay_archive(args: argparse.Namespace) -> int:
+    import boto3
+
+    from infra.aws.archive_replay import ReplayFailed, start_archive_replay, wait_for_replay
+
+    if args.paths or args.strategy or args.config or not (args.start and args.end):
+        print("stds replay --archive: give --from and --to, and no PATHS, --strategy or --config", file=sys.stderr)
+        return 2
+    start, end = (datetime.fromtimestamp(_epoch_ms(t) / 1000, tz=UTC) for t in (args.start, args.end))
+    client = boto3.client("events")
+    try:
+        name = start_archive_replay(client, args.archive, start, end, args.rule)
+        print(f"replay {name} started: {start.isoformat()} → {end.isoformat()} from {args.archive}")
+        if args.no_wait:
+            return 0
+        shown = wait_for_replay(
+            client, name, lambda r: print(f"  {r['State']}, replayed up to {r.get('EventLastReplayedTime', '-')}")
+        )
+    except (ValueError, ReplayFailed, TimeoutError) as error:
+        print(f"stds replay --archive: {error}", file=sys.stderr)
+        return 1
+    print(f"replay {name} {shown['State']}")
+    return 0
+
+
+def _add_cdk_commands(commands: Any) -> None:
+    for verb, what in (("deploy", "create or update the AWS stack"), ("diff", "show what a deploy would change")):
+        command = commands.add_parser(
+            verb,
+            help=f"{what} (wraps the AWS CDK CLI)",
+            description=(
+                f"{what.capitalize()} for the strategies in --strategies, through the AWS CDK CLI: `cdk` on PATH "
+                "(npm install -g aws-cdk), else `npx aws-cdk@2`. Needs AWS credentials, and `cdk bootstrap` once "
+                "per account and region. Lambda code is bundled locally; the streamer image is built by Docker."
+            ),
+            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        )
+        command.add_argument("--strategies", type=Path, default=Path("strategies.toml"), help="the strategies file")
+        command.add_argument("--prefix", default="stds-", help="names of the bus, tables and functions")
+        command.add_argument("--symbols", default="", help="streamed besides the symbols the strategy lines name")
+        command.add_argument("--dry-run", action="store_true", help="print the CDK command instead of running it")
+        command.add_argument("cdk_args", nargs="*", metavar="-- CDK_ARGS", help="passed on to cdk")
+        command.set_defaults(run=_cdk, verb=verb)
+
+
+def _cdk(args: argparse.Namespace) -> int:
+    import os
+    import shlex
+    import shutil
+    import subprocess
+
+    if not args.strategies.exists():
+        print(f"stds {args.verb}: {args.strategies} not found (start from strategies.example.toml)", file=sys.stderr)
+        return 2
+    installed = shutil.which("cdk")
+    cdk = [installed] if installed else (["npx", "--yes", "aws-cdk@2"] if shutil.which("npx") else [])
+    command = [
+        *(cdk or ["cdk"]), args.verb, "--app", f"{shlex.quote(sys.executable)} -m infra.cdk.app",
+        "--context", f"stds:prefix={args.prefix}", "--context", f"stds:symbols={args.symbols}",
+        *(["--require-approval", "broadening"] if args.verb == "deploy" else []), *args.cdk_args,
+    ]  # fmt: skip
+    environment = {**os.environ, "STRATEGIES": str(args.strategies.resolve())}
+    if args.dry_run:
+        print(f"STRATEGIES={shlex.quote(environment['STRATEGIES'])} {shlex.join(command)}")
+        return 0
+    if not cdk:
+        print(
+            f"stds {args.verb}: neither cdk nor npx found: install Node.js, then npm install -g aws-cdk",
+            file=sys.stderr,
+        )
+        return 2
+    return subprocess.run(command, env=environment, check=False).returncode
 
 
 def _add_cost_command(commands: Any) -> None:
