@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SHARED ?= ../shared/data
 STRATEGIES ?=
+BUS ?= eventbridge
 OUT ?= out
 
 DDB_LOCAL := .cache/dynamodb-local
@@ -52,9 +53,10 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # CloudFormation for the strategies in $(STRATEGIES) (default strategies.toml, else the example) into cdk.out/,
+# on an EventBridge bus, or BUS=sns for the SNS variant,
 # with the Lambda code and its ARM64 dependencies bundled locally into build/ (no Docker, no AWS account).
 synth: $(STAMP)
-	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=1 STRATEGIES=$(STRATEGIES) $(BIN)/python -m infra.cdk.app
+	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=1 STRATEGIES=$(STRATEGIES) STDS_BUS=$(BUS) $(BIN)/python -m infra.cdk.app
 	@ls cdk.out/*.template.json
 
 bench: $(STAMP)

@@ -351,6 +351,7 @@ def _add_cdk_commands(commands: Any) -> None:
         command.add_argument("--strategies", type=Path, default=Path("strategies.toml"), help="the strategies file")
         command.add_argument("--prefix", default="stds-", help="names of the bus, tables and functions")
         command.add_argument("--symbols", default="", help="streamed besides the symbols the strategy lines name")
+        command.add_argument("--bus", default="eventbridge", choices=["eventbridge", "sns"], help="the pub-sub service")
         command.add_argument("--dry-run", action="store_true", help="print the CDK command instead of running it")
         command.add_argument("cdk_args", nargs="*", metavar="-- CDK_ARGS", help="passed on to cdk")
         command.set_defaults(run=_cdk, verb=verb)
@@ -370,6 +371,7 @@ def _cdk(args: argparse.Namespace) -> int:
     command = [
         *(cdk or ["cdk"]), args.verb, "--app", f"{shlex.quote(sys.executable)} -m infra.cdk.app",
         "--context", f"stds:prefix={args.prefix}", "--context", f"stds:symbols={args.symbols}",
+        "--context", f"stds:bus={args.bus}",
         *(["--require-approval", "broadening"] if args.verb == "deploy" else []), *args.cdk_args,
     ]  # fmt: skip
     environment = {**os.environ, "STRATEGIES": str(args.strategies.resolve())}

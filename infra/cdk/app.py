@@ -47,7 +47,8 @@ def main() -> None:
     bundle = app.node.try_get_context("stds:bundle") != "false"
     prefix = app.node.try_get_context("stds:prefix") or "stds-"
     symbols = tuple(s for s in (app.node.try_get_context("stds:symbols") or "").split(",") if s)
-    settings = StackSettings(prefix=prefix, streamer_symbols=symbols)
+    bus = app.node.try_get_context("stds:bus") or os.environ.get("STDS_BUS", "eventbridge")
+    settings = StackSettings(prefix=prefix, streamer_symbols=symbols, bus=bus)
     build_stack(app, strategies_path(), REPO_ROOT / "build", with_dependencies=bundle, settings=settings)
     app.synth()
 

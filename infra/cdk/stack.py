@@ -22,9 +22,12 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
@@ -44,6 +47,7 @@ PATTERN_FIELDS = {
 class StackSettings:
     prefix: str = "stds-"  # names of the bus and tables
     archive_retention_days: int = 365
+    bus: str = "eventbridge"  # or "sns": a topic with filter policies instead of a bus with rules (no archive)
     function_memory_mb: int = 256
     streamer_symbols: tuple[str, ...] = ()  # added to every symbol a strategy line names
     streamer_cpu: int = 256  # 0.25 vCPU: the streamer benchmark shows ~500x headroom for 400 pairs
@@ -78,14 +82,25 @@ class StdsStack(Stack):
         super().__init__(scope, construct_id_, **kwargs)
         self.settings = settings or StackSettings()
         prefix = self.settings.prefix
-        self.bus = events.EventBus(self, "Bus", event_bus_name=f"{prefix}bus")
-        self.bus.archive(
-            "BarArchive",
-            archive_name=f"{prefix}bars",
-            description="every BarClosed, for stds replay --archive",
-            event_pattern=events.EventPattern(detail_type=["BarClosed"]),
-            retention=Duration.days(self.settings.archive_retention_days),
-        )
+        if self.settings.bus not in ("eventbridge", "sns"):
+            raise ValueError(f"stds:bus={self.settings.bus!r}: expected eventbridge or sns")
+        self.sns = self.settings.bus == "sns"
+        self.bus = events.EventBus(self, "Bus", event_bus_name=f"{prefix}bus") if not self.sns else None
+        self.topic = None
+        if self.bus is not None:
+            self.bus.archive(
+                "BarArchive",
+                archive_name=f"{prefix}bars",
+                description="every BarClosed, for stds replay --archive",
+                event_pattern=events.EventPattern(detail_type=["BarClosed"]),
+                retention=Duration.days(self.settings.archive_retention_days),
+            )
+        else:
+            self.topic = sns.Topic(
+                self, "Topic", topic_name=f"{prefix}events", enforce_ssl=True,
+                master_key=kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns"),
+            )  # fmt: skip
+        self.matched: list[cloudwatch.IMetric] = []  # bars reaching the strategies, for the streamer alarm
         self.tables = {spec.role: self._table(spec) for spec in TABLES}
         self.secret = secretsmanager.Secret(
             self, "ExchangeKeys", secret_name=f"{prefix}exchange-keys",
@@ -157,13 +172,13 @@ class StdsStack(Stack):
                 str(context), platform=ecr_assets.Platform.LINUX_ARM64, ignore_mode=IgnoreMode.DOCKER
             ),
             command=[
-                "--symbols", ",".join(symbols), "--event-bus", self.bus.event_bus_name,
+                "--symbols", ",".join(symbols), *self._bus_option(),
                 "--table-prefix", self.settings.prefix, "--heartbeat", "60",
             ],
             logging=ecs.LogDrivers.aws_logs(stream_prefix="streamer", log_group=log_group),
             stop_timeout=Duration.seconds(30),  # SIGTERM, then 30 s to deliver the queue and save cursors
         )  # fmt: skip
-        self.bus.grant_put_events_to(task.task_role)
+        self._grant_publish(task.task_role)
         task.task_role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["dynamodb:GetItem", "dynamodb:PutItem"], resources=[self.tables["control"].table_arn],
@@ -175,11 +190,12 @@ class StdsStack(Stack):
             min_healthy_percent=0, max_healthy_percent=100,  # never two streamers at once
             circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
         )  # fmt: skip
-        # a stuck streamer shows as the archive receiving no bars
-        bars = cloudwatch.Metric(
-            namespace="AWS/Events", metric_name="Invocations", statistic="Sum", period=Duration.minutes(5),
-            dimensions_map={"EventBusName": self.bus.event_bus_name},
-        )  # fmt: skip
+        # a stuck streamer shows as no bar reaching any strategy
+        bars = cloudwatch.MathExpression(
+            expression=" + ".join(f"FILL(m{n}, 0)" for n in range(len(self.matched))) or "0",
+            using_metrics={f"m{n}": metric for n, metric in enumerate(self.matched)},
+            period=Duration.minutes(5),
+        )
         cloudwatch.Alarm(
             self, "StreamerLag", alarm_name=f"{self.settings.prefix}streamer lag: no bars for 5 minutes",
             metric=bars, threshold=1, evaluation_periods=1,
@@ -227,7 +243,7 @@ class StdsStack(Stack):
             environment={
                 "STDS_CONFIG": "strategies.toml",
                 "STDS_TABLE_PREFIX": self.settings.prefix,
-                "STDS_EVENT_BUS": self.bus.event_bus_name,
+                ("STDS_EVENT_BUS" if self.bus is not None else "STDS_SNS_TOPIC_ARN"): self._bus_name(),
                 "POWERTOOLS_SERVICE_NAME": name,
                 "POWERTOOLS_METRICS_NAMESPACE": "STDS",
                 **environment,
@@ -237,18 +253,53 @@ class StdsStack(Stack):
         return function
 
     def _subscribe(self, id_: str, function: lambda_.Function, pattern: dict[str, Any]) -> None:
+        """A rule with the pattern (EventBridge), or a subscription with the same selection as an SNS filter
+        policy; either way failed deliveries land in an SQS dead-letter queue."""
         dead_letters = sqs.Queue(
             self, f"{id_}DeadLetters", retention_period=Duration.days(14), enforce_ssl=True,
             encryption=sqs.QueueEncryption.SQS_MANAGED,
         )  # fmt: skip
-        rule = events.Rule(self, f"{id_}Rule", event_bus=self.bus, event_pattern=event_pattern(pattern))
-        rule.add_target(
-            targets.LambdaFunction(
-                function, dead_letter_queue=dead_letters, retry_attempts=4, max_event_age=Duration.hours(2)
+        if self.bus is not None:
+            rule = events.Rule(self, f"{id_}Rule", event_bus=self.bus, event_pattern=event_pattern(pattern))
+            rule.add_target(
+                targets.LambdaFunction(
+                    function, dead_letter_queue=dead_letters, retry_attempts=4, max_event_age=Duration.hours(2)
+                )
             )
-        )
+            if "BarClosed" in pattern.get("detail-type", []):
+                self.matched.append(
+                    cloudwatch.Metric(
+                        namespace="AWS/Events", metric_name="MatchedEvents", statistic="Sum",
+                        dimensions_map={"RuleName": rule.rule_name}, period=Duration.minutes(5),
+                    )
+                )  # fmt: skip
+        else:
+            assert self.topic is not None
+            self.topic.add_subscription(
+                subscriptions.LambdaSubscription(
+                    function, filter_policy=sns_filter_policy(pattern), dead_letter_queue=dead_letters
+                )
+            )
+            if "BarClosed" in pattern.get("detail-type", []) and not self.matched:
+                self.matched.append(self.topic.metric_number_of_messages_published(period=Duration.minutes(5)))
         depth = dead_letters.metric_approximate_number_of_messages_visible(period=Duration.minutes(5))
         self._alarm_on_any(f"{id_}DeadLetterDepth", f"{function.function_name} dead letters", depth)
+
+    def _bus_name(self) -> str:
+        if self.bus is not None:
+            return self.bus.event_bus_name
+        assert self.topic is not None
+        return self.topic.topic_arn
+
+    def _bus_option(self) -> list[str]:
+        return ["--event-bus" if self.bus is not None else "--sns-topic", self._bus_name()]
+
+    def _grant_publish(self, grantee: iam.IGrantable) -> None:
+        if self.bus is not None:
+            self.bus.grant_put_events_to(grantee)
+        else:
+            assert self.topic is not None
+            self.topic.grant_publish(grantee)
 
     def _alarm_on_any(self, id_: str, name: str, metric: cloudwatch.Metric) -> None:
         cloudwatch.Alarm(
@@ -259,7 +310,7 @@ class StdsStack(Stack):
 
     def _grant_strategy(self, function: lambda_.Function, name: str) -> None:
         bars, accounts, orders = self.tables["bars"], self.tables["accounts"], self.tables["orders"]
-        self.bus.grant_put_events_to(function)
+        self._grant_publish(function)
         _allow(function, ["dynamodb:PutItem", "dynamodb:Query"], [bars.table_arn])
         # its own sub-accounts only: account keys are "<strategy>|<exchange>|<symbol>"
         _allow(
@@ -270,12 +321,33 @@ class StdsStack(Stack):
 
     def _grant_execution(self, function: lambda_.Function) -> None:
         tables = self.tables
-        self.bus.grant_put_events_to(function)
+        self._grant_publish(function)
         self.secret.grant_read(function)
         _allow(function, ["dynamodb:GetItem", "dynamodb:PutItem"], [tables["accounts"].table_arn])
         _allow(function, ["dynamodb:GetItem", "dynamodb:UpdateItem"], [tables["orders"].table_arn])
         _allow(function, ["dynamodb:GetItem", "dynamodb:PutItem"], [tables["processed"].table_arn])
         _allow(function, ["dynamodb:GetItem"], [tables["control"].table_arn])
+
+
+def sns_filter_policy(pattern: dict[str, Any]) -> dict[str, sns.SubscriptionFilter]:
+    """The SNS bus's message attributes (events/sns_bus.py) select what an exact-match pattern selects."""
+    from events.sns_bus import FILTER_ATTRIBUTES
+
+    wanted: dict[str, list[str]] = {}
+    for key, values in pattern.items():
+        if key == "detail-type":
+            wanted["detail_type"] = values
+        elif key == "detail" and isinstance(values, dict):
+            for field_name, allowed in values.items():
+                if field_name not in FILTER_ATTRIBUTES:
+                    raise ValueError(f"pattern field detail.{field_name} is not an SNS message attribute")
+                wanted[field_name] = allowed
+        else:
+            raise ValueError(f"pattern key {key!r} has no SNS message attribute; use the EventBridge bus")
+    for name, allowed in wanted.items():
+        if not isinstance(allowed, list) or not all(isinstance(value, str) for value in allowed):
+            raise ValueError(f"{name}: only lists of exact strings translate to an SNS filter policy")
+    return {name: sns.SubscriptionFilter.string_filter(allowlist=allowed) for name, allowed in wanted.items()}
 
 
 def _allow(

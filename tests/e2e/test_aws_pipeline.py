@@ -19,6 +19,7 @@ from consumers.stores.dynamodb import DynamoBook, TableNames, create_tables
 from events.envelope import time_of_ms, wrap
 from events.eventbridge_bus import EventBridgeBus
 from events.models import OrderFilled
+from events.sns_bus import SnsBus
 from infra.aws.handlers import execution, strategy
 from infra.cli import main
 from infra.config import load_config
@@ -26,7 +27,7 @@ from infra.local.stores import sqlite_stores
 from infra.report.trades import write_trades_csv
 from infra.strategy_loader import load_strategy
 from tests.conftest import BTCUSDT_SPOT_DAY, spot_day_bars
-from tests.emulators.aws import client, queue_behind_rule
+from tests.emulators.aws import client, queue_behind_rule, queue_behind_topic
 from tests.emulators.lambda_poller import LambdaContext, Poller
 
 CONFIG = """\
@@ -164,3 +165,50 @@ def test_a_malformed_delivery_fails_loudly_and_changes_nothing(aws: dict[str, An
         strategy.handler(bar, LambdaContext("stds-sma"))
     book = DynamoBook(aws["dynamodb"], aws["tables"], Decimal(10_000))
     assert book.accounts() == []
+
+
+def test_the_sns_variant_trades_like_replay(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moto_endpoint: str, dynamodb_endpoint: str, dynamodb: Any
+) -> None:
+    """Same handlers, SNS instead of EventBridge: filter policies select, Lambda's SNS records arrive."""
+    config = tmp_path / "strategies.toml"
+    config.write_text(CONFIG)
+    prefix = f"sns{uuid.uuid4().hex[:8]}-"
+    tables = TableNames.with_prefix(prefix)
+    create_tables(dynamodb, tables)
+    topic = client("sns", moto_endpoint).create_topic(Name=prefix + "events")["TopicArn"]
+    bars_filter = {"detail_type": ["BarClosed"], "timeframe": ["1m"], "symbol": ["BTC/USDT"]}
+    strategy_queue = queue_behind_topic(moto_endpoint, topic, prefix + "sma", bars_filter, raw=False)
+    orders_filter = {"detail_type": ["OrderRequested"]}
+    execution_queue = queue_behind_topic(moto_endpoint, topic, prefix + "execution", orders_filter, raw=False)
+    for name, value in {
+        "STDS_CONFIG": str(config), "STDS_STRATEGY": "sma", "STDS_TABLE_PREFIX": prefix, "STDS_SNS_TOPIC_ARN": topic,
+        "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint, "AWS_ENDPOINT_URL_SNS": moto_endpoint,
+    }.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("STDS_EVENT_BUS", raising=False)
+    strategy.app.cache_clear()
+    execution.app.cache_clear()
+    poller = Poller(
+        client("sqs", moto_endpoint),
+        {strategy_queue: ("stds-sma", strategy.handler), execution_queue: ("stds-execution", execution.handler)},
+        sns=True,
+    )
+    bars = spot_day_bars(limit=240)
+    sns_bus = SnsBus(client("sns", moto_endpoint), topic)
+    try:
+        for start in range(0, len(bars), 20):
+            sns_bus.publish([wrap(bar, time_of_ms(bar.close_time_ms + 1)) for bar in bars[start : start + 20]])
+            poller.run_until_quiet(quiet_s=0.2)
+    finally:
+        strategy.app.cache_clear()
+        execution.app.cache_clear()
+    assert not poller.failures
+    aws = {"dynamodb": dynamodb, "tables": tables}
+    trades, account = _trades_and_account(aws, tmp_path)
+    day = tmp_path / "first-hours" / BTCUSDT_SPOT_DAY.name
+    day.parent.mkdir()
+    day.write_text("".join(BTCUSDT_SPOT_DAY.read_text().splitlines(keepends=True)[:240]))
+    replay_trades, replay_account = _replay(config, tmp_path / "replay", day)
+    assert trades.count("\n") > 3 and trades == replay_trades
+    assert _same_holdings(account, replay_account)

@@ -23,11 +23,14 @@ def queue_behind_rule(endpoint: str, bus_name: str, rule: str, pattern: Mapping[
     return str(url)
 
 
-def queue_behind_topic(endpoint: str, topic_arn: str, name: str, filter_policy: Mapping[str, Any]) -> str:
+def queue_behind_topic(
+    endpoint: str, topic_arn: str, name: str, filter_policy: Mapping[str, Any], *, raw: bool = True
+) -> str:
+    """`raw=False` keeps SNS's notification JSON around the message, as a Lambda subscription receives it."""
     sns, sqs = client("sns", endpoint), client("sqs", endpoint)
     url = sqs.create_queue(QueueName=name)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    attributes = {"RawMessageDelivery": "true", "FilterPolicy": orjson.dumps(filter_policy).decode()}
+    attributes = {"RawMessageDelivery": str(raw).lower(), "FilterPolicy": orjson.dumps(filter_policy).decode()}
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes=attributes)
     return str(url)
 

@@ -37,6 +37,7 @@ class Poller:
     routes: dict[str, tuple[str, Handler]]  # queue URL → (function name, handler)
     duplicate: bool = False
     workers: int = 1
+    sns: bool = False  # the queues hold SNS notifications: invoke with Lambda's SNS event shape
     max_receives: int = 3  # then the message goes to the dead letters, like a queue's redrive policy
     invocations: int = 0
     failures: list[str] = field(default_factory=list)
@@ -75,7 +76,10 @@ class Poller:
 
     def _invoke(self, name: str, handler: Handler, message: dict[str, Any]) -> bool:
         payload = orjson.loads(message["Body"])  # the EventBridge event, exactly as a Lambda target gets it
-        payload.setdefault("account", ACCOUNT)  # real EventBridge always sends it; moto's SQS target leaves it out
+        if self.sns:
+            payload = {"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0", "Sns": payload}]}
+        else:
+            payload.setdefault("account", ACCOUNT)  # real EventBridge always sends it; moto's SQS target omits it
         try:
             for _ in range(2 if self.duplicate else 1):
                 self.invocations += 1

@@ -1,4 +1,4 @@
-"""Reading one EventBridge delivery into the typed pydantic event.
+"""Reading a delivery (EventBridge, or SNS records) into the typed pydantic events.
 
 This is the codec every consumer uses (events/codec.py): it validates the whole EventBridge envelope
 (version, id, detail-type, source, account, time, region, resources) and the detail, and its errors
@@ -10,11 +10,31 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+import orjson
+
 from events.codec import InvalidEvent, from_dict
 from events.envelope import Envelope
 from events.models import Event
 
 Detail = TypeVar("Detail", bound=Event)
+
+
+def deliveries(event: dict[str, Any]) -> list[dict[str, Any]]:
+    """The envelopes one invocation carries: an EventBridge event is one; an SNS invocation has records
+    whose messages are envelopes (the SNS bus publishes the whole envelope as the message)."""
+    records = event.get("Records")
+    if not isinstance(records, list):
+        return [event]
+    found = []
+    for n, record in enumerate(records):
+        message = record.get("Sns", {}).get("Message") if isinstance(record, dict) else None
+        if not isinstance(message, str):
+            raise InvalidEvent(f"record {n} of the invocation is not an SNS notification with a message")
+        try:
+            found.append(orjson.loads(message))
+        except orjson.JSONDecodeError as error:
+            raise InvalidEvent(f"SNS message {record['Sns'].get('MessageId', '?')}: not JSON ({error})") from None
+    return found
 
 
 def detail_of(event: dict[str, Any], model: type[Detail]) -> tuple[Detail, Envelope]:

@@ -10,7 +10,6 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from consumers.execution.broker import Broker
@@ -20,7 +19,7 @@ from consumers.stores.ports import ProcessedIds
 from events.bus import Bus
 from events.envelope import wrap
 from events.models import Event, OrderFilled, OrderRejected, OrderRequested
-from infra.aws.handlers.delivery import detail_of
+from infra.aws.handlers.delivery import deliveries, detail_of
 from infra.aws.handlers.environment import HandlerEnvironment
 from infra.aws.handlers.tracing import traced
 from infra.config import ConfigError
@@ -92,10 +91,17 @@ def app() -> ExecutionApp:
 
 
 @metrics.log_metrics
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
+@logger.inject_lambda_context
 @traced("stds-execution", always=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    order, envelope = detail_of(event, OrderRequested)
+    """An EventBridge event, or SNS records (one per invocation in practice; each is handled)."""
+    results = [_on_delivery(delivery) for delivery in deliveries(event)]
+    return results[0] if len(results) == 1 else {"deliveries": results}
+
+
+def _on_delivery(delivery: dict[str, Any]) -> dict[str, Any]:
+    order, envelope = detail_of(delivery, OrderRequested)
+    logger.set_correlation_id(envelope.id)
     started = time.perf_counter()
     caused = app().on_order(order, envelope.time)  # caused events carry the time of their cause, as locally
     settlement = caused[0] if caused else None

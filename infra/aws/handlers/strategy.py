@@ -13,14 +13,13 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from consumers.strategy_consumer import StrategyConsumer
 from events.bus import Bus
 from events.envelope import wrap
 from events.models import BarClosed, OrderRequested
-from infra.aws.handlers.delivery import detail_of
+from infra.aws.handlers.delivery import deliveries, detail_of
 from infra.aws.handlers.environment import HandlerEnvironment
 from infra.aws.handlers.tracing import traced
 from infra.strategy_loader import load_strategy
@@ -52,10 +51,17 @@ def app() -> StrategyApp:
 
 
 @metrics.log_metrics
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
+@logger.inject_lambda_context
 @traced("stds-strategy")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    bar, envelope = detail_of(event, BarClosed)
+    """An EventBridge event, or SNS records (one per invocation in practice; each is handled)."""
+    results = [_on_delivery(delivery) for delivery in deliveries(event)]
+    return results[0] if len(results) == 1 else {"deliveries": results}
+
+
+def _on_delivery(delivery: dict[str, Any]) -> dict[str, Any]:
+    bar, envelope = detail_of(delivery, BarClosed)
+    logger.set_correlation_id(envelope.id)
     orders = app().on_bar(bar, envelope.time)  # caused events carry the time of their cause, as locally
     metrics.add_dimension(name="strategy", value=app().consumer.name)
     metrics.add_metric(name="BarsProcessed", unit=MetricUnit.Count, value=1)

@@ -3,6 +3,7 @@ DLQs on every target, IAM scoped per function (synthesized here, no AWS account 
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import aws_cdk as cdk
 from aws_cdk.assertions import Annotations, Match, Template
 
 from infra.cdk.app import build_stack
+from infra.cdk.stack import StackSettings, sns_filter_policy
 
 CONFIG = """\
 [strategies]
@@ -158,3 +160,41 @@ def test_the_streamer_is_one_small_arm64_task_that_may_only_publish_and_keep_its
     ]
     cursors = next(s for s in statements if "Condition" in s)
     assert cursors["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["streamer-cursors"]}}
+
+
+def test_the_sns_variant_subscribes_each_strategy_with_its_pattern_as_a_filter_policy(tmp_path: Path) -> None:
+    config = tmp_path / "strategies.toml"
+    config.write_text(CONFIG)
+    stack = build_stack(
+        cdk.App(), config, tmp_path / "build", with_dependencies=False, settings=StackSettings(bus="sns")
+    )
+    template, annotations = Template.from_stack(stack), Annotations.from_stack(stack)
+    template.resource_count_is("AWS::Events::EventBus", 0)
+    template.resource_count_is("AWS::SNS::Topic", 1)
+    subscriptions = template.find_resources("AWS::SNS::Subscription")
+    policies = {json.dumps(s["Properties"]["FilterPolicy"], sort_keys=True) for s in subscriptions.values()}
+    assert policies == {
+        json.dumps({"detail_type": ["BarClosed"], "timeframe": ["1m"], "symbol": ["BTC/USDT"]}, sort_keys=True),
+        json.dumps(
+            {"detail_type": ["BarClosed"], "timeframe": ["1m"], "symbol": ["BTC/USDT", "ETH/USDT"]}, sort_keys=True
+        ),
+        json.dumps({"detail_type": ["OrderRequested"]}, sort_keys=True),
+    }
+    assert all("deadLetterTargetArn" in s["Properties"]["RedrivePolicy"] for s in subscriptions.values())
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "FunctionName": "stds-strategy-sma_btc",
+            "Environment": {"Variables": Match.object_like({"STDS_SNS_TOPIC_ARN": Match.any_value()})},
+        },
+    )
+    (task,) = template.find_resources("AWS::ECS::TaskDefinition").values()
+    assert "--sns-topic" in task["Properties"]["ContainerDefinitions"][0]["Command"]
+    assert annotations.find_error("*", Match.string_like_regexp("AwsSolutions-.*")) == []
+
+
+def test_a_pattern_sns_cannot_express_is_refused_with_the_reason() -> None:
+    with pytest.raises(ValueError, match="only lists of exact strings"):
+        sns_filter_policy({"detail-type": ["BarClosed"], "detail": {"symbol": [{"prefix": "BTC"}]}})
+    with pytest.raises(ValueError, match="volume"):
+        sns_filter_policy({"detail": {"volume": ["1"]}})
