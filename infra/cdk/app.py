@@ -7,12 +7,13 @@ strategies.toml, else strategies.example.toml). Lambda code is bundled locally i
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
-from infra.cdk.packaging import REPO_ROOT, build_asset
+from infra.cdk.packaging import REPO_ROOT, build_asset, folder_size
 from infra.cdk.stack import StackSettings, StdsStack
 from infra.config import load_config
 
@@ -48,9 +49,13 @@ def main() -> None:
     prefix = app.node.try_get_context("stds:prefix") or "stds-"
     symbols = tuple(s for s in (app.node.try_get_context("stds:symbols") or "").split(",") if s)
     bus = app.node.try_get_context("stds:bus") or os.environ.get("STDS_BUS", "eventbridge")
-    settings = StackSettings(prefix=prefix, streamer_symbols=symbols, bus=bus)
+    archive_days = int(app.node.try_get_context("stds:archiveDays") or 365)
+    settings = StackSettings(prefix=prefix, streamer_symbols=symbols, bus=bus, archive_retention_days=archive_days)
     build_stack(app, strategies_path(), REPO_ROOT / "build", with_dependencies=bundle, settings=settings)
     app.synth()
+    for kind in ("strategy", "execution"):  # Lambda's limit is 250 MB unzipped
+        folder = REPO_ROOT / "build" / f"lambda-{kind}"
+        print(f"{kind} function package: {folder_size(folder) / 1e6:.1f} MB unzipped ({folder})", file=sys.stderr)
 
 
 if __name__ == "__main__":
