@@ -103,15 +103,26 @@ def _is(error: ClientError, code: str) -> bool:
 
 
 class DynamoBarStore:
-    """Bars partitioned per exchange/symbol/timeframe, sorted by open time, expiring by TTL."""
+    """Bars partitioned per exchange/symbol/timeframe, sorted by open time, expiring by TTL.
 
-    def __init__(self, client: Any, table: str) -> None:
+    A warm Lambda keeps the bars it has written or read (bars are immutable facts, so a remembered
+    bar is never wrong), and a window only queries the open times it does not know yet: in steady
+    state that is the one-bar probe for the next bar, not the whole window (14 read units a bar
+    before, under 1 now).
+    """
+
+    def __init__(self, client: Any, table: str, remember_bars: int = 4096) -> None:
         self.client = client
         self.table = table
+        self.remember_bars = remember_bars
+        self._known: dict[str, dict[int, BarClosed]] = {}  # stream id → open time → bar
 
     def add(self, bar: BarClosed) -> bool:
+        stream = f"{bar.exchange}|{bar.symbol}|{bar.timeframe}"
+        if bar.open_time_ms in self._known.get(stream, {}):
+            return False
         item = {
-            "stream": {"S": f"{bar.exchange}|{bar.symbol}|{bar.timeframe}"},
+            "stream": {"S": stream},
             "open_time_ms": {"N": str(bar.open_time_ms)},
             "bar": {"S": bar.model_dump_json()},
             # from the time written, not the bar's own time: a replay of old bars must not expire on arrival
@@ -122,29 +133,49 @@ class DynamoBarStore:
                 TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(open_time_ms)"
             )
         except ClientError as error:
-            if _is(error, "ConditionalCheckFailedException"):
-                return False
-            raise
+            if not _is(error, "ConditionalCheckFailedException"):
+                raise
+            self._remember(stream, bar)  # another delivery stored it first: it is there all the same
+            return False
+        self._remember(stream, bar)
         return True
 
     def window(self, stream: StreamKey, end_open_time_ms: int, length: int) -> Window | None:
-        start = end_open_time_ms - (length - 1) * timeframe_ms(stream.timeframe)
-        answer = self.client.query(
+        interval = timeframe_ms(stream.timeframe)
+        times = [end_open_time_ms - (length - 1 - n) * interval for n in range(length)]
+        stream_id = _stream_id(stream)
+        known = self._known.setdefault(stream_id, {})
+        missing = [t for t in times if t not in known]
+        if missing:
+            for bar in self._query(stream_id, missing[0], missing[-1]):
+                self._remember(stream_id, bar)
+            if any(t not in known for t in missing):
+                return None
+        return Window([known[t] for t in times])
+
+    def _query(self, stream_id: str, first_ms: int, last_ms: int) -> Iterator[BarClosed]:
+        pages = self.client.get_paginator("query").paginate(
             TableName=self.table,
             KeyConditionExpression="#s = :s AND open_time_ms BETWEEN :a AND :b",
             ExpressionAttributeNames={"#s": "stream"},
             ExpressionAttributeValues={
-                ":s": {"S": _stream_id(stream)},
-                ":a": {"N": str(start)},
-                ":b": {"N": str(end_open_time_ms)},
+                ":s": {"S": stream_id},
+                ":a": {"N": str(first_ms)},
+                ":b": {"N": str(last_ms)},
             },
             ProjectionExpression="bar",
             ConsistentRead=True,
         )
-        items = answer["Items"]
-        if len(items) != length:  # open times are unique keys, so `length` of them in the span means no gap
-            return None
-        return Window([BarClosed.model_validate_json(item["bar"]["S"]) for item in items])
+        for page in pages:
+            for item in page["Items"]:
+                yield BarClosed.model_validate_json(item["bar"]["S"])
+
+    def _remember(self, stream_id: str, bar: BarClosed) -> None:
+        known = self._known.setdefault(stream_id, {})
+        known[bar.open_time_ms] = bar
+        if len(known) > 2 * self.remember_bars:  # keep the newest; trimming in bulk keeps this O(1) per bar
+            for open_time in sorted(known)[: -self.remember_bars]:
+                del known[open_time]
 
 
 class DynamoBook:

@@ -19,10 +19,11 @@ MILLION = Decimal(1_000_000)
 GB = Decimal(1024**3)
 
 # per strategy invocation, from the handler's DynamoDB calls: the bar put (1 WRU, refused as a duplicate
-# for all but the first strategy, still billed), two strongly consistent account reads (1 RRU each), two
-# window queries (30 bars of ~700 B: 6 RRU each), the decision transaction (2 WRU per item, 1-2 items)
+# for all but the first strategy, still billed), two strongly consistent account reads (1 RRU each), the
+# probe for the next bar (a one-bar query, 1 RRU: the warm function remembers the window's bars), and the
+# decision transaction (2 WRU per item, 1-2 items)
 STRATEGY_WRU = Decimal(3)
-STRATEGY_RRU = Decimal(14)
+STRATEGY_RRU = Decimal(3)
 STRATEGY_MS = Decimal(40)  # mostly waiting for DynamoDB: ~6 calls of 5-7 ms
 EXECUTION_MS = Decimal(300)  # an exchange round trip dominates; paper execution is far less
 EXECUTION_WRU, EXECUTION_RRU = Decimal(6), Decimal(6)

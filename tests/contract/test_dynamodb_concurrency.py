@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from consumers.stores.dynamodb import DynamoBarStore, DynamoBook, TableNames
-from consumers.stores.ports import AccountKey, Decision
+from consumers.stores.ports import AccountKey, Decision, StreamKey
 from tests.conftest import spot_day_bars
 from tests.factories import filled, order_requested
 
@@ -85,3 +85,45 @@ def test_bars_expire_counting_from_when_they_were_written(dynamodb: Any, tables:
     DynamoBarStore(dynamodb, tables.bars).add(bar)
     (item,) = dynamodb.scan(TableName=tables.bars)["Items"]
     assert int(item["expires_at"]["N"]) > time.time() + 24 * 3600
+
+
+class CountingClient:
+    """The real DynamoDB Local client, counting the open-time spans the bar store queries."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.spans: list[int] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def get_paginator(self, operation: str) -> Any:
+        paginator = self.real.get_paginator(operation)
+        spans = self.spans
+
+        class Counting:
+            def paginate(self, **kwargs: Any) -> Any:
+                values = kwargs["ExpressionAttributeValues"]
+                spans.append((int(values[":b"]["N"]) - int(values[":a"]["N"])) // 60_000 + 1)
+                return paginator.paginate(**kwargs)
+
+        return Counting()
+
+
+def test_a_warm_store_queries_only_the_bars_it_does_not_know(dynamodb: Any, tables: TableNames) -> None:
+    bars = spot_day_bars(limit=100)
+    other_lambda = DynamoBarStore(dynamodb, tables.bars)
+    for bar in bars[:40]:
+        other_lambda.add(bar)
+    counting = CountingClient(dynamodb)
+    store = DynamoBarStore(counting, tables.bars)
+    stream = StreamKey("binance", "BTC/USDT", "1m")
+    window = store.window(stream, bars[39].open_time_ms, 30)  # cold: one query for the whole window
+    assert window is not None and list(window.bars) == bars[10:40] and counting.spans == [30]
+    for n in range(40, 100):  # what the strategy consumer does per bar: add, its window, probe the next
+        store.add(bars[n])
+        assert store.window(stream, bars[n].open_time_ms, 30) is not None
+        assert store.window(stream, bars[n].open_time_ms + 60_000, 30) is None
+    assert counting.spans[1:] == [1] * 60  # one single-bar probe per bar, not 30 bars
+    late = DynamoBarStore(dynamodb, tables.bars)
+    assert late.window(stream, bars[99].open_time_ms, 30) is not None  # what one Lambda wrote, another reads
