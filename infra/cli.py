@@ -125,21 +125,14 @@ def _add_run_command(commands: Any) -> None:
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    run.add_argument("--symbols", required=True, help="ccxt symbols to stream, e.g. BTC/USDT,ETH/USDT")
+    _add_streamer_options(run)
     chosen = run.add_mutually_exclusive_group(required=True)
     chosen.add_argument("--strategy", help="one strategy: a built-in name or module:Class")
     chosen.add_argument("--config", type=Path, help="TOML file with several strategies")
     run.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="strategy parameter")
-    run.add_argument("--exchange", default="binance", choices=["binance", "okx"], help="whose candle stream")
-    run.add_argument("--ws-url", help="websocket base, e.g. ws://127.0.0.1:8765; none: the exchange's public endpoint")
-    run.add_argument("--rest-url", help="REST base for backfill, e.g. http://127.0.0.1:8765")
     run.add_argument("--out", type=Path, default=Path("out/live"), help="folder for state, cursors and report")
     run.add_argument("--db", type=Path, help="state file (default OUT/state.sqlite)")
     run.add_argument("--record", type=Path, help="write every routed event to this JSON Lines file")
-    run.add_argument("--since", help="first run only: backfill from this UTC time (ISO) or epoch ms")
-    run.add_argument("--duration", type=float, help="stop after this many seconds")
-    run.add_argument("--silence", type=float, default=60.0, help="seconds without a message before reconnecting")
-    run.add_argument("--heartbeat", type=float, default=60.0, help="seconds between health log lines")
     run.add_argument("--no-print", action="store_true", help="do not print fills as they happen")
     _add_paper_options(run)
     run.add_argument(
@@ -256,6 +249,32 @@ def _config_from_args(args: argparse.Namespace, strategy_symbols: str | None) ->
     return config, config_dir
 
 
+def _add_streamer_options(command: argparse.ArgumentParser) -> None:
+    """What `stds run` and `stds stream` both need to hold the exchange's candle streams."""
+    command.add_argument("--symbols", required=True, help="ccxt symbols to stream, e.g. BTC/USDT,ETH/USDT")
+    command.add_argument("--exchange", default="binance", choices=["binance", "okx"], help="whose candle stream")
+    command.add_argument("--ws-url", help="websocket base, e.g. ws://127.0.0.1:8765; none: the exchange's public one")
+    command.add_argument("--rest-url", help="REST base for backfill, e.g. http://127.0.0.1:8765")
+    command.add_argument("--since", help="first run only: backfill from this UTC time (ISO) or epoch ms")
+    command.add_argument("--duration", type=float, help="stop after this many seconds")
+    command.add_argument("--silence", type=float, default=60.0, help="seconds without a message before reconnecting")
+    command.add_argument("--heartbeat", type=float, default=60.0, help="seconds between health log lines")
+
+
+def _streamer_settings(args: argparse.Namespace) -> Any:
+    from producers.streamer.connection import ConnectionSettings
+    from producers.streamer.streamer import StreamerSettings
+
+    return StreamerSettings(
+        symbols=tuple(s.strip() for s in args.symbols.split(",") if s.strip()),
+        ws_url=args.ws_url,
+        rest_url=args.rest_url,
+        start_ms=_epoch_ms(args.since) if args.since else None,
+        heartbeat_s=args.heartbeat,
+        connection=ConnectionSettings(silence_s=args.silence),
+    )
+
+
 def _add_stream_command(commands: Any) -> None:
     stream = commands.add_parser(
         "stream",
@@ -268,20 +287,13 @@ def _add_stream_command(commands: Any) -> None:
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    stream.add_argument("--symbols", required=True, help="ccxt symbols to stream, e.g. BTC/USDT,ETH/USDT")
+    _add_streamer_options(stream)
     target = stream.add_mutually_exclusive_group(required=True)
     target.add_argument("--event-bus", help="EventBridge bus name")
     target.add_argument("--sns-topic", help="SNS topic ARN (a .fifo topic keeps order per stream)")
     stream.add_argument("--table-prefix", help="keep cursors in the DynamoDB table <prefix>control")
     stream.add_argument("--cursors", type=Path, default=Path("out/stream/cursors.json"), help="cursor file otherwise")
     stream.add_argument("--dead-letters", type=Path, default=Path("out/stream/dead-letters.jsonl"))
-    stream.add_argument("--exchange", default="binance", choices=["binance", "okx"], help="whose candle stream")
-    stream.add_argument("--ws-url", help="websocket base; none: the exchange's public endpoint")
-    stream.add_argument("--rest-url", help="REST base for backfill")
-    stream.add_argument("--since", help="first run only: backfill from this UTC time (ISO) or epoch ms")
-    stream.add_argument("--duration", type=float, help="stop after this many seconds")
-    stream.add_argument("--silence", type=float, default=60.0, help="seconds without a message before reconnecting")
-    stream.add_argument("--heartbeat", type=float, default=60.0, help="seconds between health log lines")
     stream.set_defaults(run=_stream)
 
 
@@ -289,22 +301,16 @@ def _stream(args: argparse.Namespace) -> int:
     import asyncio
 
     from infra.aws.stream import StreamOptions, run_stream
-    from producers.streamer.connection import ConnectionSettings
 
     options = StreamOptions(
-        symbols=tuple(s.strip() for s in args.symbols.split(",") if s.strip()),
+        stream=_streamer_settings(args),
         event_bus=args.event_bus,
         topic_arn=args.sns_topic,
         table_prefix=args.table_prefix,
         cursors=args.cursors,
         dead_letters=args.dead_letters,
         exchange=args.exchange,
-        ws_url=args.ws_url,
-        rest_url=args.rest_url,
-        since_ms=_epoch_ms(args.since) if args.since else None,
         duration_s=args.duration,
-        heartbeat_s=args.heartbeat,
-        connection=ConnectionSettings(silence_s=args.silence),
     )
     summary = asyncio.run(run_stream(options))
     print(" ".join(f"{name}={value}" for name, value in summary.items()))
@@ -465,28 +471,23 @@ def _run(args: argparse.Namespace) -> int:
     import asyncio
 
     from infra.local.live import LiveOptions, run_live
-    from producers.streamer.connection import ConnectionSettings
 
     config, config_dir = _config_from_args(args, strategy_symbols=None)
+    stream = _streamer_settings(args)
+    local = _local_exchange(args.local_exchange, args.speed, args.faults, 7) if args.local_exchange else None
+    if local is not None and stream.start_ms is None:
+        stream = replace(stream, start_ms=local.tape.first_open_ms)
     options = LiveOptions(
         config=config,
         config_dir=config_dir,
-        symbols=tuple(s.strip() for s in args.symbols.split(",") if s.strip()),
+        stream=stream,
         out=args.out,
         exchange=args.exchange,
-        ws_url=args.ws_url,
-        rest_url=args.rest_url,
         db=args.db,
         record=args.record,
-        since_ms=_epoch_ms(args.since) if args.since else None,
         duration_s=args.duration,
         print_trades=not args.no_print,
-        connection=ConnectionSettings(silence_s=args.silence),
-        heartbeat_s=args.heartbeat,
     )
-    local = _local_exchange(args.local_exchange, args.speed, args.faults, 7) if args.local_exchange else None
-    if local is not None and options.since_ms is None:
-        options = replace(options, since_ms=local.tape.first_open_ms)
     summary = asyncio.run(run_live(options, local))
     _print_summary(summary, args.out)
     return 0

@@ -8,7 +8,7 @@ what is queued, saves the cursors and exits 0 within Fargate's stop timeout.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,6 @@ from events.dead_letters import DeadLetterFile
 from events.eventbridge_bus import EventBridgeBus
 from events.sns_bus import SnsBus
 from producers.exchanges.registry import adapter_for
-from producers.streamer.connection import ConnectionSettings
 from producers.streamer.cursors import CursorFile, CursorStore, DynamoCursorItem
 from producers.streamer.publisher import BusPublisher, DeliveredCursors
 from producers.streamer.runner import stream_until_stopped
@@ -31,20 +30,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class StreamOptions:
-    symbols: tuple[str, ...]
+    stream: StreamerSettings  # symbols, endpoints (None: the exchange's), start, heartbeat, connection
     event_bus: str | None = None
     topic_arn: str | None = None
     table_prefix: str | None = None  # cursors in <prefix>control; else `cursors`
     cursors: Path = Path("out/stream/cursors.json")
     dead_letters: Path = Path("out/stream/dead-letters.jsonl")
     exchange: str = "binance"
-    ws_url: str | None = None
-    rest_url: str | None = None
-    since_ms: int | None = None
     duration_s: float | None = None
-    heartbeat_s: float = 60.0
     stop_timeout_s: float = 20.0  # for queued bars at stop; Fargate kills 30 s after SIGTERM
-    connection: ConnectionSettings = field(default_factory=ConnectionSettings)
 
 
 def bus_for(options: StreamOptions, client: Any = None) -> Bus:
@@ -70,14 +64,7 @@ async def run_stream(
     dead_letters = DeadLetterFile(options.dead_letters)
     streamer = Streamer(
         adapter=adapter_for(options.exchange),
-        settings=StreamerSettings(
-            symbols=options.symbols,
-            ws_url=options.ws_url,
-            rest_url=options.rest_url,
-            start_ms=options.since_ms,
-            heartbeat_s=options.heartbeat_s,
-            connection=options.connection,
-        ),
+        settings=options.stream,
         sink=publisher,
         cursors=DeliveredCursors(cursor_store(options), publisher),
         dead_letters=dead_letters,

@@ -6,7 +6,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,6 @@ from infra.report import write_report
 from infra.report.trades import iso_utc
 from infra.strategy_loader import load_strategies
 from producers.exchanges.registry import adapter_for
-from producers.streamer.connection import ConnectionSettings
 from producers.streamer.cursors import CursorFile
 from producers.streamer.runner import stream_until_stopped
 from producers.streamer.streamer import Streamer, StreamerSettings
@@ -35,18 +34,13 @@ log = logging.getLogger(__name__)
 class LiveOptions:
     config: StdsConfig
     config_dir: Path
-    symbols: tuple[str, ...]
+    stream: StreamerSettings  # symbols, endpoints (None: the exchange's), start, heartbeat, connection
     out: Path
     exchange: str = "binance"
-    ws_url: str | None = None
-    rest_url: str | None = None
     db: Path | None = None  # default OUT/state.sqlite; live state always resumes
     record: Path | None = None
-    since_ms: int | None = None
     duration_s: float | None = None
     print_trades: bool = True
-    connection: ConnectionSettings = field(default_factory=ConnectionSettings)
-    heartbeat_s: float = 60.0
 
 
 async def run_live(options: LiveOptions, local_exchange: LocalBinance | None = None) -> dict[str, Any]:
@@ -69,21 +63,14 @@ async def run_live(options: LiveOptions, local_exchange: LocalBinance | None = N
         async with _endpoints(options, local_exchange) as (ws_url, rest_url):
             streamer = Streamer(
                 adapter=adapter_for(options.exchange),
-                settings=StreamerSettings(
-                    symbols=options.symbols,
-                    ws_url=ws_url,
-                    rest_url=rest_url,
-                    start_ms=options.since_ms,
-                    heartbeat_s=options.heartbeat_s,
-                    connection=options.connection,
-                ),
+                settings=replace(options.stream, ws_url=ws_url, rest_url=rest_url),
                 sink=runtime.publish_bar,
                 cursors=CursorFile(options.out / "cursors.json"),
                 dead_letters=dead_letters,
             )
             until = None
             if local_exchange is not None:
-                wanted = local_exchange.tape.count(options.symbols)
+                wanted = local_exchange.tape.count(options.stream.symbols)
                 until = lambda published: published >= wanted  # noqa: E731
             await stream_until_stopped(streamer, stores.commit, options.duration_s, until)
         elapsed = time.perf_counter() - started
@@ -116,7 +103,7 @@ async def _endpoints(
     options: LiveOptions, local_exchange: LocalBinance | None
 ) -> AsyncIterator[tuple[str | None, str | None]]:
     if local_exchange is None:
-        yield options.ws_url, options.rest_url
+        yield options.stream.ws_url, options.stream.rest_url
         return
     async with local_exchange.running() as (ws_url, rest_url):
         log.info("local exchange running", extra={"ws_url": ws_url, "rest_url": rest_url})

@@ -7,6 +7,7 @@ import asyncio
 import random
 import uuid
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from infra.local_exchange.tape import Tape
 from producers.replay.sources import open_sources
 from producers.streamer.connection import ConnectionSettings
 from producers.streamer.cursors import DynamoCursorItem
+from producers.streamer.streamer import StreamerSettings
 from tests.conftest import SHARED_DATA
 from tests.emulators.aws import FlakyClient, client, envelopes_in, queue_behind_rule
 
@@ -58,11 +60,13 @@ def test_every_bar_reaches_eventbridge_once_and_the_cursors_land_in_dynamodb(
 
     async def go() -> dict[str, Any]:
         async with exchange.running() as (ws_url, rest_url):
-            options = StreamOptions(
-                symbols=symbols, event_bus=bus_name, table_prefix=prefix, dead_letters=tmp_path / "dead.jsonl",
-                ws_url=ws_url, rest_url=rest_url, since_ms=exchange.tape.first_open_ms, heartbeat_s=1,
-                connection=ConnectionSettings(silence_s=0.5, backoff_base_s=0.02, backoff_cap_s=0.3),
+            stream = StreamerSettings(
+                symbols=symbols, ws_url=ws_url, rest_url=rest_url, start_ms=exchange.tape.first_open_ms,
+                heartbeat_s=1, connection=ConnectionSettings(silence_s=0.5, backoff_base_s=0.02, backoff_cap_s=0.3),
             )  # fmt: skip
+            options = StreamOptions(
+                stream=stream, event_bus=bus_name, table_prefix=prefix, dead_letters=tmp_path / "dead.jsonl"
+            )
             return await run_stream(options, bus, until_published=exchange.tape.count(symbols))
 
     summary = asyncio.run(go())
@@ -73,3 +77,35 @@ def test_every_bar_reaches_eventbridge_once_and_the_cursors_land_in_dynamodb(
     cursors = DynamoCursorItem(dynamodb, TableNames.with_prefix(prefix).control).load()
     last = {symbol: max(b.open_time_ms for b in bars if b.symbol == symbol) for symbol in symbols}
     assert cursors == {("binance", symbol, "1m"): last[symbol] for symbol in symbols}
+
+
+def test_a_restarted_task_resumes_from_its_dynamodb_cursors_with_no_bar_lost_or_doubled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moto_endpoint: str, dynamodb_endpoint: str, dynamodb: Any
+) -> None:
+    bars = [bar for bar in open_sources(PATHS, DeadLetterList(), exchange="binance")][: 2 * 300]
+    exchange = LocalBinance(Tape.of(bars), speed=3000)
+    bus_name = f"restart-{uuid.uuid4().hex[:8]}"
+    events = client("events", moto_endpoint)
+    events.create_event_bus(Name=bus_name)
+    queue = queue_behind_rule(moto_endpoint, bus_name, "bars", {"detail-type": ["BarClosed"]})
+    prefix = f"r{uuid.uuid4().hex[:8]}-"
+    create_tables(dynamodb, TableNames.with_prefix(prefix))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint)
+    symbols = ("LINK/USDT", "NEAR/USDT")
+
+    async def two_tasks() -> None:
+        async with exchange.running() as (ws_url, rest_url):
+            stream = StreamerSettings(
+                symbols=symbols, ws_url=ws_url, rest_url=rest_url, start_ms=exchange.tape.first_open_ms,
+                connection=ConnectionSettings(silence_s=0.5, backoff_base_s=0.02, backoff_cap_s=0.3),
+            )  # fmt: skip
+            options = StreamOptions(stream=stream, event_bus=bus_name, table_prefix=prefix, dead_letters=tmp_path / "d")
+            first = await run_stream(options, EventBridgeBus(events, bus_name), until_published=250)
+            assert first["all_delivered"]
+            # the replacement task: no start time of its own, only the cursors the first one saved
+            second = StreamOptions(**{**options.__dict__, "stream": replace(stream, start_ms=None)})
+            await run_stream(second, EventBridgeBus(events, bus_name), until_published=len(bars) - first["published"])
+
+    asyncio.run(two_tasks())
+    received = [e.detail for e in envelopes_in(moto_endpoint, queue) if isinstance(e.detail, BarClosed)]
+    assert Counter((b.symbol, b.open_time_ms) for b in received) == Counter((b.symbol, b.open_time_ms) for b in bars)

@@ -48,9 +48,10 @@ def test_chaos_every_bar_once_in_order_and_the_same_trades_as_replay(tmp_path: P
         }
     )
     live = tmp_path / "live"
+    stream = StreamerSettings(symbols=SYMBOLS, start_ms=bars[0].open_time_ms, heartbeat_s=2, connection=FAST)
     options = LiveOptions(
-        config=config, config_dir=tmp_path, symbols=SYMBOLS, out=live, record=live / "events.jsonl",
-        since_ms=bars[0].open_time_ms, print_trades=False, connection=FAST, heartbeat_s=2, duration_s=240,
+        config=config, config_dir=tmp_path, stream=stream, out=live, record=live / "events.jsonl",
+        print_trades=False, duration_s=240,
     )  # fmt: skip
     summary = asyncio.run(run_live(options, exchange))
 
