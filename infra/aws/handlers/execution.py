@@ -19,7 +19,7 @@ from consumers.stores.ports import ProcessedIds
 from events.bus import Bus
 from events.envelope import wrap
 from events.models import Event, OrderFilled, OrderRejected, OrderRequested
-from infra.aws.handlers.delivery import deliveries, detail_of
+from infra.aws.handlers.delivery import detail_of, handle_each
 from infra.aws.handlers.environment import HandlerEnvironment
 from infra.aws.handlers.tracing import traced
 from infra.config import ConfigError
@@ -95,8 +95,7 @@ def app() -> ExecutionApp:
 @traced("stds-execution", always=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """An EventBridge event, or SNS records (one per invocation in practice; each is handled)."""
-    results = [_on_delivery(delivery) for delivery in deliveries(event)]
-    return results[0] if len(results) == 1 else {"deliveries": results}
+    return handle_each(event, _on_delivery)
 
 
 def _on_delivery(delivery: dict[str, Any]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from consumers.strategy_consumer import StrategyConsumer
 from events.bus import Bus
 from events.envelope import wrap
 from events.models import BarClosed, OrderRequested
-from infra.aws.handlers.delivery import deliveries, detail_of
+from infra.aws.handlers.delivery import detail_of, handle_each
 from infra.aws.handlers.environment import HandlerEnvironment
 from infra.aws.handlers.tracing import traced
 from infra.strategy_loader import load_strategy
@@ -55,8 +55,7 @@ def app() -> StrategyApp:
 @traced("stds-strategy")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """An EventBridge event, or SNS records (one per invocation in practice; each is handled)."""
-    results = [_on_delivery(delivery) for delivery in deliveries(event)]
-    return results[0] if len(results) == 1 else {"deliveries": results}
+    return handle_each(event, _on_delivery)
 
 
 def _on_delivery(delivery: dict[str, Any]) -> dict[str, Any]:
