@@ -16,13 +16,14 @@ from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
+from consumers.stores.ports import Stores
 from events.codec import encode
 from events.dead_letters import DeadLetterList
 from events.envelope import Envelope, wrap
 from events.models import BarClosed
 from infra.config import StdsConfig, StrategyConfig
 from infra.local.runtime import LocalRuntime, retention_for
-from infra.local.stores import Stores, memory_stores, sqlite_stores
+from infra.local.stores import memory_stores, sqlite_stores
 from infra.local_exchange.server import kline_message
 from infra.strategy_loader import load_strategies
 from producers.exchanges.binance import BinanceSpot

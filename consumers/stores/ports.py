@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple, Protocol
@@ -130,3 +131,16 @@ class KillSwitch(Protocol):
 
 class UnknownOrder(LookupError):
     """A settlement or order event names an order id this book never recorded."""
+
+
+@dataclass(frozen=True)
+class Stores:
+    """The set of stores a runtime or handler needs, whichever adapter backs them."""
+
+    bars: BarStore
+    book: Book
+    processed: ProcessedIds
+    kill_switch: KillSwitch
+    commit: Callable[[], None]  # a consistent point: everything routed so far is fully applied
+    close: Callable[[], None]
+    orders: Callable[[], list[OrderRecord]]  # every order the state holds, for reports

@@ -12,7 +12,7 @@ from consumers.stores.dynamodb import (
     DynamoProcessedIds,
     TableNames,
 )
-from infra.local.stores import Stores
+from consumers.stores.ports import Stores
 
 
 def dynamodb_stores(client: Any, names: TableNames, starting_cash: Decimal) -> Stores:

@@ -10,14 +10,13 @@ from consumers.execution.broker import Broker
 from consumers.execution.consumer import ExecutionConsumer
 from consumers.execution.paper import PaperBroker
 from consumers.execution.risk import RiskPolicy
-from consumers.stores.ports import ProcessedIds
+from consumers.stores.ports import ProcessedIds, Stores
 from consumers.strategy_consumer import StrategyConsumer
 from events.dead_letters import DeadLetters
 from events.envelope import Envelope, time_of_ms, wrap
 from events.local_bus import LocalBus
 from events.models import BarClosed, Event
 from infra.config import PaperConfig
-from infra.local.stores import Stores
 from infra.strategy_loader import StrategySpec
 
 EXECUTION = "execution"

@@ -1,26 +1,13 @@
-"""The set of stores a runtime needs, in memory (tests, benchmarks) or in one SQLite file (the default)."""
+"""The stores a runtime needs, in memory (tests, benchmarks) or in one SQLite file (the default)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 from consumers.stores.memory import MemoryBarStore, MemoryBook, MemoryKillSwitch, MemoryProcessedIds
-from consumers.stores.ports import BarStore, Book, KillSwitch, OrderRecord, ProcessedIds
+from consumers.stores.ports import Stores
 from consumers.stores.sqlite import SqliteState
-
-
-@dataclass(frozen=True)
-class Stores:
-    bars: BarStore
-    book: Book
-    processed: ProcessedIds
-    kill_switch: KillSwitch
-    commit: Callable[[], None]  # a consistent point: everything routed so far is fully applied
-    close: Callable[[], None]
-    orders: Callable[[], list[OrderRecord]]  # every order the state holds, for reports
 
 
 def memory_stores(starting_cash: Decimal, retention_bars: int) -> Stores:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from consumers.stores.ports import AccountKey, Decision, StreamKey, UnknownOrder
+from consumers.stores.ports import AccountKey, Decision, Stores, StreamKey, UnknownOrder
 from events.models import OrderRequested
 from infra.aws.stores import dynamodb_stores
-from infra.local.stores import Stores, memory_stores, sqlite_stores
+from infra.local.stores import memory_stores, sqlite_stores
 from tests.conftest import spot_day_bars
 from tests.factories import filled, order_requested, rejected
 

@@ -27,11 +27,11 @@ from typing import Any
 import botocore.session
 
 from consumers.stores.dynamodb import TableNames
+from consumers.stores.ports import Stores
 from events.bus import Bus
 from events.eventbridge_bus import EventBridgeBus
 from events.sns_bus import SnsBus
 from infra.config import ConfigError, StdsConfig, load_config
-from infra.local.stores import Stores
 
 
 @dataclass(frozen=True)
