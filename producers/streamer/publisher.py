@@ -28,10 +28,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class PublisherStats:
     published: int = 0
-    batches: int = 0
     refused_batches: int = 0
-    last_error: str | None = None
-    oldest_pending_s: float = 0.0
 
 
 @dataclass
@@ -56,16 +53,19 @@ class BusPublisher:
             self._queue.append((time.monotonic(), wrap(bar, time_of_ms(bar.close_time_ms + 1))))
             self._condition.notify()
 
-    def pending_floor(self, stream: StreamId) -> int | None:
-        """The cursor this stream may be saved at: the open time of the bar before its oldest
-        undelivered one, or None when all its bars are delivered."""
+    def pending_floors(self) -> dict[StreamId, int]:
+        """Per stream with undelivered bars, the cursor it may be saved at: the open time of the bar
+        before its oldest undelivered one (streams with nothing pending are absent)."""
         with self._condition:
             waiting = [*self._in_flight, *(envelope for _, envelope in self._queue)]
-        bars = [e.detail for e in waiting if isinstance(e.detail, BarClosed) and stream_of(e.detail) == stream]
-        if not bars:
-            return None
-        oldest = min(bars, key=lambda bar: bar.open_time_ms)
-        return oldest.open_time_ms - (oldest.close_time_ms - oldest.open_time_ms + 1)
+        floors: dict[StreamId, int] = {}
+        for envelope in waiting:
+            bar = envelope.detail
+            if isinstance(bar, BarClosed):
+                floor = bar.open_time_ms - (bar.close_time_ms - bar.open_time_ms + 1)
+                stream = stream_of(bar)
+                floors[stream] = min(floor, floors.get(stream, floor))
+        return floors
 
     def pending(self) -> int:
         with self._condition:
@@ -108,7 +108,6 @@ class BusPublisher:
                 count = min(self.max_batch, len(self._queue))
                 batch = [self._queue.popleft()[1] for _ in range(count)]
                 self._in_flight = batch
-                self.stats.oldest_pending_s = time.monotonic() - first_at
             self._deliver(batch)
 
     def _deliver(self, batch: list[Envelope]) -> None:
@@ -124,7 +123,6 @@ class BusPublisher:
                 with self._condition:
                     self._in_flight = []
                     self.stats.published += len(batch)
-                    self.stats.batches += 1
                 return
             with self._condition:
                 self._in_flight = batch
@@ -132,8 +130,7 @@ class BusPublisher:
 
     def _refused(self, error: Exception) -> None:
         self.stats.refused_batches += 1
-        self.stats.last_error = repr(error)[:500]
-        log.error("bus refused bars; retrying, nothing is dropped", extra={"error": self.stats.last_error})
+        log.error("bus refused bars; retrying, nothing is dropped", extra={"error": repr(error)[:500]})
 
 
 class DeliveredCursors:
@@ -147,8 +144,5 @@ class DeliveredCursors:
         return self.store.load()
 
     def save(self, cursors: dict[StreamId, int]) -> None:
-        safe = {}
-        for stream, cursor in cursors.items():
-            floor = self.publisher.pending_floor(stream)
-            safe[stream] = cursor if floor is None else min(cursor, floor)
-        self.store.save(safe)
+        floors = self.publisher.pending_floors()
+        self.store.save({stream: min(cursor, floors.get(stream, cursor)) for stream, cursor in cursors.items()})
