@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from decimal import Decimal
 
 from consumers.stores.ports import Account, AccountKey, BarStore, Book, Decision, StreamKey
 from consumers.strategies.base import Strategy
+from consumers.strategies.targets import InvalidTarget, checked_target
 from consumers.strategies.window import Window
+from events.dead_letters import DeadLetters
 from events.models import BarClosed, Event, OrderRequested, TargetChanged, new_order_id
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +30,7 @@ class StrategyConsumer:
     strategy: Strategy
     bars: BarStore
     book: Book
+    dead_letters: DeadLetters  # where a strategy's unusable answers go, naming the strategy, bar and value
 
     def on_bar(self, bar: BarClosed) -> list[Event]:
         self.bars.add(bar)
@@ -65,7 +71,7 @@ class StrategyConsumer:
         account = self.book.account(key)
         bar = window.last
         previous_target = account.target
-        target = self.strategy.target(window, previous_target)
+        target = self._target(window, previous_target)
         order = _order_toward(self.name, account, bar, target)
         if not self.book.decide(Decision(key, bar.open_time_ms, target, order)):
             return []  # another delivery decided this bar first
@@ -84,6 +90,20 @@ class StrategyConsumer:
         if order is not None:
             emitted.append(order)
         return emitted
+
+    def _target(self, window: Window, previous_target: Decimal) -> Decimal:
+        """The strategy's answer if it can be a position; otherwise the target stays where it was and
+        the answer is dead-lettered. Either way the bar is decided, so one bad answer (or a strategy
+        that raises on one window) never stalls the bars after it."""
+        bar = window.last
+        try:
+            return checked_target(self.strategy.target(window, previous_target))
+        except Exception as error:
+            reason = str(error) if isinstance(error, InvalidTarget) else f"raised {error!r}"
+            origin = f"strategy {self.name} at {bar.event_id}"
+            log.error("strategy answer refused", extra={"strategy": self.name, "bar": bar.event_id, "error": reason})
+            self.dead_letters.put(origin, f"{reason}; the target stays {previous_target}", {"bar": bar.event_id})
+            return previous_target
 
     def _in_flight_order(self, key: AccountKey, bar: BarClosed) -> list[Event]:
         """A redelivered bar re-announces its order if still unsettled: its first publish may have been lost."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -63,6 +64,19 @@ class DeadLetterFile:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+class LoggedDeadLetters:
+    """One structured ERROR line per dead letter: where a Lambda function keeps them (CloudWatch Logs,
+    searchable by `dead_letter`), since it has no file and a redelivery would only repeat the refusal."""
+
+    def __init__(self, logger: logging.Logger | logging.LoggerAdapter[logging.Logger] | Any) -> None:
+        self._logger = logger
+        self.count = 0
+
+    def put(self, origin: str, error: str, payload: Any) -> None:
+        self.count += 1
+        self._logger.error("dead letter", extra={"dead_letter": DeadLetter(origin, error, payload, _now()).as_dict()})
 
 
 def _now() -> str:

@@ -5,12 +5,18 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
+from events.bar_checks import MAX_PRICE, MAX_VOLUME, bar_problem
 from events.ids import bar_event_id, order_event_id
 
 # Decimals travel as JSON strings so no consumer (in any language) reads them through a float.
 Money = Annotated[Decimal, PlainSerializer(str, return_type=str, when_used="json")]
+# Bounded so that no arithmetic on a validated event can overflow (see events.bar_checks).
+Quantity = Annotated[Money, Field(gt=0, le=MAX_VOLUME)]
+Position = Annotated[Money, Field(ge=-MAX_VOLUME, le=MAX_VOLUME)]
+Price = Annotated[Money, Field(gt=0, le=MAX_PRICE)]
+Fee = Annotated[Money, Field(ge=0, le=MAX_VOLUME)]
 Side = Literal["buy", "sell"]
 M = TypeVar("M", bound=BaseModel)
 
@@ -57,6 +63,21 @@ class BarClosed(Event):
     trades: int | None = None
     backfilled: bool = Field(default=False, description="true when recovered over REST after a gap")
 
+    @model_validator(mode="after")
+    def _can_be_a_bar(self) -> Self:
+        problem = bar_problem(
+            self.timeframe,
+            self.open_time_ms,
+            self.close_time_ms,
+            (self.open, self.high, self.low, self.close),
+            self.volume,
+            self.quote_volume,
+            self.trades,
+        )
+        if problem is not None:
+            raise ValueError(problem)
+        return self
+
     @property
     def event_id(self) -> str:
         return bar_event_id(self.exchange, self.symbol, self.timeframe, self.open_time_ms)
@@ -71,8 +92,8 @@ class TargetChanged(Event):
     exchange: str
     symbol: str
     bar_open_time_ms: int
-    previous_target: Money
-    target: Money
+    previous_target: Position
+    target: Position
 
     @property
     def event_id(self) -> str:
@@ -87,7 +108,7 @@ class OrderEvent(Event):
     exchange: str
     symbol: str
     side: Side
-    qty: Money = Field(description="always positive; the side gives the direction")
+    qty: Quantity = Field(description="always positive; the side gives the direction")
     bar_open_time_ms: int = Field(description="open time of the bar whose close triggered the order")
 
     @property
@@ -104,8 +125,8 @@ class OrderRequested(OrderEvent):
 
     source: ClassVar[str] = "stds.consumers.strategy"
 
-    target: Money = Field(description="the position the strategy wants once this order fills")
-    reference_price: Money = Field(description="close of the triggering bar")
+    target: Position = Field(description="the position the strategy wants once this order fills")
+    reference_price: Price = Field(description="close of the triggering bar")
 
     @property
     def event_id(self) -> str:
@@ -117,8 +138,8 @@ class OrderFilled(OrderEvent):
 
     source: ClassVar[str] = "stds.consumers.execution"
 
-    price: Money = Field(description="average fill price")
-    fee: Money = Field(description="in the quote currency")
+    price: Price = Field(description="average fill price")
+    fee: Fee = Field(description="in the quote currency")
 
     @property
     def event_id(self) -> str:

@@ -46,7 +46,7 @@ class LocalRuntime:
         for spec in specs:
             # no inbox here: the decision cursor already makes bar deliveries idempotent (property-tested),
             # and skipping the processed-id check is 12% of the per-bar cost
-            consumer = StrategyConsumer(spec.name, spec.strategy, stores.bars, stores.book)
+            consumer = StrategyConsumer(spec.name, spec.strategy, stores.bars, stores.book, dead_letters)
             self.bus.subscribe(spec.name, spec.pattern, _detail_of(consumer.on_bar))
         execution = ExecutionConsumer(
             book=stores.book,

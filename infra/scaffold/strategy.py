@@ -58,14 +58,15 @@ from events.models import BarClosed
 from infra.strategy_loader import strategy_class
 
 MODULE = Path(__file__).resolve().parents[{depth}] / "{module}"
+START_MS = 1_674_259_200_000  # 2023-01-21 00:00 UTC: bars are refused before 2009 or in the future
 
 
 def _window(closes: list[str]) -> Window:
     return Window([
         BarClosed(
-            exchange="binance", symbol="BTC/USDT", timeframe="1m", open_time_ms=n * 60_000,
-            close_time_ms=n * 60_000 + 59_999, open=Decimal(c), high=Decimal(c), low=Decimal(c), close=Decimal(c),
-            volume=Decimal(1),
+            exchange="binance", symbol="BTC/USDT", timeframe="1m", open_time_ms=START_MS + n * 60_000,
+            close_time_ms=START_MS + n * 60_000 + 59_999, open=Decimal(c), high=Decimal(c), low=Decimal(c),
+            close=Decimal(c), volume=Decimal(1),
         )
         for n, c in enumerate(closes)
     ])

@@ -8,8 +8,8 @@ from typing import Any
 
 import orjson
 
+from events.bar_checks import bar_problem
 from events.models import BarClosed
-from events.timeframes import timeframe_ms
 from producers.exchanges.adapter import MalformedMessage, Subscription
 from producers.symbols import unified_symbol
 
@@ -75,8 +75,11 @@ class BinanceSpot:
             volume, quote_volume, trades = Decimal(kline["v"]), Decimal(kline["q"]), int(kline["n"])
         except (KeyError, TypeError, ValueError, InvalidOperation) as error:
             raise MalformedMessage(f"kline field missing or not a number: {error!r}") from None
-        if close_time_ms != open_time_ms + timeframe_ms(timeframe) - 1 or not low <= min(open_, close, high):
-            raise MalformedMessage(f"kline {market_id} {open_time_ms} is inconsistent (times or high/low)")
+        problem = bar_problem(
+            timeframe, open_time_ms, close_time_ms, (open_, high, low, close), volume, quote_volume, trades
+        )
+        if problem is not None:
+            raise MalformedMessage(f"kline {market_id} {open_time_ms}: {problem}")
         symbol = self._symbols.get(market_id) or unified_symbol(market_id)
         if symbol is None:
             raise MalformedMessage(f"kline for unknown market {market_id}")

@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 
 import orjson
 
+from events.bar_checks import bar_problem
 from events.models import BarClosed
 from events.timeframes import timeframe_ms
 from producers.exchanges.adapter import MalformedMessage, Subscription
@@ -67,14 +68,16 @@ class OkxSpot:
             interval_ms = timeframe_ms(timeframe)
         except (IndexError, ValueError, InvalidOperation) as error:
             raise MalformedMessage(f"candle row malformed: {error!r}") from None
-        if not low <= min(open_, close, high):
-            raise MalformedMessage(f"candle {market_id} {open_time_ms}: high/low inconsistent")
+        close_time_ms = open_time_ms + interval_ms - 1
+        problem = bar_problem(timeframe, open_time_ms, close_time_ms, (open_, high, low, close), volume, quote_volume)
+        if problem is not None:
+            raise MalformedMessage(f"candle {market_id} {open_time_ms}: {problem}")
         return BarClosed.trusted(
             exchange=self.exchange,
             symbol=market_id.replace("-", "/"),
             timeframe=timeframe,
             open_time_ms=open_time_ms,
-            close_time_ms=open_time_ms + interval_ms - 1,
+            close_time_ms=close_time_ms,
             open=open_,
             high=high,
             low=low,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from pathlib import Path
 
 from events.dead_letters import DeadLetters
 from events.models import BarClosed
+from producers.replay.lines import csv_fields, is_header, text_lines
 from producers.replay.rows import InvalidBarRow, StreamInfo, checked_bar, to_ms
 
 COLUMNS = 12
@@ -15,23 +15,22 @@ COLUMNS = 12
 
 def read_binance_klines(path: Path, stream: StreamInfo, dead_letters: DeadLetters) -> Iterator[tuple[str, BarClosed]]:
     """Yield (origin, bar) per good row; bad rows go to `dead_letters` with their file:line."""
-    with path.open(newline="") as handle:
-        for line_number, row in enumerate(csv.reader(handle), start=1):
-            origin = f"{path}:{line_number}"
-            if line_number == 1 and row and not row[0].strip().isdigit():
+    first = True
+    for origin, text in text_lines(path, dead_letters):
+        row = csv_fields(text)
+        if first:
+            first = False
+            if is_header(row):
                 continue  # the UM-futures archives start with a header line
-            try:
-                if len(row) != COLUMNS:
-                    raise InvalidBarRow(f"expected {COLUMNS} columns, found {len(row)}")
-                open_time_ms = to_ms(row[0])
-                close_time_ms = to_ms(row[6])
-                if close_time_ms != open_time_ms + stream.interval_ms - 1:
-                    raise InvalidBarRow(
-                        f"close_time {row[6]} does not end the {stream.timeframe} bar opened at {row[0]}"
-                    )
-                bar = checked_bar(stream, open_time_ms, (row[1], row[2], row[3], row[4], row[5]), row[7], row[8])
-            except (InvalidBarRow, ValueError) as error:
-                message = str(error) if isinstance(error, InvalidBarRow) else f"bad timestamp: {error}"
-                dead_letters.put(origin, message, ",".join(row))
-                continue
-            yield origin, bar
+        try:
+            if len(row) != COLUMNS:
+                raise InvalidBarRow(f"expected {COLUMNS} columns, found {len(row)}")
+            open_time_ms = to_ms(row[0])
+            close_time_ms = to_ms(row[6])
+            if close_time_ms != open_time_ms + stream.interval_ms - 1:
+                raise InvalidBarRow(f"close_time {row[6]} does not end the {stream.timeframe} bar opened at {row[0]}")
+            bar = checked_bar(stream, open_time_ms, (row[1], row[2], row[3], row[4], row[5]), row[7], row[8])
+        except InvalidBarRow as error:
+            dead_letters.put(origin, str(error), text)
+            continue
+        yield origin, bar

@@ -2,32 +2,34 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 from events.dead_letters import DeadLetters
 from events.models import BarClosed
+from producers.replay.lines import csv_fields, is_header, text_lines
 from producers.replay.rows import InvalidBarRow, StreamInfo, checked_bar, to_ms
 
 COLUMNS = 6
 
 
 def read_ohlcv(path: Path, stream: StreamInfo, dead_letters: DeadLetters) -> Iterator[tuple[str, BarClosed]]:
-    with path.open(newline="") as handle:
-        for line_number, row in enumerate(csv.reader(handle), start=1):
-            origin = f"{path}:{line_number}"
-            if line_number == 1 and row and row[0].strip().lower() == "timestamp":
+    first = True
+    for origin, text in text_lines(path, dead_letters):
+        row = csv_fields(text)
+        if first:
+            first = False
+            if is_header(row):
                 continue
-            try:
-                if len(row) != COLUMNS:
-                    raise InvalidBarRow(f"expected {COLUMNS} columns, found {len(row)}")
-                bar = checked_bar(stream, parse_timestamp(row[0]), (row[1], row[2], row[3], row[4], row[5]))
-            except InvalidBarRow as error:
-                dead_letters.put(origin, str(error), ",".join(row))
-                continue
-            yield origin, bar
+        try:
+            if len(row) != COLUMNS:
+                raise InvalidBarRow(f"expected {COLUMNS} columns, found {len(row)}")
+            bar = checked_bar(stream, parse_timestamp(row[0]), (row[1], row[2], row[3], row[4], row[5]))
+        except InvalidBarRow as error:
+            dead_letters.put(origin, str(error), text)
+            continue
+        yield origin, bar
 
 
 def parse_timestamp(text: str) -> int:

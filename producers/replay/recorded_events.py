@@ -10,42 +10,40 @@ import orjson
 from events.codec import InvalidEvent, decode
 from events.dead_letters import DeadLetters
 from events.models import EVENT_TYPES, BarClosed
+from producers.replay.lines import MAX_LINE_BYTES, text_lines
 
 
 def read_recorded_bars(path: Path, dead_letters: DeadLetters) -> Iterator[tuple[str, BarClosed]]:
-    with path.open("rb") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            origin = f"{path}:{line_number}"
-            if b'"BarClosed"' not in line:
-                if not _is_other_event(line):
-                    dead_letters.put(origin, "not an stds event (no known detail-type)", _text(line))
-                continue  # orders and fills are outputs: a replay makes them again
-            try:
-                envelope = decode(line, origin)
-            except InvalidEvent as error:
-                dead_letters.put(origin, str(error), _text(line))
-                continue
-            if isinstance(envelope.detail, BarClosed):
-                yield origin, envelope.detail
+    for origin, line in text_lines(path, dead_letters):
+        if not line.strip():
+            continue
+        if '"BarClosed"' not in line:
+            if not _is_other_event(line):
+                dead_letters.put(origin, "not an stds event (no known detail-type)", line)
+            continue  # orders and fills are outputs: a replay makes them again
+        try:
+            envelope = decode(line, origin)
+        except InvalidEvent as error:
+            dead_letters.put(origin, str(error), line)
+            continue
+        if isinstance(envelope.detail, BarClosed):
+            yield origin, envelope.detail
 
 
-def _is_other_event(line: bytes) -> bool:
+def _is_other_event(line: str) -> bool:
     try:
         document = orjson.loads(line)
     except orjson.JSONDecodeError:
         return False
-    return isinstance(document, dict) and document.get("detail-type") in EVENT_TYPES
-
-
-def _text(line: bytes) -> str:
-    return line.decode("utf-8", "replace").rstrip("\n")
+    if not isinstance(document, dict):
+        return False
+    detail_type = document.get("detail-type")
+    return isinstance(detail_type, str) and detail_type in EVENT_TYPES
 
 
 def is_recording(path: Path) -> bool:
     with path.open("rb") as handle:
-        first = handle.readline().strip()
+        first = handle.readline(MAX_LINE_BYTES).strip()
     try:
         return isinstance(orjson.loads(first), dict) if first else path.suffix in {".jsonl", ".json"}
     except orjson.JSONDecodeError:

@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from events.bar_checks import InvalidBar, bar_problem
 from events.models import BarClosed
 
-_ZERO = Decimal(0)
 
-
-class InvalidBarRow(ValueError):
+class InvalidBarRow(InvalidBar):
     """A recorded row that cannot be a bar, e.g. `BTCUSDT-1m-2023-01-21.csv:17: high 1.0 < low 2.0`."""
 
 
@@ -26,7 +25,10 @@ class StreamInfo:
 
 def to_ms(timestamp: str) -> int:
     """Binance spot files from 2025 on use µs; everything else ms. No ms timestamp reaches 10^14 before 5138."""
-    value = int(timestamp)
+    try:
+        value = int(timestamp)
+    except ValueError:
+        raise InvalidBarRow(f"timestamp {timestamp[:40]!r} is not a whole number of ms (or µs)") from None
     return value // 1000 if value >= 100_000_000_000_000 else value
 
 
@@ -46,26 +48,18 @@ def checked_bar(
         names = ("open", "high", "low", "close", "volume")
         bad = next((f"{name} {text!r}" for name, text in zip(names, fields, strict=True) if not _is_number(text)), None)
         raise InvalidBarRow(f"not a number: {bad or f'quote volume {quote_volume!r} or trades {trades!r}'}") from None
-    if not (open_.is_finite() and high.is_finite() and low.is_finite() and close.is_finite() and volume.is_finite()):
-        raise InvalidBarRow("prices and volume must be finite numbers")
-    if low <= _ZERO:
-        raise InvalidBarRow(f"low {low} is not positive")
-    if high < low:
-        raise InvalidBarRow(f"high {high} < low {low}")
-    if high < open_ or high < close:
-        raise InvalidBarRow(f"high {high} is below open {open_} or close {close}")
-    if low > open_ or low > close:
-        raise InvalidBarRow(f"low {low} is above open {open_} or close {close}")
-    if volume < _ZERO:
-        raise InvalidBarRow(f"volume {volume} is negative")
-    if open_time_ms % stream.interval_ms:
-        raise InvalidBarRow(f"open time {open_time_ms} is not aligned to the {stream.timeframe} interval")
+    close_time_ms = open_time_ms + stream.interval_ms - 1
+    problem = bar_problem(
+        stream.timeframe, open_time_ms, close_time_ms, (open_, high, low, close), volume, quote, trade_count
+    )
+    if problem is not None:
+        raise InvalidBarRow(problem)
     return BarClosed.trusted(
         exchange=stream.exchange,
         symbol=stream.symbol,
         timeframe=stream.timeframe,
         open_time_ms=open_time_ms,
-        close_time_ms=open_time_ms + stream.interval_ms - 1,
+        close_time_ms=close_time_ms,
         open=open_,
         high=high,
         low=low,

@@ -10,13 +10,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from events.dead_letters import DeadLetters
+from events.dead_letters import DeadLetterList, DeadLetters
 from events.models import BarClosed
 from events.timeframes import TIMEFRAME_MS
 from producers.replay.binance_csv import read_binance_klines
-from producers.replay.ohlcv_csv import read_ohlcv
+from producers.replay.lines import csv_fields, is_header, text_lines
+from producers.replay.ohlcv_csv import parse_timestamp, read_ohlcv
 from producers.replay.recorded_events import is_recording, read_recorded_bars
-from producers.replay.rows import StreamInfo
+from producers.replay.rows import InvalidBarRow, StreamInfo
 from producers.replay.sequencing import Gap, in_sequence
 from producers.symbols import unified_symbol
 
@@ -35,6 +36,7 @@ class _CsvFile:
     path: Path
     stream: StreamInfo
     kind: str  # "binance" (12-column archive) or "ohlcv"
+    first_open_ms: int | None  # files of a stream are read in time order, whatever their names say
 
 
 def open_sources(
@@ -76,7 +78,7 @@ class ReplaySource:
         by_stream: dict[StreamInfo, list[_CsvFile]] = {}
         for csv_file in self._csv_files:
             by_stream.setdefault(csv_file.stream, []).append(csv_file)
-        sources = [self._stream(sorted(group, key=lambda f: f.path.name)) for group in by_stream.values()]
+        sources = [self._stream(sorted(group, key=_in_time_order)) for group in by_stream.values()]
         sources += [in_sequence(read_recorded_bars(path, self._dead_letters), self._dead_letters, self._on_gap)
                     for path in self._recordings]  # fmt: skip
         if len(sources) == 1:
@@ -89,6 +91,12 @@ class ReplaySource:
             for f in files
         )
         return in_sequence(rows, self._dead_letters, self._on_gap)
+
+
+def _in_time_order(csv_file: _CsvFile) -> tuple[int, str]:
+    # a file whose first rows have no readable time goes last; its rows are refused one by one anyway
+    first = csv_file.first_open_ms
+    return (first if first is not None else 2**63, csv_file.path.name)
 
 
 def paced(
@@ -126,17 +134,16 @@ def _expand(paths: Sequence[Path]) -> list[Path]:
 
 
 def _describe_csv(path: Path, exchange: str | None, symbol: str | None) -> _CsvFile:
-    with path.open() as handle:
-        first = handle.readline().strip()
-    columns = first.split(",")
-    if first.lower().startswith("timestamp") or len(columns) == 6:
+    first_rows = _first_rows(path)
+    widths = {len(fields) for fields in first_rows}
+    if any(is_header(fields) and fields[0].strip().lower() == "timestamp" for fields in first_rows) or 6 in widths:
         kind = "ohlcv"
-    elif len(columns) == 12:
+    elif 12 in widths:
         kind = "binance"
     else:
         raise UnreadableSource(
             f"{path}: not a Binance kline CSV (12 columns) nor a ccxt OHLCV CSV "
-            f"(timestamp,open,high,low,close,volume); its first line has {len(columns)} columns"
+            f"(timestamp,open,high,low,close,volume); its first lines have {sorted(widths) or 'no'} columns"
         )
     timeframe_match = _TIMEFRAME_IN_NAME.search(path.name)
     timeframe = timeframe_match.group(1) if timeframe_match else "1m"
@@ -147,7 +154,20 @@ def _describe_csv(path: Path, exchange: str | None, symbol: str | None) -> _CsvF
             "or pass --symbol BTC/USDT"
         )
     venue = exchange or ("binanceusdm" if "futures/um" in path.as_posix() else "binance")
-    return _CsvFile(path, StreamInfo(venue, market, timeframe, TIMEFRAME_MS[timeframe]), kind)
+    first_open_ms = next((ms for fields in first_rows if (ms := _open_time_ms(fields)) is not None), None)
+    return _CsvFile(path, StreamInfo(venue, market, timeframe, TIMEFRAME_MS[timeframe]), kind, first_open_ms)
+
+
+def _first_rows(path: Path, count: int = 5) -> list[list[str]]:
+    """The first few readable rows (what is unreadable is dead-lettered when the file is replayed)."""
+    return [csv_fields(text) for _, text in itertools.islice(text_lines(path, DeadLetterList()), count)]
+
+
+def _open_time_ms(fields: list[str]) -> int | None:
+    try:
+        return parse_timestamp(fields[0])
+    except InvalidBarRow:
+        return None
 
 
 def _count_lines(path: Path) -> int:

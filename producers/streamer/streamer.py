@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from events.bar_checks import now_ms
 from events.dead_letters import DeadLetters
 from events.models import BarClosed
 from events.timeframes import timeframe_ms
@@ -51,8 +52,8 @@ class Streamer:
         self.sink = sink
         self.cursor_store = cursors
         self.dead_letters = dead_letters
-        self.backfill = backfill or RestBackfill(adapter.exchange, settings.rest_url)
-        self.gate = BarGate(cursors.load())
+        self.backfill = backfill or RestBackfill(adapter.exchange, settings.rest_url, dead_letters)
+        self.gate = BarGate(_not_after_now(cursors.load()))
         self.subscriptions = [adapter.subscription(symbol, settings.timeframe) for symbol in settings.symbols]
         if settings.start_ms is not None:
             interval = timeframe_ms(settings.timeframe)
@@ -138,10 +139,13 @@ class Streamer:
             log.warning("backfill failed", extra={"stream": "|".join(stream), "error": repr(error)})
             return False
         for bar in bars:
+            if bar.close_time_ms >= now_ms():
+                break  # not closed yet by our clock, whatever the server's says: the cursor never passes now
             if self.gate.admit(bar).verdict is Verdict.PUBLISH:
                 self._publish(bar)
                 self.backfilled += 1
         last = self.gate.cursors.get(stream, from_ms - 1)
+        to_ms = min(to_ms, _last_closed_open_ms(timeframe))
         if confirm_gap and last < to_ms:
             # REST answered and these minutes are closed: the exchange itself has no bars for them
             log.warning(
@@ -185,3 +189,20 @@ class Streamer:
 
     def _stream(self, sub: Subscription) -> StreamId:
         return (self.adapter.exchange, sub.symbol, sub.timeframe)
+
+
+def _last_closed_open_ms(timeframe: str) -> int:
+    interval = timeframe_ms(timeframe)
+    return (now_ms() // interval - 1) * interval
+
+
+def _not_after_now(cursors: dict[StreamId, int]) -> dict[StreamId, int]:
+    """Saved cursors, each at most the last bar closed by now: a cursor in the future (saved by an
+    older version after a bar dated ahead) would make every real bar look like a duplicate."""
+    kept = {}
+    for stream, cursor in cursors.items():
+        latest = _last_closed_open_ms(stream[2])
+        if cursor > latest:
+            log.warning("saved cursor is in the future; resuming from now", extra={"stream": "|".join(stream)})
+        kept[stream] = min(cursor, latest)
+    return kept

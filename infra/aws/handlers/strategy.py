@@ -17,6 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from consumers.strategy_consumer import StrategyConsumer
 from events.bus import Bus
+from events.dead_letters import LoggedDeadLetters
 from events.envelope import wrap
 from events.models import BarClosed, OrderRequested
 from infra.aws.handlers.delivery import detail_of, handle_each
@@ -47,7 +48,8 @@ def app() -> StrategyApp:
     name = os.environ.get("STDS_STRATEGY", "")
     spec = load_strategy(environment.config, name, environment.config_dir)
     stores = environment.stores()
-    return StrategyApp(StrategyConsumer(spec.name, spec.strategy, stores.bars, stores.book), environment.bus())
+    consumer = StrategyConsumer(spec.name, spec.strategy, stores.bars, stores.book, LoggedDeadLetters(logger))
+    return StrategyApp(consumer, environment.bus())
 
 
 @metrics.log_metrics

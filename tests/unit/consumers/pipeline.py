@@ -13,6 +13,7 @@ from consumers.execution.risk import RiskPolicy
 from consumers.stores.memory import MemoryBarStore, MemoryBook, MemoryKillSwitch
 from consumers.strategies.base import Strategy
 from consumers.strategy_consumer import StrategyConsumer
+from events.dead_letters import DeadLetterList
 from events.models import BarClosed, Event, OrderFilled, OrderRejected, OrderRequested
 
 
@@ -25,9 +26,10 @@ class Pipeline:
     book: MemoryBook = field(default_factory=lambda: MemoryBook(Decimal(100_000)))
     kill_switch: MemoryKillSwitch = field(default_factory=MemoryKillSwitch)
     emitted: list[Event] = field(default_factory=list)
+    dead_letters: DeadLetterList = field(default_factory=DeadLetterList)
 
     def __post_init__(self) -> None:
-        self.consumer = StrategyConsumer(self.name, self.strategy, self.bars, self.book)
+        self.consumer = StrategyConsumer(self.name, self.strategy, self.bars, self.book, self.dead_letters)
         self.execution = ExecutionConsumer(self.book, PaperBroker(), self.risk, self.kill_switch, fee_bps=Decimal(10))
 
     def bar(self, bar: BarClosed) -> list[Event]:

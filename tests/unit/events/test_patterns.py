@@ -153,7 +153,7 @@ PATTERNS: list[dict[str, Any]] = [
 @given(
     symbol=st.sampled_from(["BTC/USDT", "ETH/USDT", "ETH/BTC", "SOL/USDC"]),
     close=st.decimals(min_value=Decimal("0.01"), max_value=Decimal(10**6), places=2).map(str),
-    open_time_ms=st.integers(1_600_000_000_000, 1_800_000_000_000).map(lambda ms: ms - ms % 60_000),
+    open_time_ms=st.integers(1_600_000_000_000, 1_760_000_000_000).map(lambda ms: ms - ms % 60_000),
     backfilled=st.booleans(),
 )
 def test_pydantic_envelope_and_its_json_match_alike(

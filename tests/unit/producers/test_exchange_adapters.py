@@ -53,7 +53,7 @@ def test_binance_subscribe_messages_respect_the_batch_size() -> None:
         (
             '{"data":{"e":"kline","k":{"s":"BTCUSDT","i":"1m","t":0,"T":59999,"o":"1","h":"1","l":"2","c":"1",'
             '"v":"1","q":"1","n":1,"x":true}}}',
-            "inconsistent",
+            "high 1 < low 2",
         ),
         ("[1,2]", "expected a JSON object"),
     ],

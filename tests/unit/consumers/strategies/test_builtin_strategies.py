@@ -16,6 +16,7 @@ from consumers.strategies.window import Window
 from events.models import BarClosed
 
 ONE, ZERO = Decimal(1), Decimal(0)
+T0 = 1_674_259_200_000  # 2023-01-21 00:00 UTC
 
 
 def window(closes: list[float], highs: list[float] | None = None, lows: list[float] | None = None) -> Window:
@@ -23,8 +24,8 @@ def window(closes: list[float], highs: list[float] | None = None, lows: list[flo
     lows = lows or closes
     bars = [
         BarClosed(
-            exchange="binance", symbol="BTC/USDT", timeframe="1m", open_time_ms=i * 60_000,
-            close_time_ms=i * 60_000 + 59_999, open=Decimal(str(c)), high=Decimal(str(max(h, c))),
+            exchange="binance", symbol="BTC/USDT", timeframe="1m", open_time_ms=T0 + i * 60_000,
+            close_time_ms=T0 + i * 60_000 + 59_999, open=Decimal(str(c)), high=Decimal(str(max(h, c))),
             low=Decimal(str(min(lo, c))), close=Decimal(str(c)), volume=Decimal(1),
         )
         for i, (c, h, lo) in enumerate(zip(closes, highs, lows, strict=True))
