@@ -44,17 +44,19 @@ class DeadLetterList:
 
 
 class DeadLetterFile:
-    """Appends one JSON line per dead letter, flushed at once so a crash keeps them."""
+    """One JSON line per dead letter, flushed at once so a crash keeps them. With `append=False` the
+    file starts over at the first letter, and a run that has none removes an earlier run's file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, append: bool = True) -> None:
         self.path = path
         self.count = 0
+        self._append = append
         self._file: IO[bytes] | None = None
 
     def put(self, origin: str, error: str, payload: Any) -> None:
         if self._file is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = self.path.open("ab")
+            self._file = self.path.open("ab" if self._append else "wb")
         letter = DeadLetter(origin, error, payload, _now())
         self._file.write(orjson.dumps(letter.as_dict(), default=str) + b"\n")
         self._file.flush()
@@ -64,6 +66,8 @@ class DeadLetterFile:
         if self._file is not None:
             self._file.close()
             self._file = None
+        elif not self._append and not self.count:
+            self.path.unlink(missing_ok=True)
 
 
 class LoggedDeadLetters:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sqlite3
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -14,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from infra.config import ConfigError, PaperConfig, StdsConfig, StrategyConfig, load_config
+from infra.config import ConfigError, StdsConfig, StrategyConfig, load_config, paper_config
 
 log = logging.getLogger("stds")
 
@@ -41,6 +42,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return result
     except (ConfigError, FileNotFoundError, ValueError) as error:
         print(f"stds: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # a read-only --out, a full disk: say which file, not where in stds it failed
+        where = f": {error.filename}" if error.filename else ""
+        print(f"stds: error: {error.strerror or error}{where}", file=sys.stderr)
+        return 2
+    except sqlite3.Error as error:
+        print(f"stds: error: the state file cannot be written: {error} (disk full, or read-only?)", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("stds: interrupted; state is committed up to the last bar fully handled", file=sys.stderr)
@@ -94,7 +102,9 @@ def _add_replay_command(commands: Any) -> None:
     replay.add_argument("--symbols", help="with --strategy: only these symbols, e.g. BTC/USDT,ETH/USDT")
     replay.add_argument("--out", type=Path, default=Path("out/replay"), help="folder for the report")
     replay.add_argument("--db", type=Path, help="state file (default OUT/state.sqlite; ':memory:' keeps none)")
-    replay.add_argument("--resume", action="store_true", help="continue from the state file instead of starting fresh")
+    earlier = replay.add_mutually_exclusive_group()
+    earlier.add_argument("--resume", action="store_true", help="continue the run whose state the state file holds")
+    earlier.add_argument("--fresh", action="store_true", help="discard the state file's earlier run and start over")
     replay.add_argument("--speed", type=float, default=0.0, help="N× market time; 0 = as fast as possible")
     replay.add_argument("--record", type=Path, help="also write every routed event to this JSON Lines file")
     replay.add_argument("--exchange", help="exchange id for the bars when the path does not tell (e.g. binance)")
@@ -131,7 +141,8 @@ def _add_run_command(commands: Any) -> None:
     chosen.add_argument("--config", type=Path, help="TOML file with several strategies")
     run.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="strategy parameter")
     run.add_argument("--out", type=Path, default=Path("out/live"), help="folder for state, cursors and report")
-    run.add_argument("--db", type=Path, help="state file (default OUT/state.sqlite)")
+    run.add_argument("--db", type=Path, help="state file (default OUT/state.sqlite); a restart continues it")
+    run.add_argument("--fresh", action="store_true", help="discard the state file's positions and start flat")
     run.add_argument("--record", type=Path, help="write every routed event to this JSON Lines file")
     run.add_argument("--no-print", action="store_true", help="do not print fills as they happen")
     _add_paper_options(run)
@@ -190,9 +201,19 @@ def _add_resume_command(commands: Any) -> None:
 
 
 def _add_paper_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--fee-bps", type=Decimal, help="paper broker fee in basis points (default 10)")
-    parser.add_argument("--slippage-bps", type=Decimal, help="paper broker slippage in basis points (default 0)")
-    parser.add_argument("--cash", type=Decimal, help="starting cash per sub-account (default 100000)")
+    parser.add_argument("--fee-bps", type=_decimal, help="paper broker fee in basis points (default 10)")
+    parser.add_argument("--slippage-bps", type=_decimal, help="paper broker slippage in basis points (default 0)")
+    parser.add_argument("--cash", type=_decimal, help="starting cash per sub-account (default 100000)")
+
+
+def _decimal(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value.is_finite():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -212,6 +233,7 @@ def _replay(args: argparse.Namespace) -> int:
             out=args.out,
             db=args.db,
             resume=args.resume,
+            fresh=args.fresh,
             speed=args.speed,
             record=args.record,
             exchange=args.exchange,
@@ -245,7 +267,8 @@ def _config_from_args(args: argparse.Namespace, strategy_symbols: str | None) ->
         if value is not None
     }
     if overrides:
-        config = config.model_copy(update={"paper": PaperConfig(**{**config.paper.model_dump(), **overrides})})
+        paper = paper_config({**config.paper.model_dump(), **overrides}, "--fee-bps/--slippage-bps/--cash")
+        config = config.model_copy(update={"paper": paper})
     return config, config_dir
 
 
@@ -484,6 +507,7 @@ def _run(args: argparse.Namespace) -> int:
         out=args.out,
         exchange=args.exchange,
         db=args.db,
+        fresh=args.fresh,
         record=args.record,
         duration_s=args.duration,
         print_trades=not args.no_print,
@@ -579,18 +603,15 @@ def _schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_state(db: Path) -> Any:
-    from consumers.stores.sqlite import SqliteState
-
-    if not db.exists():
-        raise FileNotFoundError(f"{db}: no state file here (a replay or run creates OUT/state.sqlite)")
-    return SqliteState(db, Decimal(0), lock=False)
-
-
 def _holdings(args: argparse.Namespace) -> int:
-    state = _open_state(args.db)
-    accounts = state.book.accounts()
-    halted = state.kill_switch.engaged()
+    from consumers.stores.sqlite import SqliteKillSwitch, open_existing, read_accounts
+
+    connection = open_existing(args.db)
+    try:
+        accounts = read_accounts(connection)
+        halted = SqliteKillSwitch(connection).engaged()
+    finally:
+        connection.close()
     print(f"kill switch: {'ENGAGED (' + halted + ')' if halted else 'released'}")
     print(f"{'strategy':<20} {'symbol':<12} {'position':>12} {'pending':>10} {'cash':>18} {'fees':>14} fills")
     for account in sorted(accounts, key=lambda a: (a.key.strategy, a.key.symbol)):
@@ -603,15 +624,31 @@ def _holdings(args: argparse.Namespace) -> int:
 
 
 def _halt(args: argparse.Namespace) -> int:
-    _open_state(args.db).kill_switch.engage(args.reason)
+    _flip_kill_switch(args.db, args.reason)
     print(f"kill switch engaged on {args.db}: every order will be rejected until `stds resume --db {args.db}`")
     return 0
 
 
 def _release(args: argparse.Namespace) -> int:
-    _open_state(args.db).kill_switch.release()
+    _flip_kill_switch(args.db, None)
     print(f"kill switch released on {args.db}")
     return 0
+
+
+def _flip_kill_switch(db: Path, reason: str | None) -> None:
+    """Only the control row is touched: the switch works whatever else the state file holds, and while
+    a run holds the file (it reads the switch before every order)."""
+    from consumers.stores.sqlite import SqliteKillSwitch, open_existing
+
+    connection = open_existing(db)
+    try:
+        switch = SqliteKillSwitch(connection)
+        if reason is None:
+            switch.release()
+        else:
+            switch.engage(reason)
+    finally:
+        connection.close()
 
 
 if __name__ == "__main__":

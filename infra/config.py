@@ -14,6 +14,7 @@ from consumers.execution.risk import RiskLimits, RiskPolicy
 from events.codec import describe_errors
 
 STRATEGY_NAME = r"^[a-z][a-z0-9_-]{0,47}$"
+MAX_CASH = Decimal("1e15")
 
 
 class ConfigError(ValueError):
@@ -37,11 +38,14 @@ class StrategyConfig(BaseModel):
 
 
 class PaperConfig(BaseModel):
+    """The paper broker. Fees and slippage always cost (a negative fee would pay the trader), and stay
+    under 10% so a fill can never be priced at or below zero."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    fee_bps: Decimal = Decimal(10)
-    slippage_bps: Decimal = Decimal(0)
-    starting_cash: Decimal = Decimal(100_000)
+    fee_bps: Decimal = Field(default=Decimal(10), ge=0, le=1000)
+    slippage_bps: Decimal = Field(default=Decimal(0), ge=0, le=1000)
+    starting_cash: Decimal = Field(default=Decimal(100_000), gt=0, le=MAX_CASH)
 
 
 class StdsConfig(BaseModel):
@@ -78,3 +82,11 @@ def parse_config(document: dict[str, Any], origin: str = "configuration") -> Std
                 "starting with a letter (they become sub-account, function and rule names)"
             )
     return config
+
+
+def paper_config(values: dict[str, Any], origin: str) -> PaperConfig:
+    """Paper broker settings from the command line, checked like the file's `[paper]` table."""
+    try:
+        return PaperConfig.model_validate(values)
+    except ValidationError as error:
+        raise ConfigError(f"{origin}: {describe_errors(error)}") from None

@@ -6,6 +6,7 @@ import importlib
 import importlib.util
 import inspect
 import sys
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -89,7 +90,7 @@ def _load_one(name: str, line: StrategyConfig, base_dir: Path) -> StrategySpec:
 def _import_module(reference: str) -> ModuleType:
     try:
         return importlib.import_module(reference)
-    except ImportError as error:
+    except Exception as error:  # ImportError, or whatever the module raises while it loads
         known = ", ".join(sorted(BUILTIN))
         raise ConfigError(
             f"use = {reference!r}: not a built-in strategy ({known}) and not importable: {error}"
@@ -104,5 +105,17 @@ def _import_file(path: Path) -> ModuleType:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:  # the user's file: whatever it raises is reported as where and what
+        del sys.modules[module_name]
+        raise ConfigError(f"use = {str(path)!r}: the strategy file failed to load: {_where(error, path)}") from None
     return module
+
+
+def _where(error: Exception, path: Path) -> str:
+    if isinstance(error, SyntaxError):
+        return f"syntax error at {path}:{error.lineno}: {error.msg}"
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if frame.filename == str(path)]
+    line = f" at {path}:{frames[-1].lineno}" if frames else ""
+    return f"{type(error).__name__}{line}: {error}"

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from consumers.execution.broker import Broker, Execution
+from consumers.execution.broker import Broker, Execution, fill_problem
 from consumers.execution.risk import RiskPolicy, rejection_reason
-from consumers.stores.ports import AccountKey, Book, KillSwitch, Settlement, UnknownOrder
+from consumers.stores.ports import Account, AccountKey, Book, KillSwitch, OrderMismatch, Settlement, UnknownOrder
+from consumers.stores.transitions import apply_settlement
 from events.models import Event, OrderFilled, OrderRejected, OrderRequested
 
 
@@ -30,6 +31,11 @@ class ExecutionConsumer:
             )
         if record.settlement is not None:
             return [record.settlement]
+        if record.request != order:
+            raise OrderMismatch(
+                f"order {order.order_id} as delivered differs from the order the strategy recorded; "
+                "refusing to trade it (only the recorded order is ever traded)"
+            )
         settlement = self._settle(order)
         if not self.book.settle(settlement):
             existing = self.book.order(order.order_id)
@@ -47,8 +53,30 @@ class ExecutionConsumer:
         )
         if reason is None:
             outcome = self.broker.execute(order)
-            if isinstance(outcome, Execution):
-                filled = {**order.identity(), "qty": outcome.qty}
-                return OrderFilled.trusted(**filled, price=outcome.price, fee=outcome.fee)
-            reason = outcome.reason
+            if not isinstance(outcome, Execution):
+                reason = outcome.reason
+            else:
+                fill = OrderFilled.trusted(
+                    **{**order.identity(), "qty": outcome.qty}, price=outcome.price, fee=outcome.fee
+                )
+                problem = _unbookable(fill, order, account)
+                if problem is None:
+                    return fill
+                reason = (
+                    f"the broker's answer cannot be booked ({problem}); nothing was applied: "
+                    f"check order {order.order_id} on the exchange"
+                )
         return OrderRejected.trusted(**order.identity(), reason=reason)
+
+
+def _unbookable(fill: OrderFilled, order: OrderRequested, account: Account) -> str | None:
+    """Why this fill cannot be applied to the account: a bad value, or arithmetic that would fail
+    (tried on a copy, so the settlement that is then applied applies whole)."""
+    problem = fill_problem(order, Execution(fill.qty, fill.price, fill.fee))
+    if problem is not None:
+        return problem
+    try:
+        apply_settlement(account.copy(), order, fill)
+    except ArithmeticError as error:
+        return f"applying it fails: {error!r}"
+    return None

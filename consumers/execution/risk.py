@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from consumers.stores.ports import Account
 from events.models import OrderRequested
@@ -15,8 +15,8 @@ class RiskLimits(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    max_position: Decimal | None = None  # absolute position in base units
-    max_order_notional: Decimal | None = None  # qty × reference price, quote currency
+    max_position: Decimal | None = Field(default=None, ge=0)  # absolute position in base units
+    max_order_notional: Decimal | None = Field(default=None, gt=0)  # qty × reference price, quote currency
     allow_short: bool = True
     require_cash: bool = True  # a buy may not spend more cash than the sub-account holds
 

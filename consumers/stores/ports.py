@@ -133,6 +133,10 @@ class UnknownOrder(LookupError):
     """A settlement or order event names an order id this book never recorded."""
 
 
+class OrderMismatch(ValueError):
+    """An order event whose fields differ from the order recorded under its id."""
+
+
 @dataclass(frozen=True)
 class Stores:
     """The set of stores a runtime or handler needs, whichever adapter backs them."""

@@ -50,8 +50,21 @@ CREATE TABLE IF NOT EXISTS control (name TEXT PRIMARY KEY, value TEXT);
 """
 
 
-class StateLocked(RuntimeError):
+# "STDS" in PRAGMA application_id marks a file as ours, so no command writes into someone else's database.
+APPLICATION_ID = 0x53544453
+STATE_FILES = ("", "-wal", "-shm")
+
+
+class StateFileError(ValueError):
+    """A state file that cannot be used as asked; the message says which file and what to do."""
+
+
+class StateLocked(StateFileError):
     """Another process is running on this state file."""
+
+
+class NotAStateFile(StateFileError):
+    """The file exists but is not an stds state file (someone else's database, or not SQLite at all)."""
 
 
 class SqliteBarStore:
@@ -101,14 +114,22 @@ class SqliteState:
         retention_bars: int = DEFAULT_RETENTION_BARS,
         *,
         lock: bool = True,
+        fresh: bool = False,
     ) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        # the lock comes first: nothing of a running process's state is read, changed or deleted without it
         self._lock_file = _lock(path) if lock else None
-        self._connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._connection.execute("PRAGMA journal_mode=WAL")
-        self._connection.execute("PRAGMA synchronous=NORMAL")
-        self._connection.executescript(SCHEMA)
+        try:
+            if fresh:
+                for suffix in STATE_FILES:
+                    Path(f"{path}{suffix}").unlink(missing_ok=True)
+            self._connection = _connect(path, create=True)
+            self._connection.execute("PRAGMA synchronous=NORMAL")
+            self._connection.executescript(SCHEMA)
+        except BaseException:
+            self._unlock()
+            raise
         self.bars = SqliteBarStore(MemoryBarStore(retention_bars))
         self.book = MemoryBook(starting_cash)
         self.processed = MemoryProcessedIds(track_changes=True)
@@ -150,15 +171,29 @@ class SqliteState:
             raise
 
     def close(self) -> None:
-        self.commit()
-        self._connection.close()
+        try:
+            self.commit()
+            self._connection.close()
+        finally:
+            self._unlock()
+
+    def setting(self, name: str) -> str | None:
+        """A value kept in the control table (the kill switch, the configuration a run was started with)."""
+        row = self._connection.execute("SELECT value FROM control WHERE name = ?", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def keep_setting(self, name: str, value: str) -> None:
+        with self._connection:
+            self._connection.execute("INSERT OR REPLACE INTO control (name, value) VALUES (?, ?)", (name, value))
+
+    def _unlock(self) -> None:
         if self._lock_file is not None:
             self._lock_file.close()
             self._lock_file = None
 
     def _load(self) -> None:
         connection = self._connection
-        accounts = [_account_from_row(row) for row in connection.execute("SELECT * FROM accounts")]
+        accounts = read_accounts(connection)
         orders = [_order_from_row(row) for row in connection.execute("SELECT * FROM orders")]
         self.book.load(accounts, orders)
         retention = self.bars.memory.retention_bars
@@ -176,18 +211,72 @@ class SqliteState:
         self.processed.changed = []
 
 
+def read_accounts(connection: sqlite3.Connection) -> list[Account]:
+    return [_account_from_row(row) for row in connection.execute("SELECT * FROM accounts")]
+
+
+def open_existing(path: Path) -> sqlite3.Connection:
+    """An existing state file, for commands that inspect or flip it while a run may hold it (`stds
+    holdings`, `halt`, `resume`): never created, never given tables, and refused if it is not ours."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no state file here (a replay or run creates OUT/state.sqlite)")
+    return _connect(path, create=False)
+
+
+def state_exists(path: Path) -> bool:
+    """Whether `path` holds state of an earlier run (an empty or absent file holds none)."""
+    return path.is_file() and path.stat().st_size > 0
+
+
+def _connect(path: Path, *, create: bool) -> sqlite3.Connection:
+    mode = "rwc" if create else "rw"
+    connection = sqlite3.connect(
+        f"file:{path}?mode={mode}", uri=True, isolation_level=None, check_same_thread=False, timeout=10
+    )
+    try:
+        application_id = connection.execute("PRAGMA application_id").fetchone()[0]
+        if application_id != APPLICATION_ID:
+            tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if tables and not {"accounts", "orders", "control"} <= tables:
+                raise NotAStateFile(
+                    f"{path} is an SQLite database of something else (tables {', '.join(sorted(tables))}), not an "
+                    "stds state file: point --db at OUT/state.sqlite of a replay or run"
+                )
+            if not tables and not create:
+                raise NotAStateFile(f"{path} is an empty database, not an stds state file")
+            connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        connection.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.DatabaseError as error:
+        connection.close()
+        raise NotAStateFile(f"{path} is not an stds state file ({error})") from None
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
 def _lock(path: Path) -> IO[str]:
-    lock_file = open(f"{path}.lock", "w")  # noqa: SIM115 (held open for the life of the state)
+    # opened without truncating: the pid inside belongs to whoever holds the lock until we get it
+    lock_file = open(f"{path}.lock", "a+")  # noqa: SIM115 (held open for the life of the state)
     try:
         fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         lock_file.close()
         raise StateLocked(
-            f"{path} is in use by another stds process; stop it first, or pass a different --db"
+            f"{path} is in use by another stds process (pid {_holder(lock_file.name)}); stop it first, "
+            "or use another --out/--db"
         ) from None
+    lock_file.truncate(0)
     lock_file.write(str(os.getpid()))
     lock_file.flush()
     return lock_file
+
+
+def _holder(lock_path: str) -> str:
+    try:
+        return Path(lock_path).read_text().strip() or "?"
+    except OSError:
+        return "?"
 
 
 def _account_row(account: Account) -> tuple[object, ...]:

@@ -19,13 +19,16 @@ def apply_decision(account: Account, decision: Decision) -> None:
 
 def apply_settlement(account: Account, request: OrderRequested, settlement: Settlement) -> None:
     """Release the order's pending quantity; a fill moves position, cash and fees, a rejection
-    remembers the refused target. The caller has checked the order was not settled before."""
-    account.pending -= request.signed_qty
+    remembers the refused target. The caller has checked the order was not settled before.
+    Every new value is computed before any is assigned: arithmetic that fails changes nothing."""
+    pending = account.pending - request.signed_qty
     if isinstance(settlement, OrderFilled):
-        account.position += settlement.signed_qty
-        account.cash -= settlement.signed_qty * settlement.price + settlement.fee
-        account.fees += settlement.fee
+        position = account.position + settlement.signed_qty
+        cash = account.cash - (settlement.signed_qty * settlement.price + settlement.fee)
+        fees = account.fees + settlement.fee
+        account.pending, account.position, account.cash, account.fees = pending, position, cash, fees
         account.fills += 1
     else:
+        account.pending = pending
         account.rejects += 1
         account.refused_target = request.target

@@ -5,9 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from consumers.strategies.window import Window
+from events.bar_checks import MAX_VOLUME
 
 
 class StrategyParams(BaseModel):
@@ -15,7 +16,7 @@ class StrategyParams(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    qty: Decimal = Decimal(1)
+    qty: Decimal = Field(default=Decimal(1), gt=0, le=MAX_VOLUME, description="base units held when in")
 
 
 class Strategy:

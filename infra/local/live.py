@@ -17,7 +17,7 @@ from infra.config import StdsConfig
 from infra.local.collector import RunCollector
 from infra.local.recorder import EventRecorder
 from infra.local.runtime import LocalRuntime, retention_for
-from infra.local.stores import sqlite_stores
+from infra.local.stores import run_stores
 from infra.local_exchange.server import LocalBinance
 from infra.report import write_report
 from infra.report.trades import iso_utc
@@ -38,6 +38,7 @@ class LiveOptions:
     out: Path
     exchange: str = "binance"
     db: Path | None = None  # default OUT/state.sqlite; live state always resumes
+    fresh: bool = False  # unless this discards it (explicitly: it holds positions)
     record: Path | None = None
     duration_s: float | None = None
     print_trades: bool = True
@@ -49,7 +50,8 @@ async def run_live(options: LiveOptions, local_exchange: LocalBinance | None = N
     specs = load_strategies(options.config, options.config_dir)
     paper = options.config.paper
     options.out.mkdir(parents=True, exist_ok=True)
-    stores = sqlite_stores(options.db or options.out / "state.sqlite", paper.starting_cash, retention_for(specs))
+    db = options.db or options.out / "state.sqlite"
+    stores = run_stores(db, options.config, specs, retention_for(specs), resume=True, fresh=options.fresh)
     dead_letters = DeadLetterFile(options.out / "dead-letters.jsonl")
     runtime = LocalRuntime(specs, stores, dead_letters, risk=options.config.risk_policy(), paper=paper)
     collector = RunCollector(runtime.bus)

@@ -16,14 +16,12 @@ from infra.config import StdsConfig
 from infra.local.collector import RunCollector
 from infra.local.recorder import EventRecorder
 from infra.local.runtime import LocalRuntime, retention_for
-from infra.local.stores import memory_stores, sqlite_stores
+from infra.local.stores import run_stores
 from infra.report import write_report
 from infra.strategy_loader import load_strategies
-from producers.replay.sources import Gap, open_sources, paced
+from producers.replay.sources import Gap, UnreadableSource, open_sources, paced
 
 log = logging.getLogger(__name__)
-
-IN_MEMORY = ":memory:"
 
 
 @dataclass(frozen=True)
@@ -33,7 +31,8 @@ class ReplayOptions:
     config_dir: Path
     out: Path
     db: Path | None = None  # None: <out>/state.sqlite; Path(":memory:"): nothing persisted
-    resume: bool = False
+    resume: bool = False  # continue the state file's run
+    fresh: bool = False  # discard the state file's run (neither: refuse a file that holds one)
     speed: float = 0.0  # 0: as fast as possible; N: N× market time
     record: Path | None = None
     exchange: str | None = None
@@ -48,23 +47,23 @@ def run_replay(options: ReplayOptions) -> dict[str, Any]:
     paper = options.config.paper
     retention = retention_for(specs)
     db = options.db or options.out / "state.sqlite"
-    if str(db) == IN_MEMORY:
-        stores = memory_stores(paper.starting_cash, retention)
-    else:
-        if not options.resume:
-            _discard_state(db)
-        stores = sqlite_stores(db, paper.starting_cash, retention)
-    dead_letters = DeadLetterFile(options.out / "dead-letters.jsonl")
-    runtime = LocalRuntime(specs, stores, dead_letters, risk=options.config.risk_policy(), paper=paper)
-    collector = RunCollector(runtime.bus)
-    recorder = EventRecorder(options.record) if options.record else None
-    if recorder is not None:
-        runtime.bus.observe(recorder)
+    # a replay (resumed too) reads every file from the start: its dead letters and recording start over,
+    # so each bad row is listed once and the recording replays equal
+    dead_letters = DeadLetterFile(options.out / "dead-letters.jsonl", append=False)
     gaps: list[Gap] = []
+    source = open_sources(  # checks every path before any state is touched
+        options.paths, dead_letters, exchange=options.exchange, symbol=options.symbol, on_gap=gaps.append
+    )
+    if options.record is not None and options.record.resolve() in source.files:
+        raise UnreadableSource(f"--record {options.record} is also replayed: record into another file")
+    stores = run_stores(db, options.config, specs, retention, resume=options.resume, fresh=options.fresh)
+    recorder = None
     try:
-        source = open_sources(
-            options.paths, dead_letters, exchange=options.exchange, symbol=options.symbol, on_gap=gaps.append
-        )
+        runtime = LocalRuntime(specs, stores, dead_letters, risk=options.config.risk_policy(), paper=paper)
+        collector = RunCollector(runtime.bus)
+        if options.record:
+            recorder = EventRecorder(options.record, append=False)
+            runtime.bus.observe(recorder)
         bars = paced(source, options.speed) if options.speed else source
         with tqdm(
             total=source.total_rows, unit="bar", unit_scale=True, disable=not options.progress, leave=False
@@ -98,10 +97,3 @@ def run_replay(options: ReplayOptions) -> dict[str, Any]:
         extra={"bars": record.bars, "seconds": round(elapsed, 3), "out": str(options.out), "gaps": len(gaps)},
     )
     return summary
-
-
-def _discard_state(db: Path) -> None:
-    for suffix in ("", "-wal", "-shm"):
-        stale = Path(f"{db}{suffix}")
-        if stale.exists():
-            stale.unlink()

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
+
+import orjson
 
 from consumers.stores.memory import MemoryBarStore, MemoryBook, MemoryKillSwitch, MemoryProcessedIds
 from consumers.stores.ports import Stores
-from consumers.stores.sqlite import SqliteState
+from consumers.stores.sqlite import SqliteState, StateFileError, state_exists
+from infra.config import StdsConfig
+from infra.strategy_loader import StrategySpec
+
+IN_MEMORY = ":memory:"
+CONFIGURATION = "configuration"  # the control row holding the configuration a state file was started with
 
 
 def memory_stores(starting_cash: Decimal, retention_bars: int) -> Stores:
@@ -23,8 +32,12 @@ def memory_stores(starting_cash: Decimal, retention_bars: int) -> Stores:
     )
 
 
-def sqlite_stores(path: Path, starting_cash: Decimal, retention_bars: int) -> Stores:
-    state = SqliteState(path, starting_cash, retention_bars)
+def sqlite_stores(path: Path, starting_cash: Decimal, retention_bars: int, *, fresh: bool = False) -> Stores:
+    """`fresh` discards what the file held, once its lock is taken (never another process's state)."""
+    return stores_of(SqliteState(path, starting_cash, retention_bars, fresh=fresh))
+
+
+def stores_of(state: SqliteState) -> Stores:
     return Stores(
         bars=state.bars,
         book=state.book,
@@ -34,3 +47,61 @@ def sqlite_stores(path: Path, starting_cash: Decimal, retention_bars: int) -> St
         close=state.close,
         orders=state.book.records,
     )
+
+
+def run_stores(
+    db: Path, config: StdsConfig, specs: Sequence[StrategySpec], retention_bars: int, *, resume: bool, fresh: bool
+) -> Stores:
+    """The stores of one `stds replay`/`stds run` into `db` (":memory:" keeps none).
+
+    An earlier run's state is continued (`resume`) or discarded (`fresh`) only when asked, and only
+    once the file's lock is taken; a run is never continued under another configuration, since its
+    holdings and cursors would then mix two strategies' decisions.
+    """
+    cash = config.paper.starting_cash
+    if str(db) == IN_MEMORY:
+        return memory_stores(cash, retention_bars)
+    if state_exists(db) and not (resume or fresh):
+        raise StateFileError(
+            f"{db} holds the state of an earlier run: pass --resume to continue it, or --fresh to discard it "
+            "and start over"
+        )
+    state = SqliteState(db, cash, retention_bars, fresh=fresh)
+    current = orjson.dumps(_configuration(config, specs), option=orjson.OPT_SORT_KEYS).decode()
+    recorded = state.setting(CONFIGURATION)
+    if recorded is None:
+        state.keep_setting(CONFIGURATION, current)
+    elif recorded != current:
+        state.close()
+        changed = ", ".join(_differences(orjson.loads(recorded), orjson.loads(current))[:4])
+        raise StateFileError(
+            f"{db} was started with another configuration ({changed}): continuing it would mix the two; "
+            "run with the same configuration, another --out, or --fresh to discard its state"
+        )
+    return stores_of(state)
+
+
+def _configuration(config: StdsConfig, specs: Sequence[StrategySpec]) -> dict[str, Any]:
+    """What decides a run's trades, with every default filled in (`fast=10` given or not is the same)."""
+    return {
+        "strategies": {
+            spec.name: {
+                "use": config.strategies[spec.name].use,
+                "params": spec.strategy.params.model_dump(mode="json"),
+                "pattern": spec.pattern,
+            }
+            for spec in specs
+        },
+        "risk": config.risk_policy().model_dump(mode="json"),
+        "paper": config.paper.model_dump(mode="json"),
+    }
+
+
+def _differences(before: Any, after: Any, path: str = "") -> list[str]:
+    if isinstance(before, dict) and isinstance(after, dict):
+        return [
+            change
+            for key in sorted(set(before) | set(after))
+            for change in _differences(before.get(key), after.get(key), f"{path}.{key}" if path else key)
+        ]
+    return [] if before == after else [f"{path or 'configuration'}: {before!r} → {after!r}"]

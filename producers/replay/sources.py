@@ -72,6 +72,7 @@ class ReplaySource:
         self._recordings = recordings
         self._dead_letters = dead_letters
         self._on_gap = on_gap
+        self.files = {path.resolve() for path in (*(f.path for f in csv_files), *recordings)}
         self.total_rows = sum(_count_lines(f.path) for f in csv_files) + sum(map(_count_lines, recordings))
 
     def __iter__(self) -> Iterator[BarClosed]:
