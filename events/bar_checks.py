@@ -64,12 +64,12 @@ def bar_problem(  # noqa: PLR0917 (the row's own columns, in the order every rea
     interval_ms = TIMEFRAME_MS.get(timeframe)
     if interval_ms is None:
         return f"unknown timeframe {timeframe!r} (known: {', '.join(TIMEFRAME_MS)})"
+    if open_time_ms < EARLIEST_OPEN_MS:
+        return f"open time {open_time_ms} is before 2009: not a market bar (a timestamp in seconds?)"
     if open_time_ms % interval_ms:
         return f"open time {open_time_ms} is not aligned to the {timeframe} interval"
     if close_time_ms != open_time_ms + interval_ms - 1:
         return f"close time {close_time_ms} does not end the {timeframe} bar opened at {open_time_ms}"
-    if open_time_ms < EARLIEST_OPEN_MS:
-        return f"open time {open_time_ms} is before 2009: not a market bar (a timestamp in seconds?)"
     now = now_ms() if clock_ms is None else clock_ms
     if close_time_ms > now + CLOCK_SKEW_MS:
         return f"bar opened at {open_time_ms} closes in the future (clock {now}): refused"
