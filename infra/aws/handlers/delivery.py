@@ -23,18 +23,23 @@ Detail = TypeVar("Detail", bound=Event)
 def deliveries(event: dict[str, Any]) -> list[dict[str, Any]]:
     """The envelopes one invocation carries: an EventBridge event is one; an SNS invocation has records
     whose messages are envelopes (the SNS bus publishes the whole envelope as the message)."""
+    if not isinstance(event, dict):
+        raise InvalidEvent(
+            f"the invocation's event is a {type(event).__name__}, not an EventBridge event or SNS records"
+        )
     records = event.get("Records")
     if not isinstance(records, list):
         return [event]
     found = []
     for n, record in enumerate(records):
-        message = record.get("Sns", {}).get("Message") if isinstance(record, dict) else None
-        if not isinstance(message, str):
+        notification = record.get("Sns") if isinstance(record, dict) else None
+        message = notification.get("Message") if isinstance(notification, dict) else None
+        if not isinstance(notification, dict) or not isinstance(message, str):
             raise InvalidEvent(f"record {n} of the invocation is not an SNS notification with a message")
         try:
             found.append(orjson.loads(message))
         except orjson.JSONDecodeError as error:
-            raise InvalidEvent(f"SNS message {record['Sns'].get('MessageId', '?')}: not JSON ({error})") from None
+            raise InvalidEvent(f"SNS message {notification.get('MessageId', '?')}: not JSON ({error})") from None
     return found
 
 
@@ -44,9 +49,10 @@ def handle_each(event: dict[str, Any], on_delivery: Callable[[dict[str, Any]], d
     return results[0] if len(results) == 1 else {"deliveries": results}
 
 
-def detail_of(event: dict[str, Any], model: type[Detail]) -> tuple[Detail, Envelope]:
+def detail_of(event: Any, model: type[Detail]) -> tuple[Detail, Envelope]:
     """The delivery's detail as `model`, with its envelope; `InvalidEvent` says what is wrong and where."""
-    envelope = from_dict(event, origin=f"EventBridge delivery {event.get('id', '?')}")
+    event_id = event.get("id", "?") if isinstance(event, dict) else "?"
+    envelope = from_dict(event, origin=f"EventBridge delivery {event_id}")
     detail = envelope.detail
     if not isinstance(detail, model):
         raise InvalidEvent(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import orjson
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from events.dead_letters import DeadLetterList
 from events.models import BarClosed
 from producers.exchanges.binance import BinanceSpot
+from producers.streamer.backfill import RestBackfill
 from producers.streamer.connection import ConnectionSettings, backoff_delay
 from producers.streamer.cursors import CursorFile
 from producers.streamer.gate import BarGate, Verdict
@@ -150,3 +152,42 @@ def test_backoff_grows_with_jitter_and_never_busy_loops() -> None:
     assert all(d >= 0.25 for d in delays)
     assert delays[0] <= 0.5 and 15 <= delays[-1] <= 30
     assert backoff_delay(10_000, settings_, rng) <= 30
+
+
+YEAR_2100_MS = 4_102_444_800_000
+
+
+def test_a_kline_dated_in_the_future_is_refused_and_later_bars_still_flow(tmp_path: Path) -> None:
+    made, published = streamer(tmp_path)
+    future = BARS[1].model_copy(update={"open_time_ms": YEAR_2100_MS, "close_time_ms": YEAR_2100_MS + 59_999})
+
+    async def feed() -> None:
+        await made.handle_message("binance-0", kline_message(BARS[0]))
+        await made.handle_message("binance-0", kline_message(future))
+        await made.handle_message("binance-0", kline_message(BARS[1]))
+
+    asyncio.run(feed())
+    assert [b.open_time_ms for b in published] == [b.open_time_ms for b in BARS[:2]]
+    [letter] = made.dead_letters  # type: ignore[attr-defined]
+    assert "in the future" in letter.error and made.malformed == 1
+    assert made.gate.cursors[("binance", "BTC/USDT", "1m")] == BARS[1].open_time_ms
+
+
+def test_a_saved_cursor_in_the_future_does_not_silence_the_stream(tmp_path: Path) -> None:
+    CursorFile(tmp_path / "cursors.json").save({("binance", "BTC/USDT", "1m"): YEAR_2100_MS})
+    made, published = streamer(tmp_path, start_ms=None)
+    minute = time.time_ns() // 1_000_000 // 60_000 * 60_000  # the bar closing within the next minute
+    live = BARS[0].model_copy(update={"open_time_ms": minute, "close_time_ms": minute + 59_999})
+    asyncio.run(made.handle_message("binance-0", kline_message(live)))
+    assert [b.open_time_ms for b in published] == [minute]
+
+
+def test_a_rest_row_that_cannot_be_a_bar_is_dead_lettered_not_published() -> None:
+    dead_letters = DeadLetterList()
+    rest = RestBackfill("binance", "http://127.0.0.1:9", dead_letters)
+    good = [BARS[0].open_time_ms, "1", "2", "0.5", "1.5", "3"]
+    assert rest._bar("BTC/USDT", "1m", 60_000, good) is not None
+    for bad in ([YEAR_2100_MS, "1", "2", "0.5", "1.5", "3"], [good[0], "1", "2", "3", "1.5", "3"], [good[0], None]):
+        assert rest._bar("BTC/USDT", "1m", 60_000, bad) is None
+    assert [letter.origin for letter in dead_letters] == ["binance REST klines BTC/USDT (http://127.0.0.1:9)"] * 3
+    asyncio.run(rest.close())
