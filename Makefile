@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/stds replay $(SHARED)/binance/spot/ccxt_ohlcv/1m/BTCUSDT/BTCUSDT_1m_marzo_2025.csv \
-		--strategy sma_cross --param fast=10 --param slow=30 --param qty=0.5 --out $(OUT)/demo
+		--strategy sma_cross --param fast=10 --param slow=30 --param qty=0.5 --out $(OUT)/demo --fresh
 
 # Live pipeline against a local Binance replaying a recorded day at 3600x (a market day in ~25 s), fills printed as they happen.
 demo-live: $(STAMP)
