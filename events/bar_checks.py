@@ -8,7 +8,7 @@ here too, because one bar dated in 2100 would otherwise move a stream's cursor p
 from __future__ import annotations
 
 import time
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from events.timeframes import TIMEFRAME_MS
 
@@ -43,7 +43,41 @@ def bar_problem(  # noqa: PLR0917 (the row's own columns, in the order every rea
     clock_ms: int | None = None,
 ) -> str | None:
     """Why these values are not a closed bar, or None. `prices` is (open, high, low, close); `clock_ms`
-    is now (default: this machine's clock)."""
+    is now (default: this machine's clock). Every bar read passes here: the usual case is a few
+    comparisons, and only a refused bar pays for finding the words."""
+    open_, high, low, close = prices
+    try:
+        values_ok = (
+            MIN_PRICE <= low <= open_ <= high <= MAX_PRICE
+            and low <= close <= high
+            and ZERO <= volume <= MAX_VOLUME
+            and (quote_volume is None or ZERO <= quote_volume <= MAX_VOLUME)
+        )
+    except InvalidOperation:  # a NaN cannot be compared
+        values_ok = False
+    if not values_ok or (trades is not None and not 0 <= trades <= MAX_TRADES):
+        return _value_problem(prices, volume, quote_volume, trades)
+    interval_ms = TIMEFRAME_MS.get(timeframe)
+    if interval_ms is None:
+        return f"unknown timeframe {timeframe!r} (known: {', '.join(TIMEFRAME_MS)})"
+    if open_time_ms < EARLIEST_OPEN_MS:
+        return f"open time {open_time_ms} is before 2009: not a market bar (a timestamp in seconds?)"
+    if open_time_ms % interval_ms:
+        return f"open time {open_time_ms} is not aligned to the {timeframe} interval"
+    if close_time_ms != open_time_ms + interval_ms - 1:
+        return f"close time {close_time_ms} does not end the {timeframe} bar opened at {open_time_ms}"
+    now = now_ms() if clock_ms is None else clock_ms
+    if close_time_ms > now + CLOCK_SKEW_MS:
+        return f"bar opened at {open_time_ms} closes in the future (clock {now}): refused"
+    return None
+
+
+def _value_problem(
+    prices: tuple[Decimal, Decimal, Decimal, Decimal],
+    volume: Decimal,
+    quote_volume: Decimal | None,
+    trades: int | None,
+) -> str:
     open_, high, low, close = prices
     for name, price in zip(("open", "high", "low", "close"), prices, strict=True):
         if not price.is_finite() or not MIN_PRICE <= price <= MAX_PRICE:
@@ -59,18 +93,4 @@ def bar_problem(  # noqa: PLR0917 (the row's own columns, in the order every rea
         if amount is not None and (not amount.is_finite() or not ZERO <= amount <= MAX_VOLUME):
             what = "is negative" if not amount.is_nan() and amount < ZERO else "is not a volume"
             return f"{name} {amount} {what} (a finite number from 0 to {MAX_VOLUME})"
-    if trades is not None and not 0 <= trades <= MAX_TRADES:
-        return f"trade count {trades} is negative or impossible"
-    interval_ms = TIMEFRAME_MS.get(timeframe)
-    if interval_ms is None:
-        return f"unknown timeframe {timeframe!r} (known: {', '.join(TIMEFRAME_MS)})"
-    if open_time_ms < EARLIEST_OPEN_MS:
-        return f"open time {open_time_ms} is before 2009: not a market bar (a timestamp in seconds?)"
-    if open_time_ms % interval_ms:
-        return f"open time {open_time_ms} is not aligned to the {timeframe} interval"
-    if close_time_ms != open_time_ms + interval_ms - 1:
-        return f"close time {close_time_ms} does not end the {timeframe} bar opened at {open_time_ms}"
-    now = now_ms() if clock_ms is None else clock_ms
-    if close_time_ms > now + CLOCK_SKEW_MS:
-        return f"bar opened at {open_time_ms} closes in the future (clock {now}): refused"
-    return None
+    return f"trade count {trades} is negative or impossible"

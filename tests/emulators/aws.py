@@ -35,7 +35,7 @@ def queue_behind_topic(
     return str(url)
 
 
-def drain(endpoint: str, queue_url: str, *, quiet_s: float = 0.3) -> list[dict[str, Any]]:
+def drain(endpoint: str, queue_url: str, *, quiet_s: float = 1.0) -> list[dict[str, Any]]:
     """Every message body on the queue (deleted as read), once it has been quiet for `quiet_s`."""
     sqs = client("sqs", endpoint)
     bodies: list[dict[str, Any]] = []
