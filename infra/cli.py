@@ -48,7 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"stds: error: {error.strerror or error}{where}", file=sys.stderr)
         return 2
     except sqlite3.Error as error:
-        print(f"stds: error: the state file cannot be written: {error} (disk full, or read-only?)", file=sys.stderr)
+        advice = "free space or fix permissions, then --resume"
+        print(f"stds: error: the state file cannot be written: {error}; {advice}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("stds: interrupted; state is committed up to the last bar fully handled", file=sys.stderr)

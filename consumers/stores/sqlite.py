@@ -167,7 +167,8 @@ class SqliteState:
                 )
             connection.execute("COMMIT")
         except BaseException:
-            connection.execute("ROLLBACK")
+            if connection.in_transaction:  # SQLite has already rolled back on some errors (a full disk)
+                connection.execute("ROLLBACK")
             raise
 
     def close(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import subprocess
 from decimal import Decimal
 from pathlib import Path
 
@@ -176,3 +177,17 @@ def test_a_recording_cannot_be_recorded_over_while_it_is_replayed(
     assert _replay(tmp_path / "second", "--record", str(recording), path=recording) == 2
     _one_line_error(capsys, "is also replayed")
     assert recording.read_bytes() == before
+
+
+def test_a_full_disk_is_named_as_such_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    disk = tmp_path / "small-disk"
+    disk.mkdir()
+    mount = ["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(disk)]
+    mounted = subprocess.run(mount, check=False, capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"a full disk is simulated with a 300 KB tmpfs, which needs root: {mounted.stderr.decode()}")
+    try:
+        assert _replay(disk / "out") == 2
+        _one_line_error(capsys, "database or disk is full", "--resume")
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
