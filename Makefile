@@ -59,7 +59,7 @@ synth: $(STAMP)
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=1 STRATEGIES=$(STRATEGIES) STDS_BUS=$(BUS) $(BIN)/python -m infra.cdk.app
 	@ls cdk.out/*.template.json
 
-bench: $(STAMP)
+bench: $(STAMP) $(DDB_LOCAL_STAMP)
 	$(BIN)/python -m infra.bench
 	$(BIN)/python -m infra.bench_aws
 
