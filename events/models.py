@@ -139,7 +139,20 @@ class OrderFilled(OrderEvent):
     source: ClassVar[str] = "stds.consumers.execution"
 
     price: Price = Field(description="average fill price")
-    fee: Fee = Field(description="in the quote currency")
+    fee: Fee = Field(description="commission paid in the quote currency (taken from cash)")
+    # Binance takes a buy's commission from the asset received, or in BNB when the account opts in:
+    # each is booked in the asset it was paid in, never converted into another one.
+    fee_base: Fee = Field(default=Decimal(0), description="commission paid in the base asset (off the position)")
+    fee_other: dict[str, Fee] = Field(default={}, description="commissions paid in other assets, e.g. BNB")
+
+    @property
+    def position_change(self) -> Decimal:
+        """What the account really received or gave in the base asset."""
+        return self.signed_qty - self.fee_base
+
+    @property
+    def cash_change(self) -> Decimal:
+        return -(self.signed_qty * self.price) - self.fee
 
     @property
     def event_id(self) -> str:

@@ -14,7 +14,9 @@ from events.models import OrderRequested
 class Execution:
     qty: Decimal  # filled quantity, positive; may be below the order's on a partial fill
     price: Decimal  # average fill price
-    fee: Decimal  # in the quote currency
+    fee: Decimal  # commission paid in the quote currency
+    fee_base: Decimal = Decimal(0)  # commission paid in the base asset: the account received qty − fee_base
+    fee_other: tuple[tuple[str, Decimal], ...] = ()  # (asset, commission) paid in other assets, e.g. BNB
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,4 +40,9 @@ def fill_problem(order: OrderRequested, execution: Execution) -> str | None:
         return f"fill price {price} is not a price"
     if not fee.is_finite() or not ZERO <= fee <= MAX_VOLUME:
         return f"fee {fee} is negative or not a number"
+    for asset, paid in (("the base asset", execution.fee_base), *execution.fee_other):
+        if not paid.is_finite() or not ZERO <= paid <= MAX_VOLUME:
+            return f"fee {paid} in {asset} is negative or not a number"
+    if execution.fee_base > qty:
+        return f"fee {execution.fee_base} in the base asset exceeds the filled quantity {qty}"
     return None

@@ -212,13 +212,9 @@ class CcxtBroker:
         trades = placed.get("trades") or self.exchange.fetch_order_trades(placed["id"], order.symbol)
         market = self.exchange.market(order.symbol)
         price = _average_price(trades, filled, placed)
-        fee = fee_in_quote(trades, market["base"], market["quote"], self._price_of)
-        return Execution(qty=filled, price=price, fee=fee)
-
-    def _price_of(self, asset: str, quote: str) -> Decimal:
-        """Last price of `asset` in `quote`, to value a fee paid in a third asset (BNB on Binance)."""
-        ticker = self.exchange.fetch_ticker(f"{asset}/{quote}")
-        return Decimal(ticker["last"])
+        paid = fees_by_asset(trades)
+        fee, fee_base = paid.pop(market["quote"], Decimal(0)), paid.pop(market["base"], Decimal(0))
+        return Execution(qty=filled, price=price, fee=fee, fee_base=fee_base, fee_other=tuple(sorted(paid.items())))
 
 
 def _limit_problem(limits: Mapping[str, Any], amount: Decimal, cost: Decimal) -> str | None:
@@ -240,26 +236,15 @@ def _average_price(trades: list[Mapping[str, Any]], filled: Decimal, placed: Map
     return Decimal(placed["cost"]) / filled  # the trades are incomplete: trust the order's quote total
 
 
-def fee_in_quote(
-    trades: list[Mapping[str, Any]], base: str, quote: str, price_of: Callable[[str, str], Decimal]
-) -> Decimal:
-    """Sum the trades' fees in the quote currency: a base-asset fee at its trade's price, any other
-    asset at its current price in the quote (one lookup per asset)."""
-    total = Decimal(0)
-    rates: dict[str, Decimal] = {}
+def fees_by_asset(trades: list[Mapping[str, Any]]) -> dict[str, Decimal]:
+    """The trades' commissions summed per asset they were paid in, exactly as charged: Binance takes a
+    buy's commission from the asset received, a sell's from the quote, or BNB when the account opts in."""
+    total: dict[str, Decimal] = {}
     for trade in trades:
         for fee in trade.get("fees") or ([trade["fee"]] if trade.get("fee") else []):
-            if fee.get("cost") is None:
+            if fee.get("cost") is None or not fee.get("currency"):
                 continue
-            cost, currency = Decimal(fee["cost"]), fee["currency"]
-            if currency == quote:
-                total += cost
-            elif currency == base:
-                total += cost * Decimal(trade["price"])
-            else:
-                if currency not in rates:
-                    rates[currency] = price_of(currency, quote)
-                total += cost * rates[currency]
+            total[fee["currency"]] = total.get(fee["currency"], Decimal(0)) + Decimal(fee["cost"])
     return total
 
 

@@ -57,8 +57,9 @@ class ExecutionConsumer:
                 reason = outcome.reason
             else:
                 fill = OrderFilled.trusted(
-                    **{**order.identity(), "qty": outcome.qty}, price=outcome.price, fee=outcome.fee
-                )
+                    **{**order.identity(), "qty": outcome.qty}, price=outcome.price, fee=outcome.fee,
+                    fee_base=outcome.fee_base, fee_other=dict(outcome.fee_other),
+                )  # fmt: skip
                 problem = _unbookable(fill, order, account)
                 if problem is None:
                     return fill
@@ -72,7 +73,9 @@ class ExecutionConsumer:
 def _unbookable(fill: OrderFilled, order: OrderRequested, account: Account) -> str | None:
     """Why this fill cannot be applied to the account: a bad value, or arithmetic that would fail
     (tried on a copy, so the settlement that is then applied applies whole)."""
-    problem = fill_problem(order, Execution(fill.qty, fill.price, fill.fee))
+    problem = fill_problem(
+        order, Execution(fill.qty, fill.price, fill.fee, fill.fee_base, tuple(fill.fee_other.items()))
+    )
     if problem is not None:
         return problem
     try:

@@ -355,6 +355,8 @@ def _account_item(account: Account, version: int) -> Item:
         item["decided_through_ms"] = {"N": str(account.decided_through_ms)}
     if account.refused_target is not None:
         item["refused_target"] = {"S": str(account.refused_target)}
+    if account.fee_assets:
+        item["fee_assets"] = {"M": {asset: {"S": str(paid)} for asset, paid in account.fee_assets.items()}}
     return item
 
 
@@ -370,6 +372,7 @@ def _account_from_item(item: Item) -> tuple[Account, int]:
         fills=int(item["fills"]["N"]),
         rejects=int(item["rejects"]["N"]),
         refused_target=Decimal(item["refused_target"]["S"]) if "refused_target" in item else None,
+        fee_assets={asset: Decimal(paid["S"]) for asset, paid in item.get("fee_assets", {}).get("M", {}).items()},
     )
     return account, int(item["version"]["N"])
 

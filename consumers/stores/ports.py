@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple, Protocol
 
@@ -39,13 +39,16 @@ class Account:
     cash: Decimal
     position: Decimal = ZERO
     pending: Decimal = ZERO  # signed quantity ordered but not yet settled
-    fees: Decimal = ZERO
+    fees: Decimal = ZERO  # quote and base-asset commissions, valued in the quote at their fill price
     target: Decimal = ZERO
     decided_through_ms: int | None = None  # open time of the last bar the strategy decided on
     fills: int = 0
     rejects: int = 0
     # A rejection is final: that target is not ordered again until the strategy wants another one.
     refused_target: Decimal | None = None
+    # commissions paid in neither the base nor the quote asset (BNB on Binance), per asset: the
+    # exchange holds that much less of it, which reconciliation must know
+    fee_assets: dict[str, Decimal] = field(default_factory=dict)
 
     def copy(self) -> Account:
         return Account(
@@ -59,6 +62,7 @@ class Account:
             self.fills,
             self.rejects,
             self.refused_target,
+            dict(self.fee_assets),
         )
 
 

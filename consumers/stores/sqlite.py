@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS accounts (
     strategy TEXT NOT NULL, exchange TEXT NOT NULL, symbol TEXT NOT NULL,
     cash TEXT NOT NULL, position TEXT NOT NULL, pending TEXT NOT NULL, fees TEXT NOT NULL,
     target TEXT NOT NULL, decided_through_ms INTEGER, fills INTEGER NOT NULL, rejects INTEGER NOT NULL,
-    refused_target TEXT,
+    refused_target TEXT, fee_assets TEXT,
     PRIMARY KEY (strategy, exchange, symbol)
 );
 CREATE TABLE IF NOT EXISTS orders (
@@ -127,6 +127,7 @@ class SqliteState:
             self._connection = _connect(path, create=True)
             self._connection.execute("PRAGMA synchronous=NORMAL")
             self._connection.executescript(SCHEMA)
+            _add_fee_assets_column(self._connection)
         except BaseException:
             self._unlock()
             raise
@@ -153,7 +154,7 @@ class SqliteState:
                 [(bar.exchange, bar.symbol, bar.timeframe, bar.open_time_ms, bar.model_dump_json()) for bar in bars],
             )
             connection.executemany(
-                "INSERT OR REPLACE INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [_account_row(account) for account in accounts],
             )
             connection.executemany(
@@ -295,11 +296,12 @@ def _account_row(account: Account) -> tuple[object, ...]:
         account.fills,
         account.rejects,
         None if account.refused_target is None else str(account.refused_target),
+        _fee_assets_text(account.fee_assets),
     )
 
 
 def _account_from_row(row: tuple[object, ...]) -> Account:
-    strategy, exchange, symbol, cash, position, pending, fees, target, cursor, fills, rejects, refused = row
+    strategy, exchange, symbol, cash, position, pending, fees, target, cursor, fills, rejects, refused, paid = row
     return Account(
         AccountKey(str(strategy), str(exchange), str(symbol)),
         cash=Decimal(str(cash)),
@@ -311,7 +313,24 @@ def _account_from_row(row: tuple[object, ...]) -> Account:
         fills=int(str(fills)),
         rejects=int(str(rejects)),
         refused_target=None if refused is None else Decimal(str(refused)),
+        fee_assets=_fee_assets_from_text(paid),
     )
+
+
+def _add_fee_assets_column(connection: sqlite3.Connection) -> None:
+    """State files written before third-asset fees were booked lack the column: add it, empty."""
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(accounts)")}
+    if "fee_assets" not in columns:
+        connection.execute("ALTER TABLE accounts ADD COLUMN fee_assets TEXT")
+
+
+def _fee_assets_text(fee_assets: dict[str, Decimal]) -> str | None:
+    return orjson.dumps({asset: str(paid) for asset, paid in fee_assets.items()}).decode() if fee_assets else None
+
+
+def _fee_assets_from_text(text: object) -> dict[str, Decimal]:
+    """Third-asset fees stored as a JSON object of decimal strings (None: none paid)."""
+    return {asset: Decimal(paid) for asset, paid in orjson.loads(str(text)).items()} if text else {}
 
 
 def _order_row(record: OrderRecord) -> tuple[object, ...]:

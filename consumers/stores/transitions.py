@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from consumers.stores.ports import Account, Decision, Settlement
 from events.models import OrderFilled, OrderRequested
 
@@ -23,10 +25,14 @@ def apply_settlement(account: Account, request: OrderRequested, settlement: Sett
     Every new value is computed before any is assigned: arithmetic that fails changes nothing."""
     pending = account.pending - request.signed_qty
     if isinstance(settlement, OrderFilled):
-        position = account.position + settlement.signed_qty
-        cash = account.cash - (settlement.signed_qty * settlement.price + settlement.fee)
-        fees = account.fees + settlement.fee
+        position = account.position + settlement.position_change
+        cash = account.cash + settlement.cash_change
+        fees = account.fees + settlement.fee + settlement.fee_base * settlement.price
+        fee_assets = dict(account.fee_assets)
+        for asset, paid in settlement.fee_other.items():
+            fee_assets[asset] = fee_assets.get(asset, Decimal(0)) + paid
         account.pending, account.position, account.cash, account.fees = pending, position, cash, fees
+        account.fee_assets = fee_assets
         account.fills += 1
     else:
         account.pending = pending

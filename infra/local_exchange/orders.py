@@ -33,6 +33,7 @@ from infra.local_exchange.tape import Tape
 
 EIGHT = Decimal("0.00000001")
 FEE_RATE = Decimal("0.001")  # Binance's standard spot taker fee, 0.1%
+BNB_FEE_RATE = Decimal("0.00075")  # paid in BNB, Binance takes 25% off
 MAX_RECV_WINDOW_MS = 60_000
 DEFAULT_RECV_WINDOW_MS = 5_000
 MAX_TRADES = 1000
@@ -160,7 +161,10 @@ class SpotOrders:
         self.liquidity: Decimal | None = None  # most base quantity one market order can fill
         self.fills_per_order: int = 1  # split a fill over this many trades ...
         self.fill_price_step = Decimal(0)  # ... each this much worse than the one before
-        self.commission_in: Literal["quote", "received"] = "quote"  # "received": buys pay in the base asset
+        # like Binance: the commission is taken from the asset received (a buy's base, a sell's quote), or,
+        # with "BNB", in BNB at `bnb_price` quote per BNB while the account holds enough of it
+        self.commission_in: Literal["received", "BNB"] = "received"
+        self.bnb_price = Decimal(300)
         self.request_faults: deque[RequestFault | None] = deque()  # one taken per signed request; None: no fault
         self.fail_next_after_execute = 0  # this many placements execute, then fail as `after_execute`
         self.after_execute: RequestFault = RequestFault.DROP
@@ -337,11 +341,17 @@ class SpotOrders:
         sizes = [chunk] * (pieces - 1) + [filled - chunk * (pieces - 1)]
         direction = 1 if side == "BUY" else -1  # walking the book always costs
         fills: list[Fill] = []
+        bnb_left = self.account.balances.get("BNB", Decimal(0))
         for level, size in enumerate(s for s in sizes if s > 0):
             at = price + direction * level * self.fill_price_step
-            in_base = side == "BUY" and self.commission_in == "received"
-            commission = (size if in_base else size * at) * FEE_RATE
-            fills.append(Fill(next(self._trade_ids), at, size, _round8(commission), base if in_base else quote))
+            in_bnb = _round8(size * at * BNB_FEE_RATE / self.bnb_price)
+            if self.commission_in == "BNB" and in_bnb <= bnb_left:
+                bnb_left -= in_bnb
+                fills.append(Fill(next(self._trade_ids), at, size, in_bnb, "BNB"))
+            elif side == "BUY":
+                fills.append(Fill(next(self._trade_ids), at, size, _round8(size * FEE_RATE), base))
+            else:
+                fills.append(Fill(next(self._trade_ids), at, size, _round8(size * at * FEE_RATE), quote))
         return tuple(fills)
 
     def _settle(self, market: str, side: Literal["BUY", "SELL"], qty: Decimal, fills: tuple[Fill, ...]) -> None:

@@ -44,8 +44,8 @@ def equity_curve(record: RunRecord) -> list[EquityPoint]:
         for index in fills_at.get((time_ms, *market), ()):
             fill = record.fills[index]
             account = (fill.strategy, fill.exchange, fill.symbol)
-            cash[account] -= fill.signed_qty * fill.price + fill.fee
-            position[account] += fill.signed_qty
+            cash[account] += fill.cash_change
+            position[account] += fill.position_change
         pending_time = time_ms
     if pending_time is not None:
         points.append(_mark(pending_time, cash, position, last_close))

@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from events.models import OrderFilled
 from events.timeframes import TIMEFRAME_MS
 from infra.report.equity import EquityPoint
 from infra.report.record import RunRecord
@@ -31,7 +32,7 @@ def summarize(record: RunRecord, curve: list[EquityPoint], timeframe: str = "1m"
         "sharpe": round(sharpe(curve, TIMEFRAME_MS[timeframe]), 4),
         "trades": len(record.fills),
         "rejects": len(record.rejects),
-        "fees": str(sum((fill.fee for fill in record.fills), ZERO)),
+        "fees": str(sum((quote_fees(fill) for fill in record.fills), ZERO)),
         "bars": record.bars,
         "bars_per_second": round(record.bars / record.elapsed_s) if record.elapsed_s > 0 else None,
         "elapsed_s": round(record.elapsed_s, 3),
@@ -63,6 +64,11 @@ def sharpe(curve: list[EquityPoint], bar_ms: int) -> float:
     return mean / math.sqrt(variance) * math.sqrt(MS_PER_YEAR / bar_ms)
 
 
+def quote_fees(fill: OrderFilled) -> Decimal:
+    """The quote and base-asset commissions valued in the quote (as the book's `fees`); other assets aside."""
+    return fill.fee + fill.fee_base * fill.price
+
+
 def _all_accounts(record: RunRecord) -> set[tuple[str, str, str]]:
     return set(record.accounts) | {(f.strategy, f.exchange, f.symbol) for f in record.fills}
 
@@ -72,8 +78,8 @@ def _per_account(record: RunRecord) -> list[dict[str, Any]]:
     for account in sorted(_all_accounts(record)):
         strategy, exchange, symbol = account
         fills = [f for f in record.fills if (f.strategy, f.exchange, f.symbol) == account]
-        cash = record.starting_cash - sum((f.signed_qty * f.price + f.fee for f in fills), ZERO)
-        position = sum((f.signed_qty for f in fills), ZERO)
+        cash = record.starting_cash + sum((f.cash_change for f in fills), ZERO)
+        position = sum((f.position_change for f in fills), ZERO)
         series = record.closes.get((exchange, symbol))
         last_close = series[-1][1] if series else ZERO
         rows.append(
@@ -83,7 +89,7 @@ def _per_account(record: RunRecord) -> list[dict[str, Any]]:
                 "symbol": symbol,
                 "trades": len(fills),
                 "rejects": sum(1 for r in record.rejects if (r.strategy, r.exchange, r.symbol) == account),
-                "fees": str(sum((f.fee for f in fills), ZERO)),
+                "fees": str(sum((quote_fees(f) for f in fills), ZERO)),
                 "position": str(position),
                 "pnl": str(cash + position * last_close - record.starting_cash),
             }

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from consumers.stores.ports import AccountKey, Decision, Stores, StreamKey, UnknownOrder
-from events.models import OrderRequested
+from events.models import OrderFilled, OrderRequested
 from infra.aws.stores import dynamodb_stores
 from infra.local.stores import memory_stores, sqlite_stores
 from tests.conftest import spot_day_bars
@@ -126,3 +126,22 @@ def test_accounts_and_orders_are_listed_with_exact_money(stores: Stores) -> None
     records = {record.request.order_id: record for record in stores.orders()}
     assert records[second.order_id].settlement == rejected(second, "no short")
     assert records[first.order_id].request == first
+
+
+def test_each_commission_is_booked_in_the_asset_it_was_paid_in(stores: Stores) -> None:
+    """A base-asset fee comes off the position, a quote fee off cash, a BNB fee is kept as BNB."""
+    buy, sell = _order(0, "0.01"), _order(60_000, "-0.00999")
+    stores.book.decide(Decision(KEY, 0, Decimal("0.01"), buy))
+    stores.book.decide(Decision(KEY, 60_000, Decimal(0), sell))
+    stores.book.settle(
+        OrderFilled(**buy.identity(), price=Decimal(20_000), fee=Decimal(0), fee_base=Decimal("0.00001"))
+    )
+    stores.book.settle(
+        OrderFilled(**sell.identity(), price=Decimal(20_100), fee=Decimal(0), fee_other={"BNB": Decimal("0.0005")})
+    )
+    stores.commit()
+    (account,) = stores.book.accounts()
+    assert account.position == Decimal(0)  # received 0.00999, sold 0.00999
+    assert account.cash == CASH - Decimal(200) + Decimal("200.799")
+    assert account.fees == Decimal("0.2")  # the BTC fee valued at its fill price; BNB is not converted
+    assert account.fee_assets == {"BNB": Decimal("0.0005")}

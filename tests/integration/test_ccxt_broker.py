@@ -31,7 +31,7 @@ from consumers.execution.ccxt_broker import (
     RetryPolicy,
     credentials_from_environment,
     credentials_from_secrets_manager,
-    fee_in_quote,
+    fees_by_asset,
 )
 from consumers.stores.ports import AccountKey
 from events.models import OrderRequested
@@ -99,22 +99,43 @@ def an_order(qty: str, price: Decimal = PRICE) -> OrderRequested:
     return order_requested(KEY, next(_bar_times), qty, price=str(price))
 
 
-def test_a_fill_is_reported_with_exact_decimals_and_moves_the_balances_exactly(
+def test_a_buy_pays_its_commission_in_the_base_asset_received_and_reports_exactly_that(
     exchange: LocalBinance, broker: CcxtBroker
 ) -> None:
     outcome = broker.execute(an_order("0.0015"))
-    assert outcome == Execution(qty=Decimal("0.0015"), price=PRICE, fee=Decimal("0.03150018"))
-    assert all(isinstance(v, Decimal) for v in (outcome.qty, outcome.price, outcome.fee))
+    assert outcome == Execution(qty=Decimal("0.0015"), price=PRICE, fee=Decimal(0), fee_base=Decimal("0.0000015"))
+    assert all(isinstance(v, Decimal) for v in (outcome.qty, outcome.price, outcome.fee, outcome.fee_base))
     balances = exchange.orders.account.balances
-    assert balances["BTC"] == Decimal("0.0115")
-    assert balances["USDT"] == Decimal("1000") - Decimal("31.50018") - Decimal("0.03150018")
+    assert balances["BTC"] == Decimal("0.01") + Decimal("0.0015") - Decimal("0.0000015")
+    assert balances["USDT"] == Decimal("1000") - Decimal("31.50018")
+
+
+def test_a_sell_pays_its_commission_in_the_quote_received(exchange: LocalBinance, broker: CcxtBroker) -> None:
+    outcome = broker.execute(order_requested(KEY, next(_bar_times), "-0.005", price=str(PRICE)))
+    assert outcome == Execution(qty=Decimal("0.005"), price=PRICE, fee=Decimal("0.1050006"))
+    assert exchange.orders.account.balances["USDT"] == Decimal("1000") + Decimal("105.0006") - Decimal("0.1050006")
+
+
+def test_a_commission_paid_in_bnb_is_reported_in_bnb_and_falls_back_when_bnb_runs_out(
+    exchange: LocalBinance, broker: CcxtBroker
+) -> None:
+    orders = exchange.orders
+    orders.commission_in, orders.bnb_price = "BNB", Decimal("250")
+    orders.account.balances["BNB"] = Decimal("0.0001")
+    first = broker.execute(an_order("0.001"))  # 21.00012 USDT × 0.075% / 250 = 0.000063 BNB
+    assert first == Execution(
+        qty=Decimal("0.001"), price=PRICE, fee=Decimal(0), fee_other=(("BNB", Decimal("0.000063")),)
+    )
+    second = broker.execute(an_order("0.001"))  # 0.000037 BNB left: Binance takes the received asset instead
+    assert second == Execution(qty=Decimal("0.001"), price=PRICE, fee=Decimal(0), fee_base=Decimal("0.000001"))
+    assert orders.account.balances["BNB"] == Decimal("0.000037")
 
 
 def test_the_account_endpoint_reports_the_balances_as_exact_strings(broker: CcxtBroker) -> None:
     broker.execute(an_order("0.0015"))
     balance = broker.exchange.fetch_balance()
-    assert Decimal(balance["BTC"]["free"]) == Decimal("0.0115")
-    assert Decimal(balance["USDT"]["total"]) == Decimal("968.46831982")
+    assert Decimal(balance["BTC"]["free"]) == Decimal("0.0114985")
+    assert Decimal(balance["USDT"]["total"]) == Decimal("968.49982")
 
 
 def test_without_a_set_price_the_fill_is_at_the_last_bar_closed_by_the_market_clock(
@@ -126,7 +147,7 @@ def test_without_a_set_price_the_fill_is_at_the_last_bar_closed_by_the_market_cl
     (placed,) = exchange.orders.orders
     closed = [bar for bar in BARS if bar.open_time_ms + 60_000 <= placed.time_ms]
     assert outcome.price == (closed[-1].close if closed else BARS[0].open)
-    assert outcome.fee == (Decimal("0.001") * outcome.price * Decimal("0.001")).quantize(Decimal("1e-8"))
+    assert (outcome.fee, outcome.fee_base) == (Decimal(0), Decimal("0.000001"))
 
 
 def test_executing_the_same_order_again_trades_once_and_reports_the_same_fill(
@@ -166,7 +187,7 @@ def test_an_order_executed_whose_answer_is_lost_is_found_not_sent_again(
     exchange.orders.after_execute = failure
     order = an_order("0.0015")
     outcome = broker.execute(order)
-    assert outcome == Execution(qty=Decimal("0.0015"), price=PRICE, fee=Decimal("0.03150018"))
+    assert outcome == Execution(qty=Decimal("0.0015"), price=PRICE, fee=Decimal(0), fee_base=Decimal("0.0000015"))
     assert exchange.orders.placed[order.order_id] == 1
     assert exchange.orders.fail_next_after_execute == 0  # the fault did fire
 
@@ -244,7 +265,7 @@ def test_a_partial_fill_reports_what_filled_and_a_retry_reports_the_same(
     exchange.orders.liquidity = Decimal("0.001")
     order = an_order("0.003")
     outcome = broker.execute(order)
-    assert outcome == Execution(qty=Decimal("0.001"), price=PRICE, fee=Decimal("0.02100012"))
+    assert outcome == Execution(qty=Decimal("0.001"), price=PRICE, fee=Decimal(0), fee_base=Decimal("0.000001"))
     assert exchange.orders.orders[0].status == "EXPIRED"
     assert broker.execute(order) == outcome  # found by lookup: fills read back from myTrades
     assert exchange.orders.placed[order.order_id] == 1
@@ -256,36 +277,32 @@ def test_nothing_filled_is_a_refusal(exchange: LocalBinance, broker: CcxtBroker)
     assert outcome == Refusal("nothing filled: the exchange reports the order expired")
 
 
-def test_several_fills_average_exactly_and_a_base_asset_fee_is_valued_at_its_fill_price(
+def test_several_fills_average_exactly_and_their_base_asset_fees_add_up_in_the_base_asset(
     exchange: LocalBinance, broker: CcxtBroker
 ) -> None:
     orders = exchange.orders
-    orders.fills_per_order, orders.fill_price_step, orders.commission_in = 3, Decimal("0.5"), "received"
+    orders.fills_per_order, orders.fill_price_step = 3, Decimal("0.5")
     order = an_order("0.003")
     outcome = broker.execute(order)
     prices = [PRICE, PRICE + Decimal("0.5"), PRICE + 1]
     assert outcome == Execution(
         qty=Decimal("0.003"),
         price=sum(prices, Decimal(0)) / 3,
-        fee=sum((Decimal("0.000001") * p for p in prices), Decimal(0)),  # 0.1% of each 0.001 BTC fill, in BTC
+        fee=Decimal(0),
+        fee_base=Decimal("0.000003"),  # 0.1% of each 0.001 BTC fill, in BTC
     )
     assert broker.execute(order) == outcome  # the lookup path (fetch_order + myTrades) agrees
     assert orders.account.balances["BTC"] == Decimal("0.01") + Decimal("0.003") - Decimal("0.000003")
 
 
-def test_fee_in_a_third_asset_is_valued_at_its_price_in_the_quote() -> None:
+def test_fees_are_summed_per_asset_they_were_paid_in_never_converted() -> None:
     trades: list[Mapping[str, Any]] = [
         {"price": "100", "amount": "1", "fee": {"cost": "0.5", "currency": "BNB"}, "fees": []},
         {"price": "100", "amount": "1", "fee": None, "fees": [{"cost": "0.25", "currency": "BNB"}]},
+        {"price": "101", "amount": "1", "fee": {"cost": "0.001", "currency": "BTC"}},
+        {"price": "101", "amount": "1", "fee": {"cost": None, "currency": "USDT"}},
     ]
-    asked: list[tuple[str, str]] = []
-
-    def price_of(asset: str, quote: str) -> Decimal:
-        asked.append((asset, quote))
-        return Decimal("300")
-
-    assert fee_in_quote(trades, "BTC", "USDT", price_of) == Decimal("225")
-    assert asked == [("BNB", "USDT")]
+    assert fees_by_asset(trades) == {"BNB": Decimal("0.75"), "BTC": Decimal("0.001")}
 
 
 def test_a_bad_signature_is_not_mistaken_for_a_refusal(exchange: LocalBinance, rest_url: str) -> None:
@@ -354,7 +371,7 @@ def test_any_faults_at_most_one_order_per_id_and_every_call_reports_it(
     broker.exchange.enableRateLimit = False  # ccxt's 50 ms/request pacing is not under test here
     order = an_order("0.001")
     outcomes = {broker.execute(order) for _ in range(calls)}
-    assert outcomes == {Execution(qty=Decimal("0.001"), price=PRICE, fee=Decimal("0.02100012"))}
+    assert outcomes == {Execution(qty=Decimal("0.001"), price=PRICE, fee=Decimal(0), fee_base=Decimal("0.000001"))}
     assert orders.placed[order.order_id] == 1
     orders.request_faults.clear()
     orders.fail_next_after_execute = 0

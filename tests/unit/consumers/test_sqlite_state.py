@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from consumers.stores.ports import AccountKey, Decision, StreamKey
-from consumers.stores.sqlite import SqliteState, StateLocked
+from consumers.stores.sqlite import SCHEMA, SqliteState, StateLocked
+from events.models import OrderFilled
 from tests.conftest import spot_day_bars
+from tests.factories import order_requested
 from tests.unit.consumers.pipeline import Pipeline
 from tests.unit.consumers.test_delivery_invariants import FlipFlop
 
@@ -78,3 +81,25 @@ def test_kill_switch_set_by_another_connection_is_seen_at_once(tmp_path: Path) -
     assert state.book.decide(Decision(key, 0, Decimal(0), None))
     operator.close()
     state.close()
+
+
+def test_third_asset_fees_survive_a_restart_and_an_older_file_gains_the_column(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    old = sqlite3.connect(path)  # an accounts table as written before fees in other assets were booked
+    old.executescript(SCHEMA.replace("refused_target TEXT, fee_assets TEXT,", "refused_target TEXT,"))
+    old.execute(
+        "INSERT INTO accounts VALUES ('sma', 'binance', 'BTC/USDT', '99000', '0.05', '0', '1', '0.05', 5, 1, 0, NULL)"
+    )
+    old.commit()
+    old.close()
+    state = SqliteState(path, Decimal(100_000))
+    key = AccountKey("sma", "binance", "BTC/USDT")
+    assert state.book.account(key).fee_assets == {}
+    order = order_requested(key, 60_000, "0.01", target="0.06")
+    state.book.decide(Decision(key, 60_000, Decimal("0.06"), order))
+    state.book.settle(OrderFilled(**order.identity(), price=Decimal(100), fee=Decimal(0), fee_other={"BNB": "0.001"}))
+    state.close()
+    reopened = SqliteState(path, Decimal(100_000))
+    assert reopened.book.account(key).fee_assets == {"BNB": Decimal("0.001")}
+    assert reopened.book.account(key).position == Decimal("0.06")
+    reopened.close()
