@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from events.bar_checks import MAX_PRICE, MAX_VOLUME, MIN_PRICE, ZERO
-from events.models import OrderRequested
+from events.models import OrderFilled, OrderRequested
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +17,14 @@ class Execution:
     fee: Decimal  # commission paid in the quote currency
     fee_base: Decimal = Decimal(0)  # commission paid in the base asset: the account received qty − fee_base
     fee_other: tuple[tuple[str, Decimal], ...] = ()  # (asset, commission) paid in other assets, e.g. BNB
+
+
+def fill_of(order: OrderRequested, execution: Execution) -> OrderFilled:
+    """The settlement event of an executed order, each commission in the asset it was paid in."""
+    return OrderFilled.trusted(
+        **{**order.identity(), "qty": execution.qty}, price=execution.price, fee=execution.fee,
+        fee_base=execution.fee_base, fee_other=dict(execution.fee_other),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

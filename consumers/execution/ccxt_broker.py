@@ -19,15 +19,17 @@ import time
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import ccxt
 
 from consumers.execution.broker import Execution, Refusal
+from consumers.reconciliation.ports import ExchangeUnreachable, OpenOrder, StillOpen
 from events.models import OrderRequested
 from producers.exchanges.ccxt_urls import point_at
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 API_KEY_VARIABLE = "STDS_EXCHANGE_API_KEY"
 SECRET_VARIABLE = "STDS_EXCHANGE_SECRET"
@@ -144,22 +146,67 @@ class CcxtBroker:
 
     def execute(self, order: OrderRequested) -> Execution | Refusal:
         """Trade `order` at market at most once, however often this is called for its id."""
+        try:
+            return self._patiently(f"order {order.order_id}", lambda: self._attempt(order))
+        except ExchangeUnreachable as error:
+            raise BrokerUnavailable(str(error)) from None
+
+    # the exchange account as reconciliation sees it (consumers.reconciliation.ports.ExchangeAccount)
+
+    def balances(self) -> dict[str, Decimal]:
+        totals = self._patiently("balances", lambda: self.exchange.fetch_balance()["total"])
+        return {asset: Decimal(amount) for asset, amount in totals.items() if amount is not None}
+
+    def open_orders(self, symbols: list[str]) -> list[OpenOrder]:
+        def fetch() -> list[dict[str, Any]]:
+            self.exchange.load_markets()
+            known = [symbol for symbol in symbols if symbol in self.exchange.markets]
+            return [order for symbol in known for order in self.exchange.fetch_open_orders(symbol)]
+
+        return [
+            OpenOrder(str(o.get("clientOrderId") or o["id"]), o["symbol"], o["side"], Decimal(o.get("remaining") or 0))
+            for o in self._patiently("open orders", fetch)
+        ]
+
+    def find(self, order: OrderRequested) -> Execution | Refusal | StillOpen | None:
+        def look() -> Execution | Refusal | StillOpen | None:
+            self.exchange.load_markets()
+            found = self._lookup(order) if order.symbol in self.exchange.markets else None
+            if found is None:
+                return None
+            if found.get("status") == "open":
+                return StillOpen(Decimal(found.get("filled") or 0))
+            return self._execution(found, order)
+
+        return self._patiently(f"order {order.order_id}", look)
+
+    def assets_of(self, symbol: str) -> tuple[str, str]:
+        self._patiently("markets", self.exchange.load_markets)
+        market = self.exchange.markets.get(symbol)
+        if market is None:
+            base, _, quote = symbol.partition("/")
+            return base, quote.partition(":")[0]
+        return str(market["base"]), str(market["quote"])
+
+    def _patiently(self, what: str, call: Callable[[], T]) -> T:
+        """Retry network trouble with backoff for a bounded time; the calls here are all lookups (or
+        look up before placing), so asking again is safe."""
         deadline = time.monotonic() + self.retry.give_up_after_s
         attempt = 0
         while True:
             attempt += 1
             try:
-                return self._attempt(order)
+                return call()
             except UNKNOWN_OUTCOME as error:  # the order may or may not have reached the exchange
                 reason = self._redact(f"{type(error).__name__}: {error}")
                 delay = self.retry.delay(attempt)
                 if time.monotonic() + delay > deadline:
-                    raise BrokerUnavailable(
-                        f"{self.exchange_id} unreachable for order {order.order_id} after {attempt} attempts: {reason}"
+                    raise ExchangeUnreachable(
+                        f"{self.exchange_id} unreachable for {what} after {attempt} attempts: {reason}"
                     ) from None
                 log.warning(
                     "exchange trouble, looking the order up again before any resend",
-                    extra={"order_id": order.order_id, "attempt": attempt, "delay_s": delay, "error": reason},
+                    extra={"what": what, "attempt": attempt, "delay_s": delay, "error": reason},
                 )
                 self._sleep(delay)
 

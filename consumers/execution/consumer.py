@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from consumers.execution.broker import Broker, Execution, fill_problem
+from consumers.execution.broker import Broker, Execution, fill_of, fill_problem
 from consumers.execution.risk import RiskPolicy, rejection_reason
 from consumers.stores.ports import Account, AccountKey, Book, KillSwitch, OrderMismatch, Settlement, UnknownOrder
 from consumers.stores.transitions import apply_settlement
@@ -56,10 +56,7 @@ class ExecutionConsumer:
             if not isinstance(outcome, Execution):
                 reason = outcome.reason
             else:
-                fill = OrderFilled.trusted(
-                    **{**order.identity(), "qty": outcome.qty}, price=outcome.price, fee=outcome.fee,
-                    fee_base=outcome.fee_base, fee_other=dict(outcome.fee_other),
-                )  # fmt: skip
+                fill = fill_of(order, outcome)
                 problem = _unbookable(fill, order, account)
                 if problem is None:
                     return fill

@@ -330,6 +330,24 @@ class DynamoKillSwitch:
         self.client.delete_item(TableName=self.table, Key=_KILL_SWITCH)
 
 
+class DynamoReconciliationLog:
+    """The last reconciliation, as one item of the control table."""
+
+    def __init__(self, client: Any, table: str) -> None:
+        self.client = client
+        self.table = table
+
+    def save(self, document: str) -> None:
+        self.client.put_item(TableName=self.table, Item={**_RECONCILIATION, "value": {"S": document}})
+
+    def last(self) -> str | None:
+        answer = self.client.get_item(TableName=self.table, Key=_RECONCILIATION, ConsistentRead=True)
+        return str(answer["Item"]["value"]["S"]) if "Item" in answer else None
+
+
+_RECONCILIATION = {"name": {"S": "reconciliation"}}
+
+
 def _scan(client: Any, table: str) -> Iterator[Item]:
     for page in client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
         yield from page["Items"]

@@ -201,3 +201,14 @@ class MemoryKillSwitch:
 
     def release(self) -> None:
         self._reason = None
+
+
+class MemoryReconciliationLog:
+    def __init__(self) -> None:
+        self._last: str | None = None
+
+    def save(self, document: str) -> None:
+        self._last = document
+
+    def last(self) -> str | None:
+        return self._last

@@ -133,6 +133,14 @@ class KillSwitch(Protocol):
     def release(self) -> None: ...
 
 
+class ReconciliationLog(Protocol):
+    """Keeps the last reconciliation (a JSON document) where `stds holdings` and the next run find it."""
+
+    def save(self, document: str) -> None: ...
+
+    def last(self) -> str | None: ...
+
+
 class UnknownOrder(LookupError):
     """A settlement or order event names an order id this book never recorded."""
 
@@ -152,3 +160,4 @@ class Stores:
     commit: Callable[[], None]  # a consistent point: everything routed so far is fully applied
     close: Callable[[], None]
     orders: Callable[[], list[OrderRecord]]  # every order the state holds, for reports
+    reconciliations: ReconciliationLog

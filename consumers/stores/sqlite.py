@@ -104,6 +104,23 @@ class SqliteKillSwitch:
             self._connection.execute("DELETE FROM control WHERE name = 'kill_switch'")
 
 
+class SqliteReconciliationLog:
+    """The last reconciliation, as one row of the control table (written at once, like the kill switch)."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+
+    def save(self, document: str) -> None:
+        with self._connection:
+            self._connection.execute(
+                "INSERT OR REPLACE INTO control (name, value) VALUES ('reconciliation', ?)", (document,)
+            )
+
+    def last(self) -> str | None:
+        row = self._connection.execute("SELECT value FROM control WHERE name = 'reconciliation'").fetchone()
+        return str(row[0]) if row else None
+
+
 class SqliteState:
     """Opens (creating if needed) the state file, loads it, and persists changes on `commit()`."""
 
@@ -135,6 +152,7 @@ class SqliteState:
         self.book = MemoryBook(starting_cash)
         self.processed = MemoryProcessedIds(track_changes=True)
         self.kill_switch = SqliteKillSwitch(self._connection)
+        self.reconciliations = SqliteReconciliationLog(self._connection)
         self._load()
 
     def commit(self) -> None:

@@ -10,6 +10,7 @@ from consumers.stores.dynamodb import (
     DynamoBook,
     DynamoKillSwitch,
     DynamoProcessedIds,
+    DynamoReconciliationLog,
     TableNames,
 )
 from consumers.stores.ports import Stores
@@ -26,4 +27,5 @@ def dynamodb_stores(client: Any, names: TableNames, starting_cash: Decimal) -> S
         commit=lambda: None,
         close=lambda: None,
         orders=book.records,
+        reconciliations=DynamoReconciliationLog(client, names.control),
     )

@@ -9,7 +9,13 @@ from typing import Any
 
 import orjson
 
-from consumers.stores.memory import MemoryBarStore, MemoryBook, MemoryKillSwitch, MemoryProcessedIds
+from consumers.stores.memory import (
+    MemoryBarStore,
+    MemoryBook,
+    MemoryKillSwitch,
+    MemoryProcessedIds,
+    MemoryReconciliationLog,
+)
 from consumers.stores.ports import Stores
 from consumers.stores.sqlite import SqliteState, StateFileError, state_exists
 from infra.config import StdsConfig
@@ -29,6 +35,7 @@ def memory_stores(starting_cash: Decimal, retention_bars: int) -> Stores:
         commit=lambda: None,
         close=lambda: None,
         orders=book.records,
+        reconciliations=MemoryReconciliationLog(),
     )
 
 
@@ -46,6 +53,7 @@ def stores_of(state: SqliteState) -> Stores:
         commit=state.commit,
         close=state.close,
         orders=state.book.records,
+        reconciliations=state.reconciliations,
     )
 
 

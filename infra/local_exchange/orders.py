@@ -105,6 +105,7 @@ class Order:
     orig_qty: Decimal
     time_ms: int
     fills: tuple[Fill, ...]
+    resting: bool = False  # accepted, nothing done yet: an order the exchange holds open
 
     @property
     def executed_qty(self) -> Decimal:
@@ -116,6 +117,8 @@ class Order:
 
     @property
     def status(self) -> str:
+        if self.resting:
+            return "NEW"
         # a market order never rests: what the book could not fill expires at once
         return "FILLED" if self.executed_qty == self.orig_qty else "EXPIRED"
 
@@ -167,6 +170,7 @@ class SpotOrders:
         self.bnb_price = Decimal(300)
         self.request_faults: deque[RequestFault | None] = deque()  # one taken per signed request; None: no fault
         self.fail_next_after_execute = 0  # this many placements execute, then fail as `after_execute`
+        self.leave_open_next = 0  # this many placements are accepted and left open (status NEW), nothing traded
         self.after_execute: RequestFault = RequestFault.DROP
         self._order_ids = itertools.count(1)
         self._trade_ids = itertools.count(1)
@@ -174,6 +178,7 @@ class SpotOrders:
     def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_post("/api/v3/order", self._signed(self._new_order))
         router.add_get("/api/v3/order", self._signed(self._query_order))
+        router.add_get("/api/v3/openOrders", self._signed(self._open_orders))
         router.add_get("/api/v3/myTrades", self._signed(self._my_trades))
         router.add_get("/api/v3/account", self._signed(self._account))
 
@@ -279,6 +284,10 @@ class SpotOrders:
                 return _json(_order_query(order))
         raise Rejected(400, -2013, "Order does not exist.")
 
+    async def _open_orders(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
+        market = self._market(params) if "symbol" in params else None
+        return _json([_order_query(o) for o in self.orders if o.resting and market in (None, o.market)])
+
     async def _my_trades(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
         market = self._market(params)
         try:
@@ -324,6 +333,12 @@ class SpotOrders:
             raise Rejected(400, -1013, "Filter failure: LOT_SIZE")
         if not rules.min_notional <= qty * price <= rules.max_notional:
             raise Rejected(400, -1013, "Filter failure: NOTIONAL")
+        if self.leave_open_next > 0:
+            self.leave_open_next -= 1
+            order = Order(next(self._order_ids), client_id, market, side, qty, self.now_ms(), (), resting=True)
+            self.orders.append(order)
+            self.placed[client_id] += 1
+            return order
         fills = self._fills(market, side, qty, price, rules.step)
         self._settle(market, side, qty, fills)
         order = Order(next(self._order_ids), client_id, market, side, qty, self.now_ms(), fills)

@@ -1,0 +1,1 @@
+"""Reconciliation: does the exchange hold what the book says? Settle what the book missed, halt on the rest."""
