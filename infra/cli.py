@@ -77,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_strategies_command(commands)
     _add_schema_command(commands)
     _add_holdings_command(commands)
+    _add_reconcile_command(commands)
     _add_halt_command(commands)
     _add_resume_command(commands)
     return parser
@@ -153,7 +154,19 @@ def _add_run_command(commands: Any) -> None:
     )  # fmt: skip
     run.add_argument("--speed", type=float, default=600.0, help="with --local-exchange: market time × this")
     run.add_argument("--faults", type=float, default=0.0, help="with --local-exchange: fault rate per message")
+    _add_broker_options(run)
     run.set_defaults(run=_run)
+
+
+def _add_broker_options(command: argparse.ArgumentParser) -> None:
+    """Where orders go; each overrides the strategies file's [broker] table."""
+    broker = command.add_argument_group("broker", "where orders go (defaults: the [broker] table, else paper)")
+    broker.add_argument("--broker", choices=["paper", "ccxt"], help="paper fills, or real orders through ccxt")
+    net = broker.add_mutually_exclusive_group()
+    net.add_argument("--sandbox", dest="live", action="store_false", default=None, help="the exchange's testnet")
+    net.add_argument("--live", dest="live", action="store_true", help="REAL MONEY: the exchange itself")
+    broker.add_argument("--key-file", type=Path, help='JSON {"apiKey", "secret"} outside the repo, chmod 600')
+    broker.add_argument("--exchange-url", help="a Binance-compatible REST base for orders (e.g. `stds exchange`)")
 
 
 def _add_exchange_command(commands: Any) -> None:
@@ -186,6 +199,25 @@ def _add_holdings_command(commands: Any) -> None:
     holdings = commands.add_parser("holdings", help="show positions, cash and fees per sub-account in a state file")
     holdings.add_argument("--db", type=Path, required=True, help="state file, e.g. out/replay/state.sqlite")
     holdings.set_defaults(run=_holdings)
+
+
+def _add_reconcile_command(commands: Any) -> None:
+    reconcile = commands.add_parser(
+        "reconcile",
+        help="compare the book with the exchange once, settle what the book missed, halt on what is unexplained",
+        description=(
+            "Fetch the exchange's balances, open orders and the state of every unsettled order; settle pending "
+            "orders older than the deadline from the exchange's answer; compare each asset with the sum of the "
+            "sub-accounts plus the configured baseline; engage the kill switch naming what differs. The result "
+            "is kept in the state file (`stds holdings` shows it). Exit 0 when everything agrees, 1 otherwise."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    reconcile.add_argument("--db", type=Path, required=True, help="state file of a `stds run`")
+    reconcile.add_argument("--config", type=Path, required=True, help="the strategies file the run uses")
+    reconcile.add_argument("--symbols", help="the run's symbols (default: those the strategies name)")
+    _add_broker_options(reconcile)
+    reconcile.set_defaults(run=_reconcile)
 
 
 def _add_halt_command(commands: Any) -> None:
@@ -497,7 +529,9 @@ def _run(args: argparse.Namespace) -> int:
     from infra.local.live import LiveOptions, run_live
 
     config, config_dir = _config_from_args(args, strategy_symbols=None)
+    config = _with_broker_args(config, args)
     stream = _streamer_settings(args)
+    credentials = _check_broker(config, stream.symbols, local_exchange=bool(args.local_exchange))
     local = _local_exchange(args.local_exchange, args.speed, args.faults, 7) if args.local_exchange else None
     if local is not None and stream.start_ms is None:
         stream = replace(stream, start_ms=local.tape.first_open_ms)
@@ -512,10 +546,76 @@ def _run(args: argparse.Namespace) -> int:
         record=args.record,
         duration_s=args.duration,
         print_trades=not args.no_print,
+        credentials=credentials,
     )
     summary = asyncio.run(run_live(options, local))
     _print_summary(summary, args.out)
     return 0
+
+
+def _with_broker_args(config: StdsConfig, args: argparse.Namespace) -> StdsConfig:
+    overrides = {
+        key: value
+        for key, value in (
+            ("kind", args.broker), ("live", args.live), ("key_file", args.key_file), ("rest_url", args.exchange_url)
+        )
+        if value is not None
+    }  # fmt: skip
+    if not overrides:
+        return config
+    broker = config.broker.model_validate({**config.broker.model_dump(), **overrides})
+    return config.model_copy(update={"broker": broker})
+
+
+def _check_broker(config: StdsConfig, symbols: Sequence[str], *, local_exchange: bool) -> Any:
+    """The safety rails before anything starts: a live run is explicit, shown, and has its keys.
+    Returns the credentials to trade with (None: paper, or the local exchange's own account)."""
+    from infra.local.trading import check_live, live_banner
+
+    check_live(config, symbols, local_exchange)
+    if config.broker.kind != "ccxt" or local_exchange:
+        return None
+    from infra.local.exchange_keys import load_credentials
+
+    credentials = load_credentials(config.broker.key_file)
+    if config.broker.live:
+        print(live_banner(config, "binance", symbols), file=sys.stderr)
+    else:
+        print(
+            f"stds: trading on the {config.broker.exchange} testnet (sandbox); --live for real money", file=sys.stderr
+        )
+    return credentials
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    import time
+
+    import ccxt
+
+    from consumers.reconciliation.reconciler import Reconciler, describe
+    from infra.local.exchange_keys import load_credentials
+    from infra.local.stores import sqlite_stores
+    from infra.local.trading import ccxt_broker, sub_accounts
+
+    config = _with_broker_args(load_config(args.config), args)
+    symbols = (
+        [s.strip() for s in args.symbols.split(",") if s.strip()]
+        if args.symbols
+        else sorted({symbol for line in config.strategies.values() for symbol in line.symbols or []})
+    )
+    if not args.db.exists():
+        raise FileNotFoundError(f"{args.db}: no state file here (a `stds run` creates OUT/state.sqlite)")
+    broker = ccxt_broker(config.broker, load_credentials(config.broker.key_file), None)
+    stores = sqlite_stores(args.db, config.paper.starting_cash, 1)
+    try:
+        keys = sub_accounts(config, config.broker.exchange, symbols)
+        result = Reconciler.of(stores, broker, config.broker.reconcile, keys).run(int(time.time() * 1000))
+    except ccxt.AuthenticationError as error:  # ccxt's message quotes the exchange's answer, never the key
+        raise ValueError(f"the exchange refused the keys: {error}") from None
+    finally:
+        stores.close()
+    print("\n".join(describe(result.document())))
+    return 0 if result.agrees else 1
 
 
 def _exchange(args: argparse.Namespace) -> int:
@@ -617,10 +717,16 @@ def _holdings(args: argparse.Namespace) -> int:
     print(f"{'strategy':<20} {'symbol':<12} {'position':>12} {'pending':>10} {'cash':>18} {'fees':>14} fills")
     for account in sorted(accounts, key=lambda a: (a.key.strategy, a.key.symbol)):
         key = account.key
+        paid_elsewhere = "".join(f"  + {paid} {asset} fees" for asset, paid in sorted(account.fee_assets.items()))
         print(
             f"{key.strategy:<20} {key.symbol:<12} {account.position!s:>12} {account.pending!s:>10} "
-            f"{account.cash:>18.8f} {account.fees:>14.8f} {account.fills}"
+            f"{account.cash:>18.8f} {account.fees:>14.8f} {account.fills}{paid_elsewhere}"
         )
+    last = state.reconciliations.last()
+    if last is not None:
+        from consumers.reconciliation.reconciler import describe
+
+        print("\n".join(describe(orjson.loads(last))))
     return 0
 
 

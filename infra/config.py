@@ -6,11 +6,12 @@ import re
 import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from consumers.execution.risk import RiskLimits, RiskPolicy
+from consumers.reconciliation.reconciler import ReconcileSettings
 from events.codec import describe_errors
 
 STRATEGY_NAME = r"^[a-z][a-z0-9_-]{0,47}$"
@@ -48,12 +49,26 @@ class PaperConfig(BaseModel):
     starting_cash: Decimal = Field(default=Decimal(100_000), gt=0, le=MAX_CASH)
 
 
+class BrokerConfig(BaseModel):
+    """`[broker]`: where orders go. Paper by default; ccxt trades on the exchange's testnet unless `live`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["paper", "ccxt"] = "paper"
+    exchange: str = Field(default="binance", pattern=r"^[a-z0-9]+$", description="ccxt exchange id")
+    live: bool = Field(default=False, description="real money; false trades on the exchange's testnet (sandbox)")
+    rest_url: str | None = Field(default=None, description="a Binance-compatible REST base instead of the exchange's")
+    key_file: Path | None = Field(default=None, description='JSON {"apiKey", "secret"}, outside the repo, mode 600')
+    reconcile: ReconcileSettings = ReconcileSettings()
+
+
 class StdsConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     strategies: dict[str, StrategyConfig] = Field(min_length=1)
     risk: RiskLimits = RiskLimits()
     paper: PaperConfig = PaperConfig()
+    broker: BrokerConfig = BrokerConfig()
 
     def risk_policy(self) -> RiskPolicy:
         overrides = {name: spec.risk for name, spec in self.strategies.items() if spec.risk is not None}

@@ -38,7 +38,7 @@ REDACTED = "<redacted>"
 UNKNOWN_OUTCOME = (ccxt.NetworkError, ccxt.BadResponse)
 
 
-class MissingCredentials(Exception):
+class MissingCredentials(ValueError):
     """The credentials are absent or unreadable; the message never carries any part of them."""
 
 
@@ -77,15 +77,20 @@ def credentials_from_environment(environ: Mapping[str, str] = os.environ) -> Cre
 def credentials_from_secrets_manager(secret_id: str, client: SecretReader) -> Credentials:
     """Read a JSON secret {"apiKey": ..., "secret": ...}; errors name the secret, never its content."""
     text = client.get_secret_value(SecretId=secret_id).get("SecretString")
+    return credentials_from_json(text if isinstance(text, str) else "", f"secret {secret_id!r}")
+
+
+def credentials_from_json(text: str, origin: str) -> Credentials:
+    """{"apiKey": ..., "secret": ...} from a secret or a key file; errors name `origin`, never the content."""
     try:
-        document = json.loads(text) if isinstance(text, str) else None
+        document = json.loads(text)
     except json.JSONDecodeError:
         document = None  # the decode error quotes the document: drop it
     if not isinstance(document, dict):
-        raise MissingCredentials(f"secret {secret_id!r} is not a JSON object with apiKey and secret")
+        raise MissingCredentials(f"{origin} is not a JSON object with apiKey and secret")
     api_key, secret = document.get("apiKey"), document.get("secret")
     if not isinstance(api_key, str) or not isinstance(secret, str) or not api_key or not secret:
-        raise MissingCredentials(f"secret {secret_id!r} lacks a string apiKey or secret")
+        raise MissingCredentials(f"{origin} lacks a string apiKey or secret")
     return Credentials(api_key, secret)
 
 

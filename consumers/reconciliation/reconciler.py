@@ -19,7 +19,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from consumers.execution.broker import Execution, Refusal, fill_of, fill_problem
 from consumers.reconciliation.comparison import AssetComparison, book_holdings, compare
 from consumers.reconciliation.ports import ExchangeAccount, ExchangeUnreachable, OpenOrder
-from consumers.stores.ports import Account, AccountKey, Book, KillSwitch, OrderRecord, ReconciliationLog, Settlement
+from consumers.stores.ports import (
+    Account,
+    AccountKey,
+    Book,
+    KillSwitch,
+    OrderRecord,
+    ReconciliationLog,
+    Settlement,
+    Stores,
+)
 from events.models import OrderRejected, OrderRequested
 
 
@@ -54,8 +63,8 @@ class Reconciliation:
         return {
             "at": datetime.fromtimestamp(self.at_ms / 1000, UTC).isoformat(timespec="seconds"),
             "assets": [
-                {"asset": row.asset, "exchange": str(row.exchange), "book": str(row.book),
-                 "baseline": str(row.baseline), "difference": str(row.difference), "status": row.status}
+                {"asset": row.asset, "exchange": _plain(row.exchange), "book": _plain(row.book),
+                 "baseline": _plain(row.baseline), "difference": _plain(row.difference), "status": row.status}
                 for row in self.assets
             ],
             "settled": [_settled_line(settlement) for settlement in self.settled],
@@ -94,6 +103,14 @@ class Reconciler:
     log: ReconciliationLog
     settings: ReconcileSettings
     sub_accounts: Sequence[AccountKey] = ()  # configured ones, counted with their starting cash before any trade
+
+    @classmethod
+    def of(
+        cls, stores: Stores, exchange: ExchangeAccount, settings: ReconcileSettings, sub_accounts: Sequence[AccountKey]
+    ) -> Reconciler:
+        return cls(
+            stores.book, stores.orders, stores.kill_switch, exchange, stores.reconciliations, settings, sub_accounts
+        )
 
     def run(self, now_ms: int) -> Reconciliation:
         result = Reconciliation(now_ms)
@@ -167,3 +184,7 @@ def _settled_line(settlement: Settlement) -> str:
     if isinstance(settlement, OrderRejected):
         return f"{settlement.order_id} rejected: {settlement.reason}"
     return f"{settlement.order_id} filled {settlement.side} {settlement.qty} {settlement.symbol} @ {settlement.price}"
+
+
+def _plain(value: Decimal) -> str:
+    return f"{value.normalize():f}"  # 0E-16 and 1.5000 as 0 and 1.5

@@ -1,17 +1,21 @@
-"""`stds run`: the live pipeline on the embedded default — streamer → local bus → strategies → paper → SQLite."""
+"""`stds run`: the live pipeline on the embedded default — streamer → local bus → strategies → paper or ccxt
+broker → SQLite."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from consumers.reconciliation.reconciler import Reconciler, describe
+from consumers.stores.ports import Stores
 from events.dead_letters import DeadLetterFile
-from events.envelope import Envelope
+from events.envelope import Envelope, wrap
 from events.models import Event, OrderFilled
 from infra.config import StdsConfig
 from infra.local.collector import RunCollector
@@ -26,6 +30,9 @@ from producers.exchanges.registry import adapter_for
 from producers.streamer.cursors import CursorFile
 from producers.streamer.runner import stream_until_stopped
 from producers.streamer.streamer import Streamer, StreamerSettings
+
+if TYPE_CHECKING:  # ccxt is imported only when a run trades through it
+    from consumers.execution.ccxt_broker import CcxtBroker, Credentials
 
 log = logging.getLogger(__name__)
 
@@ -42,27 +49,33 @@ class LiveOptions:
     record: Path | None = None
     duration_s: float | None = None
     print_trades: bool = True
+    credentials: Credentials | None = None  # with a ccxt broker: else from [broker] key_file or the environment
 
 
 async def run_live(options: LiveOptions, local_exchange: LocalBinance | None = None) -> dict[str, Any]:
     """Stream until SIGTERM/SIGINT or `duration_s`, then write the report. With a `local_exchange`, run it
-    in this process, point the streamer at it, and also stop once its recorded bars are all published."""
+    in this process, point the streamer (and a ccxt broker) at it, and also stop once its recorded bars are
+    all published. With a ccxt broker, reconcile with the exchange at start, every few minutes, and at stop."""
     specs = load_strategies(options.config, options.config_dir)
     paper = options.config.paper
     options.out.mkdir(parents=True, exist_ok=True)
     db = options.db or options.out / "state.sqlite"
     stores = run_stores(db, options.config, specs, retention_for(specs), resume=True, fresh=options.fresh)
     dead_letters = DeadLetterFile(options.out / "dead-letters.jsonl")
-    runtime = LocalRuntime(specs, stores, dead_letters, risk=options.config.risk_policy(), paper=paper)
-    collector = RunCollector(runtime.bus)
     recorder = EventRecorder(options.record) if options.record else None
-    if recorder is not None:
-        runtime.bus.observe(recorder)
-    if options.print_trades:
-        runtime.bus.subscribe("print-fills", {"detail-type": ["OrderFilled"]}, _print_fill)
     started = time.perf_counter()
     try:
         async with _endpoints(options, local_exchange) as (ws_url, rest_url):
+            broker = _trading_broker(options, local_exchange, rest_url)
+            runtime = LocalRuntime(
+                specs, stores, dead_letters, risk=options.config.risk_policy(), paper=paper, broker=broker
+            )
+            collector = RunCollector(runtime.bus)
+            if recorder is not None:
+                runtime.bus.observe(recorder)
+            if options.print_trades:
+                runtime.bus.subscribe("print-fills", {"detail-type": ["OrderFilled"]}, _print_fill)
+            reconciling = _Reconciling.of(options, stores, runtime, broker)
             streamer = Streamer(
                 adapter=adapter_for(options.exchange),
                 settings=replace(options.stream, ws_url=ws_url, rest_url=rest_url),
@@ -74,7 +87,9 @@ async def run_live(options: LiveOptions, local_exchange: LocalBinance | None = N
             if local_exchange is not None:
                 wanted = local_exchange.tape.count(options.stream.symbols)
                 until = lambda published: published >= wanted  # noqa: E731
-            await stream_until_stopped(streamer, stores.commit, options.duration_s, until)
+            reconciling.now()
+            await stream_until_stopped(streamer, reconciling.tick, options.duration_s, until)
+            reconciling.now()
         elapsed = time.perf_counter() - started
         earlier = [r.settlement for r in stores.orders() if isinstance(r.settlement, OrderFilled)]
         accounts = sorted((a.key.strategy, a.key.exchange, a.key.symbol) for a in stores.book.accounts())
@@ -107,9 +122,72 @@ async def _endpoints(
     if local_exchange is None:
         yield options.stream.ws_url, options.stream.rest_url
         return
+    if options.config.broker.kind == "ccxt":
+        # the ccxt broker is synchronous: called from this loop, it would wait forever on a server in this loop
+        with local_exchange.serving_in_thread() as (ws_url, rest_url):
+            log.info("local exchange running in a thread", extra={"ws_url": ws_url, "rest_url": rest_url})
+            yield ws_url, rest_url
+        return
     async with local_exchange.running() as (ws_url, rest_url):
         log.info("local exchange running", extra={"ws_url": ws_url, "rest_url": rest_url})
         yield ws_url, rest_url
+
+
+def _trading_broker(
+    options: LiveOptions, local_exchange: LocalBinance | None, rest_url: str | None
+) -> CcxtBroker | None:
+    """None (the paper broker) unless `[broker] kind = "ccxt"`; a local exchange lends its own account's keys."""
+    settings = options.config.broker
+    if settings.kind != "ccxt":
+        return None
+    from consumers.execution.ccxt_broker import Credentials
+    from infra.local.exchange_keys import load_credentials
+    from infra.local.trading import ccxt_broker
+
+    if local_exchange is not None:
+        account = local_exchange.orders.account
+        return ccxt_broker(settings, Credentials(account.api_key, account.secret), rest_url)
+    return ccxt_broker(settings, options.credentials or load_credentials(settings.key_file), None)
+
+
+@dataclass
+class _Reconciling:
+    """Runs reconciliation when due (with a ccxt broker) and commits state on every tick of the streamer."""
+
+    stores: Stores
+    runtime: LocalRuntime
+    reconciler: Reconciler | None
+    every_s: float
+    due: float = 0.0
+
+    @classmethod
+    def of(cls, options: LiveOptions, stores: Stores, runtime: LocalRuntime, broker: CcxtBroker | None) -> _Reconciling:
+        if broker is None:
+            return cls(stores, runtime, None, 0.0)
+        from infra.local.trading import sub_accounts
+
+        settings = options.config.broker.reconcile
+        keys = sub_accounts(options.config, options.exchange, options.stream.symbols)
+        return cls(stores, runtime, Reconciler.of(stores, broker, settings, keys), settings.every_min * 60)
+
+    def tick(self) -> None:
+        self.stores.commit()
+        if self.reconciler is not None and time.monotonic() >= self.due:
+            self.now()
+
+    def now(self) -> None:
+        if self.reconciler is None:
+            return
+        self.stores.commit()
+        result = self.reconciler.run(int(time.time() * 1000))
+        self.due = time.monotonic() + self.every_s
+        if result.settled:  # fills the book had missed: onto the bus, so reports and prints see them
+            self.runtime.bus.publish([wrap(event) for event in result.settled])
+        self.stores.commit()
+        if not result.agrees:
+            for line in describe(result.document()):
+                log.warning(line)
+            print(f"stds: reconciliation: {'; '.join(result.problems) or result.unreachable}", file=sys.stderr)
 
 
 def _print_fill(envelope: Envelope) -> list[Event]:

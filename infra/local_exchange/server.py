@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -93,6 +94,32 @@ class LocalBinance:
             for client in list(self.clients):
                 await client.socket.close()
             await self._runner.cleanup()
+
+    @contextlib.contextmanager
+    def serving_in_thread(self) -> Iterator[tuple[str, str]]:
+        """`running()` on its own event loop in a thread, for synchronous clients (the ccxt broker) called
+        from another loop or none; yields (websocket base URL, REST base URL)."""
+        loop = asyncio.new_event_loop()
+        started = threading.Event()
+        stop = asyncio.Event()
+        urls: list[tuple[str, str]] = []
+
+        async def serve() -> None:
+            async with self.running() as endpoints:
+                urls.append(endpoints)
+                started.set()
+                await stop.wait()
+
+        thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+        thread.start()
+        if not started.wait(10):
+            raise RuntimeError("the local exchange did not start within 10 s")
+        try:
+            yield urls[0]
+        finally:
+            loop.call_soon_threadsafe(stop.set)
+            thread.join(10)
+            loop.close()
 
     # websocket side
 

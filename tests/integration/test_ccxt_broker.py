@@ -6,12 +6,10 @@ order id may ever be traded twice.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import itertools
 import json
 import logging
-import threading
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
@@ -52,27 +50,9 @@ _bar_times = itertools.count(BARS[0].open_time_ms, 60_000)
 
 @contextlib.contextmanager
 def serving(exchange: LocalBinance) -> Iterator[str]:
-    """Run the aiohttp server on its own event loop in a thread (the broker is sync); yield its REST URL."""
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    stop = asyncio.Event()
-    urls: list[str] = []
-
-    async def serve() -> None:
-        async with exchange.running() as (_, rest_url):
-            urls.append(rest_url)
-            started.set()
-            await stop.wait()
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
-    thread.start()
-    assert started.wait(10), "local exchange did not start"
-    try:
-        yield urls[0]
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(10)
-        loop.close()
+    """The server on its own loop in a thread (the broker is sync); yield its REST URL."""
+    with exchange.serving_in_thread() as (_, rest_url):
+        yield rest_url
 
 
 @pytest.fixture

@@ -1,0 +1,62 @@
+"""`stds run --broker ccxt`: the ccxt broker the execution Lambda uses, its safety rails, and reconciliation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+from consumers.execution.ccxt_broker import CcxtBroker, Credentials
+from consumers.stores.ports import AccountKey
+from infra.config import BrokerConfig, StdsConfig
+
+
+class UnsafeToTrade(ValueError):
+    """The settings would trade in a way the user did not ask for explicitly; nothing was started."""
+
+
+def ccxt_broker(broker: BrokerConfig, credentials: Credentials, rest_url: str | None) -> CcxtBroker:
+    """Testnet unless `live`; `rest_url` (a local exchange, or the config's) replaces the exchange's URLs."""
+    if broker.live and rest_url is None and broker.rest_url is None:
+        return CcxtBroker(broker.exchange, credentials)
+    return CcxtBroker(broker.exchange, credentials, sandbox=not broker.live, rest_url=rest_url or broker.rest_url)
+
+
+def sub_accounts(config: StdsConfig, exchange: str, symbols: Iterable[str]) -> list[AccountKey]:
+    """Every (strategy, symbol) the run trades: the book counts their starting cash before their first order."""
+    streamed = list(symbols)
+    return [
+        AccountKey(name, exchange, symbol)
+        for name, line in config.strategies.items()
+        for symbol in streamed
+        if line.symbols is None or symbol in line.symbols
+    ]
+
+
+def live_banner(config: StdsConfig, exchange: str, symbols: Iterable[str]) -> str:
+    """What a `--live` run will trade with real money, printed before it starts."""
+    policy = config.risk_policy()
+    lines = [f"LIVE TRADING on {config.broker.exchange} with real money:"]
+    for key in sub_accounts(config, exchange, symbols):
+        limits = policy.limits_for(key.strategy, key.symbol)
+        lines.append(
+            f"  {key.strategy:<20} {key.symbol:<12} max order notional {_limit(limits.max_order_notional)}, "
+            f"max position {_limit(limits.max_position)}, shorts {'allowed' if limits.allow_short else 'refused'}"
+        )
+    lines.append("  stop it with Ctrl-C (state is kept); halt orders from another shell with `stds halt --db ...`")
+    return "\n".join(lines)
+
+
+def check_live(config: StdsConfig, symbols: Iterable[str], local_exchange: bool) -> None:
+    """Refuse a live run that could not be what the user meant."""
+    if not config.broker.live:
+        return
+    if config.broker.kind != "ccxt":
+        raise UnsafeToTrade("--live needs --broker ccxt (the paper broker never trades)")
+    if local_exchange:
+        raise UnsafeToTrade("--live and --local-exchange contradict each other: the local exchange is a dry run")
+    if not sub_accounts(config, config.broker.exchange, symbols):
+        raise UnsafeToTrade("--live with no strategy trading any of --symbols")
+
+
+def _limit(value: Decimal | None) -> str:
+    return "none" if value is None else str(value)
