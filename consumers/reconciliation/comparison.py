@@ -27,9 +27,14 @@ class AssetComparison:
 
     def describe(self) -> str:
         return (
-            f"{self.asset}: exchange {self.exchange} vs book {self.book} + baseline {self.baseline} "
-            f"(difference {self.difference:+})"
+            f"{self.asset}: exchange {plain(self.exchange)} vs book {plain(self.book)} + baseline "
+            f"{plain(self.baseline)} (difference {'+' if self.difference > 0 else ''}{plain(self.difference)})"
         )
+
+
+def plain(value: Decimal) -> str:
+    """1.5000 as 1.5 and 0E-16 as 0: the exchange and the book carry different numbers of places."""
+    return f"{value.normalize():f}"
 
 
 def book_holdings(accounts: Iterable[Account], assets_of: Callable[[str], tuple[str, str]]) -> dict[str, Decimal]:

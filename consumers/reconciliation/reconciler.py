@@ -17,7 +17,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from consumers.execution.broker import Execution, Refusal, fill_of, fill_problem
-from consumers.reconciliation.comparison import AssetComparison, book_holdings, compare
+from consumers.reconciliation.comparison import AssetComparison, book_holdings, compare, plain
 from consumers.reconciliation.ports import ExchangeAccount, ExchangeUnreachable, OpenOrder
 from consumers.stores.ports import (
     Account,
@@ -63,8 +63,8 @@ class Reconciliation:
         return {
             "at": datetime.fromtimestamp(self.at_ms / 1000, UTC).isoformat(timespec="seconds"),
             "assets": [
-                {"asset": row.asset, "exchange": _plain(row.exchange), "book": _plain(row.book),
-                 "baseline": _plain(row.baseline), "difference": _plain(row.difference), "status": row.status}
+                {"asset": row.asset, "exchange": plain(row.exchange), "book": plain(row.book),
+                 "baseline": plain(row.baseline), "difference": plain(row.difference), "status": row.status}
                 for row in self.assets
             ],
             "settled": [_settled_line(settlement) for settlement in self.settled],
@@ -184,7 +184,3 @@ def _settled_line(settlement: Settlement) -> str:
     if isinstance(settlement, OrderRejected):
         return f"{settlement.order_id} rejected: {settlement.reason}"
     return f"{settlement.order_id} filled {settlement.side} {settlement.qty} {settlement.symbol} @ {settlement.price}"
-
-
-def _plain(value: Decimal) -> str:
-    return f"{value.normalize():f}"  # 0E-16 and 1.5000 as 0 and 1.5
