@@ -25,6 +25,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
@@ -121,12 +122,50 @@ class StdsStack(Stack):
         )  # fmt: skip
         self._grant_execution(self.execution_function)
         self._subscribe("Execution", self.execution_function, ORDERS_PATTERN)
+        self.reconciliation_function = self._reconciliation(execution_code, config.broker.reconcile.every_min)
         named = (symbol for line in config.strategies.values() for symbol in line.symbols or ())
         symbols = sorted({*self.settings.streamer_symbols, *named})
         if not symbols:
             raise ValueError("no symbols to stream: name them in the strategy lines or in the stds:symbols context")
         self.streamer = self._streamer(streamer_context, symbols)
         self._explain_exceptions()
+
+    def _reconciliation(self, code: Path, every_min: float) -> lambda_.Function:
+        """The reconciler on a schedule (EventBridge Scheduler), alarmed on any difference it cannot explain.
+        Like execution it trades nothing until STDS_BROKER=ccxt; it may settle orders and engage the kill switch."""
+        name = f"{self.settings.prefix}reconciliation"
+        function = self._function(
+            "Reconciliation", name, lambda_.Code.from_asset(str(code)), "infra.aws.handlers.reconciliation.handler",
+            {"STDS_BROKER": "paper", "STDS_EXCHANGE_SECRET_ID": self.secret.secret_arn},
+        )  # fmt: skip
+        tables = self.tables
+        self._grant_publish(function)
+        self.secret.grant_read(function)
+        _allow(function, ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan"], [tables["accounts"].table_arn])
+        _allow(function, ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Scan"], [tables["orders"].table_arn])
+        _allow(function, ["dynamodb:GetItem", "dynamodb:PutItem"], [tables["control"].table_arn])
+        invoker = iam.Role(
+            self, "ReconciliationScheduleRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com")
+        )
+        invoker.add_to_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[function.function_arn]))
+        minutes = max(1, round(every_min))
+        rate = f"rate({minutes} minute{'s' * (minutes > 1)})"
+        scheduler.CfnSchedule(
+            self, "ReconciliationSchedule", name=name, schedule_expression=rate,
+            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+            target=scheduler.CfnSchedule.TargetProperty(
+                arn=function.function_arn, role_arn=invoker.role_arn,
+                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(maximum_retry_attempts=0),  # next run retries
+            ),
+        )  # fmt: skip
+        problems = cloudwatch.Metric(
+            namespace="STDS", metric_name="ReconciliationProblems", statistic="Maximum", period=Duration.minutes(5),
+            dimensions_map={"service": "stds-reconciliation"},
+        )  # fmt: skip
+        self._alarm_on_any(
+            "ReconciliationDiffers", f"{name}: the exchange and the book differ (trading halted)", problems
+        )
+        return function
 
     def _explain_exceptions(self) -> None:
         """cdk-nag AwsSolutions findings this design accepts, each with its reason (the checks run on synth)."""

@@ -94,7 +94,7 @@ def test_every_rule_target_has_a_dead_letter_queue_and_an_alarm_on_its_depth(tem
     template.resource_properties_count_is(
         "AWS::CloudWatch::Alarm", {"MetricName": "ApproximateNumberOfMessagesVisible"}, 3
     )
-    template.resource_properties_count_is("AWS::CloudWatch::Alarm", {"MetricName": "Errors"}, 3)
+    template.resource_properties_count_is("AWS::CloudWatch::Alarm", {"MetricName": "Errors"}, 4)
 
 
 def test_a_strategy_may_touch_only_its_own_accounts_and_never_the_secret(template: Template) -> None:
@@ -198,3 +198,22 @@ def test_a_pattern_sns_cannot_express_is_refused_with_the_reason() -> None:
         sns_filter_policy({"detail-type": ["BarClosed"], "detail": {"symbol": [{"prefix": "BTC"}]}})
     with pytest.raises(ValueError, match="volume"):
         sns_filter_policy({"detail": {"volume": ["1"]}})
+
+
+def test_reconciliation_runs_on_a_schedule_with_an_alarm_on_any_difference(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::Scheduler::Schedule",
+        {
+            "ScheduleExpression": "rate(5 minutes)",
+            "Target": Match.object_like({"RetryPolicy": {"MaximumRetryAttempts": 0}}),
+        },
+    )
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {"FunctionName": "stds-reconciliation", "Handler": "infra.aws.handlers.reconciliation.handler"},
+    )
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {"MetricName": "ReconciliationProblems", "Namespace": "STDS", "Threshold": 1,
+         "Dimensions": [{"Name": "service", "Value": "stds-reconciliation"}]},
+    )  # fmt: skip
