@@ -9,6 +9,7 @@ bytes, duration) come from the handlers as built: see the constants below and `m
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -106,7 +107,32 @@ def serverless_bill(sizes: Sizes, prices: dict[str, Decimal | str | list[str]]) 
         Line("X-Ray", f"{traces / MILLION:,.2f} M traces (active tracing sampling)",
              traces / MILLION * p("xray_traces_per_million")),
         Line("Secrets Manager", "one secret", p("secrets_manager_secret_month")),
+        reconciliation_line(sizes, p),
     ]  # fmt: skip
+
+
+# The scheduled reconciliation (infra/aws/handlers/reconciliation.py), every 5 minutes by default: one
+# balances call and one open-orders call per symbol to the exchange (~100 ms each, like EXECUTION_MS an
+# estimate of the exchange's round trip, not measured on AWS), a consistent scan of the accounts
+# (~400 bytes per sub-account, 4 KB per read unit) and one put of the result (~1 KB + 150 bytes per asset).
+RECONCILE_EVERY_MIN = 5
+RECONCILE_MS_PER_EXCHANGE_CALL = Decimal(100)
+
+
+def reconciliation_line(sizes: Sizes, p: Callable[[str], Decimal]) -> Line:
+    runs = Decimal(MINUTES_PER_MONTH // RECONCILE_EVERY_MIN)
+    gb_s = runs * (1 + sizes.symbols) * RECONCILE_MS_PER_EXCHANGE_CALL / 1000 * FUNCTION_GB
+    rru = runs * max(1, -(-sizes.strategies * sizes.symbols * 400 // 4096))
+    wru = runs * -(-(1024 + 150 * (sizes.symbols + 1)) // 1024)
+    usd = (
+        runs / MILLION * (p("eventbridge_scheduler_invocations_per_million") + p("lambda_requests_per_million"))
+        + gb_s * p("lambda_arm_gb_second")
+        + rru / MILLION * p("dynamodb_read_request_units_per_million")
+        + wru / MILLION * p("dynamodb_write_request_units_per_million")
+        + runs * 2 * LOG_BYTES_PER_INVOCATION / GB * p("cloudwatch_logs_ingest_per_gb")
+        + p("cloudwatch_alarm_month") + 2 * p("cloudwatch_custom_metric_month")
+    )  # fmt: skip
+    return Line("Scheduled reconciliation", f"{runs:,.0f} runs (every {RECONCILE_EVERY_MIN} min), 1 alarm", usd)
 
 
 def ec2_bill(prices: dict[str, Decimal | str | list[str]]) -> list[Line]:

@@ -39,3 +39,14 @@ def test_the_command_prints_both_bills_with_the_price_date(capsys: pytest.Captur
     shown = capsys.readouterr().out
     assert "prices of 2026-11-25" in shown and "EC2 t4g.small" in shown and shown.count("total") == 2
     assert main(["cost", "--symbols", "0", "--strategies", "5"]) == 2
+
+
+def test_the_scheduled_reconciliation_line_by_hand() -> None:
+    # 8,640 runs: scheduler + Lambda requests, 2 × 100 ms at 0.25 GB, 1 RRU and 2 WRU, 2.4 KB of logs, an alarm
+    # and two metrics
+    by_hand = (
+        Decimal(8640) / 1_000_000 * Decimal("1.20") + Decimal(8640) * Decimal("0.05") * Decimal("0.0000133334")
+        + Decimal(8640) / 1_000_000 * (Decimal("0.125") + 2 * Decimal("0.625"))
+        + Decimal(8640 * 2400) / 1024**3 * Decimal("0.50") + Decimal("0.10") + Decimal("0.60")
+    )  # fmt: skip
+    assert cents(_line(Sizes(1, 1), "Scheduled reconciliation")) == cents(by_hand) == Decimal("0.74")
