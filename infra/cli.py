@@ -705,12 +705,13 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _holdings(args: argparse.Namespace) -> int:
-    from consumers.stores.sqlite import SqliteKillSwitch, open_existing, read_accounts
+    from consumers.stores.sqlite import SqliteKillSwitch, SqliteReconciliationLog, open_existing, read_accounts
 
     connection = open_existing(args.db)
     try:
         accounts = read_accounts(connection)
         halted = SqliteKillSwitch(connection).engaged()
+        last = SqliteReconciliationLog(connection).last()
     finally:
         connection.close()
     print(f"kill switch: {'ENGAGED (' + halted + ')' if halted else 'released'}")
@@ -722,7 +723,6 @@ def _holdings(args: argparse.Namespace) -> int:
             f"{key.strategy:<20} {key.symbol:<12} {account.position!s:>12} {account.pending!s:>10} "
             f"{account.cash:>18.8f} {account.fees:>14.8f} {account.fills}{paid_elsewhere}"
         )
-    last = state.reconciliations.last()
     if last is not None:
         from consumers.reconciliation.reconciler import describe
 

@@ -319,7 +319,8 @@ def _account_row(account: Account) -> tuple[object, ...]:
 
 
 def _account_from_row(row: tuple[object, ...]) -> Account:
-    strategy, exchange, symbol, cash, position, pending, fees, target, cursor, fills, rejects, refused, paid = row
+    strategy, exchange, symbol, cash, position, pending, fees, target, cursor, fills, rejects, refused, *newer = row
+    paid = newer[0] if newer else None  # a file `stds holdings` reads as it is, from before fee_assets
     return Account(
         AccountKey(str(strategy), str(exchange), str(symbol)),
         cash=Decimal(str(cash)),
