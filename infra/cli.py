@@ -628,6 +628,9 @@ def _exchange(args: argparse.Namespace) -> int:
             markets = ", ".join(sorted(local.tape.bars))
             print(f"local Binance: websocket {ws_url}  REST {rest_url}  markets {markets}  speed {args.speed}x")
             print(f"stream from it: stds run --ws-url {ws_url} --rest-url {rest_url} --symbols ... --strategy ...")
+            account = local.orders.account  # the local account's keys are no secret: it holds no real money
+            print(f"trade on it: STDS_EXCHANGE_API_KEY={account.api_key} STDS_EXCHANGE_SECRET={account.secret} "
+                  f"stds run ... --broker ccxt --exchange-url {rest_url}")  # fmt: skip
             await asyncio.Event().wait()
 
     asyncio.run(serve())

@@ -1,0 +1,62 @@
+"""The reconciler's decisions, with a hand-written exchange account (pure logic; the adapters are tested
+against the local Binance in tests/integration/test_reconciliation.py)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from consumers.execution.broker import Execution, Refusal
+from consumers.reconciliation.ports import OpenOrder, StillOpen
+from consumers.reconciliation.reconciler import Reconciler, ReconcileSettings
+from consumers.stores.memory import MemoryBook, MemoryKillSwitch, MemoryReconciliationLog
+from consumers.stores.ports import AccountKey, Decision
+from events.models import OrderRequested
+from tests.factories import order_requested
+
+KEY = AccountKey("sma", "binance", "BTC/USDT")
+HOUR_MS = 3_600_000
+
+
+class Account:
+    def __init__(self, balances: dict[str, Decimal], answer: Execution | Refusal | StillOpen | None) -> None:
+        self._balances, self.answer, self.asked = balances, answer, 0
+
+    def balances(self) -> dict[str, Decimal]:
+        return self._balances
+
+    def open_orders(self, symbols: list[str]) -> list[OpenOrder]:
+        return []
+
+    def find(self, order: OrderRequested) -> Execution | Refusal | StillOpen | None:
+        self.asked += 1
+        return self.answer
+
+    def assets_of(self, symbol: str) -> tuple[str, str]:
+        return ("BTC", "USDT")
+
+
+def run(answer: Execution | Refusal | StillOpen | None, balances: dict[str, str]) -> tuple[Reconciler, MemoryBook]:
+    book = MemoryBook(Decimal(1000))
+    order = order_requested(KEY, 0, "0.01", price="20000")
+    book.decide(Decision(KEY, 0, order.target, order))
+    exchange = Account({asset: Decimal(v) for asset, v in balances.items()}, answer)
+    reconciler = Reconciler(
+        book, book.records, MemoryKillSwitch(), exchange, MemoryReconciliationLog(), ReconcileSettings(), [KEY]
+    )
+    reconciler.run(HOUR_MS)
+    return reconciler, book
+
+
+def test_an_answer_that_cannot_be_booked_is_not_booked_and_halts() -> None:
+    impossible = Execution(qty=Decimal("0.01"), price=Decimal(20000), fee=Decimal(0), fee_base=Decimal("0.02"))
+    reconciler, book = run(impossible, {"BTC": "0", "USDT": "1000"})
+    reason = reconciler.kill_switch.engaged()
+    assert reason is not None and "cannot be booked (fee 0.02 in the base asset exceeds the filled quantity" in reason
+    assert book.account(KEY).pending == Decimal("0.01")
+
+
+def test_a_refusal_on_the_exchange_rejects_the_pending_order() -> None:
+    reconciler, book = run(Refusal("nothing filled: the exchange reports the order expired"), {"USDT": "1000"})
+    assert reconciler.kill_switch.engaged() is None
+    account = book.account(KEY)
+    assert (account.pending, account.rejects) == (0, 1)
