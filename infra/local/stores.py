@@ -102,6 +102,8 @@ def _configuration(config: StdsConfig, specs: Sequence[StrategySpec]) -> dict[st
         },
         "risk": config.risk_policy().model_dump(mode="json"),
         "paper": config.paper.model_dump(mode="json"),
+        # where orders go: a paper book continued on an exchange account (or back) would not match it
+        "broker": config.broker.model_dump(mode="json", include={"kind", "exchange", "live"}),
     }
 
 
