@@ -31,19 +31,34 @@ def compile_pattern(pattern: Mapping[str, Any]) -> Matcher:
 
 
 def _compile_object(pattern: Mapping[str, Any], path: str) -> Matcher:
-    checks: list[Matcher] = []
+    return _all_of([check for _, check, _ in _compile_fields(pattern, path)])
+
+
+# one field of a pattern object: its key, its check, and whether it only asks for absence (`exists: false`)
+_FieldCheck = tuple[str, Matcher, bool]
+
+
+def _compile_fields(pattern: Mapping[str, Any], path: str) -> list[_FieldCheck]:
+    fields: list[_FieldCheck] = []
     for key, sub in pattern.items():
         where = f"{path}.{key}" if path else key
         if key == "$or":
-            checks.append(_compile_or(sub, where))
+            check, absent = _compile_or(sub, where)
         elif isinstance(sub, Mapping):
             if not sub:
                 raise InvalidPattern(f"{where}: an object in a pattern needs at least one field")
-            checks.append(_nested(key, _compile_object(sub, where)))
+            inner = _compile_fields(sub, where)
+            check, absent = _nested(key, inner), all(a for _, _, a in inner)
         elif isinstance(sub, list):
-            checks.append(_leaf(key, _compile_leaf(sub, where)))
+            leaf = _compile_leaf(sub, where)
+            check, absent = _leaf(key, leaf), leaf.only_absence
         else:
             raise InvalidPattern(f"{where}: a pattern value must be an array of matchers or an object, got {sub!r}")
+        fields.append((key, check, absent))
+    return fields
+
+
+def _all_of(checks: list[Matcher]) -> Matcher:
     if len(checks) == 1:
         return checks[0]
 
@@ -56,25 +71,47 @@ def _compile_object(pattern: Mapping[str, Any], path: str) -> Matcher:
     return matches_all
 
 
-def _compile_or(alternatives: Any, where: str) -> Matcher:
+def _compile_or(alternatives: Any, where: str) -> tuple[Matcher, bool]:
     if not isinstance(alternatives, list) or len(alternatives) < 2:
         raise InvalidPattern(f"{where}: $or needs an array of at least two patterns")
     compiled = []
     for index, alternative in enumerate(alternatives):
         if not isinstance(alternative, Mapping) or not alternative:
             raise InvalidPattern(f"{where}[{index}]: each $or alternative must be a non-empty object")
-        compiled.append(_compile_object(alternative, where.removesuffix("$or").rstrip(".")))
-    return lambda event: any(alternative(event) for alternative in compiled)
+        compiled.append(_compile_fields(alternative, where.removesuffix("$or").rstrip(".")))
+    matchers = [_all_of([check for _, check, _ in fields]) for fields in compiled]
+    absent = all(a for fields in compiled for _, _, a in fields)
+    return (lambda event: any(alternative(event) for alternative in matchers)), absent
 
 
-def _nested(key: str, inner: Matcher) -> Matcher:
+def _nested(key: str, fields: list[_FieldCheck]) -> Matcher:
+    """A pattern object under `key`, matched as EventBridge does on the event flattened to its leaves.
+
+    A missing field, null or a scalar has no leaves below it, so only `exists: false` can match there.
+    An array of objects is matched one element at a time (array consistency: two fields never match
+    from two different elements). EventBridge walks a pattern's fields in key order and checks an
+    `exists: false` against the elements still consistent with what matched before it: an absence
+    that sorts before every positive field is checked against all elements, the others only within
+    the element that matched.
+    """
+    one_object = _all_of([check for _, check, _ in fields])
+    ordered = sorted(fields, key=lambda field: field[0])
+    first_positive = next((n for n, (_, _, absent) in enumerate(ordered) if not absent), len(ordered))
+    in_every = _all_of([check for _, check, _ in ordered[:first_positive]]) if first_positive else None
+    in_one = _all_of([check for _, check, _ in ordered[first_positive:]]) if first_positive < len(ordered) else None
+
     def matches(event: Any) -> bool:
         value = _field(event, key)
-        if value is _MISSING or value is None:
-            return inner(_EMPTY)  # only `exists: false` leaves can match under a missing object
-        if isinstance(value, list):
-            return any(inner(item) for item in value if _is_object(item))
-        return _is_object(value) and inner(value)
+        if isinstance(value, list | tuple):
+            objects = _objects_in(value)
+            if not objects:
+                return one_object(_EMPTY)
+            if in_every is not None and not all(in_every(item) for item in objects):
+                return False
+            return in_one is None or any(in_one(item) for item in objects)
+        if _is_object(value):
+            return one_object(value)
+        return one_object(_EMPTY)
 
     return matches
 
@@ -84,7 +121,7 @@ _EMPTY: dict[str, Any] = {}
 
 class _Leaf:
     """The matchers of one field, OR'd: exact strings in a set (the common case), other tests in a list,
-    and how a missing field answers."""
+    and how a field without a leaf value (missing, an object, an empty array) answers."""
 
     __slots__ = ("if_missing", "strings", "tests")
 
@@ -92,6 +129,10 @@ class _Leaf:
         self.strings = strings
         self.tests = tests
         self.if_missing = if_missing
+
+    @property
+    def only_absence(self) -> bool:
+        return self.if_missing and not self.strings and not self.tests
 
 
 def _leaf(key: str, leaf: _Leaf) -> Matcher:
@@ -109,10 +150,18 @@ def _leaf(key: str, leaf: _Leaf) -> Matcher:
 
     def matches(event: Any) -> bool:
         value = _field(event, key)
-        if value is _MISSING:
+        if type(value) is str:
+            return scalar_matches(value)
+        if value is _MISSING or _is_object(value):  # an object is no leaf: EventBridge sees only its fields
             return if_missing
-        if type(value) is list:  # an array matches if any element does
-            return any(scalar_matches(item) for item in value)
+        if isinstance(value, list | tuple):  # an array matches if any of its scalar leaves does
+            leaves = _scalars_in(value)
+            if not leaves:
+                return if_missing
+            for item in leaves:  # noqa: SIM110 (hot path)
+                if scalar_matches(item):
+                    return True
+            return False
         return scalar_matches(value)
 
     return matches
@@ -290,7 +339,29 @@ def _is_number(value: Any) -> bool:
 
 
 def _is_object(value: Any) -> bool:
-    return isinstance(value, dict | BaseModel)
+    return isinstance(value, Mapping | BaseModel)
+
+
+def _scalars_in(values: list[Any] | tuple[Any, ...]) -> list[Any]:
+    """The leaf values of an array: nested arrays are flattened into it, objects are not leaves."""
+    leaves: list[Any] = []
+    for item in values:
+        if isinstance(item, list | tuple):
+            leaves.extend(_scalars_in(item))
+        elif not _is_object(item):
+            leaves.append(item)
+    return leaves
+
+
+def _objects_in(values: list[Any] | tuple[Any, ...]) -> list[Any]:
+    """The objects of an array, nested arrays flattened (EventBridge crushes multi-level arrays)."""
+    objects: list[Any] = []
+    for item in values:
+        if isinstance(item, list | tuple):
+            objects.extend(_objects_in(item))
+        elif _is_object(item):
+            objects.append(item)
+    return objects
 
 
 _ATTRIBUTES: dict[type[BaseModel], dict[str, str]] = {}

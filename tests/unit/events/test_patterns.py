@@ -164,3 +164,133 @@ def test_pydantic_envelope_and_its_json_match_alike(
     for pattern in PATTERNS:
         matcher = compile_pattern(pattern)
         assert matcher(envelope) == matcher(as_json), pattern
+
+
+# Arrays of objects, as a minute batch carries its bars. EventBridge flattens an event to its leaf values:
+# an array of objects is matched element by element, never mixing two elements (array consistency).
+BATCH: dict[str, Any] = {
+    "detail-type": "BarsClosed",
+    "detail": {
+        "timeframe": "1m",
+        "bars": [
+            {"symbol": "BTC/USDT", "close": "22462.58", "trades": 1, "late": False},
+            {"symbol": "ETH/USDT", "close": "1630.1", "trades": 2, "fee": 3, "tags": ["a", ["b"]]},
+        ],
+        "empty": [],
+        "grid": [[1, 2], [3, [4]]],
+        "meta": {"inner": 1},
+        "mixed": [1, {"inner": "x"}],
+        "nested_arrays": [[{"venue": "okx"}], [{"venue": "kraken"}]],
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ({"detail": {"bars": {"symbol": ["ETH/USDT"]}}}, True),
+        ({"detail": {"bars": {"symbol": ["SOL/USDT", "BTC/USDT"]}}}, True),
+        ({"detail": {"bars": {"symbol": ["SOL/USDT"]}}}, False),
+        ({"detail": {"bars": {"symbol": ["ETH/USDT"], "trades": [2]}}}, True),
+        ({"detail": {"bars": {"symbol": ["BTC/USDT"], "trades": [2]}}}, False),  # two elements: no match
+        ({"detail": {"bars": {"symbol": [{"prefix": "ETH"}], "trades": [{"numeric": [">", 1]}]}}}, True),
+        ({"detail": {"bars": {"symbol": [{"suffix": "USDT"}], "late": [False]}}}, True),
+        ({"detail": {"bars": {"symbol": [{"equals-ignore-case": "eth/usdt"}], "trades": [1]}}}, False),
+        ({"detail": {"bars": {"symbol": [{"wildcard": "*TH/*"}], "close": ["1630.1"]}}}, True),
+        ({"detail": {"bars": {"symbol": [{"anything-but": "BTC/USDT"}], "trades": [1]}}}, False),
+        ({"detail": {"bars": {"symbol": [{"anything-but": "BTC/USDT"}], "trades": [2]}}}, True),
+        ({"detail": {"bars": {"tags": ["b"]}}}, True),  # nested arrays are flattened
+        # `exists: false` sorted before every positive field is checked against all elements ...
+        ({"detail": {"bars": {"fee": [{"exists": False}]}}}, False),
+        ({"detail": {"bars": {"fee": [{"exists": False}], "symbol": ["BTC/USDT"]}}}, False),
+        # ... and after one, only within the element that matched it
+        ({"detail": {"bars": {"close": ["22462.58"], "fee": [{"exists": False}]}}}, True),
+        ({"detail": {"bars": {"close": ["1630.1"], "fee": [{"exists": False}]}}}, False),
+        ({"detail": {"bars": {"venue": [{"exists": False}]}}}, True),
+        ({"detail": {"bars": {"fee": [{"exists": True}], "symbol": ["ETH/USDT"]}}}, True),
+        ({"detail": {"bars": {"fee": [{"exists": True}], "symbol": ["BTC/USDT"]}}}, False),
+        ({"detail": {"nested_arrays": {"venue": ["kraken"]}}}, True),
+        ({"detail": {"bars": {"$or": [{"fee": [3]}, {"trades": [9]}], "symbol": ["ETH/USDT"]}}}, True),
+        ({"detail": {"bars": {"$or": [{"fee": [3]}, {"trades": [9]}], "symbol": ["BTC/USDT"]}}}, False),
+        # a leaf pattern meeting an object: the object is no leaf, so the field has no value to match
+        ({"detail": {"bars": ["BTC/USDT"]}}, False),
+        ({"detail": {"meta": [{"prefix": "x"}]}}, False),
+        ({"detail": {"meta": [{"numeric": [">", 0]}]}}, False),
+        ({"detail": {"meta": [{"anything-but": "x"}]}}, False),
+        ({"detail": {"meta": [{"exists": True}]}}, False),
+        ({"detail": {"meta": [{"exists": False}]}}, True),  # exists looks at leaves only
+        ({"detail": {"bars": [{"exists": False}]}}, True),
+        ({"detail": {"mixed": [1]}}, True),  # the scalar elements of a mixed array are its leaves
+        ({"detail": {"mixed": [{"anything-but": 1}]}}, False),
+        ({"detail": {"mixed": {"inner": ["x"]}}}, True),
+        # an empty array has no leaves: it is absent
+        ({"detail": {"empty": [{"exists": True}]}}, False),
+        ({"detail": {"empty": [{"exists": False}]}}, True),
+        ({"detail": {"empty": [{"anything-but": "x"}]}}, False),
+        ({"detail": {"empty": {"inner": [{"exists": False}]}}}, True),
+        # multi-level arrays of scalars are flattened
+        ({"detail": {"grid": [4]}}, True),
+        ({"detail": {"grid": [{"numeric": [">", 3.5]}]}}, True),
+        ({"detail": {"grid": [5]}}, False),
+        # a pattern object meeting a scalar: no leaf below it, only `exists: false` can match
+        ({"detail": {"timeframe": {"inner": [{"exists": False}]}}}, True),
+        ({"detail": {"timeframe": {"inner": [{"exists": True}]}}}, False),
+        ({"detail": {"timeframe": {"inner": ["1m"]}}}, False),
+        ({"detail-type": {"inner": [{"exists": False}], "other": [{"exists": False}]}}, True),
+        ({"detail": {"meta": {"inner": [1]}}}, True),
+        ({"detail": {"meta": {"inner": {"deeper": [{"exists": False}]}}}}, True),
+    ],
+)
+def test_arrays_and_objects_match_as_eventbridge_flattens_them(pattern: dict[str, Any], expected: bool) -> None:
+    assert matches(pattern, BATCH) is expected
+
+
+_JSON_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 5),
+    st.floats(-5, 5, allow_nan=False),
+    st.sampled_from(["a", "B", "10.0.0.1"]),
+)
+_JSON = st.recursive(
+    _JSON_SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["a", "b", "c"]), inner, max_size=3),
+    max_leaves=12,
+)
+_MATCHERS = st.one_of(
+    _JSON_SCALARS.filter(lambda value: not isinstance(value, float)),
+    st.sampled_from(
+        [
+            {"prefix": "a"}, {"suffix": "B"}, {"equals-ignore-case": "b"}, {"wildcard": "*0*"},
+            {"numeric": [">", 0]}, {"numeric": [">=", -1, "<", 2]}, {"cidr": "10.0.0.0/8"},
+            {"anything-but": "a"}, {"anything-but": [1, 2]}, {"anything-but": {"prefix": "B"}},
+            {"exists": True}, {"exists": False},
+        ]
+    ),
+)  # fmt: skip
+_PATTERNS = st.recursive(
+    st.lists(_MATCHERS, min_size=1, max_size=3),
+    lambda inner: st.dictionaries(st.sampled_from(["a", "b", "c"]), inner, min_size=1, max_size=3),
+    max_leaves=6,
+).filter(lambda pattern: isinstance(pattern, dict))
+
+
+@given(pattern=_PATTERNS, event=st.dictionaries(st.sampled_from(["a", "b", "c"]), _JSON, max_size=3))
+def test_a_matcher_answers_every_event_and_never_raises(pattern: dict[str, Any], event: dict[str, Any]) -> None:
+    assert compile_pattern(pattern)(event) in (True, False)
+
+
+@given(
+    pattern=_PATTERNS,
+    event=st.dictionaries(st.sampled_from(["a", "b", "c"]), _JSON, max_size=3),
+    key=st.sampled_from(["a", "b", "c"]),
+)
+def test_an_array_of_objects_matches_when_some_element_would_alone(
+    pattern: dict[str, Any], event: dict[str, Any], key: str
+) -> None:
+    """Without `exists: false`, a pattern object matches an array of objects iff it matches one of them."""
+    if "exists" in str(pattern).replace("'exists': True", ""):
+        return
+    elements = [event, {key: "a"}]
+    alone = [compile_pattern({"x": pattern})({"x": element}) for element in elements]
+    assert compile_pattern({"x": pattern})({"x": elements}) is any(alone)
