@@ -14,6 +14,7 @@ from events.dead_letters import DeadLetterList, DeadLetters
 from events.models import BarClosed
 from events.timeframes import TIMEFRAME_MS
 from producers.replay.binance_csv import read_binance_klines
+from producers.replay.freqtrade_json import count_rows, first_open_ms, is_freqtrade_json, pair_of, read_freqtrade_json
 from producers.replay.lines import csv_fields, is_header, text_lines
 from producers.replay.ohlcv_csv import parse_timestamp, read_ohlcv
 from producers.replay.recorded_events import is_recording, read_recorded_bars
@@ -35,7 +36,7 @@ class UnreadableSource(ValueError):
 class _CsvFile:
     path: Path
     stream: StreamInfo
-    kind: str  # "binance" (12-column archive) or "ohlcv"
+    kind: str  # "binance" (12-column archive), "ohlcv" or "freqtrade" (JSON array)
     first_open_ms: int | None  # files of a stream are read in time order, whatever their names say
 
 
@@ -51,7 +52,9 @@ def open_sources(
     files = _expand(paths)
     csv_files, recordings = [], []
     for path in files:
-        if path.suffix in {".jsonl", ".json"} or is_recording(path):
+        if is_freqtrade_json(path):
+            csv_files.append(_describe_freqtrade(path, exchange, symbol))
+        elif path.suffix in {".jsonl", ".json"} or is_recording(path):
             recordings.append(path)
         else:
             csv_files.append(_describe_csv(path, exchange, symbol))
@@ -73,7 +76,8 @@ class ReplaySource:
         self._dead_letters = dead_letters
         self._on_gap = on_gap
         self.files = {path.resolve() for path in (*(f.path for f in csv_files), *recordings)}
-        self.total_rows = sum(_count_lines(f.path) for f in csv_files) + sum(map(_count_lines, recordings))
+        self.total_rows = sum((count_rows if f.kind == "freqtrade" else _count_lines)(f.path) for f in csv_files)
+        self.total_rows += sum(map(_count_lines, recordings))
 
     def __iter__(self) -> Iterator[BarClosed]:
         by_stream: dict[StreamInfo, list[_CsvFile]] = {}
@@ -87,10 +91,7 @@ class ReplaySource:
         return heapq.merge(*sources, key=lambda bar: (bar.open_time_ms, bar.exchange, bar.symbol))
 
     def _stream(self, files: list[_CsvFile]) -> Iterator[BarClosed]:
-        rows = itertools.chain.from_iterable(
-            (read_binance_klines if f.kind == "binance" else read_ohlcv)(f.path, f.stream, self._dead_letters)
-            for f in files
-        )
+        rows = itertools.chain.from_iterable(_READERS[f.kind](f.path, f.stream, self._dead_letters) for f in files)
         return in_sequence(rows, self._dead_letters, self._on_gap)
 
 
@@ -169,6 +170,23 @@ def _open_time_ms(fields: list[str]) -> int | None:
         return parse_timestamp(fields[0])
     except InvalidBarRow:
         return None
+
+
+def _describe_freqtrade(path: Path, exchange: str | None, symbol: str | None) -> _CsvFile:
+    pair = pair_of(path)
+    if pair is None and symbol is None:
+        raise UnreadableSource(
+            f"cannot tell the pair of {path}: freqtrade names it BASE_QUOTE-TIMEFRAME.json (e.g. BTC_USDT-1m.json); "
+            "rename it or pass --symbol BTC/USDT"
+        )
+    market, timeframe = pair or (symbol or "", "1m")
+    if timeframe not in TIMEFRAME_MS:
+        raise UnreadableSource(f"{path}: timeframe {timeframe!r} is not one of {', '.join(TIMEFRAME_MS)}")
+    stream = StreamInfo(exchange or "binance", symbol or market, timeframe, TIMEFRAME_MS[timeframe])
+    return _CsvFile(path, stream, "freqtrade", first_open_ms(path))
+
+
+_READERS = {"binance": read_binance_klines, "ohlcv": read_ohlcv, "freqtrade": read_freqtrade_json}
 
 
 def _count_lines(path: Path) -> int:

@@ -1,0 +1,90 @@
+"""freqtrade's `json` data format (`user_data/data/<exchange>/<BASE>_<QUOTE>-<timeframe>.json`): one JSON array of
+`[open_time_ms, open, high, low, close, volume]` rows, numbers as JSON numbers, no close time or trade count."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from events.dead_letters import DeadLetters
+from events.models import BarClosed
+from producers.replay.rows import InvalidBarRow, StreamInfo, checked_bar, to_ms
+
+COLUMNS = 6
+# freqtrade names a pair file BASE_QUOTE-TIMEFRAME.json (futures add _SETTLE and -futures; spot is what we read)
+FILE_NAME = re.compile(r"^(?P<base>[A-Za-z0-9]+)_(?P<quote>[A-Za-z0-9]+)-(?P<timeframe>\d+[smhdwM])\.json$")
+
+
+def is_freqtrade_json(path: Path) -> bool:
+    """A `.json` file whose content is an array (an stds recording holds one event object per line)."""
+    if path.suffix != ".json":
+        return False
+    with path.open("rb") as handle:
+        return handle.read(64).lstrip().startswith(b"[")
+
+
+def pair_of(path: Path) -> tuple[str, str] | None:
+    """(unified symbol, timeframe) from a freqtrade file name, e.g. BTC_USDT-1m.json → ("BTC/USDT", "1m")."""
+    named = FILE_NAME.match(path.name)
+    if named is None:
+        return None
+    return f"{named['base'].upper()}/{named['quote'].upper()}", named["timeframe"]
+
+
+def first_open_ms(path: Path) -> int | None:
+    """The first row's open time, read from the file's first bytes (files of a pair are read in time order)."""
+    with path.open("rb") as handle:
+        first = _FIRST_OPEN_TIME.match(handle.read(64))
+    return int(first[1]) if first else None
+
+
+_FIRST_OPEN_TIME = re.compile(rb"\s*\[\s*\[\s*(\d+)\s*,")
+
+
+def count_rows(path: Path) -> int:
+    """Rows in the array without parsing it (for a progress bar): one `[` per row plus the outer one."""
+    with path.open("rb") as handle:
+        return max(0, sum(chunk.count(b"[") for chunk in iter(lambda: handle.read(1 << 20), b"")) - 1)
+
+
+def read_freqtrade_json(path: Path, stream: StreamInfo, dead_letters: DeadLetters) -> Iterator[tuple[str, BarClosed]]:
+    """Each row as a bar, origin `file:row N` (1-based); a bad row or an unreadable file is dead-lettered."""
+    try:
+        # numbers kept as their JSON text: a price goes from the file into a Decimal without passing through a float
+        rows = json.loads(path.read_bytes(), parse_float=_JsonNumber, parse_int=_JsonNumber)
+    except (ValueError, UnicodeDecodeError) as error:
+        dead_letters.put(
+            str(path), f"not a freqtrade JSON file: {error}", path.read_bytes()[:200].decode("utf-8", "replace")
+        )
+        return
+    if not isinstance(rows, list):
+        dead_letters.put(str(path), "not a freqtrade JSON file: expected an array of rows", type(rows).__name__)
+        return
+    for number, row in enumerate(rows, start=1):
+        origin = f"{path}:row {number}"
+        try:
+            bar = _bar(row, stream)
+        except InvalidBarRow as error:
+            dead_letters.put(origin, str(error), row)
+            continue
+        yield origin, bar
+
+
+class _JsonNumber(str):
+    """A JSON number's text, told apart from a JSON string that happens to hold digits."""
+
+    __slots__ = ()
+
+
+def _bar(row: Any, stream: StreamInfo) -> BarClosed:
+    if not isinstance(row, list) or len(row) != COLUMNS:
+        raise InvalidBarRow(f"expected a row of {COLUMNS} numbers [open_time_ms, open, high, low, close, volume]")
+    if not all(isinstance(value, _JsonNumber) for value in row):
+        raise InvalidBarRow("every value of a row must be a JSON number")
+    open_time, open_, high, low, close, volume = row
+    if not open_time.isdigit():
+        raise InvalidBarRow(f"open time {open_time} is not an integer of ms")
+    return checked_bar(stream, to_ms(open_time), (open_, high, low, close, volume))
