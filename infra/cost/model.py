@@ -19,17 +19,24 @@ MINUTES_PER_MONTH = 30 * 24 * 60
 MILLION = Decimal(1_000_000)
 GB = Decimal(1024**3)
 
-# per strategy invocation, from the handler's DynamoDB calls: the bar put (1 WRU, refused as a duplicate
-# for all but the first strategy, still billed), two strongly consistent account reads (1 RRU each), the
-# probe for the next bar (a one-bar query, 1 RRU: the warm function remembers the window's bars), and the
-# decision transaction (2 WRU per item, 1-2 items)
+# Per strategy invocation (one bar for one strategy), as the AWS end-to-end test counts them (infra/cost/calls.py,
+# AWS's rounding rules) and checks against these: the bar put (1 WRU, refused as a duplicate for all but the
+# first strategy, still billed), three strongly consistent reads of the same account (1 RRU each: the consumer's
+# cursor check, the decision's state, the transaction's optimistic-lock read), the probe for the next bar (a
+# one-bar query, 1 RRU: the warm function remembers the window's bars), and the decision transaction
+# rewriting the account (2 WRU).
 STRATEGY_WRU = Decimal(3)
-STRATEGY_RRU = Decimal(3)
+STRATEGY_RRU = Decimal(4)
+# per trade: the order item in the strategy's decision transaction (2 WRU); execution reads the processed id,
+# the kill switch, the order and the account twice each (6 RRU) and writes the settlement transaction (2 items,
+# 4 WRU) and the processed id (1 WRU)
+STRATEGY_ORDER_WRU = Decimal(2)
+EXECUTION_WRU, EXECUTION_RRU = Decimal(5), Decimal(6)
 STRATEGY_MS = Decimal(40)  # mostly waiting for DynamoDB: ~6 calls of 5-7 ms
 EXECUTION_MS = Decimal(300)  # an exchange round trip dominates; paper execution is far less
-EXECUTION_WRU, EXECUTION_RRU = Decimal(6), Decimal(6)
 FUNCTION_GB = Decimal("0.25")  # 256 MB
-LOG_BYTES_PER_INVOCATION = Decimal(1200)  # two JSON lines, the EMF record, Lambda's START/END/REPORT
+HANDLER_LOG_BYTES_PER_INVOCATION = Decimal(705)  # the handler's JSON line and EMF record, measured
+LAMBDA_PLATFORM_LOG_BYTES = Decimal(300)  # Lambda's own START, END and REPORT lines per invocation
 BAR_EVENT_BYTES = Decimal(700)
 XRAY_RESERVOIR_PER_MONTH = Decimal(MINUTES_PER_MONTH * 60)  # one traced request a second, then 5 %
 EMF_METRICS_PER_STRATEGY = 3  # BarsProcessed, OrdersRequested, BarCloseToOrderLatency (one dimension each)
@@ -44,6 +51,30 @@ class Sizes:
     streamer_vcpu: Decimal = Decimal("0.25")
     streamer_gb: Decimal = Decimal("0.5")
     history_days: int = 30  # bars kept (TTL is 14 days; the archive keeps a year)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What a workload makes AWS count: the quantities the bill multiplies by prices."""
+
+    invocations: Decimal
+    published_events: Decimal  # PutEvents entries (each under 64 KB: one billed event each)
+    write_units: Decimal
+    read_units: Decimal
+    handler_log_bytes: Decimal  # written by the handlers (Lambda's platform lines come on top)
+
+
+def usage(bars: Decimal, strategy_calls: Decimal, trades: Decimal) -> Usage:
+    """The counts the model predicts for `bars` closed bars, `strategy_calls` (bar, strategy) deliveries and
+    `trades` orders filled; the AWS end-to-end test checks this against what the handlers really sent."""
+    invocations = strategy_calls + trades
+    return Usage(
+        invocations=invocations,
+        published_events=bars + 3 * trades,  # each bar; TargetChanged, OrderRequested, OrderFilled per trade
+        write_units=strategy_calls * STRATEGY_WRU + trades * (STRATEGY_ORDER_WRU + EXECUTION_WRU),
+        read_units=strategy_calls * STRATEGY_RRU + trades * EXECUTION_RRU,
+        handler_log_bytes=invocations * HANDLER_LOG_BYTES_PER_INVOCATION,
+    )
 
 
 @dataclass(frozen=True)
@@ -72,14 +103,14 @@ def serverless_bill(sizes: Sizes, prices: dict[str, Decimal | str | list[str]]) 
     bars = Decimal(sizes.symbols * MINUTES_PER_MONTH)
     trades = Decimal(sizes.strategies * sizes.symbols) * sizes.trades_per_day * 30
     strategy_calls = bars * sizes.strategies
-    events = bars + 3 * trades
-    invocations = strategy_calls + trades
+    counted = usage(bars, strategy_calls, trades)
+    events = counted.published_events
+    invocations = counted.invocations
     archived_gb = bars * BAR_EVENT_BYTES / GB
     lambda_gb_s = (strategy_calls * STRATEGY_MS + trades * EXECUTION_MS) / 1000 * FUNCTION_GB
-    wru = strategy_calls * STRATEGY_WRU + trades * EXECUTION_WRU
-    rru = strategy_calls * STRATEGY_RRU + trades * EXECUTION_RRU
+    wru, rru = counted.write_units, counted.read_units
     stored_gb = Decimal(sizes.symbols * sizes.history_days * 1440) * BAR_EVENT_BYTES / GB
-    log_gb = invocations * LOG_BYTES_PER_INVOCATION / GB
+    log_gb = (counted.handler_log_bytes + invocations * LAMBDA_PLATFORM_LOG_BYTES) / GB
     traces = min(invocations, XRAY_RESERVOIR_PER_MONTH) + max(invocations - XRAY_RESERVOIR_PER_MONTH, Decimal(0)) / 20
     alarms = 2 * (sizes.strategies + 1) + 1
     metrics = EMF_METRICS_PER_STRATEGY * sizes.strategies + EMF_METRICS_EXECUTION

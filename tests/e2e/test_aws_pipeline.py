@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -23,6 +24,8 @@ from events.sns_bus import SnsBus
 from infra.aws.handlers import execution, strategy
 from infra.cli import main
 from infra.config import load_config
+from infra.cost.calibration import measured_usage
+from infra.cost.calls import CallCounter
 from infra.local.stores import sqlite_stores
 from infra.report.trades import write_trades_csv
 from infra.strategy_loader import load_strategy
@@ -104,6 +107,25 @@ def _same_holdings(left: Any, right: Any) -> bool:
     return all(getattr(left, name) == getattr(right, name) for name in fields)
 
 
+def _counted(app: Any) -> CallCounter:
+    """A counter on every AWS client a handler's app holds (its bus and its stores)."""
+    counter = CallCounter()
+    consumer = app.consumer
+    holders = [app.bus, getattr(app, "processed", None), consumer.book, getattr(consumer, "bars", None)]
+    holders.append(getattr(consumer, "kill_switch", None))
+    for holder in holders:
+        if holder is not None:
+            counter.attach(holder.client)
+    return counter
+
+
+def _handler_stdout_to_capsys() -> None:
+    for service in ("stds-strategy", "stds-execution"):  # powertools bound its handler to the import-time stdout
+        for handler in logging.getLogger(service).handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.setStream(sys.stdout)
+
+
 def test_a_day_through_eventbridge_and_dynamodb_trades_like_replay(aws: dict[str, Any], tmp_path: Path) -> None:
     bars = spot_day_bars()
     poller: Poller = aws["poller"]
@@ -121,14 +143,54 @@ def test_a_day_through_eventbridge_and_dynamodb_trades_like_replay(aws: dict[str
     assert _same_holdings(account, replay_account)
 
 
+def test_the_cost_model_counts_what_the_handlers_send_aws(
+    aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every AWS call of the streamer and both functions, in live order (each minute's bar handled before the
+    next closes), counted by AWS's billing rules and checked against the cost model's constants."""
+    warm_up, counted = 30, 90  # a window fills first (lookback 30); then the steady state is counted
+    bars = spot_day_bars(limit=warm_up + counted)
+    poller: Poller = aws["poller"]
+    strategy_calls, execution_calls = _counted(strategy.app()), _counted(execution.app())
+    streamer_calls = CallCounter()
+    streamer_calls.attach(aws["events"])
+    _handler_stdout_to_capsys()
+    for bar in bars[:warm_up]:
+        _publish_bars(aws, [bar])
+        poller.run_until_quiet(quiet_s=0.02)
+    before = [counter.counts for counter in (streamer_calls, strategy_calls, execution_calls)]
+    invocations_before, fills_before = poller.invocations, _fills(aws)
+    capsys.readouterr()
+    for bar in bars[warm_up:]:
+        _publish_bars(aws, [bar])
+        poller.run_until_quiet(quiet_s=0.02)
+    log_bytes = len(capsys.readouterr().out.encode())
+    assert not poller.failures
+    streamer, strategy_side, execution_side = (
+        counter.counts - earlier
+        for counter, earlier in zip((streamer_calls, strategy_calls, execution_calls), before, strict=True)
+    )
+    trades = _fills(aws) - fills_before
+    measured = measured_usage(
+        bars=counted, trades=trades, invocations=poller.invocations - invocations_before, log_bytes=log_bytes,
+        streamer=streamer, strategy=strategy_side, execution=execution_side,
+    )  # fmt: skip
+    with capsys.disabled():
+        print(f"\n{measured.table()}")
+    assert trades >= 2
+    assert streamer.requests == Counter({"events.PutEvents": counted})  # the streamer's only calls
+    assert measured.disagreements(tolerance=Decimal("0.05")) == []
+
+
+def _fills(aws: dict[str, Any]) -> int:
+    return sum(account.fills for account in DynamoBook(aws["dynamodb"], aws["tables"], Decimal(10_000)).accounts())
+
+
 def test_duplicate_and_concurrent_deliveries_change_nothing(
     aws: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bars = spot_day_bars(limit=240)
-    for service in ("stds-strategy", "stds-execution"):  # powertools bound its handler to the import-time stdout
-        for handler in logging.getLogger(service).handlers:
-            if isinstance(handler, logging.StreamHandler):
-                handler.setStream(sys.stdout)
+    _handler_stdout_to_capsys()
     poller: Poller = aws["poller"]
     poller.duplicate, poller.workers = True, 4
     for start in range(0, len(bars), 20):
