@@ -463,6 +463,7 @@ def _add_cost_command(commands: Any) -> None:
     cost.add_argument("--symbols", type=int, required=True, help="symbols streamed (1m bars)")
     cost.add_argument("--strategies", type=int, required=True, help="strategy functions")
     cost.add_argument("--trades-per-day", type=Decimal, default=Decimal(10), help="per strategy and symbol")
+    cost.add_argument("--bus", choices=("eventbridge", "sns"), default="eventbridge", help="the stack's stds:bus")
     cost.set_defaults(run=_cost)
 
 
@@ -473,10 +474,10 @@ def _cost(args: argparse.Namespace) -> int:
         print("stds cost: --symbols and --strategies must be at least 1", file=sys.stderr)
         return 2
     prices = load_prices()
-    lines = serverless_bill(Sizes(args.symbols, args.strategies, args.trades_per_day), prices)
+    lines = serverless_bill(Sizes(args.symbols, args.strategies, args.trades_per_day, bus=args.bus), prices)
     ec2 = ec2_bill(prices)
-    print(f"STDS on AWS, {args.symbols} symbols x {args.strategies} strategies, {prices['region']} prices of "
-          f"{prices['as_of']} (USD/month)")  # fmt: skip
+    print(f"STDS on AWS ({args.bus}), {args.symbols} symbols x {args.strategies} strategies, "
+          f"{prices['region']} prices of {prices['as_of']} (USD/month)")  # fmt: skip
     for line in lines:
         print(f"  {line.item:<30} {cents(line.usd):>9}  {line.detail}")
     print(f"  {'total':<30} {cents(total(lines)):>9}")

@@ -37,6 +37,7 @@ EXECUTION_MS = Decimal(300)  # an exchange round trip dominates; paper execution
 FUNCTION_GB = Decimal("0.25")  # 256 MB
 HANDLER_LOG_BYTES_PER_INVOCATION = Decimal(705)  # the handler's JSON line and EMF record, measured
 LAMBDA_PLATFORM_LOG_BYTES = Decimal(300)  # Lambda's own START, END and REPORT lines per invocation
+LOG_BYTES_PER_INVOCATION = HANDLER_LOG_BYTES_PER_INVOCATION + LAMBDA_PLATFORM_LOG_BYTES
 BAR_EVENT_BYTES = Decimal(700)
 XRAY_RESERVOIR_PER_MONTH = Decimal(MINUTES_PER_MONTH * 60)  # one traced request a second, then 5 %
 EMF_METRICS_PER_STRATEGY = 3  # BarsProcessed, OrdersRequested, BarCloseToOrderLatency (one dimension each)
@@ -51,6 +52,7 @@ class Sizes:
     streamer_vcpu: Decimal = Decimal("0.25")
     streamer_gb: Decimal = Decimal("0.5")
     history_days: int = 30  # bars kept (TTL is 14 days; the archive keeps a year)
+    bus: str = "eventbridge"  # or "sns": a topic with filter policies, no archive (the stack's stds:bus)
 
 
 @dataclass(frozen=True)
@@ -118,11 +120,7 @@ def serverless_bill(sizes: Sizes, prices: dict[str, Decimal | str | list[str]]) 
         Line("Fargate streamer", f"{sizes.streamer_vcpu} vCPU, {sizes.streamer_gb} GB ARM64, 24/7",
              (sizes.streamer_vcpu * p("fargate_arm_vcpu_hour") + sizes.streamer_gb * p("fargate_arm_gb_hour")) * hours),
         Line("Public IPv4", "the streamer's address (no NAT gateway)", p("public_ipv4_hour") * hours),
-        Line("EventBridge events", f"{events / MILLION:,.2f} M published",
-             events / MILLION * p("eventbridge_custom_events_per_million")),
-        Line("EventBridge archive", f"{archived_gb:,.2f} GB of bars a month, kept a year",
-             archived_gb * p("eventbridge_archive_per_gb_processed")
-             + archived_gb * 12 * p("eventbridge_archive_storage_gb_month")),
+        *_bus_lines(sizes, events, archived_gb, p),
         Line("Lambda requests", f"{invocations / MILLION:,.2f} M invocations",
              invocations / MILLION * p("lambda_requests_per_million")),
         Line("Lambda duration", f"{lambda_gb_s:,.0f} GB-s (256 MB ARM64)", lambda_gb_s * p("lambda_arm_gb_second")),
@@ -164,6 +162,24 @@ def reconciliation_line(sizes: Sizes, p: Callable[[str], Decimal]) -> Line:
         + p("cloudwatch_alarm_month") + 2 * p("cloudwatch_custom_metric_month")
     )  # fmt: skip
     return Line("Scheduled reconciliation", f"{runs:,.0f} runs (every {RECONCILE_EVERY_MIN} min), 1 alarm", usd)
+
+
+def _bus_lines(sizes: Sizes, events: Decimal, archived_gb: Decimal, p: Callable[[str], Decimal]) -> list[Line]:
+    if sizes.bus == "sns":  # every message is under 64 KB: one request each; deliveries to Lambda cost nothing
+        return [
+            Line(
+                "SNS publishes",
+                f"{events / MILLION:,.2f} M published",
+                events / MILLION * p("sns_requests_per_million"),
+            )
+        ]
+    return [
+        Line("EventBridge events", f"{events / MILLION:,.2f} M published",
+             events / MILLION * p("eventbridge_custom_events_per_million")),
+        Line("EventBridge archive", f"{archived_gb:,.2f} GB of bars a month, kept a year",
+             archived_gb * p("eventbridge_archive_per_gb_processed")
+             + archived_gb * 12 * p("eventbridge_archive_storage_gb_month")),
+    ]  # fmt: skip
 
 
 def ec2_bill(prices: dict[str, Decimal | str | list[str]]) -> list[Line]:

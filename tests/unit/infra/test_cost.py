@@ -50,3 +50,14 @@ def test_the_scheduled_reconciliation_line_by_hand() -> None:
         + Decimal(8640 * 2400) / 1024**3 * Decimal("0.50") + Decimal("0.10") + Decimal("0.60")
     )  # fmt: skip
     assert cents(_line(Sizes(1, 1), "Scheduled reconciliation")) == cents(by_hand) == Decimal("0.74")
+
+
+def test_the_sns_variant_bills_publishes_instead_of_events_and_has_no_archive() -> None:
+    eventbridge, sns = Sizes(20, 5), Sizes(20, 5, bus="sns")
+    items = [line.item for line in serverless_bill(sns, PRICES)]
+    assert "SNS publishes" in items and not {"EventBridge events", "EventBridge archive"} & set(items)
+    published = Decimal(20 * 43_200 + 3 * 20 * 5 * 10 * 30)  # bars, then 3 events per trade
+    assert _line(sns, "SNS publishes") == published / 1_000_000 * Decimal("0.50")
+    assert _line(eventbridge, "EventBridge events") == published / 1_000_000 * Decimal("1.00")
+    rest = {line.item: line.usd for line in serverless_bill(eventbridge, PRICES)}
+    assert all(rest[line.item] == line.usd for line in serverless_bill(sns, PRICES) if line.item in rest)
