@@ -39,9 +39,9 @@ class StrategyConsumer:
         cursor = account.decided_through_ms
         if cursor is not None and bar.open_time_ms <= cursor:
             return self._in_flight_order(key, bar)
-        return self._decide_from(key, bar, cursor)
+        return self._decide_from(key, bar, account)
 
-    def _decide_from(self, key: AccountKey, bar: BarClosed, cursor: int | None) -> list[Event]:
+    def _decide_from(self, key: AccountKey, bar: BarClosed, account: Account) -> list[Event]:
         stream = StreamKey(bar.exchange, bar.symbol, bar.timeframe)
         interval_ms = bar.close_time_ms - bar.open_time_ms + 1
         lookback = self.strategy.lookback
@@ -52,23 +52,25 @@ class StrategyConsumer:
         # concurrent delivery (another Lambda) may have stored an earlier bar without deciding it yet,
         # and deciding this bar first would move the cursor past it for good.
         candidate = bar.open_time_ms - (lookback - 1) * interval_ms
+        cursor = account.decided_through_ms
         if cursor is not None:
             candidate = max(candidate, cursor + interval_ms)
         last_candidate = bar.open_time_ms + (lookback - 1) * interval_ms
         decided_any = False
+        read: Account | None = account  # one account read per decision: this one serves the first
         while decided_any or candidate <= last_candidate:
             window = self.bars.window(stream, candidate, lookback)
             if window is None:
                 if decided_any:
                     break
             else:
-                emitted.extend(self._decide(key, window))
+                emitted.extend(self._decide(key, window, read or self.book.account(key)))
+                read = None  # that decision changed the account: a catch-up decision reads it again
                 decided_any = True
             candidate += interval_ms
         return emitted
 
-    def _decide(self, key: AccountKey, window: Window) -> list[Event]:
-        account = self.book.account(key)
+    def _decide(self, key: AccountKey, window: Window, account: Account) -> list[Event]:
         bar = window.last
         previous_target = account.target
         target = self._target(window, previous_target)

@@ -185,13 +185,20 @@ class DynamoBook:
         self.client = client
         self.names = names
         self.starting_cash = starting_cash
+        # The last read of each account, so a decision made on it needs no second read: if the account
+        # moved since, the version condition refuses the write and the next attempt reads it fresh.
+        self._read: dict[AccountKey, tuple[Account, int]] = {}
 
     def account(self, key: AccountKey) -> Account:
-        return self._read_account(key)[0]
+        read = self._read[key] = self._read_account(key)
+        return read[0].copy()
 
     def decide(self, decision: Decision) -> bool:
         for _ in range(MAX_ATTEMPTS):
-            account, version = self._read_account(decision.account)
+            last_read = self._read.pop(decision.account, None)
+            account, version = (
+                (last_read[0].copy(), last_read[1]) if last_read else self._read_account(decision.account)
+            )
             cursor = account.decided_through_ms
             if cursor is not None and decision.bar_open_time_ms <= cursor:
                 return False
@@ -202,8 +209,9 @@ class DynamoBook:
             outcome = self._transact(writes)
             if outcome is None:
                 return True
-            if decision.order is not None and outcome[1] == "ConditionalCheckFailed":
+            if decision.order is not None and outcome == (1, "ConditionalCheckFailed"):
                 return False  # that order id is already recorded: another delivery decided this bar
+            # else the account moved since it was read (a settlement, a concurrent decision): read it again
         raise ContentionExhausted(f"account {_account_id(decision.account)}: {MAX_ATTEMPTS} conflicting writers")
 
     def order(self, order_id: str) -> OrderRecord | None:

@@ -21,12 +21,11 @@ GB = Decimal(1024**3)
 
 # Per strategy invocation (one bar for one strategy), as the AWS end-to-end test counts them (infra/cost/calls.py,
 # AWS's rounding rules) and checks against these: the bar put (1 WRU, refused as a duplicate for all but the
-# first strategy, still billed), three strongly consistent reads of the same account (1 RRU each: the consumer's
-# cursor check, the decision's state, the transaction's optimistic-lock read), the probe for the next bar (a
-# one-bar query, 1 RRU: the warm function remembers the window's bars), and the decision transaction
-# rewriting the account (2 WRU).
+# first strategy, still billed), one strongly consistent account read (1 RRU: the decision's write is
+# conditioned on the version that read saw), the probe for the next bar (a one-bar query, 1 RRU: the warm
+# function remembers the window's bars), and the decision transaction rewriting the account (2 WRU).
 STRATEGY_WRU = Decimal(3)
-STRATEGY_RRU = Decimal(4)
+STRATEGY_RRU = Decimal(2)
 # per trade: the order item in the strategy's decision transaction (2 WRU); execution reads the processed id,
 # the kill switch, the order and the account twice each (6 RRU) and writes the settlement transaction (2 items,
 # 4 WRU) and the processed id (1 WRU)

@@ -25,7 +25,7 @@ from infra.aws.handlers import execution, strategy
 from infra.cli import main
 from infra.config import load_config
 from infra.cost.calibration import measured_usage
-from infra.cost.calls import CallCounter
+from infra.cost.calls import CallCounter, CallCounts
 from infra.local.stores import sqlite_stores
 from infra.report.trades import write_trades_csv
 from infra.strategy_loader import load_strategy
@@ -119,11 +119,22 @@ def _counted(app: Any) -> CallCounter:
     return counter
 
 
-def _handler_stdout_to_capsys() -> None:
-    for service in ("stds-strategy", "stds-execution"):  # powertools bound its handler to the import-time stdout
-        for handler in logging.getLogger(service).handlers:
-            if isinstance(handler, logging.StreamHandler):
-                handler.setStream(sys.stdout)
+@contextlib.contextmanager
+def _handler_logs_to_stdout() -> Iterator[None]:
+    """Powertools bound its handlers to the import-time stdout: point them at the (captured) one, then back, so
+    the next test never flushes a capture that pytest already closed."""
+    handlers = [
+        handler
+        for service in ("stds-strategy", "stds-execution")
+        for handler in logging.getLogger(service).handlers
+        if isinstance(handler, logging.StreamHandler)
+    ]
+    previous = [handler.setStream(sys.stdout) for handler in handlers]
+    try:
+        yield
+    finally:
+        for handler, stream in zip(handlers, previous, strict=True):
+            handler.setStream(stream or sys.__stdout__)
 
 
 def test_a_day_through_eventbridge_and_dynamodb_trades_like_replay(aws: dict[str, Any], tmp_path: Path) -> None:
@@ -154,32 +165,43 @@ def test_the_cost_model_counts_what_the_handlers_send_aws(
     strategy_calls, execution_calls = _counted(strategy.app()), _counted(execution.app())
     streamer_calls = CallCounter()
     streamer_calls.attach(aws["events"])
-    _handler_stdout_to_capsys()
+    with _handler_logs_to_stdout():
+        log_bytes, invocations, trades, counts = _count_steady_state(aws, poller, bars, warm_up, capsys,
+            counters=(streamer_calls, strategy_calls, execution_calls))  # fmt: skip
+    streamer, strategy_side, execution_side = counts
+    measured = measured_usage(
+        bars=counted, trades=trades, invocations=invocations, log_bytes=log_bytes,
+        streamer=streamer, strategy=strategy_side, execution=execution_side,
+    )  # fmt: skip
+    with capsys.disabled():
+        print(f"\n{measured.table()}")
+    assert not poller.failures and trades >= 2
+    assert streamer.requests == Counter({"events.PutEvents": counted})  # the streamer's only calls
+    assert measured.disagreements(tolerance=Decimal("0.05")) == []
+
+
+def _count_steady_state(
+    aws: dict[str, Any],
+    poller: Poller,
+    bars: list[Any],
+    warm_up: int,
+    capsys: pytest.CaptureFixture[str],
+    *,
+    counters: tuple[CallCounter, ...],
+) -> tuple[int, int, int, tuple[CallCounts, ...]]:
+    """Publish each bar and handle everything it causes before the next; count all but the warm-up."""
     for bar in bars[:warm_up]:
         _publish_bars(aws, [bar])
         poller.run_until_quiet(quiet_s=0.02)
-    before = [counter.counts for counter in (streamer_calls, strategy_calls, execution_calls)]
+    before = [counter.counts for counter in counters]
     invocations_before, fills_before = poller.invocations, _fills(aws)
     capsys.readouterr()
     for bar in bars[warm_up:]:
         _publish_bars(aws, [bar])
         poller.run_until_quiet(quiet_s=0.02)
     log_bytes = len(capsys.readouterr().out.encode())
-    assert not poller.failures
-    streamer, strategy_side, execution_side = (
-        counter.counts - earlier
-        for counter, earlier in zip((streamer_calls, strategy_calls, execution_calls), before, strict=True)
-    )
-    trades = _fills(aws) - fills_before
-    measured = measured_usage(
-        bars=counted, trades=trades, invocations=poller.invocations - invocations_before, log_bytes=log_bytes,
-        streamer=streamer, strategy=strategy_side, execution=execution_side,
-    )  # fmt: skip
-    with capsys.disabled():
-        print(f"\n{measured.table()}")
-    assert trades >= 2
-    assert streamer.requests == Counter({"events.PutEvents": counted})  # the streamer's only calls
-    assert measured.disagreements(tolerance=Decimal("0.05")) == []
+    counts = tuple(counter.counts - earlier for counter, earlier in zip(counters, before, strict=True))
+    return log_bytes, poller.invocations - invocations_before, _fills(aws) - fills_before, counts
 
 
 def _fills(aws: dict[str, Any]) -> int:
@@ -190,14 +212,14 @@ def test_duplicate_and_concurrent_deliveries_change_nothing(
     aws: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bars = spot_day_bars(limit=240)
-    _handler_stdout_to_capsys()
     poller: Poller = aws["poller"]
     poller.duplicate, poller.workers = True, 4
-    for start in range(0, len(bars), 20):
-        _publish_bars(aws, bars[start : start + 20])
-        if start == 160:
-            _publish_bars(aws, bars[100:160])  # the streamer republished a stretch after a restart
-        poller.run_until_quiet(quiet_s=0.2)
+    with _handler_logs_to_stdout():
+        for start in range(0, len(bars), 20):
+            _publish_bars(aws, bars[start : start + 20])
+            if start == 160:
+                _publish_bars(aws, bars[100:160])  # the streamer republished a stretch after a restart
+            poller.run_until_quiet(quiet_s=0.2)
     assert not poller.failures
     trades, account = _trades_and_account(aws, tmp_path)
     day = tmp_path / "first-hours" / BTCUSDT_SPOT_DAY.name  # the name tells replay the symbol
