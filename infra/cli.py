@@ -80,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_reconcile_command(commands)
     _add_halt_command(commands)
     _add_resume_command(commands)
+    _add_dashboard_command(commands)
     return parser
 
 
@@ -231,6 +232,26 @@ def _add_resume_command(commands: Any) -> None:
     resume = commands.add_parser("resume", help="release the global kill switch")
     resume.add_argument("--db", type=Path, required=True)
     resume.set_defaults(run=_release)
+
+
+def _add_dashboard_command(commands: Any) -> None:
+    dashboard = commands.add_parser(
+        "dashboard",
+        help="a live page in the browser: holdings, PnL, fills, stream health, halt/resume",
+        description=(
+            "Serve a page that updates itself while a run goes on (or shows a finished replay). It listens on "
+            "127.0.0.1 and prints a token that every request needs; set STDS_DASHBOARD_TOKEN to choose it, which "
+            "a --host other than loopback requires."
+        ),
+    )
+    where = dashboard.add_mutually_exclusive_group(required=True)
+    where.add_argument("--db", type=Path, help="state file of `stds run` or `stds replay`, e.g. out/live/state.sqlite")
+    where.add_argument("--aws", action="store_true", help="read the DynamoDB tables with your AWS credentials")
+    dashboard.add_argument("--table-prefix", default="stds-", help="with --aws: the tables' prefix (default stds-)")
+    dashboard.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    dashboard.add_argument("--port", type=int, default=8050, help="port (default 8050; 0 picks a free one)")
+    dashboard.add_argument("--poll", type=float, help="seconds between looks at the state (default 0.5, --aws 5)")
+    dashboard.set_defaults(run=_dashboard)
 
 
 def _add_paper_options(parser: argparse.ArgumentParser) -> None:
@@ -731,6 +752,31 @@ def _holdings(args: argparse.Namespace) -> int:
         from consumers.reconciliation.reconciler import describe
 
         print("\n".join(describe(orjson.loads(last))))
+    return 0
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from infra.dashboard.access import dashboard_token
+    from infra.dashboard.run import serve
+    from infra.dashboard.server import DashboardSettings
+
+    token, own = dashboard_token(args.host)
+    if args.aws:
+        import boto3
+
+        from consumers.stores.dynamodb import TableNames
+        from infra.dashboard.dynamodb_reader import DynamoReader
+
+        reader: Any = DynamoReader(boto3.client("dynamodb"), TableNames.with_prefix(args.table_prefix))
+        settings = DashboardSettings(token, f"DynamoDB tables {args.table_prefix}*", args.poll or 5.0)
+    else:
+        from infra.dashboard.sqlite_reader import SqliteReader
+
+        reader = SqliteReader(args.db)
+        settings = DashboardSettings(token, str(args.db), args.poll or 0.5)
+    asyncio.run(serve(reader, settings, args.host, args.port, show_token=not own))
     return 0
 
 

@@ -22,6 +22,7 @@ from infra.local.collector import RunCollector
 from infra.local.recorder import EventRecorder
 from infra.local.runtime import LocalRuntime, retention_for
 from infra.local.stores import run_stores
+from infra.local.stream_health import StreamHealthTable
 from infra.local_exchange.server import LocalBinance
 from infra.report import write_report
 from infra.report.trades import iso_utc
@@ -61,6 +62,7 @@ async def run_live(options: LiveOptions, local_exchange: LocalBinance | None = N
     options.out.mkdir(parents=True, exist_ok=True)
     db = options.db or options.out / "state.sqlite"
     stores = run_stores(db, options.config, specs, retention_for(specs), resume=True, fresh=options.fresh)
+    health = StreamHealthTable(db)
     dead_letters = DeadLetterFile(options.out / "dead-letters.jsonl")
     recorder = EventRecorder(options.record) if options.record else None
     started = time.perf_counter()
@@ -88,8 +90,14 @@ async def run_live(options: LiveOptions, local_exchange: LocalBinance | None = N
                 wanted = local_exchange.tape.count(options.stream.symbols)
                 until = lambda published: published >= wanted  # noqa: E731
             reconciling.now()
-            await stream_until_stopped(streamer, reconciling.tick, options.duration_s, until)
+
+            def on_tick() -> None:
+                reconciling.tick()
+                health.save(streamer.health())
+
+            await stream_until_stopped(streamer, on_tick, options.duration_s, until)
             reconciling.now()
+            health.save(streamer.health(), force=True)
         elapsed = time.perf_counter() - started
         earlier = [r.settlement for r in stores.orders() if isinstance(r.settlement, OrderFilled)]
         accounts = sorted((a.key.strategy, a.key.exchange, a.key.symbol) for a in stores.book.accounts())
@@ -104,6 +112,7 @@ async def run_live(options: LiveOptions, local_exchange: LocalBinance | None = N
         summary = write_report(record, options.out)
     finally:
         stores.close()
+        health.close()
         dead_letters.close()
         if recorder is not None:
             recorder.close()

@@ -34,6 +34,24 @@ class StreamerSettings:
     connection: ConnectionSettings = field(default_factory=ConnectionSettings)
 
 
+@dataclass(frozen=True, slots=True)
+class StreamStatus:
+    stream: StreamId
+    last_open_time_ms: int  # the newest bar published (the stream's cursor)
+    lag_bars: int  # behind the freshest stream
+    backfilled: int  # bars recovered over REST after gaps and reconnects
+    seconds_since_publish: float | None  # None: nothing published by this process yet
+
+
+@dataclass(frozen=True, slots=True)
+class StreamerHealth:
+    streams: list[StreamStatus]
+    published: int
+    backfilled: int
+    malformed: int
+    reconnects: int
+
+
 class Streamer:
     """Publishes each closed bar once per stream, in order, whatever the connections do."""
 
@@ -63,6 +81,7 @@ class Streamer:
         self.published = 0
         self.backfilled = 0
         self.malformed = 0
+        self.backfilled_per_stream: dict[StreamId, int] = {}
         self.last_publish_wall: dict[StreamId, float] = {}
         self._locks: dict[StreamId, asyncio.Lock] = {}
         self.connections: list[StreamConnection] = []
@@ -144,6 +163,7 @@ class Streamer:
             if self.gate.admit(bar).verdict is Verdict.PUBLISH:
                 self._publish(bar)
                 self.backfilled += 1
+                self.backfilled_per_stream[stream] = self.backfilled_per_stream.get(stream, 0) + 1
         last = self.gate.cursors.get(stream, from_ms - 1)
         to_ms = min(to_ms, _last_closed_open_ms(timeframe))
         if confirm_gap and last < to_ms:
@@ -161,22 +181,43 @@ class Streamer:
         self.published += 1
         self.last_publish_wall[stream_of(bar)] = time.monotonic()
 
+    def health(self) -> StreamerHealth:
+        """What the heartbeat logs, also saved where a dashboard can read it."""
+        now = time.monotonic()
+        freshest = max(self.gate.cursors.values(), default=0)
+        return StreamerHealth(
+            streams=[
+                StreamStatus(
+                    stream=stream,
+                    last_open_time_ms=cursor,
+                    lag_bars=(freshest - cursor) // timeframe_ms(stream[2]),
+                    backfilled=self.backfilled_per_stream.get(stream, 0),
+                    seconds_since_publish=(
+                        round(now - self.last_publish_wall[stream], 1) if stream in self.last_publish_wall else None
+                    ),
+                )
+                for stream, cursor in sorted(self.gate.cursors.items())
+            ],
+            published=self.published,
+            backfilled=self.backfilled,
+            malformed=self.malformed,
+            reconnects=sum(c.reconnects for c in self.connections),
+        )
+
     async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(self.settings.heartbeat_s)
-            now = time.monotonic()
-            freshest = max(self.gate.cursors.values(), default=0)
-            lag_bars = {
-                "|".join(stream[1:]): (freshest - cursor) // timeframe_ms(stream[2])
-                for stream, cursor in self.gate.cursors.items()
-            }
-            silent_s = {"|".join(s[1:]): round(now - t, 1) for s, t in self.last_publish_wall.items()}
+            health = self.health()
             log.info(
                 "streamer heartbeat",
                 extra={
-                    "published": self.published, "backfilled": self.backfilled, "malformed": self.malformed,
-                    "reconnects": sum(c.reconnects for c in self.connections), "lag_bars": lag_bars,
-                    "seconds_since_publish": silent_s,
+                    "published": health.published, "backfilled": health.backfilled, "malformed": health.malformed,
+                    "reconnects": health.reconnects,
+                    "lag_bars": {"|".join(s.stream[1:]): s.lag_bars for s in health.streams},
+                    "seconds_since_publish": {
+                        "|".join(s.stream[1:]): s.seconds_since_publish
+                        for s in health.streams if s.seconds_since_publish is not None
+                    },
                 },
             )  # fmt: skip
             self.cursor_store.save(self.gate.cursors)

@@ -1,0 +1,153 @@
+"""Per sub-account numbers (target, position, pending, cash, realised and unrealised PnL, fees) and the
+newest fills, rejects and target changes, from the book as any store holds it. Money stays Decimal."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from consumers.stores.ports import Account, AccountKey, OrderRecord, StreamKey
+from events.models import OrderFilled, OrderRejected
+from infra.dashboard.source import Fill, StreamSpan
+
+ZERO = Decimal(0)
+PRICE_PLACES = Decimal("0.00000001")  # the average entry price is shown, and used, to 8 places
+
+
+@dataclass(frozen=True, slots=True)
+class AccountPnl:
+    starting_cash: Decimal
+    realised: Decimal  # closed trades minus every fee paid
+    unrealised: Decimal  # the open position against its average entry price
+    last_close: Decimal | None
+
+    @property
+    def total(self) -> Decimal:
+        return self.realised + self.unrealised
+
+
+def fills_by_account(fills: list[Fill]) -> dict[AccountKey, list[Fill]]:
+    """Each sub-account's fills, in the order given (bar order)."""
+    grouped: dict[AccountKey, list[Fill]] = defaultdict(list)
+    for fill in fills:
+        grouped[AccountKey(fill.strategy, fill.exchange, fill.symbol)].append(fill)
+    return grouped
+
+
+def account_pnl(account: Account, fills: list[Fill], last_close: Decimal | None) -> AccountPnl:
+    """Realised + unrealised equals cash + position × last close − starting cash, exactly: the starting cash is
+    recovered from the fills (the state does not keep it), and realised takes the remainder after unrealised."""
+    spent = sum((fill.signed_qty * fill.price + fill.fee for fill in fills), ZERO)
+    starting_cash = account.cash + spent
+    position, average = ZERO, ZERO
+    for fill in fills:
+        signed = fill.signed_qty
+        if position == 0 or (position > 0) == (signed > 0):  # opening or adding: the average moves
+            average = ((average * position + fill.price * signed) / (position + signed)).quantize(PRICE_PLACES)
+        elif abs(signed) > abs(position):  # flipped through flat: the rest opens at this price
+            average = fill.price
+        position += signed
+        if position == 0:
+            average = ZERO
+    mark = last_close if last_close is not None else average
+    unrealised = account.position * (mark - average) if account.position else ZERO
+    total = account.cash + account.position * mark - starting_cash
+    return AccountPnl(starting_cash, total - unrealised, unrealised, last_close)
+
+
+def account_rows(
+    accounts: list[Account], fills: dict[AccountKey, list[Fill]], streams: dict[StreamKey, StreamSpan]
+) -> list[dict[str, Any]]:
+    """One row per sub-account, decimals as strings (exact; the page rounds them for display)."""
+    closes = {(stream.exchange, stream.symbol): span.last_close for stream, span in streams.items()}
+    rows = []
+    for account in sorted(accounts, key=lambda a: a.key):
+        key = account.key
+        pnl = account_pnl(account, fills.get(key, []), closes.get((key.exchange, key.symbol)))
+        rows.append(
+            {
+                "strategy": key.strategy,
+                "exchange": key.exchange,
+                "symbol": key.symbol,
+                "target": str(account.target),
+                "position": str(account.position),
+                "pending": str(account.pending),
+                "cash": str(account.cash),
+                "starting_cash": str(pnl.starting_cash),
+                "realised": str(pnl.realised),
+                "unrealised": str(pnl.unrealised),
+                "pnl": str(pnl.total),
+                "fees": str(account.fees),
+                "trades": account.fills,
+                "rejects": account.rejects,
+                "last_close": None if pnl.last_close is None else str(pnl.last_close),
+            }
+        )
+    return rows
+
+
+def strategy_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per strategy, its sub-accounts added up; return on the cash it started with (side by side, not one sum)."""
+    totals: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        total = totals.setdefault(
+            row["strategy"], {"strategy": row["strategy"], "symbols": 0, "start": ZERO, "pnl": ZERO, "fees": ZERO}
+        )
+        total["symbols"] += 1
+        total["start"] += Decimal(row["starting_cash"])
+        total["pnl"] += Decimal(row["pnl"])
+        total["fees"] += Decimal(row["fees"])
+        total["trades"] = total.get("trades", 0) + row["trades"]
+    return [
+        {
+            "strategy": name,
+            "symbols": total["symbols"],
+            "trades": total["trades"],
+            "pnl": str(total["pnl"]),
+            "fees": str(total["fees"]),
+            "return_pct": round(float(total["pnl"] / total["start"] * 100), 4) if total["start"] else 0.0,
+        }
+        for name, total in sorted(totals.items())
+    ]
+
+
+def activity(latest: list[OrderRecord], rejected: list[OrderRecord], limit: int) -> dict[str, list[dict[str, Any]]]:
+    """The newest fills, rejects (with their reasons) and target changes, newest first, from the orders written
+    last and the last rejected ones.
+
+    Target changes are read from the orders they caused: the state keeps each order's target, not every
+    TargetChanged event, so a target change that needed no order is not listed."""
+    newest = sorted({r.request.order_id: r for r in latest + rejected}.values(), key=_bar_time, reverse=True)
+    fills: list[dict[str, Any]] = []
+    rejects: list[dict[str, Any]] = []
+    targets: list[dict[str, Any]] = []
+    for record in newest:
+        request, settlement = record.request, record.settlement
+        common = {
+            "time_ms": request.bar_open_time_ms,
+            "strategy": request.strategy,
+            "symbol": request.symbol,
+            "side": request.side,
+            "qty": str(request.qty),
+        }
+        if len(targets) < limit:
+            targets.append({**common, "target": str(request.target), "status": _status(record)})
+        if isinstance(settlement, OrderFilled) and len(fills) < limit:
+            fills.append(
+                {**common, "qty": str(settlement.qty), "price": str(settlement.price), "fee": str(settlement.fee)}
+            )
+        elif isinstance(settlement, OrderRejected) and len(rejects) < limit:
+            rejects.append({**common, "reason": settlement.reason})
+    return {"fills": fills, "rejects": rejects, "targets": targets}
+
+
+def _bar_time(record: OrderRecord) -> tuple[int, str]:
+    return record.request.bar_open_time_ms, record.request.order_id
+
+
+def _status(record: OrderRecord) -> str:
+    if record.settlement is None:
+        return "pending"
+    return "filled" if isinstance(record.settlement, OrderFilled) else "rejected"

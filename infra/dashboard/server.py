@@ -1,0 +1,247 @@
+"""The dashboard's web server (aiohttp): the page and its vendored chart library, JSON for the charts, a
+server-sent-events stream of snapshots, and halt/resume behind the token."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, TypeVar
+
+import orjson
+from aiohttp import web
+
+from consumers.stores.ports import StreamKey
+from infra.dashboard.access import token_matches
+from infra.dashboard.series_view import equity_series, full_range, symbol_series
+from infra.dashboard.snapshot import snapshot
+from infra.dashboard.source import StateReader
+
+log = logging.getLogger(__name__)
+
+STATIC_FILES = {  # name → content type; nothing else is served, so no path from a request reaches the disk
+    "index.html": "text/html",
+    "dashboard.js": "text/javascript",
+    "dashboard.css": "text/css",
+    "uPlot.iife.min.js": "text/javascript",
+    "uPlot.min.css": "text/css",
+    "uPlot.LICENSE": "text/plain",
+}
+DEFAULT_POINTS = 1_000
+MAX_POINTS = 5_000
+KEEPALIVE_S = 15.0
+T = TypeVar("T")
+
+
+@dataclass
+class DashboardSettings:
+    token: str
+    source: str  # shown on the page: the state file, or the table prefix
+    poll_s: float = 0.5  # how often the store is asked whether anything changed
+
+
+class Dashboard:
+    """Reads through one worker thread (the SQLite connection and boto3 client are used by one thread at a
+    time), computes each snapshot once and fans it out to every open page."""
+
+    def __init__(self, reader: StateReader, settings: DashboardSettings) -> None:
+        self.reader = reader
+        self.settings = settings
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dashboard-reader")
+        self._latest: bytes = b""
+        self._listeners: set[asyncio.Queue[bytes]] = set()
+        self._wake = asyncio.Event()
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[self._require_token])
+        app.router.add_get("/", self._page)
+        app.router.add_get("/static/{name}", self._static)
+        app.router.add_get("/favicon.ico", lambda request: web.Response(status=204))
+        app.router.add_get("/api/snapshot", self._snapshot)
+        app.router.add_get("/api/equity", self._equity)
+        app.router.add_get("/api/symbol", self._symbol)
+        app.router.add_get("/api/events", self._events)
+        app.router.add_post("/api/halt", self._halt)
+        app.router.add_post("/api/resume", self._resume)
+        app.cleanup_ctx.append(self._watching)
+        return app
+
+    async def read(self, call: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._worker, call)
+
+    # ---- access -------------------------------------------------------------------------------------------
+
+    @web.middleware
+    async def _require_token(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """The page and its scripts hold no data; every /api call needs the token. A POST must carry it in a
+        header, which a form on another site cannot set; EventSource cannot set headers, so a GET may use ?token=."""
+        if request.path.startswith("/api/"):
+            offered = _bearer(request)
+            if offered is None and request.method == "GET":
+                offered = request.query.get("token")
+            if not token_matches(self.settings.token, offered):
+                return web.json_response({"error": "missing or wrong token"}, status=401)
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    # ---- the page -----------------------------------------------------------------------------------------
+
+    async def _page(self, request: web.Request) -> web.Response:
+        return _static_file("index.html")
+
+    async def _static(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if name not in STATIC_FILES:
+            raise web.HTTPNotFound()
+        return _static_file(name)
+
+    # ---- data ---------------------------------------------------------------------------------------------
+
+    async def _snapshot(self, request: web.Request) -> web.Response:
+        body = await self.read(self._snapshot_bytes)
+        return web.Response(body=body, content_type="application/json")
+
+    async def _equity(self, request: web.Request) -> web.Response:
+        def compute() -> dict[str, Any]:
+            streams = self.reader.streams()
+            start_ms, end_ms = _window(request, full_range(streams))
+            accounts, fills = self.reader.accounts(), self.reader.fills()
+            return equity_series(
+                self.reader, accounts=accounts, all_fills=fills, streams=streams,
+                start_ms=start_ms, end_ms=end_ms, points=_points(request),
+            )  # fmt: skip
+
+        return _json(await self.read(compute))
+
+    async def _symbol(self, request: web.Request) -> web.Response:
+        query = request.query
+        stream = StreamKey(query.get("exchange", ""), query.get("symbol", ""), query.get("timeframe", "1m"))
+
+        def compute() -> dict[str, Any]:
+            streams = self.reader.streams()
+            span = streams.get(stream)
+            if span is None:
+                raise web.HTTPNotFound(text=f"no bars for {'|'.join(stream)} in {self.settings.source}")
+            start_ms, end_ms = _window(request, (span.first_open_time_ms, span.last_open_time_ms))
+            fills = self.reader.fills()
+            return symbol_series(self.reader, stream, fills, start_ms=start_ms, end_ms=end_ms, points=_points(request))
+
+        return _json(await self.read(compute))
+
+    async def _events(self, request: web.Request) -> web.StreamResponse:
+        """Server-sent events: the current snapshot at once, then each new one as the state changes."""
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        )
+        await response.prepare(request)
+        queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=2)
+        self._listeners.add(queue)
+        try:
+            if not self._latest:
+                self._latest = await self.read(self._snapshot_bytes)
+            await response.write(b"data: " + self._latest + b"\n\n")
+            while True:
+                try:
+                    body = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
+                except TimeoutError:
+                    await response.write(b": keep-alive\n\n")
+                    continue
+                await response.write(b"data: " + body + b"\n\n")
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            self._listeners.discard(queue)
+        return response
+
+    async def _halt(self, request: web.Request) -> web.Response:
+        reason = "halted from the dashboard"
+        if request.can_read_body:
+            with contextlib.suppress(ValueError):
+                reason = str((await request.json()).get("reason") or reason)
+        await self.read(lambda: self.reader.kill_switch.engage(reason))
+        log.warning("kill switch engaged from the dashboard", extra={"reason": reason, "peer": request.remote})
+        self._wake.set()
+        return _json({"kill_switch": {"engaged": True, "reason": reason}})
+
+    async def _resume(self, request: web.Request) -> web.Response:
+        await self.read(self.reader.kill_switch.release)
+        log.warning("kill switch released from the dashboard", extra={"peer": request.remote})
+        self._wake.set()
+        return _json({"kill_switch": {"engaged": False, "reason": None}})
+
+    # ---- watching the store -------------------------------------------------------------------------------
+
+    def _snapshot_bytes(self) -> bytes:
+        return orjson.dumps(snapshot(self.reader, self.settings.source))
+
+    async def _watching(self, app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(self._watch())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        self._worker.shutdown(wait=True)
+
+    async def _watch(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.settings.poll_s)
+            forced = self._wake.is_set()
+            self._wake.clear()
+            if not self._listeners:
+                self._latest = b""  # nobody watching: compute the next one when a page opens
+                continue
+            try:
+                if not (forced or await self.read(self.reader.changed)):
+                    continue
+                body = await self.read(self._snapshot_bytes)
+            except Exception:  # a store hiccup must not end the stream; the next poll tries again
+                log.exception("dashboard could not read the state")
+                continue
+            if body == self._latest:
+                continue
+            self._latest = body
+            for queue in list(self._listeners):
+                if queue.full():  # a slow page only needs the newest snapshot
+                    queue.get_nowait()
+                queue.put_nowait(body)
+
+
+def _bearer(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    return header[7:] if header.startswith("Bearer ") else None
+
+
+def _points(request: web.Request) -> int:
+    try:
+        return max(10, min(MAX_POINTS, int(request.query.get("points", DEFAULT_POINTS))))
+    except ValueError:
+        raise web.HTTPBadRequest(text="points must be a whole number") from None
+
+
+def _window(request: web.Request, span: tuple[int, int] | None) -> tuple[int, int]:
+    """[from, to] in ms from the query (seconds, as the charts use), within what the store holds."""
+    if span is None:
+        raise web.HTTPNotFound(text="no bars in this state yet")
+    try:
+        start_ms = int(float(request.query["from"]) * 1000) if "from" in request.query else span[0]
+        end_ms = int(float(request.query["to"]) * 1000) if "to" in request.query else span[1]
+    except ValueError:
+        raise web.HTTPBadRequest(text="from and to are times in seconds since the epoch") from None
+    start_ms, end_ms = max(start_ms, span[0]), min(end_ms, span[1])
+    return (start_ms, end_ms) if start_ms <= end_ms else span
+
+
+def _json(value: Any) -> web.Response:
+    return web.Response(body=orjson.dumps(value), content_type="application/json")
+
+
+def _static_file(name: str) -> web.Response:
+    body = resources.files("infra.dashboard").joinpath("static", name).read_bytes()
+    content_type = STATIC_FILES[name]
+    charset = None if name.endswith("LICENSE") else "utf-8"
+    return web.Response(body=body, content_type=content_type, charset=charset)

@@ -1,0 +1,309 @@
+// The STDS dashboard page: one snapshot per server-sent event renders the tables; charts are fetched
+// (downsampled by the server) when the state moves, at most every few seconds, and again on zoom.
+"use strict";
+
+const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22"];
+const CHART_REFRESH_MS = 2000;
+
+const token = (() => {
+  const match = /token=([^&]+)/.exec(location.hash);
+  if (match) {
+    sessionStorage.setItem("stds-token", decodeURIComponent(match[1]));
+    history.replaceState(null, "", location.pathname);  // keep the token out of the address bar
+  }
+  return sessionStorage.getItem("stds-token") || "";
+})();
+
+const state = { snapshot: null, symbol: null, zoom: null, charts: {}, chartsAt: 0, chartsKey: "", colours: {} };
+window.stdsPageLoads = (window.stdsPageLoads || 0) + 1;  // tests read this to prove no reload happened
+
+function api(path, options = {}) {
+  const headers = Object.assign({ Authorization: "Bearer " + token }, options.headers || {});
+  return fetch(path, Object.assign({}, options, { headers })).then(async (response) => {
+    if (!response.ok) throw new Error(path + ": " + response.status + " " + (await response.text()));
+    return response.json();
+  });
+}
+
+function el(tag, attrs = {}, text) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value !== undefined && value !== null) node.setAttribute(name, value);
+  }
+  if (text !== undefined && text !== null) node.textContent = String(text);  // never innerHTML: reasons and dead letters come from outside
+  return node;
+}
+
+function number(value, places) {
+  if (value === null || value === undefined || value === "") return "";
+  const parsed = Number(value);
+  return parsed.toLocaleString("en-US", { minimumFractionDigits: places, maximumFractionDigits: places });
+}
+
+function qty(value) {
+  return value === null || value === undefined ? "" : String(Number(value));
+}
+
+function utc(ms) {
+  return new Date(ms).toISOString().replace("T", " ").slice(0, 16);
+}
+
+function colour(name) {
+  if (!(name in state.colours)) state.colours[name] = PALETTE[Object.keys(state.colours).length % PALETTE.length];
+  return state.colours[name];
+}
+
+function moneyCell(field, value, places = 2) {
+  const cell = el("td", { "data-field": field, "data-value": value }, number(value, places));
+  if (Number(value) > 0) cell.className = "up";
+  if (Number(value) < 0) cell.className = "down";
+  return cell;
+}
+
+function plainCell(field, value, text) {
+  return el("td", { "data-field": field, "data-value": value }, text === undefined ? value : text);
+}
+
+function fillBody(id, rows, build) {
+  const body = document.querySelector("#" + id + " tbody");
+  const before = body.children.length;
+  body.replaceChildren(...rows.map(build));
+  return before;
+}
+
+function render(snapshot) {
+  const previous = state.snapshot;
+  state.snapshot = snapshot;
+  document.getElementById("source").textContent = snapshot.source;
+  const kill = snapshot.kill_switch;
+  const badge = document.getElementById("kill-switch");
+  badge.textContent = kill.engaged ? "HALTED: " + kill.reason : "trading allowed";
+  badge.className = "badge " + (kill.engaged ? "engaged" : "on");
+  badge.dataset.engaged = String(kill.engaged);
+  document.getElementById("halt").disabled = kill.engaged;
+  document.getElementById("resume").disabled = !kill.engaged;
+
+  fillBody("strategies", snapshot.strategies, (row) => {
+    const tr = el("tr", { "data-strategy": row.strategy });
+    const name = el("td");
+    name.append(el("span", { class: "swatch", style: "background:" + colour(row.strategy) }), row.strategy);
+    tr.append(name, plainCell("symbols", row.symbols), moneyCell("return_pct", row.return_pct, 2),
+      moneyCell("pnl", row.pnl), plainCell("fees", row.fees, number(row.fees, 2)), plainCell("trades", row.trades));
+    return tr;
+  });
+
+  fillBody("accounts", snapshot.accounts, (row) => {
+    const tr = el("tr", { "data-account": row.strategy + "|" + row.exchange + "|" + row.symbol, class: "clickable" });
+    tr.append(plainCell("strategy", row.strategy), plainCell("symbol", row.symbol),
+      plainCell("target", row.target, qty(row.target)), plainCell("position", row.position, qty(row.position)),
+      plainCell("pending", row.pending, qty(row.pending)), moneyCell("cash", row.cash),
+      moneyCell("realised", row.realised), moneyCell("unrealised", row.unrealised), moneyCell("pnl", row.pnl),
+      plainCell("fees", row.fees, number(row.fees, 2)), plainCell("trades", row.trades), plainCell("rejects", row.rejects));
+    tr.addEventListener("click", () => selectSymbol(row.exchange + "|" + row.symbol + "|1m"));
+    return tr;
+  });
+
+  const seenFills = new Set(previous ? previous.activity.fills.map((f) => f.time_ms + f.strategy + f.symbol) : []);
+  fillBody("fills", snapshot.activity.fills, (fill) => {
+    const key = fill.time_ms + fill.strategy + fill.symbol;
+    const tr = el("tr", { class: previous && !seenFills.has(key) ? "fresh" : "" });
+    tr.append(el("td", {}, utc(fill.time_ms)), el("td", {}, fill.strategy), el("td", {}, fill.symbol),
+      el("td", { class: fill.side === "buy" ? "up" : "down" }, fill.side), el("td", {}, qty(fill.qty)),
+      el("td", {}, number(fill.price, 2)), el("td", {}, number(fill.fee, 4)));
+    return tr;
+  });
+  fillBody("rejects", snapshot.activity.rejects, (reject) => {
+    const tr = el("tr");
+    tr.append(el("td", {}, utc(reject.time_ms)), el("td", {}, reject.strategy), el("td", {}, reject.symbol),
+      el("td", {}, reject.side), el("td", {}, qty(reject.qty)), el("td", { class: "reason" }, reject.reason));
+    return tr;
+  });
+  fillBody("targets", snapshot.activity.targets, (change) => {
+    const tr = el("tr");
+    tr.append(el("td", {}, utc(change.time_ms)), el("td", {}, change.strategy), el("td", {}, change.symbol),
+      el("td", {}, qty(change.target)), el("td", {}, change.side + " " + qty(change.qty)), el("td", {}, change.status));
+    return tr;
+  });
+  fillBody("dead-letters", snapshot.dead_letters, (letter) => {
+    const tr = el("tr");
+    tr.append(el("td", {}, String(letter.time || "").replace("T", " ").slice(0, 19)), el("td", {}, letter.origin),
+      el("td", { class: "reason" }, letter.error));
+    return tr;
+  });
+
+  const totals = snapshot.streamer.totals;
+  document.getElementById("streamer-totals").textContent = snapshot.streamer.updated_ms
+    ? "streamer: " + totals.published + " bars published, " + totals.backfilled + " backfilled, " +
+      totals.reconnects + " reconnects, " + totals.malformed + " malformed messages (saved " +
+      utc(snapshot.streamer.updated_ms) + ")"
+    : "no streamer counters in this state (a replay, or --aws): last bars only";
+  fillBody("streams", snapshot.streams, (stream) => {
+    const tr = el("tr", { "data-stream": stream.exchange + "|" + stream.symbol + "|" + stream.timeframe });
+    tr.append(el("td", {}, stream.symbol), el("td", {}, stream.timeframe),
+      el("td", {}, utc(stream.last_open_time_ms)), el("td", {}, ago(stream.age_s)),
+      plainCell("lag_bars", stream.lag_bars ?? "", stream.lag_bars ?? "–"),
+      plainCell("backfilled", stream.backfilled ?? "", stream.backfilled ?? "–"),
+      el("td", {}, stream.seconds_since_publish ?? "–"));
+    return tr;
+  });
+
+  refreshSymbolChoices(snapshot);
+  refreshCharts(false);
+}
+
+function ago(seconds) {
+  if (seconds < 120) return seconds + " s";
+  if (seconds < 7200) return Math.round(seconds / 60) + " min";
+  if (seconds < 172800) return Math.round(seconds / 3600) + " h";
+  return Math.round(seconds / 86400) + " d";
+}
+
+function refreshSymbolChoices(snapshot) {
+  const select = document.getElementById("symbol");
+  const keys = snapshot.streams.map((s) => s.exchange + "|" + s.symbol + "|" + s.timeframe);
+  if (select.options.length !== keys.length) {
+    select.replaceChildren(...keys.map((key) => el("option", { value: key }, key.split("|")[1] + " (" + key.split("|")[0] + ")")));
+  }
+  if (!state.symbol || !keys.includes(state.symbol)) {
+    // start on the symbol most sub-accounts trade: the one that shows strategies side by side
+    const counts = {};
+    for (const row of snapshot.accounts) counts[row.exchange + "|" + row.symbol] = (counts[row.exchange + "|" + row.symbol] || 0) + 1;
+    const best = keys.slice().sort((a, b) => (counts[b.split("|").slice(0, 2).join("|")] || 0) - (counts[a.split("|").slice(0, 2).join("|")] || 0))[0];
+    state.symbol = best || null;
+  }
+  if (state.symbol) select.value = state.symbol;
+}
+
+function selectSymbol(key) {
+  state.symbol = key;
+  state.zoom = null;
+  document.getElementById("symbol").value = key;
+  refreshCharts(true);
+}
+
+// Charts follow the state, but a busy run commits every second: redraw at most every CHART_REFRESH_MS.
+let pendingRefresh = null;
+function refreshCharts(force) {
+  const snapshot = state.snapshot;
+  if (!snapshot) return;
+  const key = JSON.stringify([snapshot.range_ms, snapshot.orders, state.symbol, state.zoom]);
+  if (!force && key === state.chartsKey) return;
+  const wait = force ? 0 : Math.max(0, state.chartsAt + CHART_REFRESH_MS - Date.now());
+  clearTimeout(pendingRefresh);
+  pendingRefresh = setTimeout(() => {
+    state.chartsKey = key;
+    state.chartsAt = Date.now();
+    drawCharts().catch(showError);
+  }, wait);
+}
+
+function width(id) {
+  return Math.max(300, document.getElementById(id).clientWidth);
+}
+
+function replaceChart(id, options, data) {
+  if (state.charts[id]) state.charts[id].destroy();
+  const target = document.getElementById(id);
+  target.replaceChildren();
+  state.charts[id] = new uPlot(Object.assign({ width: width(id) }, options), data, target);
+}
+
+async function drawCharts() {
+  const points = Math.min(2000, Math.max(200, Math.floor(window.innerWidth)));
+  const range = state.zoom ? "&from=" + state.zoom[0] + "&to=" + state.zoom[1] : "";
+  const equity = await api("/api/equity?points=" + points);
+  const names = Object.keys(equity.strategies);
+  replaceChart("equity-chart", {
+    height: 260,
+    series: [{}].concat(names.map((name) => ({ label: name, stroke: colour(name), width: 1.5, value: (u, v) => v == null ? "" : v.toFixed(2) + " %" }))),
+    axes: [{}, { label: "return %", size: 60 }],
+    cursor: { drag: { x: true, y: false } },
+  }, [equity.times].concat(names.map((name) => equity.strategies[name])));
+
+  if (!state.symbol) return;
+  const [exchange, symbol, timeframe] = state.symbol.split("|");
+  const query = "exchange=" + encodeURIComponent(exchange) + "&symbol=" + encodeURIComponent(symbol) +
+    "&timeframe=" + encodeURIComponent(timeframe) + "&points=" + points + range;
+  const detail = await api("/api/symbol?" + query);
+  const buys = [detail.buys.map((f) => f[0]), detail.buys.map((f) => f[1])];
+  const sells = [detail.sells.map((f) => f[0]), detail.sells.map((f) => f[1])];
+  const joined = uPlot.join([[detail.times, detail.closes], buys, sells]);
+  const zoomed = (u) => {
+    const min = u.scales.x.min, max = u.scales.x.max;
+    if (u.status === 1 && u.select.width > 0) {
+      state.zoom = [Math.floor(min), Math.ceil(max)];
+      refreshCharts(true);
+    }
+  };
+  replaceChart("price-chart", {
+    height: 300,
+    title: symbol + " — price, buys ▲ and sells ▼",
+    series: [{}, { label: "close", stroke: "#1d2330", width: 1, spanGaps: true },
+      { label: "buy", stroke: "#0a7d38", fill: "#0a7d38", paths: () => null, points: { show: true, size: 9, fill: "#0a7d38" } },
+      { label: "sell", stroke: "#c0262d", fill: "#c0262d", paths: () => null, points: { show: true, size: 9, fill: "#c0262d" } }],
+    axes: [{}, { size: 70 }],
+    cursor: { sync: { key: "symbol" }, drag: { x: true, y: false } },
+    hooks: { setSelect: [zoomed] },
+  }, joined);
+  document.getElementById("price-chart").dataset.fills = String(detail.buys.length + detail.sells.length);
+
+  const strategies = Object.keys(detail.targets);
+  const xs = detail.times.length ? [detail.times[0], detail.times[detail.times.length - 1]] : [];
+  const tables = [[xs, xs.map(() => null)]].concat(strategies.map((name) => [detail.targets[name].map((t) => t[0]), detail.targets[name].map((t) => t[1])]));
+  replaceChart("target-chart", {
+    height: 140,
+    title: "targets",
+    scales: { x: { min: xs[0], max: xs[1] } },
+    series: [{}, { show: false }].concat(strategies.map((name) => ({
+      label: name, stroke: colour(name), width: 1.5, spanGaps: true, paths: uPlot.paths.stepped({ align: 1 }),
+    }))),
+    axes: [{}, { size: 70 }],
+    cursor: { sync: { key: "symbol" } },
+  }, uPlot.join(tables));
+
+  const accountNames = Object.keys(equity.accounts).filter((name) => name.endsWith(" " + symbol));
+  replaceChart("symbol-pnl-chart", {
+    height: 160,
+    title: "PnL of each strategy on " + symbol + " (quote)",
+    series: [{}].concat(accountNames.map((name) => ({ label: name.split(" ")[0], stroke: colour(name.split(" ")[0]), width: 1.2 }))),
+    axes: [{}, { size: 70 }],
+  }, [equity.times].concat(accountNames.map((name) => equity.accounts[name])));
+}
+
+function showError(error) {
+  const message = document.getElementById("message");
+  message.textContent = String(error.message || error);
+  message.hidden = false;
+}
+
+function connect() {
+  const connection = document.getElementById("connection");
+  const events = new EventSource("/api/events?token=" + encodeURIComponent(token));
+  events.onopen = () => { connection.textContent = "live"; connection.className = "badge on"; };
+  events.onmessage = (message) => {
+    try {
+      render(JSON.parse(message.data));
+      document.getElementById("message").hidden = true;
+    } catch (error) {
+      showError(error);
+    }
+  };
+  events.onerror = () => { connection.textContent = "reconnecting…"; connection.className = "badge off"; };
+}
+
+async function killSwitch(action) {
+  const body = action === "halt" ? JSON.stringify({ reason: "halted from the dashboard" }) : undefined;
+  try {
+    await api("/api/" + action, { method: "POST", body, headers: { "Content-Type": "application/json" } });
+  } catch (error) {
+    showError(error);
+  }
+}
+
+document.getElementById("halt").addEventListener("click", () => killSwitch("halt"));
+document.getElementById("resume").addEventListener("click", () => killSwitch("resume"));
+document.getElementById("symbol").addEventListener("change", (event) => selectSymbol(event.target.value));
+document.getElementById("zoom-reset").addEventListener("click", () => { state.zoom = null; refreshCharts(true); });
+window.addEventListener("resize", () => refreshCharts(true));
+if (!token) showError("No token: open the address `stds dashboard` printed (it ends in #token=…).");
+connect();
