@@ -761,6 +761,7 @@ def _dashboard(args: argparse.Namespace) -> int:
     from infra.dashboard.access import dashboard_token
     from infra.dashboard.run import serve
     from infra.dashboard.server import DashboardSettings
+    from infra.dashboard.source import StateReader
 
     token, own = dashboard_token(args.host)
     if args.aws:
@@ -769,7 +770,7 @@ def _dashboard(args: argparse.Namespace) -> int:
         from consumers.stores.dynamodb import TableNames
         from infra.dashboard.dynamodb_reader import DynamoReader
 
-        reader: Any = DynamoReader(boto3.client("dynamodb"), TableNames.with_prefix(args.table_prefix))
+        reader: StateReader = DynamoReader(boto3.client("dynamodb"), TableNames.with_prefix(args.table_prefix))
         settings = DashboardSettings(token, f"DynamoDB tables {args.table_prefix}*", args.poll or 5.0)
     else:
         from infra.dashboard.sqlite_reader import SqliteReader

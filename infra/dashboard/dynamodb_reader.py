@@ -3,6 +3,7 @@ bars it draws — one key per time bucket fetched with BatchGetItem, never a mon
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -10,11 +11,13 @@ import orjson
 
 from consumers.stores.dynamodb import DynamoBook, DynamoKillSwitch, TableNames
 from consumers.stores.ports import Account, OrderRecord, StreamKey
+from events.models import OrderFilled
 from events.timeframes import timeframe_ms
-from infra.dashboard.source import Closes, StreamHealth, StreamSpan
+from infra.dashboard.source import Closes, Fill, StreamHealth, StreamSpan
 from producers.streamer.cursors import DynamoCursorItem
 
 BATCH_KEYS = 100  # BatchGetItem's limit
+SCAN_REUSE_S = 1.0  # one snapshot reads the orders for several views; they need not be scanned for each
 
 
 class DynamoReader:
@@ -24,13 +27,41 @@ class DynamoReader:
         self._book = DynamoBook(client, names, Decimal(0))
         self._kill_switch = DynamoKillSwitch(client, names.control)
         self._cursors = DynamoCursorItem(client, names.control)
+        self._scanned: list[OrderRecord] = []
+        self._scanned_at = -SCAN_REUSE_S
 
     @property
     def kill_switch(self) -> DynamoKillSwitch:
         return self._kill_switch
 
-    def book(self) -> tuple[list[Account], list[OrderRecord]]:
-        return self._book.accounts(), self._book.records()
+    def accounts(self) -> list[Account]:
+        return self._book.accounts()
+
+    def fills(self) -> list[Fill]:
+        fills = [Fill.of(r.settlement) for r in self._orders() if isinstance(r.settlement, OrderFilled)]
+        return sorted(fills, key=lambda fill: fill.bar_open_time_ms)
+
+    def latest_orders(self, limit: int, settlement: str | None = None) -> list[OrderRecord]:
+        """Newest by bar time (DynamoDB keeps no write order)."""
+        orders = self._orders()
+        if settlement is not None:
+            orders = [r for r in orders if type(r.settlement).__name__ == settlement]
+        return sorted(orders, key=lambda r: r.request.bar_open_time_ms, reverse=True)[:limit]
+
+    def targets(self, exchange: str, symbol: str) -> list[tuple[str, int, Decimal]]:
+        return [
+            (r.request.strategy, r.request.bar_open_time_ms, r.request.target)
+            for r in self._orders()
+            if (r.request.exchange, r.request.symbol) == (exchange, symbol)
+        ]
+
+    def _orders(self) -> list[OrderRecord]:
+        """One scan per refresh, shared by every view of it (the server asks several times per snapshot)."""
+        now = time.monotonic()
+        if now - self._scanned_at > SCAN_REUSE_S:
+            self._scanned = self._book.records()
+            self._scanned_at = now
+        return self._scanned
 
     def streams(self) -> dict[StreamKey, StreamSpan]:
         """The streams the streamer keeps cursors for, and those the accounts trade (on 1m bars)."""

@@ -60,7 +60,7 @@ class Dashboard:
         app = web.Application(middlewares=[self._require_token])
         app.router.add_get("/", self._page)
         app.router.add_get("/static/{name}", self._static)
-        app.router.add_get("/favicon.ico", lambda request: web.Response(status=204))
+        app.router.add_get("/favicon.ico", self._no_icon)
         app.router.add_get("/api/snapshot", self._snapshot)
         app.router.add_get("/api/equity", self._equity)
         app.router.add_get("/api/symbol", self._symbol)
@@ -92,6 +92,9 @@ class Dashboard:
 
     async def _page(self, request: web.Request) -> web.Response:
         return _static_file("index.html")
+
+    async def _no_icon(self, request: web.Request) -> web.Response:
+        return web.Response(status=204)
 
     async def _static(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
