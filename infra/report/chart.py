@@ -1,9 +1,14 @@
-"""chart.png: price with fills marked, position per sub-account, and total equity, on one time axis."""
+"""chart.png: each strategy's return side by side (normalised, so a big and a small strategy read alike), and
+below it either one market's price with its fills and positions, or, with several markets, what each strategy
+earned before fees, paid in fees and kept. Legends sit outside the plots; per-symbol detail is the dashboard's."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -16,52 +21,97 @@ from infra.report.equity import EquityPoint
 from infra.report.record import RunRecord
 
 MAX_LINE_POINTS = 4_000  # lines are thinned to this; fill markers never are
+ZERO = Decimal(0)
 
 
 def write_chart(record: RunRecord, curve: list[EquityPoint], path: Path) -> None:
-    figure, (prices, positions, equity) = plt.subplots(
-        3, 1, figsize=(12, 8), sharex=True, gridspec_kw={"height_ratios": [3, 1.2, 1.5]}
+    single_market = len(record.closes) == 1
+    figure, (returns, detail) = plt.subplots(
+        2, 1, figsize=(12, 8), gridspec_kw={"height_ratios": [3, 2]}, sharex=single_market
     )
-    for (exchange, symbol), series in record.closes.items():
-        times, closes = _thin([_date(t) for t, _ in series], [float(c) for _, c in series])
-        prices.plot(times, closes, linewidth=0.8, label=f"{symbol} ({exchange})")
-        for side, marker, colour in (("buy", "^", "tab:green"), ("sell", "v", "tab:red")):
-            fills = [f for f in record.fills if f.symbol == symbol and f.exchange == exchange and f.side == side]
-            if fills:
-                prices.scatter(
-                    [_date(f.bar_open_time_ms) for f in fills],
-                    [float(f.price) for f in fills],
-                    marker=marker,
-                    color=colour,
-                    s=22,
-                    zorder=3,
-                    label=f"{side} {symbol}",
-                )
-    prices.set_ylabel("price")
-    prices.legend(loc="upper left", fontsize=8, ncol=2)
-    prices.grid(alpha=0.3)
-
-    accounts = sorted({account for point in curve for account in point.positions})
-    for account in accounts:
-        times, held = _thin([_date(p.time_ms) for p in curve], [float(p.positions.get(account, 0)) for p in curve])
-        positions.step(times, held, where="post", linewidth=0.9, label=f"{account[0]} {account[2]}")
-    positions.set_ylabel("position")
-    if accounts:
-        positions.legend(loc="upper left", fontsize=8, ncol=3)
-    positions.grid(alpha=0.3)
-
-    times, values = _thin([_date(p.time_ms) for p in curve], [float(p.equity) for p in curve])
-    equity.plot(times, values, color="tab:purple", linewidth=1.0)
-    equity.set_ylabel("equity (quote)")
-    equity.grid(alpha=0.3)
-    locator = mdates.AutoDateLocator()  # type: ignore[no-untyped-call]
-    equity.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
-
-    strategies = ", ".join(sorted({a[0] for a in record.accounts})) or "no strategy"
-    figure.suptitle(f"STDS run: {strategies} — {len(record.fills)} fills over {record.bars:,} bars")
+    _strategy_returns(returns, record, curve)
+    for axes in (returns, detail) if single_market else (returns,):
+        locator = mdates.AutoDateLocator()  # type: ignore[no-untyped-call]
+        axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+    if single_market:
+        _price_with_fills(detail, record)
+    else:
+        _earnings_by_strategy(detail, record)
+    strategies = sorted({account[0] for account in record.accounts})
+    figure.suptitle(
+        f"STDS run: {len(strategies)} strateg{'y' if len(strategies) == 1 else 'ies'} on {len(record.closes)} "
+        f"market{'' if single_market else 's'} — {len(record.fills):,} fills over {record.bars:,} bars"
+    )
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(figure)
+
+
+def _strategy_returns(axes: Any, record: RunRecord, curve: list[EquityPoint]) -> None:
+    starts: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for account in record.accounts:
+        starts[account[0]] += record.starting_cash
+    times = [_date(point.time_ms) for point in curve]
+    for strategy in sorted(starts):
+        start = float(starts[strategy])
+        values = [(float(point.by_strategy.get(strategy, start)) / start - 1) * 100 for point in curve]
+        thinned_times, thinned = _thin(times, values)
+        axes.plot(
+            thinned_times, thinned, linewidth=1.1, label=f"{strategy} ({values[-1]:+.2f} %)" if values else strategy
+        )
+    axes.axhline(0, color="grey", linewidth=0.6)
+    axes.set_ylabel("return on starting cash (%)")
+    axes.grid(alpha=0.3)
+    if starts:
+        axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+
+
+def _price_with_fills(axes: Any, record: RunRecord) -> None:
+    ((exchange, symbol), series), *_ = record.closes.items()
+    times, closes = _thin([_date(t) for t, _ in series], [float(c) for _, c in series])
+    axes.plot(times, closes, linewidth=0.8, color="tab:gray", label=f"{symbol} ({exchange})")
+    for side, marker, colour in (("buy", "^", "tab:green"), ("sell", "v", "tab:red")):
+        fills = [f for f in record.fills if f.side == side]
+        if fills:
+            axes.scatter(
+                [_date(f.bar_open_time_ms) for f in fills],
+                [float(f.price) for f in fills],
+                marker=marker,
+                color=colour,
+                s=22,
+                zorder=3,
+                label=side,
+            )
+    axes.set_ylabel("price")
+    axes.grid(alpha=0.3)
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+
+
+def _earnings_by_strategy(axes: Any, record: RunRecord) -> None:
+    """Net PnL, and the fees that came out of it, per strategy, marked to each market's last close."""
+    last_close = {market: series[-1][1] for market, series in record.closes.items() if series}
+    net: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    fees: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    positions: dict[tuple[str, str, str], Decimal] = defaultdict(lambda: ZERO)
+    for strategy, _, _ in record.accounts:
+        net[strategy] += ZERO
+    for fill in record.fills:
+        net[fill.strategy] -= fill.signed_qty * fill.price + fill.fee
+        fees[fill.strategy] += fill.fee
+        positions[(fill.strategy, fill.exchange, fill.symbol)] += fill.signed_qty
+    for (strategy, exchange, symbol), held in positions.items():
+        net[strategy] += held * last_close.get((exchange, symbol), ZERO)
+    names = sorted(net)
+    rows = range(len(names))
+    axes.barh(
+        [r + 0.2 for r in rows], [float(net[n] + fees[n]) for n in names], 0.4, label="before fees", color="tab:blue"
+    )
+    axes.barh([r - 0.2 for r in rows], [float(net[n]) for n in names], 0.4, label="after fees", color="tab:purple")
+    axes.set_yticks(list(rows), names, fontsize=8)
+    axes.axvline(0, color="grey", linewidth=0.6)
+    axes.set_xlabel(f"PnL over {len(record.closes)} markets (quote); fees are the gap between the bars")
+    axes.grid(alpha=0.3, axis="x")
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
 
 
 def _date(epoch_ms: int) -> datetime:

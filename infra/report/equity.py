@@ -20,6 +20,7 @@ class EquityPoint:
     time_ms: int
     equity: Decimal
     positions: dict[tuple[str, str, str], Decimal]  # per sub-account, after this bar's fills
+    by_strategy: dict[str, Decimal]  # each strategy's sub-accounts added up
 
 
 def equity_curve(record: RunRecord) -> list[EquityPoint]:
@@ -58,11 +59,11 @@ def _mark(
     position: dict[tuple[str, str, str], Decimal],
     last_close: dict[tuple[str, str], Decimal],
 ) -> EquityPoint:
-    equity = sum(
-        (cash[account] + position[account] * last_close.get((account[1], account[2]), ZERO) for account in cash),
-        ZERO,
-    )
-    return EquityPoint(time_ms, equity, dict(position))
+    by_strategy: dict[str, Decimal] = {}
+    for account, account_cash in cash.items():
+        value = account_cash + position[account] * last_close.get((account[1], account[2]), ZERO)
+        by_strategy[account[0]] = by_strategy.get(account[0], ZERO) + value
+    return EquityPoint(time_ms, sum(by_strategy.values(), ZERO), dict(position), by_strategy)
 
 
 def write_equity_csv(points: list[EquityPoint], path: Path) -> None:

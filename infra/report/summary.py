@@ -38,7 +38,8 @@ def summarize(record: RunRecord, curve: list[EquityPoint], timeframe: str = "1m"
         "elapsed_s": round(record.elapsed_s, 3),
         "dead_letters": record.dead_letters,
         "gaps": record.gaps,
-        "accounts": _per_account(record),
+        "strategies": _per_strategy(accounts := _per_account(record), record.starting_cash),
+        "accounts": accounts,
     }
 
 
@@ -95,6 +96,30 @@ def _per_account(record: RunRecord) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _per_strategy(accounts: list[dict[str, Any]], starting_cash: Decimal) -> list[dict[str, Any]]:
+    """Each strategy's sub-accounts added up, with its return on its own starting cash (strategies side by side)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for account in accounts:
+        row = rows.setdefault(
+            account["strategy"], {"strategy": account["strategy"], "symbols": 0, "trades": 0, "pnl": ZERO, "fees": ZERO}
+        )
+        row["symbols"] += 1
+        row["trades"] += account["trades"]
+        row["pnl"] += Decimal(account["pnl"])
+        row["fees"] += Decimal(account["fees"])
+    return [
+        {
+            **row,
+            "pnl": str(row["pnl"]),
+            "fees": str(row["fees"]),
+            "return_pct": round(float(row["pnl"] / (starting_cash * row["symbols"]) * 100), 4)
+            if starting_cash
+            else 0.0,
+        }
+        for _, row in sorted(rows.items())
+    ]
 
 
 def write_summary_json(summary: dict[str, Any], path: Path) -> None:

@@ -87,7 +87,7 @@ function render(snapshot) {
     const tr = el("tr", { "data-strategy": row.strategy });
     const name = el("td");
     name.append(el("span", { class: "swatch", style: "background:" + colour(row.strategy) }), row.strategy);
-    tr.append(name, plainCell("symbols", row.symbols), moneyCell("return_pct", row.return_pct, 2),
+    tr.append(name, plainCell("symbols", row.symbols), moneyCell("return_pct", row.return_pct, 3),
       moneyCell("pnl", row.pnl), plainCell("fees", row.fees, number(row.fees, 2)), plainCell("trades", row.trades));
     return tr;
   });
@@ -201,11 +201,14 @@ function width(id) {
   return Math.max(300, document.getElementById(id).clientWidth);
 }
 
+// Times in UTC, as in the tables (bar times are UTC), whatever the browser's own time zone.
+const inUtc = (seconds) => uPlot.tzDate(new Date(seconds * 1000), "Etc/UTC");
+
 function replaceChart(id, options, data) {
   if (state.charts[id]) state.charts[id].destroy();
   const target = document.getElementById(id);
   target.replaceChildren();
-  state.charts[id] = new uPlot(Object.assign({ width: width(id) }, options), data, target);
+  state.charts[id] = new uPlot(Object.assign({ width: width(id), tzDate: inUtc }, options), data, target);
 }
 
 async function drawCharts() {
@@ -215,7 +218,7 @@ async function drawCharts() {
   const names = Object.keys(equity.strategies);
   replaceChart("equity-chart", {
     height: 260,
-    series: [{}].concat(names.map((name) => ({ label: name, stroke: colour(name), width: 1.5, value: (u, v) => v == null ? "" : v.toFixed(2) + " %" }))),
+    series: [{}].concat(names.map((name) => ({ label: name, stroke: colour(name), width: 1.5, value: (u, v) => v == null ? "" : v.toFixed(3) + " %" }))),
     axes: [{}, { label: "return %", size: 60 }],
     cursor: { drag: { x: true, y: false } },
   }, [equity.times].concat(names.map((name) => equity.strategies[name])));
