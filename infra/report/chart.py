@@ -25,6 +25,12 @@ ZERO = Decimal(0)
 
 
 def write_chart(record: RunRecord, curve: list[EquityPoint], path: Path) -> None:
+    figure = draw_chart(record, curve)
+    figure.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(figure)
+
+
+def draw_chart(record: RunRecord, curve: list[EquityPoint]) -> Any:
     single_market = len(record.closes) == 1
     figure, (returns, detail) = plt.subplots(
         2, 1, figsize=(12, 8), gridspec_kw={"height_ratios": [3, 2]}, sharex=single_market
@@ -43,8 +49,7 @@ def write_chart(record: RunRecord, curve: list[EquityPoint], path: Path) -> None
         f"market{'' if single_market else 's'} — {len(record.fills):,} fills over {record.bars:,} bars"
     )
     figure.tight_layout()
-    figure.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(figure)
+    return figure
 
 
 def _strategy_returns(axes: Any, record: RunRecord, curve: list[EquityPoint]) -> None:

@@ -30,7 +30,11 @@ STRATEGIES = {
     "bollinger": StrategyConfig(use="bollinger_reversion", params={"period": 60, "qty": "100"}),
 }
 TOKEN = "bench"
-PAGE_REQUESTS = ("/api/snapshot", "/api/equity?points=1400", "/api/symbol?exchange=binanceusdm&symbol=AVAX/USDT&points=1400")
+PAGE_REQUESTS = (
+    "/api/snapshot",
+    "/api/equity?points=1400",
+    "/api/symbol?exchange=binanceusdm&symbol=AVAX/USDT&points=1400",
+)
 
 
 def month_state() -> Path:
