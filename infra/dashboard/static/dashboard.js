@@ -36,8 +36,8 @@ function el(tag, attrs = {}, text) {
 
 function number(value, places) {
   if (value === null || value === undefined || value === "") return "";
-  const parsed = Number(value);
-  return parsed.toLocaleString("en-US", { minimumFractionDigits: places, maximumFractionDigits: places });
+  const text = Number(value).toLocaleString("en-US", { minimumFractionDigits: places, maximumFractionDigits: places });
+  return /^-[0.,]+$/.test(text) ? text.slice(1) : text;  // a loss too small to show is not "-0.00"
 }
 
 function qty(value) {
@@ -54,9 +54,10 @@ function colour(name) {
 }
 
 function moneyCell(field, value, places = 2) {
-  const cell = el("td", { "data-field": field, "data-value": value }, number(value, places));
-  if (Number(value) > 0) cell.className = "up";
-  if (Number(value) < 0) cell.className = "down";
+  const cell = el("td", { "data-field": field, "data-value": value, title: String(value) }, number(value, places));
+  const shown = /[1-9]/.test(cell.textContent);  // colour only what the rounding lets one see
+  if (shown && Number(value) > 0) cell.className = "up";
+  if (shown && Number(value) < 0) cell.className = "down";
   return cell;
 }
 
@@ -96,7 +97,7 @@ function render(snapshot) {
     const tr = el("tr", { "data-account": row.strategy + "|" + row.exchange + "|" + row.symbol, class: "clickable" });
     tr.append(plainCell("strategy", row.strategy), plainCell("symbol", row.symbol),
       plainCell("target", row.target, qty(row.target)), plainCell("position", row.position, qty(row.position)),
-      plainCell("pending", row.pending, qty(row.pending)), moneyCell("cash", row.cash),
+      plainCell("pending", row.pending, qty(row.pending)), plainCell("cash", row.cash, number(row.cash, 2)),
       moneyCell("realised", row.realised), moneyCell("unrealised", row.unrealised), moneyCell("pnl", row.pnl),
       plainCell("fees", row.fees, number(row.fees, 2)), plainCell("trades", row.trades), plainCell("rejects", row.rejects));
     tr.addEventListener("click", () => selectSymbol(row.exchange + "|" + row.symbol + "|1m"));
