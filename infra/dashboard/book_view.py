@@ -31,8 +31,8 @@ class AccountPnl:
 def fills_by_account(fills: list[Fill]) -> dict[AccountKey, list[Fill]]:
     """Each sub-account's fills, in the order given (bar order)."""
     grouped: dict[AccountKey, list[Fill]] = defaultdict(list)
-    for fill in fills:
-        grouped[AccountKey(fill.strategy, fill.exchange, fill.symbol)].append(fill)
+    for fill in fills:  # a plain tuple key: it hashes and compares like the AccountKey it is looked up with
+        grouped[(fill.strategy, fill.exchange, fill.symbol)].append(fill)  # type: ignore[index]
     return grouped
 
 

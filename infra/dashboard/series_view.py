@@ -3,12 +3,11 @@ by side) and per sub-account, and one symbol's price with its fills and targets 
 
 from __future__ import annotations
 
-import bisect
 from collections import defaultdict
 from typing import Any
 
 from consumers.stores.ports import Account, StreamKey
-from infra.dashboard.book_view import account_pnl, fills_by_account
+from infra.dashboard.book_view import fills_by_account
 from infra.dashboard.source import Closes, Fill, StateReader, StreamSpan
 
 MINUTE_MS = 60_000
@@ -55,8 +54,7 @@ def equity_series(
     for account in sorted(accounts, key=lambda a: a.key):
         key = account.key
         account_fills = fills.get(key, [])
-        span = streams.get(stream_of[(key.exchange, key.symbol)]) if (key.exchange, key.symbol) in stream_of else None
-        start_cash = float(account_pnl(account, account_fills, span.last_close if span else None).starting_cash)
+        start_cash = float(account.cash) + sum(fill.cash_out for fill in account_fills)
         market_marks = marks.get((key.exchange, key.symbol)) or [None] * count
         equity = _account_equity(start_cash, account_fills, market_marks, start_ms, bucket_ms)
         per_account[f"{key.strategy} {key.symbol}"] = [round(value - start_cash, 6) for value in equity]
@@ -118,16 +116,16 @@ def _filled_forward(closes: Closes, start_ms: int, bucket_ms: int, count: int) -
 def _account_equity(
     start_cash: float, fills: list[Fill], marks: list[float | None], start_ms: int, bucket_ms: int
 ) -> list[float]:
-    bucket_ends = [start_ms + (index + 1) * bucket_ms for index in range(len(marks))]
-    fill_times = [fill.bar_open_time_ms for fill in fills]
+    """One pass over the buckets and the (bar-ordered) fills together."""
     equity = []
-    cash, position, applied = start_cash, 0.0, 0
-    for index, close in enumerate(marks):
-        upto = bisect.bisect_left(fill_times, bucket_ends[index])
-        for fill in fills[applied:upto]:
-            signed = float(fill.signed_qty)
-            cash -= signed * float(fill.price) + float(fill.fee)
-            position += signed
-        applied = upto
+    cash, position, applied, count = start_cash, 0.0, 0, len(fills)
+    bucket_end = start_ms + bucket_ms
+    for close in marks:
+        while applied < count and fills[applied].bar_open_time_ms < bucket_end:
+            fill = fills[applied]
+            cash -= fill.cash_out
+            position += fill.position_change
+            applied += 1
         equity.append(cash + position * close if close is not None else cash)
+        bucket_end += bucket_ms
     return equity

@@ -31,16 +31,26 @@ class Fill:
     bar_open_time_ms: int
     price: Decimal
     fee: Decimal
+    signed_qty: Decimal  # + bought, − sold
+    cash_out: float  # what it took from cash (signed_qty × price + fee), as a float for charts
+    position_change: float  # signed_qty as a float, for charts
 
-    @property
-    def signed_qty(self) -> Decimal:
-        return self.qty if self.side == "buy" else -self.qty
+    @classmethod
+    def of_values(
+        cls, *, order_id: str, strategy: str, exchange: str, symbol: str, side: str, qty: Decimal,
+        bar_open_time_ms: int, price: Decimal, fee: Decimal,
+    ) -> Fill:  # fmt: skip
+        signed = qty if side == "buy" else -qty
+        return cls(
+            order_id, strategy, exchange, symbol, side, qty, bar_open_time_ms, price, fee, signed,
+            float(signed * price + fee), float(signed),
+        )  # fmt: skip
 
     @classmethod
     def of(cls, fill: OrderFilled) -> Fill:
-        return cls(
-            fill.order_id, fill.strategy, fill.exchange, fill.symbol, fill.side, fill.qty,
-            fill.bar_open_time_ms, fill.price, fill.fee,
+        return cls.of_values(
+            order_id=fill.order_id, strategy=fill.strategy, exchange=fill.exchange, symbol=fill.symbol,
+            side=fill.side, qty=fill.qty, bar_open_time_ms=fill.bar_open_time_ms, price=fill.price, fee=fill.fee,
         )  # fmt: skip
 
 

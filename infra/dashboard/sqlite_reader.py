@@ -37,7 +37,8 @@ class SqliteReader:
         self._data_version: int | None = None
         self._fills: dict[str, Fill] = {}
         self._in_bar_order: list[Fill] = []
-        self._fills_through_rowid = 0
+        self._targets: dict[tuple[str, str], dict[str, tuple[str, int, Decimal]]] = {}  # market → order id → target
+        self._through_rowid = 0
 
     @property
     def kill_switch(self) -> SqliteKillSwitch:
@@ -47,26 +48,7 @@ class SqliteReader:
         return [account_from_row(row) for row in self._connection.execute("SELECT * FROM accounts")]
 
     def fills(self) -> list[Fill]:
-        """Only the rows written since the last call are read: an order row is rewritten when it settles and
-        then never again, and each write takes a new, higher rowid. The fields come out of the JSON in SQLite
-        (not through pydantic), so a first look at a month of fills stays well under a second."""
-        (top,) = self._connection.execute("SELECT COALESCE(MAX(rowid), 0) FROM orders").fetchone()
-        if top < self._fills_through_rowid:  # the state was started afresh under the same name
-            self._fills, self._fills_through_rowid = {}, 0
-        rows = self._connection.execute(
-            "SELECT settlement ->> 'order_id', settlement ->> 'strategy', settlement ->> 'exchange', "
-            "settlement ->> 'symbol', settlement ->> 'side', settlement ->> 'qty', "
-            "settlement ->> 'bar_open_time_ms', settlement ->> 'price', settlement ->> 'fee' "
-            "FROM orders WHERE rowid > ? AND rowid <= ? AND settlement_type = 'OrderFilled'",
-            (self._fills_through_rowid, top),
-        ).fetchall()
-        if rows:
-            for order_id, strategy, exchange, symbol, side, qty, bar_ms, price, fee in rows:
-                self._fills[order_id] = Fill(
-                    order_id, strategy, exchange, symbol, side, Decimal(qty), bar_ms, Decimal(price), Decimal(fee)
-                )
-            self._in_bar_order = sorted(self._fills.values(), key=lambda fill: fill.bar_open_time_ms)
-        self._fills_through_rowid = top
+        self._catch_up()
         return self._in_bar_order
 
     def latest_orders(self, limit: int, settlement: str | None = None) -> list[OrderRecord]:
@@ -77,12 +59,40 @@ class SqliteReader:
         return [order_from_row(row) for row in rows]
 
     def targets(self, exchange: str, symbol: str) -> list[tuple[str, int, Decimal]]:
+        self._catch_up()
+        return [
+            (strategy, time_ms, target)
+            for strategy, time_ms, target in self._targets.get((exchange, symbol), {}).values()
+        ]
+
+    def _catch_up(self) -> None:
+        """Reads only the order rows written since the last look: a row is rewritten when its order settles and
+        then never again, and each write takes a new, higher rowid. The fields come out of the JSON in SQLite
+        (not through pydantic), so a first look at a month of orders stays well under a second."""
+        (top,) = self._connection.execute("SELECT COALESCE(MAX(rowid), 0) FROM orders").fetchone()
+        if top < self._through_rowid:  # the state was started afresh under the same name
+            self._fills, self._targets, self._through_rowid = {}, {}, 0
+        if top == self._through_rowid:
+            return
         rows = self._connection.execute(
-            "SELECT request ->> 'strategy', request ->> 'bar_open_time_ms', request ->> 'target' FROM orders "
-            "WHERE request ->> 'exchange' = ? AND request ->> 'symbol' = ?",
-            (exchange, symbol),
+            "SELECT order_id, request ->> 'strategy', request ->> 'exchange', request ->> 'symbol', "
+            "request ->> 'bar_open_time_ms', request ->> 'target', settlement_type, "
+            "settlement ->> 'side', settlement ->> 'qty', settlement ->> 'price', settlement ->> 'fee' "
+            "FROM orders WHERE rowid > ? AND rowid <= ?",
+            (self._through_rowid, top),
         ).fetchall()
-        return [(strategy, int(time_ms), Decimal(target)) for strategy, time_ms, target in rows]
+        filled = False
+        for order_id, strategy, exchange, symbol, bar_ms, target, kind, side, qty, price, fee in rows:
+            self._targets.setdefault((exchange, symbol), {})[order_id] = (strategy, bar_ms, Decimal(target))
+            if kind == "OrderFilled":
+                self._fills[order_id] = Fill.of_values(
+                    order_id=order_id, strategy=strategy, exchange=exchange, symbol=symbol, side=side,
+                    qty=Decimal(qty), bar_open_time_ms=bar_ms, price=Decimal(price), fee=Decimal(fee),
+                )  # fmt: skip
+                filled = True
+        if filled:
+            self._in_bar_order = sorted(self._fills.values(), key=lambda fill: fill.bar_open_time_ms)
+        self._through_rowid = top
 
     def streams(self) -> dict[StreamKey, StreamSpan]:
         """Walks the primary key from stream to stream (a skip scan), so this costs a few index seeks per

@@ -67,14 +67,19 @@ async def page_load_s(state: Path) -> tuple[float, float, int]:
     return timings[0], timings[1], sent // 2
 
 
-def main() -> None:
+def main(rounds: int = 3) -> None:
     state = month_state()
     reader = SqliteReader(state)
     accounts, fills = reader.accounts(), reader.fills()
     reader.close()
-    cold, warm, size = asyncio.run(page_load_s(state))
     print(f"state: {len(accounts)} sub-accounts, {len(fills):,} fills, {state.stat().st_size / 1e6:.0f} MB")
-    print(f"page load (snapshot + equity + one symbol): cold {cold:.3f} s, warm {warm:.3f} s, {size / 1e3:.0f} kB")
+    runs = [asyncio.run(page_load_s(state)) for _ in range(rounds)]  # each with a fresh server and reader
+    colds, warms = sorted(run[0] for run in runs), sorted(run[1] for run in runs)
+    print(
+        f"page load (snapshot + equity + one symbol), {rounds} fresh servers: cold best {colds[0]:.3f} s, "
+        f"median {colds[rounds // 2]:.3f} s; warm best {warms[0]:.3f} s, median {warms[rounds // 2]:.3f} s; "
+        f"{runs[0][2] / 1e3:.0f} kB"
+    )
 
 
 if __name__ == "__main__":

@@ -31,7 +31,17 @@ trades = st.lists(
 
 def _fills(sequence: list[tuple[str, Decimal, Decimal]]) -> list[Fill]:
     return [
-        Fill(f"o{n}", *KEY, side, qty, 60_000 * n, price, (qty * price * Decimal("0.001")))
+        Fill.of_values(
+            order_id=f"o{n}",
+            strategy=KEY.strategy,
+            exchange=KEY.exchange,
+            symbol=KEY.symbol,
+            side=side,
+            qty=qty,
+            bar_open_time_ms=60_000 * n,
+            price=price,
+            fee=qty * price * Decimal("0.001"),
+        )
         for n, (side, qty, price) in enumerate(sequence)
     ]
 
