@@ -214,7 +214,7 @@ class SqliteState:
     def _load(self) -> None:
         connection = self._connection
         accounts = read_accounts(connection)
-        orders = [_order_from_row(row) for row in connection.execute("SELECT * FROM orders")]
+        orders = [order_from_row(row) for row in connection.execute("SELECT * FROM orders")]
         self.book.load(accounts, orders)
         retention = self.bars.memory.retention_bars
         streams = connection.execute("SELECT DISTINCT exchange, symbol, timeframe FROM bars").fetchall()
@@ -362,7 +362,7 @@ def _order_row(record: OrderRecord) -> tuple[object, ...]:
     )
 
 
-def _order_from_row(row: tuple[object, ...]) -> OrderRecord:
+def order_from_row(row: tuple[object, ...]) -> OrderRecord:
     order_id, request, settlement_type, settlement = row
     parsed: Settlement | None = None
     if settlement_type is not None:

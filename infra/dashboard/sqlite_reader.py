@@ -3,7 +3,6 @@ SQLite's WAL lets it read committed state while the run goes on, and only the ki
 
 from __future__ import annotations
 
-import sqlite3
 from collections import deque
 from decimal import Decimal
 from pathlib import Path
@@ -12,27 +11,17 @@ from typing import Any
 import orjson
 
 from consumers.stores.ports import Account, OrderRecord, StreamKey
-from consumers.stores.sqlite import SqliteKillSwitch, account_from_row, order_from_row
+from consumers.stores.sqlite import SqliteKillSwitch, open_existing, order_from_row, read_accounts
 from infra.dashboard.source import Closes, Fill, StreamHealth, StreamSpan
 from infra.local.stream_health import TOTALS
 
 DEAD_LETTERS = "dead-letters.jsonl"
 
 
-class NotAStateFile(ValueError):
-    """The --db path is missing or is not a state file stds wrote."""
-
-
 class SqliteReader:
     def __init__(self, path: Path) -> None:
-        if not path.is_file():
-            raise NotAStateFile(f"{path}: no state file here (`stds run` or `stds replay` writes OUT/state.sqlite)")
         self.path = path
-        self._connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
-        tables = {name for (name,) in self._connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if not {"accounts", "orders", "bars", "control"} <= tables:
-            raise NotAStateFile(f"{path}: not a stds state file (no accounts/orders/bars tables)")
-        self._connection.execute("CREATE TABLE IF NOT EXISTS control (name TEXT PRIMARY KEY, value TEXT)")
+        self._connection = open_existing(path)  # refuses a missing file, or a database that is not a state file
         self._kill_switch = SqliteKillSwitch(self._connection)
         self._data_version: int | None = None
         self._fills: dict[str, Fill] = {}
@@ -45,7 +34,7 @@ class SqliteReader:
         return self._kill_switch
 
     def accounts(self) -> list[Account]:
-        return [account_from_row(row) for row in self._connection.execute("SELECT * FROM accounts")]
+        return read_accounts(self._connection)
 
     def fills(self) -> list[Fill]:
         self._catch_up()

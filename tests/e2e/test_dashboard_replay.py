@@ -3,6 +3,7 @@ the token nothing is read or changed."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import urllib.error
@@ -93,9 +94,17 @@ def test_a_host_beyond_loopback_refuses_to_start_without_a_password(replay: Path
 def test_a_missing_state_file_is_one_clear_line(tmp_path: Path, capsys: Any) -> None:
     assert main(["dashboard", "--db", str(tmp_path / "nothing.sqlite")]) == 2
     assert capsys.readouterr().err.strip() == (
-        f"stds: error: {tmp_path / 'nothing.sqlite'}: no state file here "
-        "(`stds run` or `stds replay` writes OUT/state.sqlite)"
+        f"stds: error: {tmp_path / 'nothing.sqlite'}: no state file here (a replay or run creates OUT/state.sqlite)"
     )
+
+
+def test_a_file_that_is_not_a_state_file_is_one_clear_line(tmp_path: Path, capsys: Any) -> None:
+    other = tmp_path / "other.sqlite"
+    with contextlib.closing(sqlite3.connect(other)) as connection:
+        connection.execute("CREATE TABLE notes (text TEXT)")
+    assert main(["dashboard", "--db", str(other)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"stds: error: {other} is an SQLite database of something else") and "\n" not in error
 
 
 def _status(url: str, *, method: str = "GET", headers: dict[str, str] | None = None) -> int:
