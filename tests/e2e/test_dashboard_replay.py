@@ -62,6 +62,29 @@ def test_the_page_shows_the_numbers_of_summary_json(replay: Path, browser: Any) 
     assert sum(int(row["trades"]) for row in strategies.values()) == summary["trades"]
 
 
+def test_dragging_across_the_price_asks_the_server_for_that_range_in_detail(replay: Path, browser: Any) -> None:
+    with running_dashboard("--db", str(replay / "state.sqlite")) as dashboard:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        with page.expect_response(lambda response: "/api/symbol" in response.url) as first:
+            page.goto(dashboard.page_url)
+        whole = first.value.json()
+        page.wait_for_function("window.stdsState.charts['price-chart'] !== undefined")
+        page.locator("#price-chart").scroll_into_view_if_needed()
+        box = page.locator("#price-chart .u-over").bounding_box()
+        with page.expect_response(lambda response: "/api/symbol" in response.url and "from=" in response.url) as zoom:
+            page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + 50, steps=3)
+            page.mouse.down()
+            page.mouse.move(box["x"] + box["width"] * 0.4, box["y"] + 50, steps=10)
+            page.mouse.up()
+        detail = zoom.value.json()
+        page.close()
+    assert whole["bucket_ms"] == 120_000 and len(whole["times"]) == 720  # a day in 1,400 points: 2-minute buckets
+    assert detail["bucket_ms"] == 60_000 and 100 < len(detail["times"]) < 200  # a tenth of the day, every bar
+    assert (
+        whole["times"][0] + 0.25 * 86400 < detail["times"][0] < detail["times"][-1] < whole["times"][0] + 0.45 * 86400
+    )
+
+
 def test_a_request_without_the_token_is_refused(replay: Path) -> None:
     state = replay / "state.sqlite"
     with running_dashboard("--db", str(state), token="correct horse") as dashboard:

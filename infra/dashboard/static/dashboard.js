@@ -15,6 +15,7 @@ const token = (() => {
 })();
 
 const state = { snapshot: null, symbol: null, zoom: null, charts: {}, chartsAt: 0, chartsKey: "", colours: {} };
+window.stdsState = state;  // for tests and the curious: what the page holds
 window.stdsPageLoads = (window.stdsPageLoads || 0) + 1;  // tests read this to prove no reload happened
 
 function api(path, options = {}) {
@@ -232,9 +233,12 @@ async function drawCharts() {
   const buys = [detail.buys.map((f) => f[0]), detail.buys.map((f) => f[1])];
   const sells = [detail.sells.map((f) => f[0]), detail.sells.map((f) => f[1])];
   const joined = uPlot.join([[detail.times, detail.closes], buys, sells]);
-  const zoomed = (u) => {
+  // A drag across the chart sets its x scale; then the server is asked for that range in finer detail.
+  const zoomed = (u, key) => {
+    const times = u.data[0];
+    if (key !== "x" || !u.stdsReady || !times.length) return;
     const min = u.scales.x.min, max = u.scales.x.max;
-    if (u.status === 1 && u.select.width > 0) {
+    if (min > times[0] || max < times[times.length - 1]) {
       state.zoom = [Math.floor(min), Math.ceil(max)];
       refreshCharts(true);
     }
@@ -247,7 +251,7 @@ async function drawCharts() {
       { label: "sell", stroke: "#c0262d", fill: "#c0262d", paths: () => null, points: { show: true, size: 9, fill: "#c0262d" } }],
     axes: [{}, { size: 70 }],
     cursor: { sync: { key: "symbol" }, drag: { x: true, y: false } },
-    hooks: { setSelect: [zoomed] },
+    hooks: { ready: [(u) => { u.stdsReady = true; }], setScale: [zoomed] },
   }, joined);
   document.getElementById("price-chart").dataset.fills = String(detail.buys.length + detail.sells.length);
 
