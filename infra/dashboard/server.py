@@ -182,6 +182,8 @@ class Dashboard:
         return orjson.dumps(snapshot(self.reader, self.settings.source))
 
     async def _watching(self, app: web.Application) -> AsyncIterator[None]:
+        # Read every order once before serving: the first page then costs what a refresh costs.
+        await self.read(self.reader.fills)
         task = asyncio.create_task(self._watch())
         yield
         task.cancel()
