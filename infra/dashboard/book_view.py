@@ -43,7 +43,9 @@ def account_pnl(account: Account, fills: list[Fill], last_close: Decimal | None)
     starting_cash = account.cash + spent
     position, average = ZERO, ZERO
     for fill in fills:
-        signed = fill.signed_qty
+        signed = fill.position_delta
+        if signed == 0:  # a commission in the base asset that ate the whole fill: nothing to average
+            continue
         if position == 0 or (position > 0) == (signed > 0):  # opening or adding: the average moves
             average = ((average * position + fill.price * signed) / (position + signed)).quantize(PRICE_PLACES)
         elif abs(signed) > abs(position):  # flipped through flat: the rest opens at this price

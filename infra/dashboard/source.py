@@ -32,18 +32,19 @@ class Fill:
     price: Decimal
     fee: Decimal
     signed_qty: Decimal  # + bought, − sold
+    position_delta: Decimal  # what it did to the position: signed_qty less a commission paid in the base asset
     cash_out: float  # what it took from cash (signed_qty × price + fee), as a float for charts
-    position_change: float  # signed_qty as a float, for charts
+    position_change: float  # position_delta as a float, for charts
 
     @classmethod
     def of_values(
         cls, *, order_id: str, strategy: str, exchange: str, symbol: str, side: str, qty: Decimal,
-        bar_open_time_ms: int, price: Decimal, fee: Decimal,
+        bar_open_time_ms: int, price: Decimal, fee: Decimal, fee_base: Decimal = Decimal(0),
     ) -> Fill:  # fmt: skip
         signed = qty if side == "buy" else -qty
         return cls(
-            order_id, strategy, exchange, symbol, side, qty, bar_open_time_ms, price, fee, signed,
-            float(signed * price + fee), float(signed),
+            order_id, strategy, exchange, symbol, side, qty, bar_open_time_ms, price, fee, signed, signed - fee_base,
+            float(signed * price + fee), float(signed - fee_base),
         )  # fmt: skip
 
     @classmethod
@@ -51,6 +52,7 @@ class Fill:
         return cls.of_values(
             order_id=fill.order_id, strategy=fill.strategy, exchange=fill.exchange, symbol=fill.symbol,
             side=fill.side, qty=fill.qty, bar_open_time_ms=fill.bar_open_time_ms, price=fill.price, fee=fill.fee,
+            fee_base=fill.fee_base,
         )  # fmt: skip
 
 

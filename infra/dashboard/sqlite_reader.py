@@ -66,17 +66,19 @@ class SqliteReader:
         rows = self._connection.execute(
             "SELECT order_id, request ->> 'strategy', request ->> 'exchange', request ->> 'symbol', "
             "request ->> 'bar_open_time_ms', request ->> 'target', settlement_type, "
-            "settlement ->> 'side', settlement ->> 'qty', settlement ->> 'price', settlement ->> 'fee' "
+            "settlement ->> 'side', settlement ->> 'qty', settlement ->> 'price', settlement ->> 'fee', "
+            "settlement ->> 'fee_base' "
             "FROM orders WHERE rowid > ? AND rowid <= ?",
             (self._through_rowid, top),
         ).fetchall()
         filled = False
-        for order_id, strategy, exchange, symbol, bar_ms, target, kind, side, qty, price, fee in rows:
+        for order_id, strategy, exchange, symbol, bar_ms, target, kind, side, qty, price, fee, fee_base in rows:
             self._targets.setdefault((exchange, symbol), {})[order_id] = (strategy, bar_ms, Decimal(target))
             if kind == "OrderFilled":
                 self._fills[order_id] = Fill.of_values(
                     order_id=order_id, strategy=strategy, exchange=exchange, symbol=symbol, side=side,
                     qty=Decimal(qty), bar_open_time_ms=bar_ms, price=Decimal(price), fee=Decimal(fee),
+                    fee_base=Decimal(fee_base or 0),  # files from before base-asset commissions have none
                 )  # fmt: skip
                 filled = True
         if filled:

@@ -101,9 +101,9 @@ def _earnings_by_strategy(axes: Any, record: RunRecord) -> None:
     for strategy, _, _ in record.accounts:
         net[strategy] += ZERO
     for fill in record.fills:
-        net[fill.strategy] -= fill.signed_qty * fill.price + fill.fee
+        net[fill.strategy] += fill.cash_change
         fees[fill.strategy] += fill.fee
-        positions[(fill.strategy, fill.exchange, fill.symbol)] += fill.signed_qty
+        positions[(fill.strategy, fill.exchange, fill.symbol)] += fill.position_change
     for (strategy, exchange, symbol), held in positions.items():
         net[strategy] += held * last_close.get((exchange, symbol), ZERO)
     names = sorted(net)

@@ -51,7 +51,7 @@ def _account(fills: list[Fill]) -> Account:
     return Account(
         KEY,
         cash=cash,
-        position=sum((f.signed_qty for f in fills), Decimal(0)),
+        position=sum((f.position_delta for f in fills), Decimal(0)),
         fees=sum((f.fee for f in fills), Decimal(0)),
     )
 
