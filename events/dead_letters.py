@@ -11,6 +11,8 @@ from typing import IO, Any, Protocol
 
 import orjson
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
@@ -45,22 +47,31 @@ class DeadLetterList:
 
 class DeadLetterFile:
     """One JSON line per dead letter, flushed at once so a crash keeps them. With `append=False` the
-    file starts over at the first letter, and a run that has none removes an earlier run's file."""
+    file starts over at the first letter, and a run that has none removes an earlier run's file.
+
+    A letter that cannot be written (read-only or full disk) goes whole into an error log line instead:
+    the caller's work goes on, and a disk error is never mistaken for its own failure (a lost connection).
+    """
 
     def __init__(self, path: Path, *, append: bool = True) -> None:
         self.path = path
         self.count = 0
+        self.unwritten = 0
         self._append = append
         self._file: IO[bytes] | None = None
 
     def put(self, origin: str, error: str, payload: Any) -> None:
-        if self._file is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = self.path.open("ab" if self._append else "wb")
-        letter = DeadLetter(origin, error, payload, _now())
-        self._file.write(orjson.dumps(letter.as_dict(), default=str) + b"\n")
-        self._file.flush()
+        letter = orjson.dumps(DeadLetter(origin, error, payload, _now()).as_dict(), default=str)
         self.count += 1
+        try:
+            if self._file is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._file = self.path.open("ab" if self._append else "wb")
+            self._file.write(letter + b"\n")
+            self._file.flush()
+        except OSError as failure:
+            self.unwritten += 1
+            log.error("dead letter not written to %s (%s); kept in this line: %s", self.path, failure, letter.decode())
 
     def close(self) -> None:
         if self._file is not None:

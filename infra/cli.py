@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -19,6 +20,9 @@ from infra.config import ConfigError, StdsConfig, StrategyConfig, load_config, p
 
 log = logging.getLogger("stds")
 
+DEFAULT_REGION = "ap-northeast-1"  # Binance answers US addresses with HTTP 451; its own servers are in Tokyo
+DEAD_LETTERS_VARIABLE = "STDS_DEAD_LETTERS"  # the streamer image sets a writable place: its /app is read-only
+
 EPILOG = """\
 examples:
   stds run --symbols BTC/USDT,ETH/USDT --strategy sma_cross --out out/live      # live, Binance public streams
@@ -28,6 +32,8 @@ examples:
   stds strategies                                                    # built-in strategies and their parameters
   stds schema --out schemas/                                         # JSON Schema of every event
   stds halt --db out/sma/state.sqlite --reason "exchange incident"   # global kill switch
+  stds deploy --strategies strategies.toml --alarm-email you@example.com   # to AWS, ap-northeast-1
+  stds dlq list --prefix stds-                                       # what the deployment failed to handle
 """
 
 
@@ -73,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_cost_command(commands)
     _add_strategy_command(commands)
     _add_cdk_commands(commands)
+    _add_dlq_command(commands)
     _add_exchange_command(commands)
     _add_strategies_command(commands)
     _add_schema_command(commands)
@@ -370,7 +377,17 @@ def _add_stream_command(commands: Any) -> None:
     target.add_argument("--sns-topic", help="SNS topic ARN (a .fifo topic keeps order per stream)")
     stream.add_argument("--table-prefix", help="keep cursors in the DynamoDB table <prefix>control")
     stream.add_argument("--cursors", type=Path, default=Path("out/stream/cursors.json"), help="cursor file otherwise")
-    stream.add_argument("--dead-letters", type=Path, default=Path("out/stream/dead-letters.jsonl"))
+    dead_letters = os.environ.get(DEAD_LETTERS_VARIABLE, "out/stream/dead-letters.jsonl")
+    stream.add_argument(
+        "--dead-letters", type=Path, default=Path(dead_letters),
+        help=f"malformed exchange messages, one JSON line each (default from ${DEAD_LETTERS_VARIABLE}); "
+        "each is also logged, so none is lost if this file cannot be written",
+    )  # fmt: skip
+    stream.add_argument(
+        "--deployment", metavar="PREFIX",
+        help="put the BarsDelivered metric (namespace STDS, dimension Deployment=PREFIX) once a minute; "
+        "the stack's streamer-lag alarm watches it",
+    )  # fmt: skip
     stream.set_defaults(run=_stream)
 
 
@@ -388,6 +405,7 @@ def _stream(args: argparse.Namespace) -> int:
         dead_letters=args.dead_letters,
         exchange=args.exchange,
         duration_s=args.duration,
+        deployment=args.deployment,
     )
     summary = asyncio.run(run_stream(options))
     print(" ".join(f"{name}={value}" for name, value in summary.items()))
@@ -435,31 +453,39 @@ def _add_cdk_commands(commands: Any) -> None:
         command.add_argument("--prefix", default="stds-", help="names of the bus, tables and functions")
         command.add_argument("--symbols", default="", help="streamed besides the symbols the strategy lines name")
         command.add_argument("--bus", default="eventbridge", choices=["eventbridge", "sns"], help="the pub-sub service")
+        _add_region_option(command)
+        command.add_argument("--alarm-email", help="mail the alarms to this address (AWS asks it to confirm first)")
         command.add_argument("--dry-run", action="store_true", help="print the CDK command instead of running it")
         command.add_argument("cdk_args", nargs="*", metavar="-- CDK_ARGS", help="passed on to cdk")
         command.set_defaults(run=_cdk, verb=verb)
 
 
 def _cdk(args: argparse.Namespace) -> int:
-    import os
     import shlex
     import shutil
     import subprocess
 
+    from infra.cdk.names import check_prefix
+
     if not args.strategies.exists():
         print(f"stds {args.verb}: {args.strategies} not found (start from strategies.example.toml)", file=sys.stderr)
         return 2
+    check_prefix(args.prefix)  # before cdk starts: a bad prefix is one line, not a synth traceback
     installed = shutil.which("cdk")
     cdk = [installed] if installed else (["npx", "--yes", "aws-cdk@2"] if shutil.which("npx") else [])
     command = [
         *(cdk or ["cdk"]), args.verb, "--app", f"{shlex.quote(sys.executable)} -m infra.cdk.app",
         "--context", f"stds:prefix={args.prefix}", "--context", f"stds:symbols={args.symbols}",
         "--context", f"stds:bus={args.bus}",
-        *(["--require-approval", "broadening"] if args.verb == "deploy" else []), *args.cdk_args,
+        *(["--context", f"stds:alarmEmail={args.alarm_email}"] if args.alarm_email else []),
+        # re-adopt the tables and the secret a destroyed (or rolled back) stack of this prefix left behind
+        *(["--require-approval", "broadening", "--import-existing-resources"] if args.verb == "deploy" else []),
+        *args.cdk_args,
     ]  # fmt: skip
-    environment = {**os.environ, "STRATEGIES": str(args.strategies.resolve())}
+    strategies = str(args.strategies.resolve())
+    environment = {**os.environ, "STRATEGIES": strategies, "AWS_REGION": args.region, "AWS_DEFAULT_REGION": args.region}
     if args.dry_run:
-        print(f"STRATEGIES={shlex.quote(environment['STRATEGIES'])} {shlex.join(command)}")
+        print(f"AWS_REGION={args.region} STRATEGIES={shlex.quote(strategies)} {shlex.join(command)}")
         return 0
     if not cdk:
         print(
@@ -468,6 +494,75 @@ def _cdk(args: argparse.Namespace) -> int:
         )
         return 2
     return subprocess.run(command, env=environment, check=False).returncode
+
+
+def _add_region_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--region", default=DEFAULT_REGION,
+        help="AWS region; Binance refuses US addresses (HTTP 451) and runs in Tokyo, hence ap-northeast-1",
+    )  # fmt: skip
+
+
+def _add_dlq_command(commands: Any) -> None:
+    dlq = commands.add_parser(
+        "dlq",
+        help="show or re-publish the events a deployment failed to handle (its failure queues)",
+        description=(
+            "The deployed stack keeps what failed in two SQS queues: events a function failed on after Lambda's "
+            "retries (or that waited past their maximum age while throttled), and events the bus could not deliver. "
+            "`list` shows them; `redrive` publishes their events on the bus again and deletes them. Consumers "
+            "recognise what they already handled by the events' ids, so a redrive is safe."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    dlq.add_argument("action", choices=["list", "redrive"])
+    dlq.add_argument("--prefix", default="stds-", help="the deployment's prefix (as given to stds deploy)")
+    _add_region_option(dlq)
+    dlq.add_argument("--limit", type=int, default=1000, help="at most this many messages per queue")
+    dlq.set_defaults(run=_dlq)
+
+
+def _dlq(args: argparse.Namespace) -> int:
+    import boto3
+
+    from infra.aws.failed_events import read_queue, redrive, stack_outputs
+    from infra.cdk.names import stack_name
+    from infra.cdk.watch import FAILED_OUTPUT, UNDELIVERED_OUTPUT
+
+    stack = stack_name(args.prefix)
+    try:
+        outputs = stack_outputs(boto3.client("cloudformation", region_name=args.region), stack)
+    except LookupError as error:
+        print(f"stds dlq: {error}", file=sys.stderr)
+        return 2
+    sqs = boto3.client("sqs", region_name=args.region)
+    queues = {"failed invocations": outputs[FAILED_OUTPUT], "undelivered": outputs[UNDELIVERED_OUTPUT]}
+    if args.action == "list":
+        shown = [message for name, url in queues.items() for message in read_queue(sqs, url, name, args.limit)]
+        for message in shown:
+            print(message.line())
+        print(f"{len(shown)} message(s) in the failure queues of {stack}")
+        return 0
+    bus = _deployed_bus(outputs, args.region)
+    kept = []
+    for name, url in queues.items():
+        done = redrive(sqs, url, name, bus, args.limit)
+        print(f"{name}: {done.republished} event(s) published again")
+        kept.extend(done.kept)
+    for message in kept:
+        print(f"kept (cannot be read back as events): {message.line()}", file=sys.stderr)
+    return 1 if kept else 0
+
+
+def _deployed_bus(outputs: dict[str, str], region: str) -> Any:
+    import boto3
+
+    from events.eventbridge_bus import EventBridgeBus
+    from events.sns_bus import SnsBus
+
+    if "EventBus" in outputs:
+        return EventBridgeBus(boto3.client("events", region_name=region), outputs["EventBus"])
+    return SnsBus(boto3.client("sns", region_name=region), outputs["Topic"])
 
 
 def _add_cost_command(commands: Any) -> None:

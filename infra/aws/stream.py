@@ -7,6 +7,8 @@ what is queued, saves the cursors and exits 0 within Fargate's stop timeout.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,7 @@ from events.bus import Bus
 from events.dead_letters import DeadLetterFile
 from events.eventbridge_bus import EventBridgeBus
 from events.sns_bus import SnsBus
+from infra.aws.delivered_bars_metric import DeliveredBarsMetric
 from producers.exchanges.registry import adapter_for
 from producers.streamer.cursors import CursorFile, CursorStore, DynamoCursorItem
 from producers.streamer.publisher import BusPublisher, DeliveredCursors
@@ -39,6 +42,8 @@ class StreamOptions:
     exchange: str = "binance"
     duration_s: float | None = None
     stop_timeout_s: float = 20.0  # for queued bars at stop; Fargate kills 30 s after SIGTERM
+    deployment: str | None = None  # put the BarsDelivered metric for this deployment (its prefix)
+    metric_interval_s: float = 60.0
 
 
 def bus_for(options: StreamOptions, client: Any = None) -> Bus:
@@ -70,12 +75,19 @@ async def run_stream(
         dead_letters=dead_letters,
     )
     until = (lambda published: published >= until_published) if until_published else None
+    metric = DeliveredBarsMetric(_client("cloudwatch"), options.deployment) if options.deployment else None
+    reporting = asyncio.create_task(_report(metric, publisher, options.metric_interval_s)) if metric else None
     try:
         await stream_until_stopped(streamer, lambda: None, options.duration_s, until)
     finally:
         delivered = publisher.close(options.stop_timeout_s)
         streamer.cursor_store.save(streamer.gate.cursors)  # again, now that the queue is delivered
         dead_letters.close()
+        if reporting is not None and metric is not None:
+            reporting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reporting
+            metric.put(publisher.stats.published)  # what was delivered while stopping counts too
     summary = {
         "published": streamer.published, "backfilled": streamer.backfilled, "malformed": streamer.malformed,
         "delivered": publisher.stats.published, "refused_batches": publisher.stats.refused_batches,
@@ -83,3 +95,13 @@ async def run_stream(
     }  # fmt: skip
     log.info("stream stopped", extra=summary)
     return summary
+
+
+async def _report(metric: DeliveredBarsMetric, publisher: BusPublisher, interval_s: float) -> None:
+    while True:
+        await asyncio.sleep(interval_s)
+        await asyncio.to_thread(metric.put, publisher.stats.published)  # off the loop the websockets run on
+
+
+def _client(service: str) -> Any:
+    return botocore.session.get_session().create_client(service)

@@ -13,6 +13,7 @@ from pathlib import Path
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
+from infra.cdk.names import DEFAULT_PREFIX, stack_name
 from infra.cdk.packaging import REPO_ROOT, build_asset, folder_size
 from infra.cdk.stack import StackSettings, StdsStack
 from infra.config import load_config
@@ -30,10 +31,11 @@ def build_stack(
     app: cdk.App, config_path: Path, build: Path, *, with_dependencies: bool, settings: StackSettings | None = None
 ) -> StdsStack:
     config = load_config(config_path)
+    settings = settings or StackSettings()
     cdk.Aspects.of(app).add(AwsSolutionsChecks())
     return StdsStack(
         app,
-        "Stds",
+        stack_name(settings.prefix),  # one stack per prefix: a second prefix deploys beside the first
         config=config,
         strategy_code=build_asset("strategy", config, config_path, build, with_dependencies=with_dependencies),
         execution_code=build_asset("execution", config, config_path, build, with_dependencies=with_dependencies),
@@ -46,11 +48,14 @@ def build_stack(
 def main() -> None:
     app = cdk.App(outdir=os.environ.get("CDK_OUTDIR", str(REPO_ROOT / "cdk.out")))  # the cdk CLI sets CDK_OUTDIR
     bundle = app.node.try_get_context("stds:bundle") != "false"
-    prefix = app.node.try_get_context("stds:prefix") or "stds-"
+    prefix = app.node.try_get_context("stds:prefix") or DEFAULT_PREFIX
     symbols = tuple(s for s in (app.node.try_get_context("stds:symbols") or "").split(",") if s)
     bus = app.node.try_get_context("stds:bus") or os.environ.get("STDS_BUS", "eventbridge")
     archive_days = int(app.node.try_get_context("stds:archiveDays") or 365)
-    settings = StackSettings(prefix=prefix, streamer_symbols=symbols, bus=bus, archive_retention_days=archive_days)
+    alarm_email = app.node.try_get_context("stds:alarmEmail") or None
+    settings = StackSettings(
+        prefix=prefix, streamer_symbols=symbols, bus=bus, archive_retention_days=archive_days, alarm_email=alarm_email
+    )
     build_stack(app, strategies_path(), REPO_ROOT / "build", with_dependencies=bundle, settings=settings)
     app.synth()
     for kind in ("strategy", "execution"):  # Lambda's limit is 250 MB unzipped

@@ -1,8 +1,9 @@
 """StdsStack: the event bus and its archive, the DynamoDB tables, one Lambda and rule per configured strategy
 (the rule's pattern is the strategy's own declared pattern), the execution Lambda, and the exchange secret.
 
-Every rule target has an SQS dead-letter queue with an alarm on its depth; every function has an error
-alarm. Permissions are per function: a strategy writes bars, reads and writes only accounts whose key
+Failures go to two queues shared by every function and rule (infra/cdk/watch.py), alarmed, with the alarms
+on one SNS topic. Every physical name starts with the prefix, which also names the stack (infra/cdk/names.py).
+Permissions are per function: a strategy writes bars, reads and writes only accounts whose key
 starts with its own name, records orders, and publishes on the bus; only execution reads the secret.
 """
 
@@ -13,8 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Duration, IgnoreMode, RemovalPolicy, Stack
-from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import CfnOutput, Duration, IgnoreMode, RemovalPolicy, SecretValue, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr_assets as ecr_assets
@@ -24,16 +24,19 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
-from aws_cdk import aws_sqs as sqs
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from consumers.stores.dynamodb import TABLES, TableSpec
+from infra.aws.delivered_bars_metric import NAMESPACE
+from infra.cdk.names import check_prefix, function_name
+from infra.cdk.watch import Watch
 from infra.config import StdsConfig
 from infra.local.runtime import ORDERS_PATTERN
 from infra.strategy_loader import bar_pattern
@@ -53,6 +56,15 @@ class StackSettings:
     streamer_symbols: tuple[str, ...] = ()  # added to every symbol a strategy line names
     streamer_cpu: int = 256  # 0.25 vCPU: the streamer benchmark shows ~500x headroom for 400 pairs
     streamer_memory_mb: int = 512
+    alarm_email: str | None = None  # subscribed to the alarm topic (AWS mails a confirmation link first)
+
+
+# Lambda keeps an async event through throttling and errors (2 retries) until this age, then sends it to the
+# on-failure queue. A bar decided an hour late still lands in its window; an order placed 15 minutes after it
+# was asked for would trade at a price nobody decided on, so it waits for `stds dlq redrive` instead.
+STRATEGY_MAX_EVENT_AGE = Duration.hours(1)
+EXECUTION_MAX_EVENT_AGE = Duration.minutes(15)
+SECRET_TEMPLATE = '{"apiKey": "", "secret": ""}'  # JSON from the start: the ccxt broker names what is missing
 
 
 def event_pattern(pattern: dict[str, Any]) -> events.EventPattern:
@@ -82,7 +94,7 @@ class StdsStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id_, **kwargs)
         self.settings = settings or StackSettings()
-        prefix = self.settings.prefix
+        prefix = check_prefix(self.settings.prefix)
         if self.settings.bus not in ("eventbridge", "sns"):
             raise ValueError(f"stds:bus={self.settings.bus!r}: expected eventbridge or sns")
         self.sns = self.settings.bus == "sns"
@@ -101,24 +113,35 @@ class StdsStack(Stack):
                 self, "Topic", topic_name=f"{prefix}events", enforce_ssl=True,
                 master_key=kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns"),
             )  # fmt: skip
-        self.matched: list[cloudwatch.IMetric] = []  # bars reaching the strategies, for the streamer alarm
+        self.watch = Watch(self, "Watch", prefix=prefix, alarm_email=self.settings.alarm_email)
+        if self.bus is not None:
+            rules = self.format_arn(service="events", resource="rule", resource_name=f"{self.bus.event_bus_name}/*")
+            self.watch.allow_bus("events.amazonaws.com", rules)
+        else:
+            assert self.topic is not None
+            self.watch.allow_bus("sns.amazonaws.com", self.topic.topic_arn)
+        CfnOutput(self, "BusOutput", key="EventBus" if self.bus is not None else "Topic", value=self._bus_name())
         self.tables = {spec.role: self._table(spec) for spec in TABLES}
+        # kept like the tables, and adopted again by the next deploy (stds deploy imports existing resources)
         self.secret = secretsmanager.Secret(
             self, "ExchangeKeys", secret_name=f"{prefix}exchange-keys",
             description='exchange API keys for the ccxt broker: {"apiKey": "...", "secret": "..."}',
+            secret_string_value=SecretValue.unsafe_plain_text(SECRET_TEMPLATE), removal_policy=RemovalPolicy.RETAIN,
         )  # fmt: skip
         strategy_asset = lambda_.Code.from_asset(str(strategy_code))
         self.strategy_functions: dict[str, lambda_.Function] = {}
         for name, line in config.strategies.items():
-            function = self._function(f"Strategy{construct_id(name)}", f"{prefix}strategy-{name}", strategy_asset,
-                                       "infra.aws.handlers.strategy.handler", {"STDS_STRATEGY": name})  # fmt: skip
+            function = self._function(f"Strategy{construct_id(name)}", function_name(prefix, f"strategy-{name}"),
+                                       strategy_asset, "infra.aws.handlers.strategy.handler", {"STDS_STRATEGY": name},
+                                       max_event_age=STRATEGY_MAX_EVENT_AGE)  # fmt: skip
             self._grant_strategy(function, name)
             self._subscribe(f"Strategy{construct_id(name)}", function, bar_pattern(line))
             self.strategy_functions[name] = function
         self.execution_function = self._function(
-            "Execution", f"{prefix}execution", lambda_.Code.from_asset(str(execution_code)),
+            "Execution", function_name(prefix, "execution"), lambda_.Code.from_asset(str(execution_code)),
             "infra.aws.handlers.execution.handler",
             {"STDS_BROKER": "paper", "STDS_EXCHANGE_SECRET_ID": self.secret.secret_arn},
+            max_event_age=EXECUTION_MAX_EVENT_AGE,
         )  # fmt: skip
         self._grant_execution(self.execution_function)
         self._subscribe("Execution", self.execution_function, ORDERS_PATTERN)
@@ -133,10 +156,12 @@ class StdsStack(Stack):
     def _reconciliation(self, code: Path, every_min: float) -> lambda_.Function:
         """The reconciler on a schedule (EventBridge Scheduler), alarmed on any difference it cannot explain.
         Like execution it trades nothing until STDS_BROKER=ccxt; it may settle orders and engage the kill switch."""
-        name = f"{self.settings.prefix}reconciliation"
+        name = function_name(self.settings.prefix, "reconciliation")
+        minutes = max(1, round(every_min))
         function = self._function(
             "Reconciliation", name, lambda_.Code.from_asset(str(code)), "infra.aws.handlers.reconciliation.handler",
             {"STDS_BROKER": "paper", "STDS_EXCHANGE_SECRET_ID": self.secret.secret_arn},
+            max_event_age=Duration.minutes(minutes),  # the next scheduled run supersedes an older one
         )  # fmt: skip
         tables = self.tables
         self._grant_publish(function)
@@ -148,7 +173,6 @@ class StdsStack(Stack):
             self, "ReconciliationScheduleRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com")
         )
         invoker.add_to_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[function.function_arn]))
-        minutes = max(1, round(every_min))
         rate = f"rate({minutes} minute{'s' * (minutes > 1)})"
         scheduler.CfnSchedule(
             self, "ReconciliationSchedule", name=name, schedule_expression=rate,
@@ -162,16 +186,14 @@ class StdsStack(Stack):
             namespace="STDS", metric_name="ReconciliationProblems", statistic="Maximum", period=Duration.minutes(5),
             dimensions_map={"service": "stds-reconciliation"},
         )  # fmt: skip
-        self._alarm_on_any(
-            "ReconciliationDiffers", f"{name}: the exchange and the book differ (trading halted)", problems
-        )
+        self.watch.alarm_on_any("ReconciliationDiffers", "the exchange and the book differ (trading halted)", problems)
         return function
 
     def _explain_exceptions(self) -> None:
         """cdk-nag AwsSolutions findings this design accepts, each with its reason (the checks run on synth)."""
         reasons = {
             "AwsSolutions-SMG4": "exchange API keys are issued by the exchange; AWS cannot rotate them",
-            "AwsSolutions-SQS3": "these queues are the dead-letter queues of the rule targets",
+            "AwsSolutions-SQS3": "these queues are the dead-letter queues of the rule targets and functions",
             "AwsSolutions-VPC7": "a public-subnet VPC for one outbound websocket client, no inbound traffic; "
             "flow logs would cost more than the task",
             "AwsSolutions-IAM4": "AWSLambdaBasicExecutionRole only lets a function write its own logs",
@@ -181,8 +203,9 @@ class StdsStack(Stack):
         suppressions.append(
             NagPackSuppression(
                 id="AwsSolutions-IAM5",
-                reason="X-Ray (xray:PutTraceSegments) and ECR (ecr:GetAuthorizationToken) accept no resource "
-                "but '*'; every DynamoDB, EventBridge and Secrets Manager grant names its resource",
+                reason="X-Ray (xray:PutTraceSegments), ECR (ecr:GetAuthorizationToken) and CloudWatch "
+                "(cloudwatch:PutMetricData, limited to its namespace) accept no resource but '*'; every "
+                "DynamoDB, EventBridge and Secrets Manager grant names its resource",
                 applies_to=["Resource::*"],
             )
         )
@@ -212,12 +235,18 @@ class StdsStack(Stack):
             ),
             command=[
                 "--symbols", ",".join(symbols), *self._bus_option(),
-                "--table-prefix", self.settings.prefix, "--heartbeat", "60",
+                "--table-prefix", self.settings.prefix, "--heartbeat", "60", "--deployment", self.settings.prefix,
             ],
             logging=ecs.LogDrivers.aws_logs(stream_prefix="streamer", log_group=log_group),
             stop_timeout=Duration.seconds(30),  # SIGTERM, then 30 s to deliver the queue and save cursors
         )  # fmt: skip
         self._grant_publish(task.task_role)
+        task.task_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"], resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": NAMESPACE}},
+            )
+        )  # fmt: skip
         task.task_role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["dynamodb:GetItem", "dynamodb:PutItem"], resources=[self.tables["control"].table_arn],
@@ -228,18 +257,6 @@ class StdsStack(Stack):
             self, "Streamer", cluster=cluster, task_definition=task, desired_count=1, assign_public_ip=True,
             min_healthy_percent=0, max_healthy_percent=100,  # never two streamers at once
             circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
-        )  # fmt: skip
-        # a stuck streamer shows as no bar reaching any strategy
-        bars = cloudwatch.MathExpression(
-            expression=" + ".join(f"FILL(m{n}, 0)" for n in range(len(self.matched))) or "0",
-            using_metrics={f"m{n}": metric for n, metric in enumerate(self.matched)},
-            period=Duration.minutes(5),
-        )
-        cloudwatch.Alarm(
-            self, "StreamerLag", alarm_name=f"{self.settings.prefix}streamer lag: no bars for 5 minutes",
-            metric=bars, threshold=1, evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
         )  # fmt: skip
         return service
 
@@ -261,7 +278,14 @@ class StdsStack(Stack):
         )
 
     def _function(
-        self, id_: str, name: str, code: lambda_.Code, handler: str, environment: dict[str, str]
+        self,
+        id_: str,
+        name: str,
+        code: lambda_.Code,
+        handler: str,
+        environment: dict[str, str],
+        *,
+        max_event_age: Duration,
     ) -> lambda_.Function:
         log_group = logs.LogGroup(
             self, f"{id_}Logs", log_group_name=f"/aws/lambda/{name}", retention=logs.RetentionDays.ONE_MONTH,
@@ -279,6 +303,11 @@ class StdsStack(Stack):
             timeout=Duration.seconds(30),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
+            # no reserved concurrency: a new account's quota of 10 leaves none to reserve; throttled events
+            # wait in Lambda's own async queue (it retries throttles until max_event_age)
+            on_failure=destinations.SqsDestination(self.watch.failed),
+            retry_attempts=2,
+            max_event_age=max_event_age,
             environment={
                 "STDS_CONFIG": "strategies.toml",
                 "STDS_TABLE_PREFIX": self.settings.prefix,
@@ -288,41 +317,27 @@ class StdsStack(Stack):
                 **environment,
             },
         )
-        self._alarm_on_any(f"{id_}Errors", f"{name} errors", function.metric_errors(period=Duration.minutes(5)))
         return function
 
     def _subscribe(self, id_: str, function: lambda_.Function, pattern: dict[str, Any]) -> None:
         """A rule with the pattern (EventBridge), or a subscription with the same selection as an SNS filter
-        policy; either way failed deliveries land in an SQS dead-letter queue."""
-        dead_letters = sqs.Queue(
-            self, f"{id_}DeadLetters", retention_period=Duration.days(14), enforce_ssl=True,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-        )  # fmt: skip
+        policy; either way what cannot be delivered lands in the stack's one `undelivered` queue."""
+        undelivered = self.watch.undelivered.queue_arn
         if self.bus is not None:
             rule = events.Rule(self, f"{id_}Rule", event_bus=self.bus, event_pattern=event_pattern(pattern))
-            rule.add_target(
-                targets.LambdaFunction(
-                    function, dead_letter_queue=dead_letters, retry_attempts=4, max_event_age=Duration.hours(2)
-                )
-            )
-            if "BarClosed" in pattern.get("detail-type", []):
-                self.matched.append(
-                    cloudwatch.Metric(
-                        namespace="AWS/Events", metric_name="MatchedEvents", statistic="Sum",
-                        dimensions_map={"RuleName": rule.rule_name}, period=Duration.minutes(5),
-                    )
-                )  # fmt: skip
+            rule.add_target(targets.LambdaFunction(function, retry_attempts=4, max_event_age=Duration.hours(2)))
+            # set on the L1: the L2's dead_letter_queue adds a queue-policy statement per rule (see Watch.allow_bus)
+            cfn_rule = rule.node.default_child
+            assert isinstance(cfn_rule, events.CfnRule)
+            cfn_rule.add_property_override("Targets.0.DeadLetterConfig.Arn", undelivered)
         else:
             assert self.topic is not None
-            self.topic.add_subscription(
-                subscriptions.LambdaSubscription(
-                    function, filter_policy=sns_filter_policy(pattern), dead_letter_queue=dead_letters
-                )
+            subscription = self.topic.add_subscription(
+                subscriptions.LambdaSubscription(function, filter_policy=sns_filter_policy(pattern))
             )
-            if "BarClosed" in pattern.get("detail-type", []) and not self.matched:
-                self.matched.append(self.topic.metric_number_of_messages_published(period=Duration.minutes(5)))
-        depth = dead_letters.metric_approximate_number_of_messages_visible(period=Duration.minutes(5))
-        self._alarm_on_any(f"{id_}DeadLetterDepth", f"{function.function_name} dead letters", depth)
+            cfn_subscription = subscription.node.default_child
+            assert isinstance(cfn_subscription, sns.CfnSubscription)
+            cfn_subscription.add_property_override("RedrivePolicy", {"deadLetterTargetArn": undelivered})
 
     def _bus_name(self) -> str:
         if self.bus is not None:
@@ -339,13 +354,6 @@ class StdsStack(Stack):
         else:
             assert self.topic is not None
             self.topic.grant_publish(grantee)
-
-    def _alarm_on_any(self, id_: str, name: str, metric: cloudwatch.Metric) -> None:
-        cloudwatch.Alarm(
-            self, id_, alarm_name=name, metric=metric, threshold=1, evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )  # fmt: skip
 
     def _grant_strategy(self, function: lambda_.Function, name: str) -> None:
         bars, accounts, orders = self.tables["bars"], self.tables["accounts"], self.tables["orders"]

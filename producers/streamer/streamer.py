@@ -122,7 +122,11 @@ class Streamer:
         except MalformedMessage as error:
             self.malformed += 1
             text = message if isinstance(message, str) else message.decode("utf-8", "replace")
-            log.warning("malformed message dropped", extra={"connection": connection, "error": str(error)})
+            # the message goes into the log line too: on Fargate the log is where a user can read it
+            log.warning(
+                "malformed message dropped",
+                extra={"connection": connection, "error": str(error), "payload": text[:2000]},
+            )
             self.dead_letters.put(f"{connection} ({self.adapter.connection_url('')})", str(error), text[:2000])
             return
         for bar in bars:

@@ -1,5 +1,5 @@
 """The synthesized CloudFormation: one function and one rule per configured strategy with its exact pattern,
-DLQs on every target, IAM scoped per function (synthesized here, no AWS account needed)."""
+failure queues on every target and function, IAM scoped per function (synthesized here, no AWS account needed)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 import aws_cdk as cdk
 from aws_cdk.assertions import Annotations, Match, Template
 
+from infra.aws.delivered_bars_metric import DIMENSION, METRIC_NAME, NAMESPACE
 from infra.cdk.app import build_stack
 from infra.cdk.stack import StackSettings, sns_filter_policy
 
@@ -56,6 +57,9 @@ def test_wildcard_resources_only_where_the_service_allows_nothing_else(template:
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             if statement["Resource"] == "*":
                 actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                if actions == ["cloudwatch:PutMetricData"]:  # accepts no resource: limited to its namespace
+                    assert statement["Condition"] == {"StringEquals": {"cloudwatch:namespace": "STDS"}}
+                    continue
                 assert all(a.startswith(("xray:", "ecr:GetAuthorizationToken")) for a in actions), (name, actions)
 
 
@@ -87,14 +91,66 @@ def test_each_strategy_has_a_function_and_a_rule_with_its_declared_pattern(templ
     assert execution["EventPattern"] == {"detail-type": ["OrderRequested"]}
 
 
-def test_every_rule_target_has_a_dead_letter_queue_and_an_alarm_on_its_depth(template: Template) -> None:
+def test_every_rule_target_dead_letters_to_the_one_undelivered_queue(template: Template) -> None:
+    (undelivered,) = _queue_ids(template, "UndeliveredQueueUrl")
     rules = template.find_resources("AWS::Events::Rule")
     targets = [t for rule in rules.values() for t in rule["Properties"].get("Targets", [])]
-    assert len(targets) == 3 and all("Arn" in t["DeadLetterConfig"] for t in targets)
-    template.resource_properties_count_is(
-        "AWS::CloudWatch::Alarm", {"MetricName": "ApproximateNumberOfMessagesVisible"}, 3
-    )
-    template.resource_properties_count_is("AWS::CloudWatch::Alarm", {"MetricName": "Errors"}, 4)
+    assert len(targets) == 3
+    assert all(t["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": [undelivered, "Arn"]} for t in targets)
+    (policy,) = template.find_resources(
+        "AWS::SQS::QueuePolicy", {"Properties": {"Queues": [{"Ref": undelivered}]}}
+    ).values()
+    senders = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Action"] == "sqs:SendMessage"]
+    assert len(senders) == 1  # one statement for all rules: a queue policy has a size limit
+    assert senders[0]["Principal"] == {"Service": "events.amazonaws.com"}
+
+
+def test_every_function_sends_what_it_failed_on_to_the_failed_invocations_queue(template: Template) -> None:
+    (failed,) = _queue_ids(template, "FailedInvocationsQueueUrl")
+    functions = template.find_resources("AWS::Lambda::Function")
+    configs = template.find_resources("AWS::Lambda::EventInvokeConfig")
+    assert {c["Properties"]["FunctionName"]["Ref"] for c in configs.values()} == set(functions)
+    for config in configs.values():
+        properties = config["Properties"]
+        assert properties["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": [failed, "Arn"]}
+        assert properties["MaximumRetryAttempts"] == 2
+    ages = {
+        c["Properties"]["FunctionName"]["Ref"]: c["Properties"]["MaximumEventAgeInSeconds"] for c in configs.values()
+    }
+    assert ages[_function_named(template, "stds-execution")] == 15 * 60
+    assert ages[_function_named(template, "stds-strategy-sma_btc")] == 3600
+    assert not any("ReservedConcurrentExecutions" in f["Properties"] for f in functions.values())
+
+
+def test_three_alarms_watch_everything_and_all_notify_the_alarm_topic(template: Template) -> None:
+    alarms = template.find_resources("AWS::CloudWatch::Alarm")
+    (topic,) = template.find_resources("AWS::SNS::Topic", {"Properties": {"TopicName": "stds-alarms"}})
+    assert len(alarms) == 3
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic}]
+        assert alarm["Properties"]["OKActions"] == [{"Ref": topic}]
+    depths = [a["Properties"] for a in alarms.values() if a["Properties"].get("Namespace") == "AWS/SQS"]
+    queues = {d["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for d in depths}
+    assert queues == {*_queue_ids(template, "FailedInvocationsQueueUrl"), *_queue_ids(template, "UndeliveredQueueUrl")}
+    template.resource_count_is("AWS::SNS::Subscription", 0)  # no --alarm-email given
+
+
+def test_the_lag_alarm_watches_the_metric_the_streamer_puts_for_its_deployment(template: Template) -> None:
+    (lag,) = template.find_resources(
+        "AWS::CloudWatch::Alarm", {"Properties": {"AlarmName": "stds-StreamerLag"}}
+    ).values()
+    properties = lag["Properties"]
+    assert (properties["Namespace"], properties["MetricName"]) == (NAMESPACE, METRIC_NAME)
+    assert properties["Dimensions"] == [{"Name": DIMENSION, "Value": "stds-"}]
+    assert properties["ComparisonOperator"] == "LessThanThreshold" and properties["TreatMissingData"] == "breaching"
+    (task,) = template.find_resources("AWS::ECS::TaskDefinition").values()
+    command = task["Properties"]["ContainerDefinitions"][0]["Command"]
+    assert command[command.index("--deployment") + 1] == "stds-"  # what DeliveredBarsMetric puts as Deployment
+
+
+def _queue_ids(template: Template, output: str) -> list[str]:
+    value = template.find_outputs(output)[output]["Value"]
+    return [value["Ref"]]
 
 
 def test_a_strategy_may_touch_only_its_own_accounts_and_never_the_secret(template: Template) -> None:
@@ -156,9 +212,10 @@ def test_the_streamer_is_one_small_arm64_task_that_may_only_publish_and_keep_its
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     assert sorted(str(s["Action"]) for s in statements) == [
         "['dynamodb:GetItem', 'dynamodb:PutItem']",
+        "cloudwatch:PutMetricData",
         "events:PutEvents",
     ]
-    cursors = next(s for s in statements if "Condition" in s)
+    cursors = next(s for s in statements if "dynamodb:LeadingKeys" in str(s.get("Condition")))
     assert cursors["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["streamer-cursors"]}}
 
 
@@ -170,7 +227,8 @@ def test_the_sns_variant_subscribes_each_strategy_with_its_pattern_as_a_filter_p
     )
     template, annotations = Template.from_stack(stack), Annotations.from_stack(stack)
     template.resource_count_is("AWS::Events::EventBus", 0)
-    template.resource_count_is("AWS::SNS::Topic", 1)
+    template.resource_count_is("AWS::SNS::Topic", 2)  # the bus, and the alarms' topic
+    template.resource_properties_count_is("AWS::SNS::Topic", {"TopicName": "stds-events"}, 1)
     subscriptions = template.find_resources("AWS::SNS::Subscription")
     policies = {json.dumps(s["Properties"]["FilterPolicy"], sort_keys=True) for s in subscriptions.values()}
     assert policies == {
@@ -180,7 +238,9 @@ def test_the_sns_variant_subscribes_each_strategy_with_its_pattern_as_a_filter_p
         ),
         json.dumps({"detail_type": ["OrderRequested"]}, sort_keys=True),
     }
-    assert all("deadLetterTargetArn" in s["Properties"]["RedrivePolicy"] for s in subscriptions.values())
+    (undelivered,) = _queue_ids(template, "UndeliveredQueueUrl")
+    redrive = {"deadLetterTargetArn": {"Fn::GetAtt": [undelivered, "Arn"]}}
+    assert all(s["Properties"]["RedrivePolicy"] == redrive for s in subscriptions.values())
     template.has_resource_properties(
         "AWS::Lambda::Function",
         {
