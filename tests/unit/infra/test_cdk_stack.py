@@ -18,6 +18,7 @@ from aws_cdk.assertions import Annotations, Match, Template
 
 from infra.aws.delivered_bars_metric import DIMENSION, METRIC_NAME, NAMESPACE
 from infra.cdk.app import build_stack
+from infra.cdk.names import InvalidName, function_name, stack_name
 from infra.cdk.stack import StackSettings, sns_filter_policy
 
 CONFIG = """\
@@ -277,3 +278,99 @@ def test_reconciliation_runs_on_a_schedule_with_an_alarm_on_any_difference(templ
         {"MetricName": "ReconciliationProblems", "Namespace": "STDS", "Threshold": 1,
          "Dimensions": [{"Name": "service", "Value": "stds-reconciliation"}]},
     )  # fmt: skip
+
+
+TWELVE = "[strategies]\n" + "".join(
+    f'sma_{n:02} = {{ use = "sma_cross", symbols = ["BTC/USDT"], params = {{ fast = {n + 2}, slow = 40 }} }}\n'
+    for n in range(12)
+)
+
+
+def test_twelve_strategies_synthesize_with_the_same_three_alarms(tmp_path: Path) -> None:
+    many, annotations = synthesize(tmp_path, TWELVE)
+    assert len(many.find_resources("AWS::Lambda::Function")) == 13
+    assert len(many.find_resources("AWS::Lambda::EventInvokeConfig")) == 13
+    assert len(many.find_resources("AWS::CloudWatch::Alarm")) == 3
+    assert annotations.find_error("*", Match.any_value()) == []
+
+
+NAME_PROPERTIES = {
+    "AWS::DynamoDB::Table": "TableName", "AWS::Lambda::Function": "FunctionName", "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::Events::EventBus": "Name", "AWS::Events::Archive": "ArchiveName", "AWS::SNS::Topic": "TopicName",
+    "AWS::SecretsManager::Secret": "Name", "AWS::CloudWatch::Alarm": "AlarmName",
+}  # fmt: skip
+
+
+def physical_names(template: Template) -> set[str]:
+    found = set()
+    for kind, prop in NAME_PROPERTIES.items():
+        for resource in template.find_resources(kind).values():
+            name = resource["Properties"][prop]
+            assert isinstance(name, str), (kind, name)  # every named resource's name is a plain string
+            found.add(name)
+    return found
+
+
+def test_two_prefixes_are_two_stacks_whose_names_share_nothing(template: Template, tmp_path: Path) -> None:
+    config = tmp_path / "strategies.toml"
+    config.write_text(CONFIG)
+    paper = build_stack(
+        cdk.App(), config, tmp_path / "build", with_dependencies=False, settings=StackSettings(prefix="paper-")
+    )
+    assert paper.stack_name == "Stds-paper" and stack_name("stds-") == "Stds"
+    first, second = physical_names(template), physical_names(Template.from_stack(paper))
+    assert len(first) == len(second) == 5 + 3 + 3 + 1 + 1 + 1 + 1 + 3  # tables, functions, logs, bus, ...
+    assert first.isdisjoint(second)
+    assert all(name.startswith(("paper-", "/aws/lambda/paper-", "/stds/paper-")) for name in second), second
+
+
+def test_a_prefix_that_would_make_a_bad_name_or_share_a_stack_is_refused() -> None:
+    for bad in ("Paper-", "paper", "paper--", "-paper-", "pa_per-", ""):
+        with pytest.raises(InvalidName, match="prefix"):
+            stack_name(bad)
+
+
+def test_a_function_name_over_64_characters_fails_the_synth_naming_the_limit(tmp_path: Path) -> None:
+    long_name = "a" * 48  # the longest name the strategies file accepts
+    config = tmp_path / "strategies.toml"
+    config.write_text(f'[strategies]\n{long_name} = {{ use = "sma_cross", symbols = ["BTC/USDT"] }}\n')
+    settings = StackSettings(prefix="stds-paper-")
+    with pytest.raises(InvalidName, match=f"stds-paper-strategy-{long_name}' has 68 characters; Lambda allows 64"):
+        build_stack(cdk.App(), config, tmp_path / "build", with_dependencies=False, settings=settings)
+    assert function_name("stds-", "strategy-" + "a" * 50) == "stds-strategy-" + "a" * 50  # exactly 64
+
+
+def test_tables_and_the_secret_are_kept_on_destroy_under_fixed_names_for_the_next_deploy_to_adopt(
+    template: Template,
+) -> None:
+    kept = {
+        **template.find_resources("AWS::DynamoDB::Table"),
+        **template.find_resources("AWS::SecretsManager::Secret"),
+    }
+    assert len(kept) == 6
+    for resource in kept.values():
+        assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
+    names = {r["Properties"].get("TableName") or r["Properties"]["Name"] for r in kept.values()}
+    assert names == {
+        "stds-bars", "stds-accounts", "stds-orders", "stds-processed", "stds-control", "stds-exchange-keys",
+    }  # fmt: skip
+    everything_else = template.to_json()["Resources"].values()
+    assert sum(r.get("DeletionPolicy") == "Retain" for r in everything_else) == 6
+
+
+def test_the_secret_starts_as_a_json_template_the_broker_can_name_as_unset(template: Template) -> None:
+    (secret,) = template.find_resources("AWS::SecretsManager::Secret").values()
+    assert json.loads(secret["Properties"]["SecretString"]) == {"apiKey": "", "secret": ""}
+    assert "GenerateSecretString" not in secret["Properties"]
+
+
+def test_an_alarm_email_subscribes_to_the_alarm_topic(tmp_path: Path) -> None:
+    config = tmp_path / "strategies.toml"
+    config.write_text(CONFIG)
+    settings = StackSettings(alarm_email="ops@example.com")
+    stack = build_stack(cdk.App(), config, tmp_path / "build", with_dependencies=False, settings=settings)
+    template = Template.from_stack(stack)
+    (topic,) = template.find_resources("AWS::SNS::Topic", {"Properties": {"TopicName": "stds-alarms"}})
+    template.has_resource_properties(
+        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ops@example.com", "TopicArn": {"Ref": topic}}
+    )
