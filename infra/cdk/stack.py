@@ -33,6 +33,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
+from consumers.execution.ccxt_broker import SECRET_TEMPLATE
 from consumers.stores.dynamodb import TABLES, TableSpec
 from infra.aws.delivered_bars_metric import NAMESPACE
 from infra.cdk.names import check_prefix, function_name
@@ -64,7 +65,6 @@ class StackSettings:
 # was asked for would trade at a price nobody decided on, so it waits for `stds dlq redrive` instead.
 STRATEGY_MAX_EVENT_AGE = Duration.hours(1)
 EXECUTION_MAX_EVENT_AGE = Duration.minutes(15)
-SECRET_TEMPLATE = '{"apiKey": "", "secret": ""}'  # JSON from the start: the ccxt broker names what is missing
 
 
 def event_pattern(pattern: dict[str, Any]) -> events.EventPattern:

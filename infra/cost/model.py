@@ -39,8 +39,10 @@ LAMBDA_PLATFORM_LOG_BYTES = Decimal(300)  # Lambda's own START, END and REPORT l
 LOG_BYTES_PER_INVOCATION = HANDLER_LOG_BYTES_PER_INVOCATION + LAMBDA_PLATFORM_LOG_BYTES
 BAR_EVENT_BYTES = Decimal(700)
 XRAY_RESERVOIR_PER_MONTH = Decimal(MINUTES_PER_MONTH * 60)  # one traced request a second, then 5 %
-EMF_METRICS_PER_STRATEGY = 3  # BarsProcessed, OrdersRequested, BarCloseToOrderLatency (one dimension each)
+EMF_METRICS_STRATEGIES = 3  # BarsProcessed, OrdersRequested, BarCloseToOrderLatency, shared by every strategy
 EMF_METRICS_EXECUTION = 3
+STREAMER_METRICS = 1  # BarsDelivered (PutMetricData once a minute), what the streamer-lag alarm watches
+ALARMS = 3  # failed invocations, undelivered, streamer lag: whatever the number of strategies (infra/cdk/watch.py)
 
 
 @dataclass(frozen=True)
@@ -113,8 +115,8 @@ def serverless_bill(sizes: Sizes, prices: dict[str, Decimal | str | list[str]]) 
     stored_gb = Decimal(sizes.symbols * sizes.history_days * 1440) * BAR_EVENT_BYTES / GB
     log_gb = (counted.handler_log_bytes + invocations * LAMBDA_PLATFORM_LOG_BYTES) / GB
     traces = min(invocations, XRAY_RESERVOIR_PER_MONTH) + max(invocations - XRAY_RESERVOIR_PER_MONTH, Decimal(0)) / 20
-    alarms = 2 * (sizes.strategies + 1) + 1
-    metrics = EMF_METRICS_PER_STRATEGY * sizes.strategies + EMF_METRICS_EXECUTION
+    alarms = ALARMS
+    metrics = EMF_METRICS_STRATEGIES + EMF_METRICS_EXECUTION + STREAMER_METRICS
     return [
         Line("Fargate streamer", f"{sizes.streamer_vcpu} vCPU, {sizes.streamer_gb} GB ARM64, 24/7",
              (sizes.streamer_vcpu * p("fargate_arm_vcpu_hour") + sizes.streamer_gb * p("fargate_arm_gb_hour")) * hours),

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from consumers.execution.broker import Execution, Refusal
 from consumers.execution.ccxt_broker import (
+    SECRET_TEMPLATE,
     BrokerUnavailable,
     CcxtBroker,
     Credentials,
@@ -327,6 +328,13 @@ def test_credentials_from_secrets_manager(moto_endpoint: str) -> None:
     with pytest.raises(MissingCredentials) as raised:
         credentials_from_secrets_manager("stds/broken", client)
     assert API_KEY not in str(raised.value) and raised.value.__cause__ is None
+
+
+def test_the_secret_as_the_stack_creates_it_is_refused_as_keys_not_set(moto_endpoint: str) -> None:
+    client = boto3.client("secretsmanager", endpoint_url=moto_endpoint, region_name="us-east-1")
+    client.create_secret(Name="paper-exchange-keys", SecretString=SECRET_TEMPLATE)
+    with pytest.raises(MissingCredentials, match=r"^keys not set in secret paper-exchange-keys: put the exchange's"):
+        credentials_from_secrets_manager("paper-exchange-keys", client)
 
 
 FAULT_SCRIPTS = st.tuples(
