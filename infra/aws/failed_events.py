@@ -48,8 +48,12 @@ def read_queue(sqs: Any, queue_url: str, queue: str, limit: int = 1000) -> list[
     """Every message on the queue (up to `limit`), hidden from others while read, then made visible again."""
     found = list(_receive(sqs, queue_url, queue, limit))
     for message in found:
-        sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=message.receipt_handle, VisibilityTimeout=0)
+        _show_again(sqs, queue_url, message)
     return found
+
+
+def _show_again(sqs: Any, queue_url: str, message: FailedMessage) -> None:
+    sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=message.receipt_handle, VisibilityTimeout=0)
 
 
 def redrive(sqs: Any, queue_url: str, queue: str, bus: Bus, limit: int = 1000) -> Redriven:
@@ -61,6 +65,8 @@ def redrive(sqs: Any, queue_url: str, queue: str, bus: Bus, limit: int = 1000) -
         bus.publish(list(message.events))  # raises Undelivered if the bus refuses: the message stays
         sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message.receipt_handle)
         republished += len(message.events)
+    for message in kept:  # only now: shown again at once, it would be received again in the loop above
+        _show_again(sqs, queue_url, message)
     return Redriven(republished, kept)
 
 
