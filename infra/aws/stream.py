@@ -46,6 +46,14 @@ class StreamOptions:
     metric_interval_s: float = 60.0
 
 
+def streamer_command(symbols: list[str], bus_option: list[str], prefix: str) -> list[str]:
+    """The arguments the Fargate task gives the image's entrypoint (`stds stream`), from the stack."""
+    return [
+        "--symbols", ",".join(symbols), *bus_option, "--table-prefix", prefix, "--heartbeat", "60",
+        "--deployment", prefix,
+    ]  # fmt: skip
+
+
 def bus_for(options: StreamOptions, client: Any = None) -> Bus:
     session = botocore.session.get_session()
     if options.event_bus:

@@ -36,6 +36,7 @@ from constructs import Construct
 from consumers.execution.ccxt_broker import SECRET_TEMPLATE
 from consumers.stores.dynamodb import TABLES, TableSpec
 from infra.aws.delivered_bars_metric import NAMESPACE
+from infra.aws.stream import streamer_command
 from infra.cdk.names import check_prefix, function_name
 from infra.cdk.watch import Watch
 from infra.config import StdsConfig
@@ -233,10 +234,7 @@ class StdsStack(Stack):
             image=ecs.ContainerImage.from_asset(
                 str(context), platform=ecr_assets.Platform.LINUX_ARM64, ignore_mode=IgnoreMode.DOCKER
             ),
-            command=[
-                "--symbols", ",".join(symbols), *self._bus_option(),
-                "--table-prefix", self.settings.prefix, "--heartbeat", "60", "--deployment", self.settings.prefix,
-            ],
+            command=streamer_command(symbols, self._bus_option(), self.settings.prefix),
             logging=ecs.LogDrivers.aws_logs(stream_prefix="streamer", log_group=log_group),
             stop_timeout=Duration.seconds(30),  # SIGTERM, then 30 s to deliver the queue and save cursors
         )  # fmt: skip

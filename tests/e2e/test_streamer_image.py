@@ -1,0 +1,138 @@
+"""The streamer image's command as Fargate runs it, without Docker: the Dockerfile's entrypoint, environment
+and non-root user, in a read-only copy of its /app, against a local Binance that sends malformed messages,
+publishing to moto's EventBridge with cursors in DynamoDB Local and its metric to moto's CloudWatch.
+
+What Docker would give and this emulates: the user (setpriv to the Dockerfile's uid), /app owned by root and
+not writable, /tmp writable (a directory standing for the container's /tmp), the ENV lines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shlex
+import shutil
+import stat
+import sys
+import tempfile
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from consumers.stores.dynamodb import TableNames, create_tables
+from events.models import BarClosed
+from infra.aws.delivered_bars_metric import DIMENSION, METRIC_NAME, NAMESPACE
+from infra.aws.stream import streamer_command
+from infra.local.emulators import FAKE_CREDENTIALS
+from infra.local_exchange.faults import FaultPlan
+from infra.local_exchange.server import LocalBinance
+from infra.local_exchange.tape import Tape
+from tests.conftest import REPO_ROOT, spot_day_bars
+from tests.emulators.aws import client, envelopes_in, queue_behind_rule
+
+DOCKERFILE = (REPO_ROOT / "Dockerfile").read_text()
+BARS = 240
+
+
+def dockerfile_env() -> dict[str, str]:
+    found: dict[str, str] = {}
+    for line in re.findall(r"^ENV (.+)$", DOCKERFILE, re.MULTILINE):
+        found.update(item.split("=", 1) for item in shlex.split(line))
+    return found
+
+
+def dockerfile_user() -> int:
+    (uid,) = re.findall(r"useradd --uid (\d+)", DOCKERFILE)
+    return int(uid)
+
+
+def entrypoint() -> list[str]:
+    (line,) = re.findall(r"^ENTRYPOINT (.+)$", DOCKERFILE, re.MULTILINE)
+    return list(orjson.loads(line))
+
+
+@pytest.fixture
+def container() -> Iterator[tuple[Path, Path]]:
+    """A read-only copy of /app as the Dockerfile fills it, and a writable stand-in for the container's /tmp."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to run the command as the image's non-root user")
+    root = Path(tempfile.mkdtemp(prefix="stds-image-"))
+    root.chmod(0o755)  # pytest's own tmp_path is private to root; the task's user must reach /app
+    app, container_tmp = root / "app", root / "tmp"
+    app.mkdir()
+    for source in [*re.findall(r"^COPY (\S+) \S+$", DOCKERFILE, re.MULTILINE), "pyproject.toml", "README.md"]:
+        path = REPO_ROOT / source
+        if path.is_dir():
+            shutil.copytree(path, app / source, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
+        elif path.exists():
+            shutil.copy(path, app / source)
+    for path in [app, *app.rglob("*")]:
+        path.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH | (0o111 if path.is_dir() else 0))
+    container_tmp.mkdir()
+    container_tmp.chmod(0o1777)
+    try:
+        yield app, container_tmp
+    finally:
+        for path in [app, *app.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        shutil.rmtree(root)
+
+
+def test_the_image_command_as_its_user_in_a_read_only_app_keeps_malformed_messages_and_streams_on(
+    container: tuple[Path, Path], moto_endpoint: str, dynamodb_endpoint: str, dynamodb: Any
+) -> None:
+    app, container_tmp = container
+    uid = dockerfile_user()
+    bars = spot_day_bars(BARS)
+    exchange = LocalBinance(Tape.of(bars), speed=1200, faults=FaultPlan(malformed=0.1, seed=11))
+    bus_name, prefix = f"image-{uuid.uuid4().hex[:8]}", f"i{uuid.uuid4().hex[:8]}-"
+    client("events", moto_endpoint).create_event_bus(Name=bus_name)
+    queue = queue_behind_rule(moto_endpoint, bus_name, "bars", {"detail-type": ["BarClosed"]})
+    create_tables(dynamodb, TableNames.with_prefix(prefix))
+    image_env = {k: v.replace("/tmp/", f"{container_tmp}/", 1) for k, v in dockerfile_env().items()}
+    environment = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(container_tmp),
+        "PYTHONPATH": str(app),  # the image's code is the read-only copy, not this checkout
+        **image_env, **FAKE_CREDENTIALS, "AWS_ENDPOINT_URL_EVENTBRIDGE": moto_endpoint,
+        "AWS_ENDPOINT_URL_CLOUDWATCH": moto_endpoint, "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint,
+    }  # fmt: skip
+
+    async def run() -> tuple[int, str, str]:
+        async with exchange.running() as (ws_url, rest_url):
+            command = [
+                *entrypoint(), *streamer_command(["BTC/USDT"], ["--event-bus", bus_name], prefix),
+                "--ws-url", ws_url, "--rest-url", rest_url, "--since", str(bars[0].open_time_ms),
+                "--duration", "20",  # the tape lasts 12 s: most of it over the websocket
+            ]  # fmt: skip
+            as_user = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", *command]
+            process = await asyncio.create_subprocess_exec(
+                *as_user, cwd=app, env=environment, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+            )
+            out, err = await process.communicate()
+            return process.returncode or 0, out.decode(), err.decode()
+
+    code, out, err = asyncio.run(run())
+    assert code == 0, err[-3000:]
+    summary = dict(item.split("=", 1) for item in out.split())
+    malformed = int(summary["malformed"])
+    assert malformed > 0 and summary["all_delivered"] == "True"
+    assert "connection lost" not in err  # a malformed message is no reason to drop the socket
+    assert not any(app.rglob("*.jsonl")) and not (app / "out").exists()  # nothing written into /app
+    letters_file = Path(image_env["STDS_DEAD_LETTERS"])
+    letters = [orjson.loads(line) for line in letters_file.read_text().splitlines()]
+    assert len(letters) == malformed and letters_file.stat().st_uid == uid
+    assert {letter["payload"] for letter in letters} == {'{"stream": oops not json'}
+    assert err.count("malformed message dropped") == malformed and "payload=" in err  # and in the task's log
+    received = [e.detail for e in envelopes_in(moto_endpoint, queue) if isinstance(e.detail, BarClosed)]
+    assert Counter(bar.open_time_ms for bar in received) == Counter(bar.open_time_ms for bar in bars)
+    statistics = client("cloudwatch", moto_endpoint).get_metric_statistics(
+        Namespace=NAMESPACE, MetricName=METRIC_NAME, Dimensions=[{"Name": DIMENSION, "Value": prefix}],
+        StartTime=0, EndTime=2**31, Period=60, Statistics=["Sum"],
+    )  # fmt: skip
+    assert sum(point["Sum"] for point in statistics["Datapoints"]) == BARS  # what the lag alarm watches
