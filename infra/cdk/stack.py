@@ -37,6 +37,7 @@ from consumers.execution.ccxt_broker import SECRET_TEMPLATE
 from consumers.stores.dynamodb import TABLES, TableSpec
 from infra.aws.delivered_bars_metric import NAMESPACE
 from infra.aws.stream import streamer_command
+from infra.cdk.lint_exceptions import accept_known_findings
 from infra.cdk.names import check_prefix, function_name
 from infra.cdk.watch import Watch
 from infra.config import StdsConfig
@@ -153,6 +154,7 @@ class StdsStack(Stack):
             raise ValueError("no symbols to stream: name them in the strategy lines or in the stds:symbols context")
         self.streamer = self._streamer(streamer_context, symbols)
         self._explain_exceptions()
+        accept_known_findings(self, [self.watch.failed, self.watch.undelivered], self.watch.topic)
 
     def _reconciliation(self, code: Path, every_min: float) -> lambda_.Function:
         """The reconciler on a schedule (EventBridge Scheduler), alarmed on any difference it cannot explain.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -220,17 +221,24 @@ def test_the_streamer_is_one_small_arm64_task_that_may_only_publish_and_keep_its
     assert cursors["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["streamer-cursors"]}}
 
 
-def test_the_sns_variant_subscribes_each_strategy_with_its_pattern_as_a_filter_policy(tmp_path: Path) -> None:
-    config = tmp_path / "strategies.toml"
+@pytest.fixture(scope="module")
+def sns_synthesized(tmp_path_factory: pytest.TempPathFactory) -> tuple[Template, Annotations]:
+    folder = tmp_path_factory.mktemp("cdk-sns")
+    config = folder / "strategies.toml"
     config.write_text(CONFIG)
-    stack = build_stack(
-        cdk.App(), config, tmp_path / "build", with_dependencies=False, settings=StackSettings(bus="sns")
-    )
-    template, annotations = Template.from_stack(stack), Annotations.from_stack(stack)
+    settings = StackSettings(bus="sns", alarm_email="ops@example.com")
+    stack = build_stack(cdk.App(), config, folder / "build", with_dependencies=False, settings=settings)
+    return Template.from_stack(stack), Annotations.from_stack(stack)
+
+
+def test_the_sns_variant_subscribes_each_strategy_with_its_pattern_as_a_filter_policy(
+    sns_synthesized: tuple[Template, Annotations],
+) -> None:
+    template, annotations = sns_synthesized
     template.resource_count_is("AWS::Events::EventBus", 0)
     template.resource_count_is("AWS::SNS::Topic", 2)  # the bus, and the alarms' topic
     template.resource_properties_count_is("AWS::SNS::Topic", {"TopicName": "stds-events"}, 1)
-    subscriptions = template.find_resources("AWS::SNS::Subscription")
+    subscriptions = template.find_resources("AWS::SNS::Subscription", {"Properties": {"Protocol": "lambda"}})
     policies = {json.dumps(s["Properties"]["FilterPolicy"], sort_keys=True) for s in subscriptions.values()}
     assert policies == {
         json.dumps({"detail_type": ["BarClosed"], "timeframe": ["1m"], "symbol": ["BTC/USDT"]}, sort_keys=True),
@@ -374,3 +382,30 @@ def test_an_alarm_email_subscribes_to_the_alarm_topic(tmp_path: Path) -> None:
     template.has_resource_properties(
         "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ops@example.com", "TopicArn": {"Ref": topic}}
     )
+
+
+def cfn_lint_findings(template: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """cfn-lint with the serverless rules (cfn-lint-serverless), for the region the README deploys to."""
+    from cfnlint.api import ManualArgs, lint
+
+    config = ManualArgs(regions=["ap-northeast-1"], append_rules=["cfn_lint_serverless.rules"])
+    found = lint(json.dumps(template), config=config)
+    return [(match.rule.id, match.rule.severity, match.message) for match in found]
+
+
+@pytest.mark.parametrize("variant", ["eventbridge", "sns"])
+def test_cfn_lint_with_the_serverless_rules_finds_no_error(variant: str, request: pytest.FixtureRequest) -> None:
+    synthesized = request.getfixturevalue("synthesized" if variant == "eventbridge" else "sns_synthesized")
+    findings = cfn_lint_findings(synthesized[0].to_json())
+    assert [f for f in findings if f[1] == "error"] == []
+    # CDK's DependsOn on each function's role, which the GetAtt also implies: harmless
+    assert {rule for rule, _, _ in findings} <= {"W3005"}
+
+
+def test_cfn_lint_would_see_each_accepted_finding_without_its_reason(template: Template) -> None:
+    """The linter is really running, and the accepted findings are exactly those with a reason."""
+    document = template.to_json()
+    for resource in document["Resources"].values():
+        resource.pop("Metadata", None)
+    rules = Counter(rule for rule, severity, _ in cfn_lint_findings(document) if severity == "error")
+    assert rules == {"ES1007": 3, "ES6000": 2}  # the bus's permission to invoke each function; the 2 queues
