@@ -13,7 +13,7 @@ queues through the stack's outputs.
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Duration
+from aws_cdk import ArnFormat, CfnOutput, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_iam as iam
@@ -44,6 +44,22 @@ class Watch(Construct):
                 )
             ],
         )
+        # enforce_ssl gives the topic a policy of its own, which replaces the default one that let the
+        # account's alarms publish: allow this account's CloudWatch alarms again, explicitly
+        stack = Stack.of(self)
+        alarms = stack.format_arn(
+            service="cloudwatch", resource="alarm", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME
+        )
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                actions=["sns:Publish"], resources=[self.topic.topic_arn],
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                conditions={
+                    "ArnLike": {"aws:SourceArn": alarms},
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                },
+            )
+        )  # fmt: skip
         if alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
         self.failed = self._queue("FailedInvocations", "events a function failed on after Lambda's retries")

@@ -135,6 +135,9 @@ def test_three_alarms_watch_everything_and_all_notify_the_alarm_topic(template: 
     queues = {d["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for d in depths}
     assert queues == {*_queue_ids(template, "FailedInvocationsQueueUrl"), *_queue_ids(template, "UndeliveredQueueUrl")}
     template.resource_count_is("AWS::SNS::Subscription", 0)  # no --alarm-email given
+    (policy,) = template.find_resources("AWS::SNS::TopicPolicy", {"Properties": {"Topics": [{"Ref": topic}]}}).values()
+    (publish,) = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+    assert publish["Principal"] == {"Service": "cloudwatch.amazonaws.com"} and publish["Action"] == "sns:Publish"
 
 
 def test_the_lag_alarm_watches_the_metric_the_streamer_puts_for_its_deployment(template: Template) -> None:
