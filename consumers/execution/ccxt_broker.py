@@ -81,6 +81,12 @@ SECRET_TEMPLATE = '{"apiKey": "", "secret": ""}'
 def credentials_from_secrets_manager(secret_id: str, client: SecretReader) -> Credentials:
     """Read a JSON secret {"apiKey": ..., "secret": ...}; errors name the secret, never its content."""
     text = client.get_secret_value(SecretId=secret_id).get("SecretString")
+    if text == SECRET_TEMPLATE:  # as the stack created it
+        raise MissingCredentials(
+            f"keys not set in secret {secret_id}: put the exchange's apiKey and secret in it "
+            f"(aws secretsmanager put-secret-value --secret-id {secret_id} --secret-string "
+            """'{"apiKey": "...", "secret": "..."}')"""
+        )
     return credentials_from_json(text if isinstance(text, str) else "", f"secret {secret_id!r}")
 
 
@@ -93,12 +99,6 @@ def credentials_from_json(text: str, origin: str) -> Credentials:
     if not isinstance(document, dict):
         raise MissingCredentials(f"{origin} is not a JSON object with apiKey and secret")
     api_key, secret = document.get("apiKey"), document.get("secret")
-    if api_key == "" or secret == "":  # the template the stack creates the secret with
-        raise MissingCredentials(
-            f"keys not set in secret {secret_id}: put the exchange's apiKey and secret in it "
-            f"(aws secretsmanager put-secret-value --secret-id {secret_id} --secret-string "
-            """'{"apiKey": "...", "secret": "..."}')"""
-        )
     if not isinstance(api_key, str) or not isinstance(secret, str) or not api_key or not secret:
         raise MissingCredentials(f"{origin} lacks a string apiKey or secret")
     return Credentials(api_key, secret)

@@ -124,10 +124,10 @@ def test_every_function_sends_what_it_failed_on_to_the_failed_invocations_queue(
     assert not any("ReservedConcurrentExecutions" in f["Properties"] for f in functions.values())
 
 
-def test_three_alarms_watch_everything_and_all_notify_the_alarm_topic(template: Template) -> None:
+def test_four_alarms_watch_everything_and_all_notify_the_alarm_topic(template: Template) -> None:
     alarms = template.find_resources("AWS::CloudWatch::Alarm")
     (topic,) = template.find_resources("AWS::SNS::Topic", {"Properties": {"TopicName": "stds-alarms"}})
-    assert len(alarms) == 3
+    assert len(alarms) == 4  # failed invocations, undelivered, streamer lag, reconciliation
     for alarm in alarms.values():
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic}]
         assert alarm["Properties"]["OKActions"] == [{"Ref": topic}]
@@ -297,18 +297,18 @@ TWELVE = "[strategies]\n" + "".join(
 )
 
 
-def test_twelve_strategies_synthesize_with_the_same_three_alarms(tmp_path: Path) -> None:
+def test_twelve_strategies_synthesize_with_the_same_four_alarms(tmp_path: Path) -> None:
     many, annotations = synthesize(tmp_path, TWELVE)
-    assert len(many.find_resources("AWS::Lambda::Function")) == 13
-    assert len(many.find_resources("AWS::Lambda::EventInvokeConfig")) == 13
-    assert len(many.find_resources("AWS::CloudWatch::Alarm")) == 3
+    assert len(many.find_resources("AWS::Lambda::Function")) == 14  # and execution, reconciliation
+    assert len(many.find_resources("AWS::Lambda::EventInvokeConfig")) == 14
+    assert len(many.find_resources("AWS::CloudWatch::Alarm")) == 4
     assert annotations.find_error("*", Match.any_value()) == []
 
 
 NAME_PROPERTIES = {
     "AWS::DynamoDB::Table": "TableName", "AWS::Lambda::Function": "FunctionName", "AWS::Logs::LogGroup": "LogGroupName",
     "AWS::Events::EventBus": "Name", "AWS::Events::Archive": "ArchiveName", "AWS::SNS::Topic": "TopicName",
-    "AWS::SecretsManager::Secret": "Name", "AWS::CloudWatch::Alarm": "AlarmName",
+    "AWS::SecretsManager::Secret": "Name", "AWS::CloudWatch::Alarm": "AlarmName", "AWS::Scheduler::Schedule": "Name",
 }  # fmt: skip
 
 
@@ -330,7 +330,9 @@ def test_two_prefixes_are_two_stacks_whose_names_share_nothing(template: Templat
     )
     assert paper.stack_name == "Stds-paper" and stack_name("stds-") == "Stds"
     first, second = physical_names(template), physical_names(Template.from_stack(paper))
-    assert len(first) == len(second) == 5 + 3 + 3 + 1 + 1 + 1 + 1 + 3  # tables, functions, logs, bus, ...
+    # tables 5, functions 4, log groups 5, bus, archive, alarm topic, secret, alarms 4, schedule; the archive and
+    # the bars table are both <prefix>bars, the schedule is named like its function (different kinds of name)
+    assert len(first) == len(second) == 23 - 2
     assert first.isdisjoint(second)
     assert all(name.startswith(("paper-", "/aws/lambda/paper-", "/stds/paper-")) for name in second), second
 
