@@ -70,7 +70,10 @@ def test_fills_appear_without_a_reload_and_halt_rejects_the_next_order(tmp_path:
         assert reason == "kill switch engaged: halted from the dashboard"
         assert page.evaluate("window.stillTheSamePage === true && window.stdsPageLoads === 1")
         page.close()
-    settled_after_halt = _settlements_after(state, halted_at)
+        # the reject on the page may have been committed within the second above; wait for one after it
+        deadline = time.monotonic() + 30
+        while not (settled_after_halt := _settlements_after(state, halted_at)) and time.monotonic() < deadline:
+            time.sleep(0.2)
     assert settled_after_halt, "no order was settled after the halt"
     assert {kind for kind, _ in settled_after_halt} == {"OrderRejected"}
 

@@ -32,6 +32,10 @@ from tests.emulators.aws import FlakyClient, client, envelopes_in, queue_behind_
 FUTURES = SHARED_DATA / "binance/futures/um/klines/1m"
 PATHS = [FUTURES / f"{m}/{m}-1m-2023-02-06.csv" for m in ("LINKUSDT", "NEARUSDT")]
 
+# moto answers a PutEvents in ~70 ms, ten times slower than EventBridge, and slower still when the machine is
+# busy: the streamer may finish with hundreds of bars queued. Fargate's 20 s is a deployment limit, not a test's.
+STOP_TIMEOUT_S = 300.0
+
 
 def test_every_bar_reaches_eventbridge_once_and_the_cursors_land_in_dynamodb(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moto_endpoint: str, dynamodb_endpoint: str, dynamodb: Any
@@ -65,7 +69,11 @@ def test_every_bar_reaches_eventbridge_once_and_the_cursors_land_in_dynamodb(
                 heartbeat_s=1, connection=ConnectionSettings(silence_s=0.5, backoff_base_s=0.02, backoff_cap_s=0.3),
             )  # fmt: skip
             options = StreamOptions(
-                stream=stream, event_bus=bus_name, table_prefix=prefix, dead_letters=tmp_path / "dead.jsonl"
+                stream=stream,
+                event_bus=bus_name,
+                table_prefix=prefix,
+                dead_letters=tmp_path / "dead.jsonl",
+                stop_timeout_s=STOP_TIMEOUT_S,
             )
             return await run_stream(options, bus, until_published=exchange.tape.count(symbols))
 
@@ -99,7 +107,13 @@ def test_a_restarted_task_resumes_from_its_dynamodb_cursors_with_no_bar_lost_or_
                 symbols=symbols, ws_url=ws_url, rest_url=rest_url, start_ms=exchange.tape.first_open_ms,
                 connection=ConnectionSettings(silence_s=0.5, backoff_base_s=0.02, backoff_cap_s=0.3),
             )  # fmt: skip
-            options = StreamOptions(stream=stream, event_bus=bus_name, table_prefix=prefix, dead_letters=tmp_path / "d")
+            options = StreamOptions(
+                stream=stream,
+                event_bus=bus_name,
+                table_prefix=prefix,
+                dead_letters=tmp_path / "d",
+                stop_timeout_s=STOP_TIMEOUT_S,
+            )
             first = await run_stream(options, EventBridgeBus(events, bus_name), until_published=250)
             assert first["all_delivered"]
             # the replacement task: no start time of its own, only the cursors the first one saved
