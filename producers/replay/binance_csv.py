@@ -7,7 +7,7 @@ from pathlib import Path
 
 from events.dead_letters import DeadLetters
 from events.models import BarClosed
-from producers.replay.lines import csv_fields, is_header, text_lines
+from producers.replay.lines import csv_rows
 from producers.replay.rows import InvalidBarRow, StreamInfo, checked_bar, to_ms
 
 COLUMNS = 12
@@ -15,13 +15,7 @@ COLUMNS = 12
 
 def read_binance_klines(path: Path, stream: StreamInfo, dead_letters: DeadLetters) -> Iterator[tuple[str, BarClosed]]:
     """Yield (origin, bar) per good row; bad rows go to `dead_letters` with their file:line."""
-    first = True
-    for origin, text in text_lines(path, dead_letters):
-        row = csv_fields(text)
-        if first:
-            first = False
-            if is_header(row):
-                continue  # the UM-futures archives start with a header line
+    for origin, text, row in csv_rows(path, dead_letters):
         try:
             if len(row) != COLUMNS:
                 raise InvalidBarRow(f"expected {COLUMNS} columns, found {len(row)}")

@@ -100,6 +100,19 @@ def _refuse_overlong(dead_letters: DeadLetters, origin: str, start: bytes, lengt
     dead_letters.put(origin, f"line longer than {MAX_LINE_BYTES} bytes ({length} bytes): not a row", _shown(start))
 
 
+def csv_rows(path: Path, dead_letters: DeadLetters) -> Iterator[tuple[str, str, list[str]]]:
+    """(origin, text, fields) of each data row: a first row of column names (e.g. the UM-futures
+    archives' header) is skipped, anything else is data and is checked like every row."""
+    first = True
+    for origin, text in text_lines(path, dead_letters):
+        fields = csv_fields(text)
+        if first:
+            first = False
+            if is_header(fields):
+                continue
+        yield origin, text, fields
+
+
 def csv_fields(text: str) -> list[str]:
     """Split one CSV row; the plain split is the common case (numbers never need quoting)."""
     if '"' not in text:
