@@ -57,7 +57,7 @@ class ExecutionConsumer:
                 reason = outcome.reason
             else:
                 fill = fill_of(order, outcome)
-                problem = _unbookable(fill, order, account)
+                problem = _unbookable(outcome, fill, order, account)
                 if problem is None:
                     return fill
                 reason = (
@@ -67,12 +67,10 @@ class ExecutionConsumer:
         return OrderRejected.trusted(**order.identity(), reason=reason)
 
 
-def _unbookable(fill: OrderFilled, order: OrderRequested, account: Account) -> str | None:
-    """Why this fill cannot be applied to the account: a bad value, or arithmetic that would fail
-    (tried on a copy, so the settlement that is then applied applies whole)."""
-    problem = fill_problem(
-        order, Execution(fill.qty, fill.price, fill.fee, fill.fee_base, tuple(fill.fee_other.items()))
-    )
+def _unbookable(outcome: Execution, fill: OrderFilled, order: OrderRequested, account: Account) -> str | None:
+    """Why the broker's answer cannot be applied to the account: a bad value, or arithmetic that would
+    fail (tried on a copy, so the settlement that is then applied applies whole)."""
+    problem = fill_problem(order, outcome)
     if problem is not None:
         return problem
     try:
