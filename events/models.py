@@ -8,7 +8,8 @@ from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
 from events.bar_checks import MAX_PRICE, MAX_VOLUME, bar_problem
-from events.ids import bar_event_id, order_event_id
+from events.ids import bar_event_id, bars_event_id, order_event_id
+from events.timeframes import timeframe_ms
 
 # Decimals travel as JSON strings so no consumer (in any language) reads them through a float.
 Money = Annotated[Decimal, PlainSerializer(str, return_type=str, when_used="json")]
@@ -81,6 +82,106 @@ class BarClosed(Event):
     @property
     def event_id(self) -> str:
         return bar_event_id(self.exchange, self.symbol, self.timeframe, self.open_time_ms)
+
+
+class MinuteBar(BaseModel):
+    """One row of a `BarsClosed` batch: a bar without what the batch already says (exchange, timeframe, times)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    symbol: str
+    open: Money
+    high: Money
+    low: Money
+    close: Money
+    volume: Money
+    quote_volume: Money | None = None
+    trades: int | None = None
+    backfilled: bool = False
+
+
+class BarsClosed(Event):
+    """Bars of one exchange and timeframe that closed at the same open time, published as one event.
+
+    On AWS every `PutEvents` entry is billed per 64 KB, so the streamer sends a minute of every symbol as one
+    batch (several when it is larger: `events.minute_batches`), and each strategy function decides all of its
+    symbols in one invocation. Rules still select by symbol: EventBridge matches `detail.bars.symbol` against
+    every row. Bars that close late (a reconnect's backfill) follow in another batch for the same open time.
+    """
+
+    source: ClassVar[str] = "stds.producers"
+
+    exchange: str
+    timeframe: str
+    open_time_ms: int = Field(description="open time of every bar in the batch, ms since the Unix epoch, UTC")
+    bars: list[MinuteBar] = Field(min_length=1, description="one row per symbol, each symbol at most once")
+
+    @model_validator(mode="after")
+    def _rows_are_bars(self) -> Self:
+        try:
+            close_time_ms = self.open_time_ms + timeframe_ms(self.timeframe) - 1
+        except ValueError as error:
+            raise ValueError(str(error)) from None
+        seen: set[str] = set()
+        for row in self.bars:
+            if row.symbol in seen:
+                raise ValueError(f"bars: {row.symbol} appears twice")
+            seen.add(row.symbol)
+            prices = (row.open, row.high, row.low, row.close)
+            problem = bar_problem(
+                self.timeframe, self.open_time_ms, close_time_ms, prices, row.volume, row.quote_volume, row.trades
+            )
+            if problem is not None:
+                raise ValueError(f"bars: {row.symbol}: {problem}")
+        return self
+
+    @property
+    def close_time_ms(self) -> int:
+        return self.open_time_ms + timeframe_ms(self.timeframe) - 1
+
+    @property
+    def event_id(self) -> str:
+        return bars_event_id(self.exchange, self.timeframe, self.open_time_ms, [row.symbol for row in self.bars])
+
+    def bar_events(self) -> list[BarClosed]:
+        """Each row as the `BarClosed` it stands for (already checked, so built without validating again)."""
+        close_time_ms = self.close_time_ms
+        return [
+            BarClosed.trusted(
+                exchange=self.exchange,
+                symbol=row.symbol,
+                timeframe=self.timeframe,
+                open_time_ms=self.open_time_ms,
+                close_time_ms=close_time_ms,
+                open=row.open,
+                high=row.high,
+                low=row.low,
+                close=row.close,
+                volume=row.volume,
+                quote_volume=row.quote_volume,
+                trades=row.trades,
+                backfilled=row.backfilled,
+            )
+            for row in self.bars
+        ]
+
+
+def minute_bar(bar: BarClosed) -> MinuteBar:
+    """The batch row for a bar (trusted: the bar was checked when it was made)."""
+    return construct_trusted(
+        MinuteBar,
+        {
+            "symbol": bar.symbol,
+            "open": bar.open,
+            "high": bar.high,
+            "low": bar.low,
+            "close": bar.close,
+            "volume": bar.volume,
+            "quote_volume": bar.quote_volume,
+            "trades": bar.trades,
+            "backfilled": bar.backfilled,
+        },
+    )
 
 
 class TargetChanged(Event):
@@ -192,7 +293,8 @@ _LAYOUTS: dict[type[BaseModel], list[tuple[str, Any]]] = {}
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
-    model.__name__: model for model in (BarClosed, TargetChanged, OrderRequested, OrderFilled, OrderRejected)
+    model.__name__: model
+    for model in (BarClosed, BarsClosed, TargetChanged, OrderRequested, OrderFilled, OrderRejected)
 }
 
 

@@ -1,8 +1,9 @@
 """The bus as Amazon SNS: `PublishBatch` with the envelope as the message and attributes to filter on.
 
 Subscribers select with filter policies on `detail_type`, `exchange`, `symbol`, `timeframe` and
-`strategy` (whichever the event has). A FIFO topic (name ending `.fifo`) keeps order per stream or
-per sub-account (the message group) and drops repeats by the detail's deterministic id.
+`strategy` (whichever the event has; a `BarsClosed` batch carries its symbols as a `String.Array`).
+A FIFO topic (name ending `.fifo`) keeps order per stream or per sub-account (the message group) and
+drops repeats by the detail's deterministic id.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
+
 from events.batching import Limits, RetryPolicy, deliver
 from events.codec import encode
 from events.envelope import Envelope
+from events.models import BarsClosed
 
 PUBLISH_BATCH = Limits(max_entries=10, max_bytes=256 * 1024)
 FILTER_ATTRIBUTES = ("exchange", "symbol", "timeframe", "strategy")
@@ -25,6 +29,9 @@ def message_attributes(envelope: Envelope) -> dict[str, dict[str, str]]:
         value = getattr(envelope.detail, name, None)
         if isinstance(value, str):
             attributes[name] = {"DataType": "String", "StringValue": value}
+    if isinstance(envelope.detail, BarsClosed):  # a filter policy on `symbol` matches any element of an array
+        symbols = [row.symbol for row in envelope.detail.bars]
+        attributes["symbol"] = {"DataType": "String.Array", "StringValue": orjson.dumps(symbols).decode()}
     return attributes
 
 

@@ -60,7 +60,7 @@ def test_a_bad_event_names_its_origin_and_id(mutate, message: str) -> None:  # t
 def test_schema_command_writes_one_schema_per_event(tmp_path: Path) -> None:
     assert main(["schema", "--out", str(tmp_path)]) == 0
     names = sorted(path.stem for path in tmp_path.glob("*.json"))
-    assert names == ["BarClosed", "OrderFilled", "OrderRejected", "OrderRequested", "TargetChanged"]
+    assert names == ["BarClosed", "BarsClosed", "OrderFilled", "OrderRejected", "OrderRequested", "TargetChanged"]
     schema = json.loads((tmp_path / "BarClosed.json").read_text())
     assert schema["properties"]["detail-type"]["const"] == "BarClosed"
     assert "close" in schema["properties"]["detail"]["required"]

@@ -1,0 +1,98 @@
+"""A minute of bars as few events as EventBridge bills: batches of ≤ 64 KB, and the rule patterns that select them.
+
+A strategy line subscribes with a pattern on single bars (`BarClosed`, what the local bus routes). On AWS the
+same line subscribes to `BarsClosed` batches with `batch_pattern(pattern)`: the batch's own fields
+(exchange, timeframe, open time) stay where they are, every other field moves under `bars`, where EventBridge
+matches it against each row. The function then keeps the rows its bar pattern matches, so a batch delivers
+exactly the bars the per-bar rule would have.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import orjson
+
+from events.models import BarClosed, BarsClosed, MinuteBar, minute_bar
+from events.patterns import InvalidPattern
+
+# EventBridge bills each 64 KB of an entry as one event; SNS each 64 KB of a message. The margin covers the
+# envelope around the detail (source, detail-type, time, id: under 300 bytes) and SNS's attributes.
+BILLED_CHUNK_BYTES = 64 * 1024
+CHUNK_DETAIL_BYTES = BILLED_CHUNK_BYTES - 2048
+
+BATCH_FIELDS = frozenset({"exchange", "timeframe", "open_time_ms", "schema_version"})
+ROW_FIELDS = frozenset(MinuteBar.model_fields)
+
+
+def batches_of(bars: Iterable[BarClosed], max_detail_bytes: int = CHUNK_DETAIL_BYTES) -> list[BarsClosed]:
+    """The bars grouped by (exchange, timeframe, open time), each group cut into batches of at most
+    `max_detail_bytes` of JSON detail, rows in the order given. A symbol twice in one group keeps its first bar."""
+    groups: dict[tuple[str, str, int], dict[str, MinuteBar]] = {}
+    for bar in bars:
+        rows = groups.setdefault((bar.exchange, bar.timeframe, bar.open_time_ms), {})
+        rows.setdefault(bar.symbol, minute_bar(bar))
+    batches: list[BarsClosed] = []
+    for (exchange, timeframe, open_time_ms), rows in groups.items():
+        head = _detail_bytes(exchange, timeframe, open_time_ms, [])
+        chunk: list[MinuteBar] = []
+        size = head
+        for row in rows.values():
+            row_bytes = len(orjson.dumps(row.model_dump(mode="json"))) + 1  # the comma before it
+            if chunk and size + row_bytes > max_detail_bytes:
+                batches.append(_batch(exchange, timeframe, open_time_ms, chunk))
+                chunk, size = [], head
+            chunk.append(row)
+            size += row_bytes
+        batches.append(_batch(exchange, timeframe, open_time_ms, chunk))
+    return batches
+
+
+def _batch(exchange: str, timeframe: str, open_time_ms: int, rows: list[MinuteBar]) -> BarsClosed:
+    return BarsClosed.trusted(exchange=exchange, timeframe=timeframe, open_time_ms=open_time_ms, bars=rows)
+
+
+def _detail_bytes(exchange: str, timeframe: str, open_time_ms: int, rows: list[MinuteBar]) -> int:
+    return len(_batch(exchange, timeframe, open_time_ms, rows).model_dump_json())
+
+
+def batch_pattern(bar_pattern: Mapping[str, Any]) -> dict[str, Any]:
+    """The rule pattern that selects every `BarsClosed` holding at least one bar `bar_pattern` selects."""
+    translated: dict[str, Any] = {}
+    for key, value in bar_pattern.items():
+        if key == "detail-type":
+            if not isinstance(value, list) or "BarClosed" not in value:
+                raise InvalidPattern(f"detail-type: a strategy subscribes to BarClosed, got {value!r}")
+            translated[key] = ["BarsClosed"]
+        elif key == "detail":
+            if not isinstance(value, Mapping):
+                raise InvalidPattern(f"detail: expected an object, got {value!r}")
+            translated[key] = _batch_detail(value, "detail")
+        else:
+            translated[key] = value
+    if "detail-type" not in translated:
+        raise InvalidPattern("a strategy's pattern names its detail-type (BarClosed)")
+    return translated
+
+
+def _batch_detail(detail: Mapping[str, Any], where: str) -> dict[str, Any]:
+    batch: dict[str, Any] = {}
+    rows: dict[str, Any] = {}
+    for key, value in detail.items():
+        if key == "$or":
+            if not isinstance(value, list):
+                raise InvalidPattern(f"{where}.$or: expected an array of objects")
+            batch[key] = [_batch_detail(alternative, f"{where}.$or") for alternative in value]
+        elif key in BATCH_FIELDS:
+            batch[key] = value
+        elif key in ROW_FIELDS:
+            rows[key] = value
+        else:
+            raise InvalidPattern(
+                f"{where}.{key}: a batch of bars has no such field, so a rule could not select on it "
+                f"(bar fields: {', '.join(sorted(BATCH_FIELDS | ROW_FIELDS))})"
+            )
+    if rows:
+        batch["bars"] = rows
+    return batch
