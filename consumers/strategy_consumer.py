@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -31,6 +32,14 @@ class StrategyConsumer:
     bars: BarStore
     book: Book
     dead_letters: DeadLetters  # where a strategy's unusable answers go, naming the strategy, bar and value
+
+    def on_bars(self, bars: Sequence[BarClosed]) -> list[Event]:
+        """Decide a batch (a minute of every symbol, on AWS): one read of the strategy's accounts before, one
+        write of what changed without an order or a new target (its cursors) after."""
+        self.book.begin_decisions(self.name)
+        emitted = [event for bar in bars for event in self.on_bar(bar)]
+        self.book.end_decisions()
+        return emitted
 
     def on_bar(self, bar: BarClosed) -> list[Event]:
         self.bars.add(bar)

@@ -1,12 +1,16 @@
 """DynamoDB stores: the same ports as SQLite, safe under concurrent Lambdas.
 
 One table per kind of item (see `TABLES`), so each function's IAM policy names only the tables it
-uses, and an account's partition key starts with its strategy, so a strategy's role can be limited
-to its own holdings with `dynamodb:LeadingKeys`. A decision or a settlement is one
-`TransactWriteItems`: the account is replaced only if its `version` is still the one read
-(optimistic locking), and the order item only if it does not exist yet (decide) or has no
-settlement yet (settle). A losing writer re-reads and either finds the work done (returns False)
-or tries again on the fresh state, so every order id is applied exactly once.
+uses. Sub-accounts are partitioned by strategy (sort key: exchange and symbol), so a strategy's role is
+limited to its own holdings with `dynamodb:LeadingKeys`, and one strongly consistent `Query` reads all of
+them at the start of an invocation: billed by their total size (4 KB a unit), not per item.
+
+A decision that changes something (a new target, an order) or a settlement is one `TransactWriteItems`:
+the account is replaced only if its `version` is still the one read (optimistic locking), and the order
+item only if it does not exist yet (decide) or has no settlement yet (settle). A losing writer re-reads
+and either finds the work done (returns False) or tries again on the fresh state, so every order id is
+applied exactly once. A decision that changes nothing writes no account: it only moves the strategy's
+decision cursors, which `end_decisions` writes once per invocation as one item beside the accounts.
 
 Money is stored as decimal strings: exact, with no 38-digit limit to think about.
 """
@@ -22,16 +26,13 @@ from typing import Any
 import orjson
 from botocore.exceptions import ClientError
 
-from consumers.stores.ports import Account, AccountKey, Decision, OrderRecord, Settlement, StreamKey, UnknownOrder
-from consumers.stores.transitions import apply_decision, apply_settlement
-from consumers.strategies.window import Window
+from consumers.stores.ports import Account, AccountKey, Decision, OrderRecord, Settlement, UnknownOrder
+from consumers.stores.transitions import apply_decision, apply_settlement, moves_only_the_cursor
 from events.codec import detail_from_dict
-from events.models import BarClosed, OrderFilled, OrderRejected, OrderRequested
-from events.timeframes import timeframe_ms
+from events.models import OrderFilled, OrderRejected, OrderRequested
 
 Item = dict[str, Any]
 
-BAR_TTL_S = 14 * 24 * 3600  # bars older than any window are only history; TTL deletes them for free
 PROCESSED_TTL_S = 7 * 24 * 3600  # redeliveries come within minutes; a week is plenty
 MAX_ATTEMPTS = 50  # optimistic-lock retries before giving up (the Lambda then retries the whole event)
 
@@ -43,12 +44,12 @@ class TableSpec:
     role: str
     partition_key: str
     sort_key: str | None = None
+    sort_type: str = "S"
     ttl_attribute: str | None = None
 
 
 TABLES = (
-    TableSpec("bars", "stream", sort_key="open_time_ms", ttl_attribute="expires_at"),
-    TableSpec("accounts", "account"),
+    TableSpec("subaccounts", "strategy", sort_key="account"),
     TableSpec("orders", "order_id"),
     TableSpec("processed", "delivery", ttl_attribute="expires_at"),
     TableSpec("control", "name"),
@@ -57,8 +58,7 @@ TABLES = (
 
 @dataclass(frozen=True)
 class TableNames:
-    bars: str
-    accounts: str
+    subaccounts: str
     orders: str
     processed: str
     control: str
@@ -78,7 +78,7 @@ def create_tables(client: Any, names: TableNames) -> None:
         attributes = [{"AttributeName": spec.partition_key, "AttributeType": "S"}]
         if spec.sort_key:
             keys.append({"AttributeName": spec.sort_key, "KeyType": "RANGE"})
-            attributes.append({"AttributeName": spec.sort_key, "AttributeType": "N"})
+            attributes.append({"AttributeName": spec.sort_key, "AttributeType": spec.sort_type})
         name = names.of(spec)
         client.create_table(
             TableName=name, KeySchema=keys, AttributeDefinitions=attributes, BillingMode="PAY_PER_REQUEST"
@@ -90,92 +90,22 @@ def create_tables(client: Any, names: TableNames) -> None:
             )
 
 
-def _stream_id(stream: StreamKey) -> str:
-    return f"{stream.exchange}|{stream.symbol}|{stream.timeframe}"
-
-
 def _account_id(key: AccountKey) -> str:
-    return f"{key.strategy}|{key.exchange}|{key.symbol}"
+    """The sort key of a sub-account within its strategy's partition."""
+    return f"{key.exchange}|{key.symbol}"
+
+
+def _key_of(key: AccountKey) -> Item:
+    return {"strategy": {"S": key.strategy}, "account": {"S": _account_id(key)}}
+
+
+# the item beside a strategy's sub-accounts that holds how far it decided each of them (exchange ids are
+# lower-case letters and digits, so no sub-account sorts as this)
+CURSORS = "#cursors"
 
 
 def _is(error: ClientError, code: str) -> bool:
     return bool(error.response.get("Error", {}).get("Code") == code)
-
-
-class DynamoBarStore:
-    """Bars partitioned per exchange/symbol/timeframe, sorted by open time, expiring by TTL.
-
-    A warm Lambda keeps the bars it has written or read (bars are immutable facts, so a remembered
-    bar is never wrong), and a window only queries the open times it does not know yet: in steady
-    state that is the one-bar probe for the next bar, not the whole window (14 read units a bar
-    before, under 1 now).
-    """
-
-    def __init__(self, client: Any, table: str, remember_bars: int = 4096) -> None:
-        self.client = client
-        self.table = table
-        self.remember_bars = remember_bars
-        self._known: dict[str, dict[int, BarClosed]] = {}  # stream id → open time → bar
-
-    def add(self, bar: BarClosed) -> bool:
-        stream = f"{bar.exchange}|{bar.symbol}|{bar.timeframe}"
-        if bar.open_time_ms in self._known.get(stream, {}):
-            return False
-        item = {
-            "stream": {"S": stream},
-            "open_time_ms": {"N": str(bar.open_time_ms)},
-            "bar": {"S": bar.model_dump_json()},
-            # from the time written, not the bar's own time: a replay of old bars must not expire on arrival
-            "expires_at": {"N": str(int(time.time()) + BAR_TTL_S)},
-        }
-        try:
-            self.client.put_item(
-                TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(open_time_ms)"
-            )
-        except ClientError as error:
-            if not _is(error, "ConditionalCheckFailedException"):
-                raise
-            self._remember(stream, bar)  # another delivery stored it first: it is there all the same
-            return False
-        self._remember(stream, bar)
-        return True
-
-    def window(self, stream: StreamKey, end_open_time_ms: int, length: int) -> Window | None:
-        interval = timeframe_ms(stream.timeframe)
-        times = [end_open_time_ms - (length - 1 - n) * interval for n in range(length)]
-        stream_id = _stream_id(stream)
-        known = self._known.setdefault(stream_id, {})
-        missing = [t for t in times if t not in known]
-        if missing:
-            for bar in self._query(stream_id, missing[0], missing[-1]):
-                self._remember(stream_id, bar)
-            if any(t not in known for t in missing):
-                return None
-        return Window([known[t] for t in times])
-
-    def _query(self, stream_id: str, first_ms: int, last_ms: int) -> Iterator[BarClosed]:
-        pages = self.client.get_paginator("query").paginate(
-            TableName=self.table,
-            KeyConditionExpression="#s = :s AND open_time_ms BETWEEN :a AND :b",
-            ExpressionAttributeNames={"#s": "stream"},
-            ExpressionAttributeValues={
-                ":s": {"S": stream_id},
-                ":a": {"N": str(first_ms)},
-                ":b": {"N": str(last_ms)},
-            },
-            ProjectionExpression="bar",
-            ConsistentRead=True,
-        )
-        for page in pages:
-            for item in page["Items"]:
-                yield BarClosed.model_validate_json(item["bar"]["S"])
-
-    def _remember(self, stream_id: str, bar: BarClosed) -> None:
-        known = self._known.setdefault(stream_id, {})
-        known[bar.open_time_ms] = bar
-        if len(known) > 2 * self.remember_bars:  # keep the newest; trimming in bulk keeps this O(1) per bar
-            for open_time in sorted(known)[: -self.remember_bars]:
-                del known[open_time]
 
 
 class DynamoBook:
@@ -188,31 +118,101 @@ class DynamoBook:
         # The last read of each account, so a decision made on it needs no second read: if the account
         # moved since, the version condition refuses the write and the next attempt reads it fresh.
         self._read: dict[AccountKey, tuple[Account, int]] = {}
+        self._loaded: set[str] = set()  # strategies whose every sub-account this invocation read at once
+        # per strategy: (decision cursors as read, their item's version), and cursors moved but not yet written
+        self._cursors: dict[str, tuple[dict[str, int], int]] = {}
+        self._moved: dict[str, dict[str, int]] = {}
+
+    def begin_decisions(self, strategy: str) -> None:
+        """Read every sub-account of `strategy` and its decision cursors with one strongly consistent Query:
+        the one account read of an invocation. Accounts it does not return start fresh."""
+        self._loaded.discard(strategy)
+        for key in [key for key in self._read if key.strategy == strategy]:
+            del self._read[key]
+        self._cursors[strategy] = ({}, 0)
+        for item in _query(self.client, self.names.subaccounts, strategy):
+            if item["account"]["S"] == CURSORS:
+                self._cursors[strategy] = _cursors_from_item(item)
+            else:
+                account, version = _account_from_item(item)
+                self._read[account.key] = (account, version)
+        self._loaded.add(strategy)
 
     def account(self, key: AccountKey) -> Account:
-        read = self._read[key] = self._read_account(key)
-        return read[0].copy()
+        if key.strategy in self._loaded:
+            account, version = self._read.get(key) or (Account(key, cash=self.starting_cash), 0)
+            self._read[key] = (account, version)
+        else:
+            account, version = self._read[key] = self._read_account(key)
+        return self._with_cursor(account.copy())
 
     def decide(self, decision: Decision) -> bool:
+        key = decision.account
         for _ in range(MAX_ATTEMPTS):
-            last_read = self._read.pop(decision.account, None)
-            account, version = (
-                (last_read[0].copy(), last_read[1]) if last_read else self._read_account(decision.account)
-            )
+            last_read = self._read.pop(key, None) if key.strategy not in self._loaded else self._read.get(key)
+            account, version = (last_read[0].copy(), last_read[1]) if last_read else self._fresh_or_read(key)
+            self._with_cursor(account)
             cursor = account.decided_through_ms
             if cursor is not None and decision.bar_open_time_ms <= cursor:
                 return False
+            if moves_only_the_cursor(account, decision):
+                # nothing to write but the cursor: kept beside the accounts, saved once per invocation
+                self._moved.setdefault(key.strategy, {})[_account_id(key)] = decision.bar_open_time_ms
+                return True
             apply_decision(account, decision)
             writes = [self._put_account(account, version)]
             if decision.order is not None:
                 writes.append(self._put_new_order(decision.order))
             outcome = self._transact(writes)
             if outcome is None:
+                self._read[key] = (account, version + 1)
                 return True
+            self._read.pop(key, None)
+            self._loaded.discard(key.strategy)  # read this account again, by itself
             if decision.order is not None and outcome == (1, "ConditionalCheckFailed"):
                 return False  # that order id is already recorded: another delivery decided this bar
             # else the account moved since it was read (a settlement, a concurrent decision): read it again
-        raise ContentionExhausted(f"account {_account_id(decision.account)}: {MAX_ATTEMPTS} conflicting writers")
+        raise ContentionExhausted(f"account {key}: {MAX_ATTEMPTS} conflicting writers")
+
+    def end_decisions(self) -> None:
+        self.save_cursors()
+
+    def save_cursors(self) -> int:
+        """Write the decision cursors this process moved without writing an account (one conditional put per
+        strategy, merged with whatever a concurrent invocation saved first); how many items were written."""
+        written = 0
+        for strategy, moved in list(self._moved.items()):
+            for _ in range(MAX_ATTEMPTS):
+                saved, version = self._cursors.get(strategy) or self._read_cursors(strategy)
+                merged = dict(saved)
+                for account, open_time in moved.items():
+                    merged[account] = max(open_time, merged.get(account, open_time))
+                if self._put_cursors(strategy, merged, version):
+                    self._cursors[strategy] = (merged, version + 1)
+                    written += 1
+                    break
+                self._cursors[strategy] = self._read_cursors(strategy)
+            else:
+                raise ContentionExhausted(f"cursors of {strategy}: {MAX_ATTEMPTS} conflicting writers")
+            del self._moved[strategy]
+        return written
+
+    def _with_cursor(self, account: Account) -> Account:
+        """The account with its cursor at the furthest of: its own, the saved cursors, the ones moved here."""
+        key = account.key
+        account_id = _account_id(key)
+        candidates = [account.decided_through_ms, self._moved.get(key.strategy, {}).get(account_id)]
+        saved = self._cursors.get(key.strategy)
+        if saved is not None:
+            candidates.append(saved[0].get(account_id))
+        known = [cursor for cursor in candidates if cursor is not None]
+        account.decided_through_ms = max(known) if known else None
+        return account
+
+    def _fresh_or_read(self, key: AccountKey) -> tuple[Account, int]:
+        if key.strategy in self._loaded:
+            return Account(key, cash=self.starting_cash), 0
+        return self._read_account(key)
 
     def order(self, order_id: str) -> OrderRecord | None:
         item = self.client.get_item(TableName=self.names.orders, Key={"order_id": {"S": order_id}}, ConsistentRead=True)
@@ -233,21 +233,57 @@ class DynamoBook:
         raise ContentionExhausted(f"order {settlement.order_id}: {MAX_ATTEMPTS} conflicting writers")
 
     def accounts(self) -> list[Account]:
-        return [_account_from_item(item)[0] for item in _scan(self.client, self.names.accounts)]
+        """Every sub-account, each with its cursor at the furthest its strategy saved."""
+        accounts: list[Account] = []
+        cursors: dict[str, dict[str, int]] = {}
+        for item in _scan(self.client, self.names.subaccounts):
+            if item["account"]["S"] == CURSORS:
+                cursors[item["strategy"]["S"]] = _cursors_from_item(item)[0]
+            else:
+                accounts.append(_account_from_item(item)[0])
+        for account in accounts:
+            saved = cursors.get(account.key.strategy, {}).get(_account_id(account.key))
+            if saved is not None and (account.decided_through_ms is None or saved > account.decided_through_ms):
+                account.decided_through_ms = saved
+        return accounts
 
     def records(self) -> list[OrderRecord]:
         return [_order_from_item(item) for item in _scan(self.client, self.names.orders)]
 
     def _read_account(self, key: AccountKey) -> tuple[Account, int]:
-        answer = self.client.get_item(
-            TableName=self.names.accounts, Key={"account": {"S": _account_id(key)}}, ConsistentRead=True
-        )
+        answer = self.client.get_item(TableName=self.names.subaccounts, Key=_key_of(key), ConsistentRead=True)
         if "Item" not in answer:
             return Account(key, cash=self.starting_cash), 0
         return _account_from_item(answer["Item"])
 
+    def _read_cursors(self, strategy: str) -> tuple[dict[str, int], int]:
+        key = {"strategy": {"S": strategy}, "account": {"S": CURSORS}}
+        answer = self.client.get_item(TableName=self.names.subaccounts, Key=key, ConsistentRead=True)
+        return _cursors_from_item(answer["Item"]) if "Item" in answer else ({}, 0)
+
+    def _put_cursors(self, strategy: str, cursors: dict[str, int], version: int) -> bool:
+        item = {
+            "strategy": {"S": strategy},
+            "account": {"S": CURSORS},
+            "decided": {"M": {account: {"N": str(open_time)} for account, open_time in cursors.items()}},
+            "version": {"N": str(version + 1)},
+        }
+        put: Item = {"TableName": self.names.subaccounts, "Item": item}
+        if version == 0:
+            put["ConditionExpression"] = "attribute_not_exists(account)"
+        else:
+            put["ConditionExpression"] = "version = :v"
+            put["ExpressionAttributeValues"] = {":v": {"N": str(version)}}
+        try:
+            self.client.put_item(**put)
+        except ClientError as error:
+            if not _is(error, "ConditionalCheckFailedException"):
+                raise
+            return False
+        return True
+
     def _put_account(self, account: Account, version: int) -> Item:
-        put: Item = {"TableName": self.names.accounts, "Item": _account_item(account, version + 1)}
+        put: Item = {"TableName": self.names.subaccounts, "Item": _account_item(account, version + 1)}
         if version == 0:
             put["ConditionExpression"] = "attribute_not_exists(account)"
         else:
@@ -361,11 +397,26 @@ def _scan(client: Any, table: str) -> Iterator[Item]:
         yield from page["Items"]
 
 
+def _query(client: Any, table: str, strategy: str) -> Iterator[Item]:
+    pages = client.get_paginator("query").paginate(
+        TableName=table,
+        KeyConditionExpression="strategy = :s",
+        ExpressionAttributeValues={":s": {"S": strategy}},
+        ConsistentRead=True,
+    )
+    for page in pages:
+        yield from page["Items"]
+
+
+def _cursors_from_item(item: Item) -> tuple[dict[str, int], int]:
+    decided = {account: int(value["N"]) for account, value in item.get("decided", {}).get("M", {}).items()}
+    return decided, int(item["version"]["N"])
+
+
 def _account_item(account: Account, version: int) -> Item:
     key = account.key
     item: Item = {
-        "account": {"S": _account_id(key)},
-        "strategy": {"S": key.strategy},
+        **_key_of(key),
         "exchange": {"S": key.exchange},
         "symbol": {"S": key.symbol},
         "cash": {"S": str(account.cash)},

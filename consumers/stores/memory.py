@@ -151,6 +151,12 @@ class MemoryBook:
         self.changed_accounts.add(account.key)
         return True
 
+    def begin_decisions(self, strategy: str) -> None:
+        pass  # every read is already in memory
+
+    def end_decisions(self) -> None:
+        pass  # every decision was applied when made
+
     def accounts(self) -> list[Account]:
         return [account.copy() for account in self._accounts.values()]
 

@@ -104,6 +104,15 @@ class Book(Protocol):
         pending. False (and no change) if the cursor is already at or past that bar."""
         ...
 
+    def begin_decisions(self, strategy: str) -> None:
+        """Before deciding a batch of bars for `strategy`: read at once what its decisions will read
+        (where every read is a billed request; elsewhere nothing to do)."""
+        ...
+
+    def end_decisions(self) -> None:
+        """After the batch: make durable what its decisions changed without writing yet (cursors)."""
+        ...
+
     def order(self, order_id: str) -> OrderRecord | None: ...
 
     def settle(self, settlement: Settlement) -> bool:

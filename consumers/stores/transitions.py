@@ -19,6 +19,16 @@ def apply_decision(account: Account, decision: Decision) -> None:
     account.target = decision.target
 
 
+def moves_only_the_cursor(account: Account, decision: Decision) -> bool:
+    """True when `apply_decision` would change nothing but the cursor: no order, the same target, and no
+    refused target that this decision would release. A store may then keep the cursor apart, unwritten."""
+    return (
+        decision.order is None
+        and decision.target == account.target
+        and account.refused_target in (None, decision.target)
+    )
+
+
 def apply_settlement(account: Account, request: OrderRequested, settlement: Settlement) -> None:
     """Release the order's pending quantity; a fill moves position, cash and fees, a rejection
     remembers the refused target. The caller has checked the order was not settled before.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
@@ -12,10 +11,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from consumers.stores.dynamodb import DynamoBarStore, DynamoBook, TableNames
-from consumers.stores.ports import AccountKey, Decision, StreamKey
-from tests.conftest import spot_day_bars
-from tests.factories import filled, order_requested
+from consumers.stores.dynamodb import DynamoBook, TableNames
+from consumers.stores.ports import AccountKey, Decision
+from tests.factories import filled, order_requested, rejected
 
 KEY = AccountKey("sma", "binance", "BTC/USDT")
 CASH = Decimal(10_000)
@@ -79,51 +77,49 @@ def test_settlements_of_different_orders_racing_on_one_account_all_count(
     assert account.cash == CASH - sum(sizes) * 10 - Decimal("0.01") * len(orders)
 
 
-def test_bars_expire_counting_from_when_they_were_written(dynamodb: Any, tables: TableNames) -> None:
-    """A replay of 2023 bars must not write items whose TTL has already passed (DynamoDB deletes them)."""
-    bar = spot_day_bars(limit=1)[0]
-    DynamoBarStore(dynamodb, tables.bars).add(bar)
-    (item,) = dynamodb.scan(TableName=tables.bars)["Items"]
-    assert int(item["expires_at"]["N"]) > time.time() + 24 * 3600
+def test_a_decision_that_changes_nothing_writes_no_account_and_its_cursor_once_per_batch(
+    dynamodb: Any, tables: TableNames
+) -> None:
+    """On AWS the cursor of a decision with no order and the same target is kept beside the accounts and
+    written once per invocation; another invocation then treats that bar as decided (a stale redelivery)."""
+    book = DynamoBook(dynamodb, tables, CASH)
+    book.begin_decisions("sma")
+    assert book.decide(Decision(KEY, 0, Decimal("0.3"), order_requested(KEY, 0, "0.3")))
+    for minute in range(1, 5):
+        assert book.decide(Decision(KEY, minute * 60_000, Decimal("0.3"), None))
+    items = dynamodb.scan(TableName=tables.subaccounts)["Items"]
+    assert [int(item["version"]["N"]) for item in items] == [1]  # the account, written once (the order)
+    book.end_decisions()
+    other_lambda = DynamoBook(dynamodb, tables, CASH)
+    other_lambda.begin_decisions("sma")
+    assert other_lambda.account(KEY).decided_through_ms == 4 * 60_000
+    assert not other_lambda.decide(Decision(KEY, 3 * 60_000, Decimal(0), None))  # stale: decided already
+    (account,) = other_lambda.accounts()
+    assert account.decided_through_ms == 4 * 60_000 and account.target == Decimal("0.3")
 
 
-class CountingClient:
-    """The real DynamoDB Local client, counting the open-time spans the bar store queries."""
-
-    def __init__(self, real: Any) -> None:
-        self.real = real
-        self.spans: list[int] = []
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.real, name)
-
-    def get_paginator(self, operation: str) -> Any:
-        paginator = self.real.get_paginator(operation)
-        spans = self.spans
-
-        class Counting:
-            def paginate(self, **kwargs: Any) -> Any:
-                values = kwargs["ExpressionAttributeValues"]
-                spans.append((int(values[":b"]["N"]) - int(values[":a"]["N"])) // 60_000 + 1)
-                return paginator.paginate(**kwargs)
-
-        return Counting()
+def test_cursors_saved_by_racing_invocations_merge_to_the_furthest(dynamodb: Any, tables: TableNames) -> None:
+    keys = [AccountKey("sma", "binance", symbol) for symbol in ("BTC/USDT", "ETH/USDT", "SOL/USDT")]
+    books = []
+    for n, key in enumerate(keys):  # three concurrent invocations, each deciding its own chunk of symbols
+        book = DynamoBook(dynamodb, tables, CASH)
+        book.begin_decisions("sma")
+        assert book.decide(Decision(key, (n + 1) * 60_000, Decimal(0), None))
+        books.append(book)
+    _race(3, lambda: bool(books.pop().save_cursors()))
+    reader = DynamoBook(dynamodb, tables, CASH)
+    reader.begin_decisions("sma")
+    assert [reader.account(key).decided_through_ms for key in keys] == [60_000, 120_000, 180_000]
 
 
-def test_a_warm_store_queries_only_the_bars_it_does_not_know(dynamodb: Any, tables: TableNames) -> None:
-    bars = spot_day_bars(limit=100)
-    other_lambda = DynamoBarStore(dynamodb, tables.bars)
-    for bar in bars[:40]:
-        other_lambda.add(bar)
-    counting = CountingClient(dynamodb)
-    store = DynamoBarStore(counting, tables.bars)
-    stream = StreamKey("binance", "BTC/USDT", "1m")
-    window = store.window(stream, bars[39].open_time_ms, 30)  # cold: one query for the whole window
-    assert window is not None and list(window.bars) == bars[10:40] and counting.spans == [30]
-    for n in range(40, 100):  # what the strategy consumer does per bar: add, its window, probe the next
-        store.add(bars[n])
-        assert store.window(stream, bars[n].open_time_ms, 30) is not None
-        assert store.window(stream, bars[n].open_time_ms + 60_000, 30) is None
-    assert counting.spans[1:] == [1] * 60  # one single-bar probe per bar, not 30 bars
-    late = DynamoBarStore(dynamodb, tables.bars)
-    assert late.window(stream, bars[99].open_time_ms, 30) is not None  # what one Lambda wrote, another reads
+def test_a_refused_target_released_by_an_unchanged_target_is_written(dynamodb: Any, tables: TableNames) -> None:
+    """The target moved on while its order was refused: deciding the same target again releases the refusal,
+    which is a change of the account, not only of the cursor."""
+    book = DynamoBook(dynamodb, tables, CASH)
+    order = order_requested(KEY, 0, "0.3")
+    assert book.decide(Decision(KEY, 0, Decimal("0.3"), order))
+    assert book.decide(Decision(KEY, 60_000, Decimal("0.5"), None))
+    assert book.settle(rejected(order))
+    assert book.account(KEY).refused_target == Decimal("0.3")
+    assert book.decide(Decision(KEY, 120_000, Decimal("0.5"), None))
+    assert DynamoBook(dynamodb, tables, CASH).account(KEY).refused_target is None
