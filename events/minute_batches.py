@@ -1,10 +1,11 @@
 """A minute of bars as few events as EventBridge bills: batches of ≤ 64 KB, and the rule patterns that select them.
 
 A strategy line subscribes with a pattern on single bars (`BarClosed`, what the local bus routes). On AWS the
-same line subscribes to `BarsClosed` batches with `batch_pattern(pattern)`: the batch's own fields
-(exchange, timeframe, open time) stay where they are, every other field moves under `bars`, where EventBridge
-matches it against each row. The function then keeps the rows its bar pattern matches, so a batch delivers
-exactly the bars the per-bar rule would have.
+same line subscribes to `BarsClosed` batches with `batch_pattern(pattern)`: the batch's own fields (exchange,
+timeframe, open time) stay as they are, `symbol` becomes `symbols` (a batch matches when any of its symbols
+does: arrays of strings match element by element on EventBridge, in SNS filter policies and in moto alike),
+and conditions on a row's prices or volumes are left to the function. The rule is therefore a superset: it
+never misses a batch holding a wanted bar, and the function keeps exactly the rows its bar pattern matches.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ BILLED_CHUNK_BYTES = 64 * 1024
 CHUNK_DETAIL_BYTES = BILLED_CHUNK_BYTES - 2048
 
 BATCH_FIELDS = frozenset({"exchange", "timeframe", "open_time_ms", "schema_version"})
-ROW_FIELDS = frozenset(MinuteBar.model_fields)
+ROW_FIELDS = (frozenset(MinuteBar.model_fields) | {"close_time_ms"}) - {"symbol"}  # checked by the function
 
 
 def batches_of(bars: Iterable[BarClosed], max_detail_bytes: int = CHUNK_DETAIL_BYTES) -> list[BarsClosed]:
@@ -39,7 +40,8 @@ def batches_of(bars: Iterable[BarClosed], max_detail_bytes: int = CHUNK_DETAIL_B
         chunk: list[MinuteBar] = []
         size = head
         for row in rows.values():
-            row_bytes = len(orjson.dumps(row.model_dump(mode="json"))) + 1  # the comma before it
+            # the row and its symbol in `symbols`, each with the comma before it
+            row_bytes = len(orjson.dumps(row.model_dump(mode="json"))) + len(orjson.dumps(row.symbol)) + 2
             if chunk and size + row_bytes > max_detail_bytes:
                 batches.append(_batch(exchange, timeframe, open_time_ms, chunk))
                 chunk, size = [], head
@@ -68,7 +70,9 @@ def batch_pattern(bar_pattern: Mapping[str, Any]) -> dict[str, Any]:
         elif key == "detail":
             if not isinstance(value, Mapping):
                 raise InvalidPattern(f"detail: expected an object, got {value!r}")
-            translated[key] = _batch_detail(value, "detail")
+            detail = _batch_detail(value, "detail")
+            if detail:
+                translated[key] = detail
         else:
             translated[key] = value
     if "detail-type" not in translated:
@@ -77,22 +81,22 @@ def batch_pattern(bar_pattern: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _batch_detail(detail: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The batch conditions implied by a bar's; empty when the bar pattern constrains nothing a batch carries."""
     batch: dict[str, Any] = {}
-    rows: dict[str, Any] = {}
     for key, value in detail.items():
         if key == "$or":
             if not isinstance(value, list):
                 raise InvalidPattern(f"{where}.$or: expected an array of objects")
-            batch[key] = [_batch_detail(alternative, f"{where}.$or") for alternative in value]
+            alternatives = [_batch_detail(alternative, f"{where}.$or") for alternative in value]
+            if all(alternatives):  # an alternative with no batch condition lets every batch through
+                batch[key] = alternatives
         elif key in BATCH_FIELDS:
             batch[key] = value
-        elif key in ROW_FIELDS:
-            rows[key] = value
-        else:
+        elif key == "symbol":
+            batch["symbols"] = value
+        elif key not in ROW_FIELDS:
             raise InvalidPattern(
-                f"{where}.{key}: a batch of bars has no such field, so a rule could not select on it "
-                f"(bar fields: {', '.join(sorted(BATCH_FIELDS | ROW_FIELDS))})"
+                f"{where}.{key}: a bar has no such field, so no rule could select on it "
+                f"(bar fields: {', '.join(sorted(BATCH_FIELDS | ROW_FIELDS | {'symbol'}))})"
             )
-    if rows:
-        batch["bars"] = rows
     return batch

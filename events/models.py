@@ -105,8 +105,9 @@ class BarsClosed(Event):
 
     On AWS every `PutEvents` entry is billed per 64 KB, so the streamer sends a minute of every symbol as one
     batch (several when it is larger: `events.minute_batches`), and each strategy function decides all of its
-    symbols in one invocation. Rules still select by symbol: EventBridge matches `detail.bars.symbol` against
-    every row. Bars that close late (a reconnect's backfill) follow in another batch for the same open time.
+    symbols in one invocation. Rules still select by symbol: `detail.symbols` lists the rows' symbols, and
+    EventBridge (or an SNS filter policy, on its `String.Array` attribute) matches any element of it. Bars
+    that close late (a reconnect's backfill) follow in another batch for the same open time.
     """
 
     source: ClassVar[str] = "stds.producers"
@@ -114,10 +115,27 @@ class BarsClosed(Event):
     exchange: str
     timeframe: str
     open_time_ms: int = Field(description="open time of every bar in the batch, ms since the Unix epoch, UTC")
+    symbols: list[str] = Field(description="the rows' symbols in order: what a rule or filter policy selects on")
     bars: list[MinuteBar] = Field(min_length=1, description="one row per symbol, each symbol at most once")
+
+    @classmethod
+    def trusted(cls, **fields: Any) -> Self:
+        """As `Event.trusted`, with `symbols` taken from the rows when not given."""
+        fields.setdefault("symbols", [row.symbol for row in fields.get("bars", [])])
+        return construct_trusted(cls, fields)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _symbols_of_rows(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "symbols" not in data and isinstance(data.get("bars"), list):
+            rows = data["bars"]
+            return {**data, "symbols": [row.get("symbol") if isinstance(row, dict) else None for row in rows]}
+        return data
 
     @model_validator(mode="after")
     def _rows_are_bars(self) -> Self:
+        if self.symbols != [row.symbol for row in self.bars]:
+            raise ValueError("symbols: must list the rows' symbols, in order")
         try:
             close_time_ms = self.open_time_ms + timeframe_ms(self.timeframe) - 1
         except ValueError as error:

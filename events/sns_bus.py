@@ -30,8 +30,8 @@ def message_attributes(envelope: Envelope) -> dict[str, dict[str, str]]:
         if isinstance(value, str):
             attributes[name] = {"DataType": "String", "StringValue": value}
     if isinstance(envelope.detail, BarsClosed):  # a filter policy on `symbol` matches any element of an array
-        symbols = [row.symbol for row in envelope.detail.bars]
-        attributes["symbol"] = {"DataType": "String.Array", "StringValue": orjson.dumps(symbols).decode()}
+        symbols = orjson.dumps(envelope.detail.symbols).decode()
+        attributes["symbol"] = {"DataType": "String.Array", "StringValue": symbols}
     return attributes
 
 

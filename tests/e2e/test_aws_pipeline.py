@@ -1,5 +1,7 @@
 """The AWS pipeline on emulators: moto's EventBridge (rules → SQS → a poller invoking the Lambda handlers
-with real EventBridge payloads) and DynamoDB Local, on a day of real BTCUSDT bars, trades equal to replay."""
+with real EventBridge payloads), moto's S3 (the streamer's bar spans) and DynamoDB Local, on a day of real
+BTCUSDT bars published as the streamer does (minute batches, each written to its span first): trades equal
+to replay."""
 
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ import pytest
 from consumers.stores.dynamodb import DynamoBook, TableNames, create_tables
 from events.envelope import time_of_ms, wrap
 from events.eventbridge_bus import EventBridgeBus
-from events.models import OrderFilled
+from events.minute_batches import batch_pattern, batches_of
+from events.models import BarClosed, OrderFilled
 from events.sns_bus import SnsBus
 from infra.aws.handlers import execution, strategy
 from infra.cli import main
@@ -30,7 +33,7 @@ from infra.local.stores import sqlite_stores
 from infra.report.trades import write_trades_csv
 from infra.strategy_loader import load_strategy
 from tests.conftest import BTCUSDT_SPOT_DAY, spot_day_bars
-from tests.emulators.aws import client, queue_behind_rule, queue_behind_topic
+from tests.emulators.aws import SpanFiles, client, queue_behind_rule, queue_behind_topic
 from tests.emulators.lambda_poller import LambdaContext, Poller
 
 CONFIG = """\
@@ -45,7 +48,13 @@ starting_cash = "10000"
 
 @pytest.fixture
 def aws(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moto_endpoint: str, dynamodb_endpoint: str, dynamodb: Any
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    moto_endpoint: str,
+    dynamodb_endpoint: str,
+    dynamodb: Any,
+    *,
+    bar_bucket: str,
 ) -> Iterator[dict[str, Any]]:
     config = tmp_path / "strategies.toml"
     config.write_text(CONFIG)
@@ -55,11 +64,13 @@ def aws(
     bus_name = f"stds-{uuid.uuid4().hex[:8]}"
     client("events", moto_endpoint).create_event_bus(Name=bus_name)
     spec = load_strategy(load_config(config), "sma", tmp_path)
-    strategy_queue = queue_behind_rule(moto_endpoint, bus_name, "sma", spec.pattern)  # the declared pattern
+    # the stack's rule: the minute batches holding a bar of the declared pattern
+    strategy_queue = queue_behind_rule(moto_endpoint, bus_name, "sma", batch_pattern(spec.pattern))
     execution_queue = queue_behind_rule(moto_endpoint, bus_name, "execution", {"detail-type": ["OrderRequested"]})
     for name, value in {
         "STDS_CONFIG": str(config), "STDS_STRATEGY": "sma", "STDS_TABLE_PREFIX": prefix, "STDS_EVENT_BUS": bus_name,
         "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint, "AWS_ENDPOINT_URL_EVENTBRIDGE": moto_endpoint,
+        "AWS_ENDPOINT_URL_S3": moto_endpoint, "STDS_BAR_BUCKET": bar_bucket,
         "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_NAMESPACE": "STDS",
     }.items():  # fmt: skip
         monkeypatch.setenv(name, value)
@@ -67,7 +78,7 @@ def aws(
     execution.app.cache_clear()
     yield {
         "config": config, "tables": tables, "bus": bus_name, "dynamodb": dynamodb,
-        "events": client("events", moto_endpoint),
+        "events": client("events", moto_endpoint), "spans": SpanFiles(client("s3", moto_endpoint), bar_bucket),
         "poller": Poller(client("sqs", moto_endpoint), {
             strategy_queue: ("stds-sma", strategy.handler), execution_queue: ("stds-execution", execution.handler),
         }),
@@ -76,9 +87,12 @@ def aws(
     execution.app.cache_clear()
 
 
-def _publish_bars(aws: dict[str, Any], bars: list[Any]) -> None:
-    """What the streamer does on AWS: each closed bar to the bus, stamped with its close."""
-    EventBridgeBus(aws["events"], aws["bus"]).publish([wrap(bar, time_of_ms(bar.close_time_ms + 1)) for bar in bars])
+def _publish_bars(aws: dict[str, Any], bars: list[BarClosed]) -> None:
+    """What the streamer does on AWS: each minute's bars into their S3 span, then as one batch to the bus,
+    stamped with the minute's close."""
+    aws["spans"].write(bars)
+    batches = batches_of(bars)
+    EventBridgeBus(aws["events"], aws["bus"]).publish([wrap(b, time_of_ms(b.close_time_ms + 1)) for b in batches])
 
 
 def _trades_and_account(aws: dict[str, Any], out: Path) -> tuple[str, Any]:
@@ -157,26 +171,28 @@ def test_a_day_through_eventbridge_and_dynamodb_trades_like_replay(aws: dict[str
 def test_the_cost_model_counts_what_the_handlers_send_aws(
     aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Every AWS call of the streamer and both functions, in live order (each minute's bar handled before the
-    next closes), counted by AWS's billing rules and checked against the cost model's constants."""
+    """Every AWS call of the streamer and both functions, in live order (each minute handled before the next
+    closes), counted by AWS's billing rules and checked against the cost model's constants."""
     warm_up, counted = 30, 90  # a window fills first (lookback 30); then the steady state is counted
     bars = spot_day_bars(limit=warm_up + counted)
     poller: Poller = aws["poller"]
     strategy_calls, execution_calls = _counted(strategy.app()), _counted(execution.app())
     streamer_calls = CallCounter()
     streamer_calls.attach(aws["events"])
+    streamer_calls.attach(aws["spans"].s3)
     with _handler_logs_to_stdout():
         log_bytes, invocations, trades, counts = _count_steady_state(aws, poller, bars, warm_up, capsys,
             counters=(streamer_calls, strategy_calls, execution_calls))  # fmt: skip
     streamer, strategy_side, execution_side = counts
     measured = measured_usage(
-        bars=counted, trades=trades, invocations=invocations, log_bytes=log_bytes,
+        minutes=counted, symbols=1, trades=trades, invocations=invocations, log_bytes=log_bytes,
         streamer=streamer, strategy=strategy_side, execution=execution_side,
     )  # fmt: skip
     with capsys.disabled():
         print(f"\n{measured.table()}")
     assert not poller.failures and trades >= 2
-    assert streamer.requests == Counter({"events.PutEvents": counted})  # the streamer's only calls
+    # the streamer's only calls: a span rewrite and a batch a minute
+    assert streamer.requests == Counter({"events.PutEvents": counted, "s3.PutObject": counted})
     assert measured.disagreements(tolerance=Decimal("0.05")) == []
 
 
@@ -189,7 +205,7 @@ def _count_steady_state(
     *,
     counters: tuple[CallCounter, ...],
 ) -> tuple[int, int, int, tuple[CallCounts, ...]]:
-    """Publish each bar and handle everything it causes before the next; count all but the warm-up."""
+    """Publish each minute and handle everything it causes before the next; count all but the warm-up."""
     for bar in bars[:warm_up]:
         _publish_bars(aws, [bar])
         poller.run_until_quiet(quiet_s=0.02)
@@ -237,22 +253,29 @@ def test_duplicate_and_concurrent_deliveries_change_nothing(
     assert {"BarsProcessed", "OrdersRequested", "BarCloseToOrderLatency", "OrdersFilled"} <= {
         name for line in metrics for name in line if name[0].isupper()
     }
-    decided = [line for line in lines if line.get("message") == "bar decided"]
+    decided = [line for line in lines if line.get("message") == "batch decided"]
     assert decided and all(line["correlation_id"] and line["function_name"] == "stds-sma" for line in decided)
 
 
 def test_a_malformed_delivery_fails_loudly_and_changes_nothing(aws: dict[str, Any]) -> None:
-    bar = wrap(spot_day_bars(limit=1)[0]).to_json_dict()
-    bar["account"] = "123456789012"
-    bar["detail"]["high"] = "not a number"
+    (batch,) = batches_of(spot_day_bars(limit=1))
+    delivery = wrap(batch).to_json_dict()
+    delivery["account"] = "123456789012"
+    delivery["detail"]["bars"][0]["high"] = "not a number"
     with pytest.raises(Exception, match="high"):
-        strategy.handler(bar, LambdaContext("stds-sma"))
+        strategy.handler(delivery, LambdaContext("stds-sma"))
     book = DynamoBook(aws["dynamodb"], aws["tables"], Decimal(10_000))
     assert book.accounts() == []
 
 
 def test_the_sns_variant_trades_like_replay(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moto_endpoint: str, dynamodb_endpoint: str, dynamodb: Any
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    moto_endpoint: str,
+    dynamodb_endpoint: str,
+    dynamodb: Any,
+    *,
+    bar_bucket: str,
 ) -> None:
     """Same handlers, SNS instead of EventBridge: filter policies select, Lambda's SNS records arrive."""
     config = tmp_path / "strategies.toml"
@@ -261,13 +284,14 @@ def test_the_sns_variant_trades_like_replay(
     tables = TableNames.with_prefix(prefix)
     create_tables(dynamodb, tables)
     topic = client("sns", moto_endpoint).create_topic(Name=prefix + "events")["TopicArn"]
-    bars_filter = {"detail_type": ["BarClosed"], "timeframe": ["1m"], "symbol": ["BTC/USDT"]}
+    bars_filter = {"detail_type": ["BarsClosed"], "timeframe": ["1m"], "symbol": ["BTC/USDT"]}
     strategy_queue = queue_behind_topic(moto_endpoint, topic, prefix + "sma", bars_filter, raw=False)
     orders_filter = {"detail_type": ["OrderRequested"]}
     execution_queue = queue_behind_topic(moto_endpoint, topic, prefix + "execution", orders_filter, raw=False)
     for name, value in {
         "STDS_CONFIG": str(config), "STDS_STRATEGY": "sma", "STDS_TABLE_PREFIX": prefix, "STDS_SNS_TOPIC_ARN": topic,
         "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint, "AWS_ENDPOINT_URL_SNS": moto_endpoint,
+        "AWS_ENDPOINT_URL_S3": moto_endpoint, "STDS_BAR_BUCKET": bar_bucket,
     }.items():  # fmt: skip
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("STDS_EVENT_BUS", raising=False)
@@ -280,9 +304,12 @@ def test_the_sns_variant_trades_like_replay(
     )
     bars = spot_day_bars(limit=240)
     sns_bus = SnsBus(client("sns", moto_endpoint), topic)
+    spans = SpanFiles(client("s3", moto_endpoint), bar_bucket)
     try:
         for start in range(0, len(bars), 20):
-            sns_bus.publish([wrap(bar, time_of_ms(bar.close_time_ms + 1)) for bar in bars[start : start + 20]])
+            spans.write(bars[start : start + 20])
+            batches = batches_of(bars[start : start + 20])
+            sns_bus.publish([wrap(batch, time_of_ms(batch.close_time_ms + 1)) for batch in batches])
             poller.run_until_quiet(quiet_s=0.2)
     finally:
         strategy.app.cache_clear()

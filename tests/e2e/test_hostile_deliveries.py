@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from consumers.stores.ports import AccountKey, OrderMismatch, UnknownOrder
 from events.codec import InvalidEvent, encode
 from events.envelope import time_of_ms, wrap
+from events.minute_batches import batches_of
 from infra.aws.handlers import execution, strategy
 from tests.conftest import spot_day_bars
 from tests.e2e.test_aws_pipeline import aws  # noqa: F401 (the fixture)
@@ -23,7 +24,8 @@ from tests.factories import order_requested
 
 YEAR_2100_MS = 4_102_444_800_000
 BAR = spot_day_bars(limit=1)[0]
-BAR_DELIVERY = {**orjson.loads(encode(wrap(BAR, time_of_ms(BAR.close_time_ms + 1)))), "account": ACCOUNT}
+(BATCH,) = batches_of([BAR])
+BAR_DELIVERY = {**orjson.loads(encode(wrap(BATCH, time_of_ms(BAR.close_time_ms + 1)))), "account": ACCOUNT}
 ORDER = order_requested(AccountKey("sma", "binance", "BTC/USDT"), BAR.open_time_ms, "0.05", "22462.58")
 ORDER_DELIVERY = {**orjson.loads(encode(wrap(ORDER, time_of_ms(BAR.close_time_ms + 1)))), "account": ACCOUNT}
 REFUSALS = (InvalidEvent, UnknownOrder, OrderMismatch)
@@ -33,7 +35,7 @@ def _state(aws: dict[str, Any]) -> dict[str, int]:  # noqa: F811 (the fixture's 
     dynamodb, tables = aws["dynamodb"], aws["tables"]
     return {
         role: dynamodb.scan(TableName=getattr(tables, role), Select="COUNT")["Count"]
-        for role in ("bars", "accounts", "orders", "processed")
+        for role in ("subaccounts", "orders", "processed")
     }
 
 
@@ -46,24 +48,26 @@ def _sns(document: Any) -> dict[str, Any]:
     [
         {"close": "-5", "low": "-5"},
         {"high": "1", "low": "2"},
-        {"close_time_ms": BAR.close_time_ms + 60_000},
-        {"open_time_ms": BAR.open_time_ms + 1, "close_time_ms": BAR.close_time_ms + 1},
+        {"open_time_ms": BAR.open_time_ms + 1},
         {"close": "1E+999999", "high": "1E+999999"},
-        {"open_time_ms": YEAR_2100_MS, "close_time_ms": YEAR_2100_MS + 59_999},
+        {"open_time_ms": YEAR_2100_MS},
         {"volume": "-1"},
         {"timeframe": "7m"},
     ],
 )
 @pytest.mark.parametrize("transport", ["eventbridge", "sns"])
-def test_a_delivered_bar_that_cannot_be_a_bar_is_refused_and_stores_nothing(
+def test_a_delivered_batch_with_a_row_that_cannot_be_a_bar_is_refused_and_stores_nothing(
     aws: dict[str, Any],  # noqa: F811
     changes: dict[str, Any],
     transport: str,
 ) -> None:
-    document = {**BAR_DELIVERY, "detail": {**BAR_DELIVERY["detail"], **changes}}
+    detail = json.loads(json.dumps(BAR_DELIVERY["detail"]))
+    for name, value in changes.items():  # a batch's own field, or one of its row's
+        (detail if name in detail else detail["bars"][0])[name] = value
+    document = {**BAR_DELIVERY, "detail": detail}
     with pytest.raises(InvalidEvent, match=BAR_DELIVERY["id"]):
         strategy.handler(document if transport == "eventbridge" else _sns(document), LambdaContext("stds-sma"))
-    assert _state(aws) == {"bars": 0, "accounts": 0, "orders": 0, "processed": 0}
+    assert _state(aws) == {"subaccounts": 0, "orders": 0, "processed": 0}
 
 
 JSON = st.recursive(

@@ -9,8 +9,11 @@ from typing import Any
 import orjson
 from botocore.exceptions import ClientError
 
+from events.bar_archive import encode_line, span_key
 from events.codec import from_dict
 from events.envelope import Envelope
+from events.minute_batches import batches_of
+from events.models import BarClosed
 
 
 def queue_behind_rule(endpoint: str, bus_name: str, rule: str, pattern: Mapping[str, Any]) -> str:
@@ -102,3 +105,21 @@ class FlakyClient:
             {"Id": e["Id"], "Code": "InternalError", "Message": "injected", "SenderFault": False} for e in refused
         ]
         return {"Successful": answer.get("Successful", []), "Failed": failed}
+
+
+class SpanFiles:
+    """The streamer's S3 side at its simplest, for tests that feed handlers directly: each span object
+    rewritten with every batch written to it so far (events/bar_archive.py's layout)."""
+
+    def __init__(self, s3: Any, bucket: str) -> None:
+        self.s3, self.bucket = s3, bucket
+        self.bodies: dict[str, bytes] = {}
+
+    def write(self, bars: list[BarClosed], extra: bytes = b"") -> None:
+        touched = set()
+        for batch in batches_of(bars):
+            key = span_key(batch.exchange, batch.timeframe, batch.open_time_ms)
+            self.bodies[key] = self.bodies.get(key, b"") + encode_line(batch)
+            touched.add(key)
+        for key in sorted(touched):
+            self.s3.put_object(Bucket=self.bucket, Key=key, Body=self.bodies[key] + extra)

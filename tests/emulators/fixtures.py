@@ -44,3 +44,11 @@ def tables(dynamodb: Any) -> TableNames:
     names = TableNames.with_prefix(f"t{uuid.uuid4().hex[:10]}-")
     create_tables(dynamodb, names)
     return names
+
+
+@pytest.fixture
+def bar_bucket(moto_endpoint: str) -> str:
+    """A fresh bucket on moto's S3, where a streamer keeps recent bars (events/bar_archive.py)."""
+    name = f"bars-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1").create_bucket(Bucket=name)
+    return name

@@ -6,7 +6,6 @@ import os
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -21,6 +20,7 @@ from events.envelope import wrap
 from events.models import Event, OrderFilled, OrderRejected, OrderRequested
 from infra.aws.handlers.delivery import detail_of, handle_each
 from infra.aws.handlers.environment import HandlerEnvironment
+from infra.aws.handlers.instances import Instances
 from infra.aws.handlers.tracing import traced
 from infra.config import ConfigError
 
@@ -75,8 +75,7 @@ def broker_from_environment(environment: HandlerEnvironment) -> Broker:
     )
 
 
-@cache
-def app() -> ExecutionApp:
+def _build() -> ExecutionApp:
     environment = HandlerEnvironment.read()
     stores = environment.stores()
     config = environment.config
@@ -88,6 +87,9 @@ def app() -> ExecutionApp:
         fee_bps=config.paper.fee_bps,
     )
     return ExecutionApp(consumer, stores.processed, environment.bus())
+
+
+app = Instances(_build)
 
 
 @metrics.log_metrics
@@ -102,7 +104,8 @@ def _on_delivery(delivery: dict[str, Any]) -> dict[str, Any]:
     order, envelope = detail_of(delivery, OrderRequested)
     logger.set_correlation_id(envelope.id)
     started = time.perf_counter()
-    caused = app().on_order(order, envelope.time)  # caused events carry the time of their cause, as locally
+    with app.take() as instance:
+        caused = instance.on_order(order, envelope.time)  # caused events carry the time of their cause, as locally
     settlement = caused[0] if caused else None
     outcome = type(settlement).__name__ if settlement else "already handled"
     if isinstance(settlement, OrderFilled):
