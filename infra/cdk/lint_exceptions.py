@@ -13,6 +13,8 @@ REASONS = {
     "the rule only matches a config whose FunctionName is the permission's own GetAtt Arn expression",
     "ES6000": "this queue is itself where failures end (a dead-letter queue or on-failure destination), read by "
     "stds dlq and alarmed on its depth",
+    "WS1000": "a strategy function traces in PassThrough mode: the streamer samples one minute batch an hour (an X-Ray "
+    "trace header on its PutEvents entry), so a trace follows a whole minute instead of Lambda tracing every call",
     "ES7000": "an alarm e-mail that cannot be delivered has nowhere better to go; the alarm stays visible in "
     "CloudWatch, and a dead letter of it could only alarm again through the same topic",
 }
@@ -40,6 +42,9 @@ def accept_known_findings(stack: Stack, queues: list[sqs.Queue], topic: sns.Topi
     for queue in queues:
         assert isinstance(queue.node.default_child, CfnResource)
         accept(queue.node.default_child, "ES6000")
+    for child in stack.node.find_all():
+        if isinstance(child, lambda_.CfnFunction) and stack.resolve(child.tracing_config) == {"mode": "PassThrough"}:
+            accept(child, "WS1000")
     for child in topic.node.find_all():
         if isinstance(child, sns.CfnSubscription):
             accept(child, "ES7000")

@@ -42,3 +42,8 @@ def function_name(prefix: str, role: str) -> str:
             "shorten the strategy's name in the strategies file or the --prefix"
         )
     return name
+
+
+def bar_bucket_name(prefix: str, account: str, region: str) -> str:
+    """The bucket the streamer keeps bars in: bucket names are global, so the account and region are in it."""
+    return f"{prefix}bars-{account}-{region}"

@@ -3,8 +3,9 @@
 
 Failures go to two queues shared by every function and rule (infra/cdk/watch.py), alarmed, with the alarms
 on one SNS topic. Every physical name starts with the prefix, which also names the stack (infra/cdk/names.py).
-Permissions are per function: a strategy writes bars, reads and writes only accounts whose key
-starts with its own name, records orders, and publishes on the bus; only execution reads the secret.
+Permissions are per function: a strategy reads the bars the streamer keeps in the bucket, reads and writes
+only its own partition of sub-accounts, records orders, and publishes on the bus; only execution reads the
+secret. Strategy rules select minute batches (`BarsClosed`) with `batch_pattern` of the strategy's bar pattern.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, IgnoreMode, RemovalPolicy, SecretValue, Stack
+from aws_cdk import CfnElement, CfnOutput, Duration, IgnoreMode, RemovalPolicy, SecretValue, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
@@ -27,6 +28,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
@@ -36,10 +38,12 @@ from constructs import Construct
 
 from consumers.execution.ccxt_broker import SECRET_TEMPLATE
 from consumers.stores.dynamodb import TABLES, TableSpec
+from events.bar_archive import PREFIX as BAR_PREFIX
+from events.minute_batches import batch_pattern
 from infra.aws.delivered_bars_metric import NAMESPACE
 from infra.aws.stream import streamer_command
 from infra.cdk.lint_exceptions import accept_known_findings
-from infra.cdk.names import check_prefix, function_name
+from infra.cdk.names import bar_bucket_name, check_prefix, function_name
 from infra.cdk.watch import Watch
 from infra.config import StdsConfig
 from infra.local.runtime import ORDERS_PATTERN
@@ -61,6 +65,8 @@ class StackSettings:
     streamer_cpu: int = 256  # 0.25 vCPU: the streamer benchmark shows ~500x headroom for 400 pairs
     streamer_memory_mb: int = 512
     alarm_email: str | None = None  # subscribed to the alarm topic (AWS mails a confirmation link first)
+    bar_retention_days: int = 14  # the streamer's S3 spans; a cold strategy restores its windows from them
+    streamer_spot: bool = True  # Fargate Spot: a reclaimed task restarts from its cursors with no bar lost
 
 
 # Lambda keeps an async event through throttling and errors (2 retries) until this age, then sends it to the
@@ -80,6 +86,9 @@ def event_pattern(pattern: dict[str, Any]) -> events.EventPattern:
 
 def construct_id(name: str) -> str:
     return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", name) if part)
+
+
+_ATTRIBUTE_TYPES = {"S": dynamodb.AttributeType.STRING, "N": dynamodb.AttributeType.NUMBER}
 
 
 class StdsStack(Stack):
@@ -107,8 +116,8 @@ class StdsStack(Stack):
             self.bus.archive(
                 "BarArchive",
                 archive_name=f"{prefix}bars",
-                description="every BarClosed, for stds replay --archive",
-                event_pattern=events.EventPattern(detail_type=["BarClosed"]),
+                description="every minute batch of bars (BarsClosed), for stds replay --archive",
+                event_pattern=events.EventPattern(detail_type=["BarsClosed"]),
                 retention=Duration.days(self.settings.archive_retention_days),
             )
         else:
@@ -125,6 +134,7 @@ class StdsStack(Stack):
             self.watch.allow_bus("sns.amazonaws.com", self.topic.topic_arn)
         CfnOutput(self, "BusOutput", key="EventBus" if self.bus is not None else "Topic", value=self._bus_name())
         self.tables = {spec.role: self._table(spec) for spec in TABLES}
+        self.bar_bucket = self._bar_bucket()
         # kept like the tables, and adopted again by the next deploy (stds deploy imports existing resources)
         self.secret = secretsmanager.Secret(
             self, "ExchangeKeys", secret_name=f"{prefix}exchange-keys",
@@ -134,11 +144,17 @@ class StdsStack(Stack):
         strategy_asset = lambda_.Code.from_asset(str(strategy_code))
         self.strategy_functions: dict[str, lambda_.Function] = {}
         for name, line in config.strategies.items():
-            function = self._function(f"Strategy{construct_id(name)}", function_name(prefix, f"strategy-{name}"),
-                                       strategy_asset, "infra.aws.handlers.strategy.handler", {"STDS_STRATEGY": name},
-                                       max_event_age=STRATEGY_MAX_EVENT_AGE)  # fmt: skip
+            function = self._function(
+                f"Strategy{construct_id(name)}",
+                function_name(prefix, f"strategy-{name}"),
+                strategy_asset,
+                "infra.aws.handlers.strategy.handler",
+                {"STDS_STRATEGY": name, "STDS_BAR_BUCKET": self.bar_bucket.bucket_name},
+                max_event_age=STRATEGY_MAX_EVENT_AGE,
+                tracing=lambda_.Tracing.PASS_THROUGH,
+            )
             self._grant_strategy(function, name)
-            self._subscribe(f"Strategy{construct_id(name)}", function, bar_pattern(line))
+            self._subscribe(f"Strategy{construct_id(name)}", function, batch_pattern(bar_pattern(line)))
             self.strategy_functions[name] = function
         self.execution_function = self._function(
             "Execution", function_name(prefix, "execution"), lambda_.Code.from_asset(str(execution_code)),
@@ -170,7 +186,7 @@ class StdsStack(Stack):
         tables = self.tables
         self._grant_publish(function)
         self.secret.grant_read(function)
-        _allow(function, ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan"], [tables["accounts"].table_arn])
+        _allow(function, ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan"], [tables["subaccounts"].table_arn])
         _allow(function, ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Scan"], [tables["orders"].table_arn])
         _allow(function, ["dynamodb:GetItem", "dynamodb:PutItem"], [tables["control"].table_arn])
         invoker = iam.Role(
@@ -201,6 +217,10 @@ class StdsStack(Stack):
             "AwsSolutions-VPC7": "a public-subnet VPC for one outbound websocket client, no inbound traffic; "
             "flow logs would cost more than the task",
             "AwsSolutions-IAM4": "AWSLambdaBasicExecutionRole only lets a function write its own logs",
+            "AwsSolutions-ECS4": "Container Insights would cost more than the one task it watches; the streamer-lag "
+            "alarm watches the BarsDelivered metric the streamer puts, and ECS's own CPU and memory metrics are free",
+            "AwsSolutions-S1": "the bar bucket holds public market data the streamer writes; access logs would be "
+            "written once a minute and cost more than the bucket",
             "AwsSolutions-L1": "Python 3.13, not 3.14: part of ccxt's dependency tree has no cp314 ARM64 wheels yet",
         }
         suppressions = [NagPackSuppression(id=rule, reason=reason) for rule, reason in reasons.items()]
@@ -213,6 +233,14 @@ class StdsStack(Stack):
                 applies_to=["Resource::*"],
             )
         )
+        suppressions.append(
+            NagPackSuppression(
+                id="AwsSolutions-IAM5",
+                reason="the bar bucket's objects are one per exchange, timeframe and hour, named as they are written: "
+                "the grant is limited to the bars/ prefix and to GetObject (strategies) or Get/PutObject (streamer)",
+                applies_to=[f"Resource::<{self.get_logical_id(_cfn(self.bar_bucket))}.Arn>/{BAR_PREFIX}/*"],
+            )
+        )
         NagSuppressions.add_stack_suppressions(self, suppressions)
 
     def _streamer(self, context: Path, symbols: list[str]) -> ecs.FargateService:
@@ -221,7 +249,12 @@ class StdsStack(Stack):
             self, "Vpc", max_azs=2, nat_gateways=0,
             subnet_configuration=[ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC)],
         )  # fmt: skip
-        cluster = ecs.Cluster(self, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED)
+        # no Container Insights: its per-task metrics would cost more than the task; the lag alarm watches
+        # BarsDelivered, and ECS's own CPU and memory metrics are free
+        cluster = ecs.Cluster(
+            self, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.DISABLED,
+            enable_fargate_capacity_providers=True,
+        )  # fmt: skip
         task = ecs.FargateTaskDefinition(
             self, "StreamerTask", cpu=self.settings.streamer_cpu, memory_limit_mib=self.settings.streamer_memory_mb,
             runtime_platform=ecs.RuntimePlatform(
@@ -254,8 +287,15 @@ class StdsStack(Stack):
                 conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["streamer-cursors"]}},
             )
         )  # fmt: skip
+        task.task_role.add_to_principal_policy(  # rewrite the current span; read one back after a restart
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:PutObject"], resources=[self.bar_bucket.arn_for_objects(f"{BAR_PREFIX}/*")]
+            )
+        )
+        capacity = "FARGATE_SPOT" if self.settings.streamer_spot else "FARGATE"
         service = ecs.FargateService(
             self, "Streamer", cluster=cluster, task_definition=task, desired_count=1, assign_public_ip=True,
+            capacity_provider_strategies=[ecs.CapacityProviderStrategy(capacity_provider=capacity, weight=1)],
             min_healthy_percent=0, max_healthy_percent=100,  # never two streamers at once
             circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
         )  # fmt: skip
@@ -267,7 +307,7 @@ class StdsStack(Stack):
             f"{construct_id(spec.role)}Table",
             table_name=f"{self.settings.prefix}{spec.role}",
             partition_key=dynamodb.Attribute(name=spec.partition_key, type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name=spec.sort_key, type=dynamodb.AttributeType.NUMBER)
+            sort_key=dynamodb.Attribute(name=spec.sort_key, type=_ATTRIBUTE_TYPES[spec.sort_type])
             if spec.sort_key
             else None,
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
@@ -287,6 +327,7 @@ class StdsStack(Stack):
         environment: dict[str, str],
         *,
         max_event_age: Duration,
+        tracing: lambda_.Tracing = lambda_.Tracing.ACTIVE,
     ) -> lambda_.Function:
         log_group = logs.LogGroup(
             self, f"{id_}Logs", log_group_name=f"/aws/lambda/{name}", retention=logs.RetentionDays.ONE_MONTH,
@@ -302,7 +343,9 @@ class StdsStack(Stack):
             code=code,
             memory_size=self.settings.function_memory_mb,
             timeout=Duration.seconds(30),
-            tracing=lambda_.Tracing.ACTIVE,
+            # strategies: PassThrough, traced only when the streamer sampled the batch (one minute an hour);
+            # execution and reconciliation run a few times an hour and keep Lambda's own sampling
+            tracing=tracing,
             log_group=log_group,
             # no reserved concurrency: a new account's quota of 10 leaves none to reserve; throttled events
             # wait in Lambda's own async queue (it retries throttles until max_event_age)
@@ -356,14 +399,24 @@ class StdsStack(Stack):
             assert self.topic is not None
             self.topic.grant_publish(grantee)
 
+    def _bar_bucket(self) -> s3.Bucket:
+        """Where the streamer keeps recent bars (one object per exchange, timeframe and hour): named and kept
+        like the tables, so the next deploy adopts it; its objects expire after `bar_retention_days`."""
+        return s3.Bucket(
+            self, "BarBucket", bucket_name=bar_bucket_name(self.settings.prefix, self.account, self.region),
+            encryption=s3.BucketEncryption.S3_MANAGED, enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL, removal_policy=RemovalPolicy.RETAIN,
+            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(self.settings.bar_retention_days))],
+        )  # fmt: skip
+
     def _grant_strategy(self, function: lambda_.Function, name: str) -> None:
-        bars, accounts, orders = self.tables["bars"], self.tables["accounts"], self.tables["orders"]
+        accounts, orders = self.tables["subaccounts"], self.tables["orders"]
         self._grant_publish(function)
-        _allow(function, ["dynamodb:PutItem", "dynamodb:Query"], [bars.table_arn])
-        # its own sub-accounts only: account keys are "<strategy>|<exchange>|<symbol>"
+        _allow(function, ["s3:GetObject"], [self.bar_bucket.arn_for_objects(f"{BAR_PREFIX}/*")])
+        # its own partition of sub-accounts only (the partition key is the strategy's name)
         _allow(
-            function, ["dynamodb:GetItem", "dynamodb:PutItem"], [accounts.table_arn],
-            {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{name}|*"]}},
+            function, ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"], [accounts.table_arn],
+            {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [name]}},
         )  # fmt: skip
         _allow(function, ["dynamodb:GetItem", "dynamodb:PutItem"], [orders.table_arn])
 
@@ -371,7 +424,7 @@ class StdsStack(Stack):
         tables = self.tables
         self._grant_publish(function)
         self.secret.grant_read(function)
-        _allow(function, ["dynamodb:GetItem", "dynamodb:PutItem"], [tables["accounts"].table_arn])
+        _allow(function, ["dynamodb:GetItem", "dynamodb:PutItem"], [tables["subaccounts"].table_arn])
         _allow(function, ["dynamodb:GetItem", "dynamodb:UpdateItem"], [tables["orders"].table_arn])
         _allow(function, ["dynamodb:GetItem", "dynamodb:PutItem"], [tables["processed"].table_arn])
         _allow(function, ["dynamodb:GetItem"], [tables["control"].table_arn])
@@ -386,7 +439,9 @@ def sns_filter_policy(pattern: dict[str, Any]) -> dict[str, sns.SubscriptionFilt
         if key == "detail-type":
             wanted["detail_type"] = values
         elif key == "detail" and isinstance(values, dict):
-            for field_name, allowed in values.items():
+            # a batch's `symbols` is its `symbol` attribute, a String.Array that SNS matches element by element
+            fields = {("symbol" if k == "symbols" else k): v for k, v in values.items()}
+            for field_name, allowed in fields.items():
                 if field_name not in FILTER_ATTRIBUTES:
                     raise ValueError(f"pattern field detail.{field_name} is not an SNS message attribute")
                 wanted[field_name] = allowed
@@ -396,6 +451,12 @@ def sns_filter_policy(pattern: dict[str, Any]) -> dict[str, sns.SubscriptionFilt
         if not isinstance(allowed, list) or not all(isinstance(value, str) for value in allowed):
             raise ValueError(f"{name}: only lists of exact strings translate to an SNS filter policy")
     return {name: sns.SubscriptionFilter.string_filter(allowlist=allowed) for name, allowed in wanted.items()}
+
+
+def _cfn(construct: Construct) -> CfnElement:
+    child = construct.node.default_child
+    assert isinstance(child, CfnElement)
+    return child
 
 
 def _allow(

@@ -31,6 +31,7 @@ import pytest
 
 from events.codec import from_dict
 from events.envelope import wrap
+from events.minute_batches import batches_of
 from infra.cdk.app import build_stack
 from infra.cdk.names import stack_name
 from infra.cdk.stack import StackSettings
@@ -164,7 +165,7 @@ def test_moto_creates_the_stack_stds_dlq_finds_its_queues_and_a_destroy_keeps_th
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
     assert outputs["EventBus"] == f"{prefix}bus"
     tables = set(client("dynamodb", moto_endpoint).list_tables()["TableNames"])
-    assert {f"{prefix}{role}" for role in ("bars", "accounts", "orders", "processed", "control")} <= tables
+    assert {f"{prefix}{role}" for role in ("subaccounts", "orders", "processed", "control")} <= tables
     functions = {f["FunctionName"] for f in client("lambda", moto_endpoint).list_functions()["Functions"]}
     assert {f"{prefix}execution", f"{prefix}strategy-sma_btc"} <= functions
     sqs = client("sqs", moto_endpoint)
@@ -177,7 +178,7 @@ def test_moto_creates_the_stack_stds_dlq_finds_its_queues_and_a_destroy_keeps_th
 
     # stds dlq reads the failure queues' URLs from the stack's outputs
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
-    (bar,) = spot_day_bars(1)
+    (bar,) = batches_of(spot_day_bars(1))
     record = {
         "requestContext": {"functionArn": "strategy-sma_btc", "condition": "RetriesExhausted"},
         "requestPayload": wrap(bar).to_json_dict(),
@@ -185,7 +186,7 @@ def test_moto_creates_the_stack_stds_dlq_finds_its_queues_and_a_destroy_keeps_th
     sqs.send_message(QueueUrl=outputs["FailedInvocationsQueueUrl"], MessageBody=json.dumps(record))
     assert main(["dlq", "list", "--prefix", prefix]) == 0
     shown = capsys.readouterr().out
-    assert f"strategy-sma_btc: RetriesExhausted | BarClosed {bar.event_id}" in shown
+    assert f"strategy-sma_btc: RetriesExhausted | BarsClosed {bar.event_id}" in shown
     assert shown.endswith(f"1 message(s) in the failure queues of {name}\n")
     seen = queue_instead_of_functions(moto_endpoint, f"{prefix}bus", [r["Name"] for r in ours], "SmaBtc")
     assert main(["dlq", "redrive", "--prefix", prefix]) == 0
@@ -200,8 +201,8 @@ def test_moto_creates_the_stack_stds_dlq_finds_its_queues_and_a_destroy_keeps_th
 
     # a destroy removes the functions and keeps the tables, holdings included, for the next deploy to adopt
     dynamodb = client("dynamodb", moto_endpoint)
-    holding = {"account": {"S": "sma_btc|binance|BTC/USDT"}, "position": {"S": "0.5"}}
-    dynamodb.put_item(TableName=f"{prefix}accounts", Item=holding)
+    holding = {"strategy": {"S": "sma_btc"}, "account": {"S": "binance|BTC/USDT"}, "position": {"S": "0.5"}}
+    dynamodb.put_item(TableName=f"{prefix}subaccounts", Item=holding)
     cloudformation = client("cloudformation", moto_endpoint)
     destroy(name, moto_endpoint)
     assert not [
@@ -211,5 +212,6 @@ def test_moto_creates_the_stack_stds_dlq_finds_its_queues_and_a_destroy_keeps_th
     ]
     functions = {f["FunctionName"] for f in client("lambda", moto_endpoint).list_functions()["Functions"]}
     assert f"{prefix}execution" not in functions  # gone with the stack
-    kept = dynamodb.get_item(TableName=f"{prefix}accounts", Key={"account": holding["account"]})["Item"]
+    key = {"strategy": holding["strategy"], "account": holding["account"]}
+    kept = dynamodb.get_item(TableName=f"{prefix}subaccounts", Key=key)["Item"]
     assert kept == holding

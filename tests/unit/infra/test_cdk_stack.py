@@ -83,12 +83,12 @@ def _rule_targeting(template: Template, function_id: str) -> dict[str, Any]:
 
 def test_each_strategy_has_a_function_and_a_rule_with_its_declared_pattern(template: Template) -> None:
     sma = _rule_targeting(template, _function_named(template, "stds-strategy-sma_btc"))
-    assert sma["EventPattern"] == {
-        "detail-type": ["BarClosed"],
-        "detail": {"timeframe": ["1m"], "symbol": ["BTC/USDT"]},
+    assert sma["EventPattern"] == {  # the minute batches holding a bar the strategy's own pattern selects
+        "detail-type": ["BarsClosed"],
+        "detail": {"timeframe": ["1m"], "symbols": ["BTC/USDT"]},
     }
     donchian = _rule_targeting(template, _function_named(template, "stds-strategy-donchian"))
-    assert donchian["EventPattern"]["detail"]["symbol"] == ["BTC/USDT", "ETH/USDT"]
+    assert donchian["EventPattern"]["detail"]["symbols"] == ["BTC/USDT", "ETH/USDT"]
     execution = _rule_targeting(template, _function_named(template, "stds-execution"))
     assert execution["EventPattern"] == {"detail-type": ["OrderRequested"]}
 
@@ -165,7 +165,7 @@ def test_a_strategy_may_touch_only_its_own_accounts_and_never_the_secret(templat
     assert len(sma) == 1
     statements = sma[0]
     leading = [s for s in statements if "Condition" in s]
-    assert leading and leading[0]["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["sma_btc|*"]}}
+    assert leading and leading[0]["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["sma_btc"]}}
     actions = {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
     assert not any(a.startswith("secretsmanager:") for a in actions)
     assert "dynamodb:*" not in actions and "dynamodb:Scan" not in actions
@@ -175,14 +175,22 @@ def test_a_strategy_may_touch_only_its_own_accounts_and_never_the_secret(templat
 
 
 def test_tables_are_on_demand_with_point_in_time_recovery_and_ttl(template: Template) -> None:
-    template.resource_count_is("AWS::DynamoDB::Table", 5)
+    template.resource_count_is("AWS::DynamoDB::Table", 4)  # no bars table: the streamer keeps bars in S3
     template.has_resource_properties(
         "AWS::DynamoDB::Table",
         {
-            "TableName": "stds-bars", "BillingMode": "PAY_PER_REQUEST",
+            "TableName": "stds-processed", "BillingMode": "PAY_PER_REQUEST",
             "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
             "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
-            "KeySchema": Match.array_with([{"AttributeName": "open_time_ms", "KeyType": "RANGE"}]),
+        },
+    )  # fmt: skip
+    template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "TableName": "stds-subaccounts",
+            "KeySchema": [
+                {"AttributeName": "strategy", "KeyType": "HASH"}, {"AttributeName": "account", "KeyType": "RANGE"},
+            ],
         },
     )  # fmt: skip
     template.has_resource_properties("AWS::Events::Archive", {"RetentionDays": 365})
@@ -204,7 +212,12 @@ def test_the_streamer_is_one_small_arm64_task_that_may_only_publish_and_keep_its
             "RuntimePlatform": {"CpuArchitecture": "ARM64", "OperatingSystemFamily": "LINUX"},
         },
     )
-    template.has_resource_properties("AWS::ECS::Service", {"DesiredCount": 1, "LaunchType": "FARGATE"})
+    template.has_resource_properties(
+        "AWS::ECS::Service",
+        {"DesiredCount": 1, "CapacityProviderStrategy": [{"CapacityProvider": "FARGATE_SPOT", "Weight": 1}]},
+    )
+    (cluster,) = template.find_resources("AWS::ECS::Cluster").values()
+    assert cluster["Properties"]["ClusterSettings"] == [{"Name": "containerInsights", "Value": "disabled"}]
     (task,) = template.find_resources("AWS::ECS::TaskDefinition").values()
     (container,) = task["Properties"]["ContainerDefinitions"]
     assert container["StopTimeout"] == 30
@@ -217,6 +230,7 @@ def test_the_streamer_is_one_small_arm64_task_that_may_only_publish_and_keep_its
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     assert sorted(str(s["Action"]) for s in statements) == [
         "['dynamodb:GetItem', 'dynamodb:PutItem']",
+        "['s3:GetObject', 's3:PutObject']",
         "cloudwatch:PutMetricData",
         "events:PutEvents",
     ]
@@ -244,9 +258,9 @@ def test_the_sns_variant_subscribes_each_strategy_with_its_pattern_as_a_filter_p
     subscriptions = template.find_resources("AWS::SNS::Subscription", {"Properties": {"Protocol": "lambda"}})
     policies = {json.dumps(s["Properties"]["FilterPolicy"], sort_keys=True) for s in subscriptions.values()}
     assert policies == {
-        json.dumps({"detail_type": ["BarClosed"], "timeframe": ["1m"], "symbol": ["BTC/USDT"]}, sort_keys=True),
+        json.dumps({"detail_type": ["BarsClosed"], "timeframe": ["1m"], "symbol": ["BTC/USDT"]}, sort_keys=True),
         json.dumps(
-            {"detail_type": ["BarClosed"], "timeframe": ["1m"], "symbol": ["BTC/USDT", "ETH/USDT"]}, sort_keys=True
+            {"detail_type": ["BarsClosed"], "timeframe": ["1m"], "symbol": ["BTC/USDT", "ETH/USDT"]}, sort_keys=True
         ),
         json.dumps({"detail_type": ["OrderRequested"]}, sort_keys=True),
     }
@@ -330,9 +344,9 @@ def test_two_prefixes_are_two_stacks_whose_names_share_nothing(template: Templat
     )
     assert paper.stack_name == "Stds-paper" and stack_name("stds-") == "Stds"
     first, second = physical_names(template), physical_names(Template.from_stack(paper))
-    # tables 5, functions 4, log groups 5, bus, archive, alarm topic, secret, alarms 4, schedule; the archive and
-    # the bars table are both <prefix>bars, the schedule is named like its function (different kinds of name)
-    assert len(first) == len(second) == 23 - 2
+    # tables 4, functions 4, log groups 5, bus, archive, alarm topic, secret, alarms 4, schedule; the schedule is
+    # named like its function (different kinds of name)
+    assert len(first) == len(second) == 22 - 1
     assert first.isdisjoint(second)
     assert all(name.startswith(("paper-", "/aws/lambda/paper-", "/stds/paper-")) for name in second), second
 
@@ -360,15 +374,15 @@ def test_tables_and_the_secret_are_kept_on_destroy_under_fixed_names_for_the_nex
         **template.find_resources("AWS::DynamoDB::Table"),
         **template.find_resources("AWS::SecretsManager::Secret"),
     }
-    assert len(kept) == 6
+    assert len(kept) == 5
     for resource in kept.values():
         assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
     names = {r["Properties"].get("TableName") or r["Properties"]["Name"] for r in kept.values()}
     assert names == {
-        "stds-bars", "stds-accounts", "stds-orders", "stds-processed", "stds-control", "stds-exchange-keys",
+        "stds-subaccounts", "stds-orders", "stds-processed", "stds-control", "stds-exchange-keys",
     }  # fmt: skip
     everything_else = template.to_json()["Resources"].values()
-    assert sum(r.get("DeletionPolicy") == "Retain" for r in everything_else) == 6
+    assert sum(r.get("DeletionPolicy") == "Retain" for r in everything_else) == 6  # and the bar bucket
 
 
 def test_the_secret_starts_as_a_json_template_the_broker_can_name_as_unset(template: Template) -> None:
