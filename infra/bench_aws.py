@@ -66,7 +66,7 @@ def main() -> None:
         config.write_text(CONFIG)
         environment = {
             **os.environ, "AWS_DEFAULT_REGION": "us-east-1", "STDS_TABLE_PREFIX": "bench-", "STDS_EVENT_BUS": "bench",
-            "STDS_CONFIG": str(config), "STDS_STRATEGY": "sma",
+            "STDS_CONFIG": str(config), "STDS_STRATEGY": "sma", "STDS_BAR_BUCKET": "bench-bars",
         }  # fmt: skip
         for module in ("infra.aws.handlers.strategy", "infra.aws.handlers.execution"):
             _init_times(module, environment, args.runs)
@@ -118,6 +118,7 @@ def _per_event(config: Path) -> None:
     from events.dead_letters import DeadLetterList
     from events.envelope import time_of_ms, wrap
     from events.eventbridge_bus import EventBridgeBus
+    from events.minute_batches import batches_of
     from infra.cost.calibration import measured_usage
     from infra.cost.calls import CallCounter
     from producers.replay.sources import open_sources
@@ -131,7 +132,7 @@ def _per_event(config: Path) -> None:
         for name, module in (("strategy", strategy), ("execution", execution)):
             for client in _clients_of(module.app()):
                 counters[name].attach(client)
-        envelopes = [wrap(bar, time_of_ms(bar.close_time_ms + 1)) for bar in bars]
+        envelopes = [wrap(batch, time_of_ms(batch.close_time_ms + 1)) for batch in batches_of(bars)]
         context = LambdaContext("stds-sma")
         # the first window fills once per symbol and strategy (~1,800 one-bar probes): a cold-start cost, so the
         # per-minute figures below are the steady state after it, as the AWS end-to-end test counts them
@@ -172,7 +173,7 @@ def _per_event(config: Path) -> None:
         )
         counted = {name: counter.counts - before[name] for name, counter in counters.items()}
         measured = measured_usage(
-            bars=len(envelopes), trades=len(orders), invocations=len(envelopes) + len(orders),
+            minutes=len(envelopes), symbols=1, trades=len(orders), invocations=len(envelopes) + len(orders),
             log_bytes=log_sink.bytes, streamer=counted["streamer"], strategy=counted["strategy"],
             execution=counted["execution"],
         )  # fmt: skip
@@ -241,13 +242,15 @@ def _aws(config: Path) -> Iterator[tuple[Any, Any, str, Any, Any]]:
         moto_url = stack.enter_context(moto_server())
         prefix = f"bench{uuid.uuid4().hex[:6]}-"
         create_tables(boto3.client("dynamodb", endpoint_url=dynamodb_url), TableNames.with_prefix(prefix))
+        boto3.client("s3", endpoint_url=moto_url).create_bucket(Bucket="bench-bars")
         boto3.client("events", endpoint_url=moto_url).create_event_bus(Name="bench")
         orders_queue = queue_behind_rule(moto_url, "bench", "orders", {"detail-type": ["OrderRequested"]})
         os.environ.update(
             {
                 "STDS_CONFIG": str(config), "STDS_STRATEGY": "sma", "STDS_TABLE_PREFIX": prefix,
                 "STDS_EVENT_BUS": "bench", "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_url,
-                "AWS_ENDPOINT_URL_EVENTBRIDGE": moto_url,
+                "AWS_ENDPOINT_URL_EVENTBRIDGE": moto_url, "AWS_ENDPOINT_URL_S3": moto_url,
+                "STDS_BAR_BUCKET": "bench-bars",
             }
         )  # fmt: skip
         from infra.aws.handlers import execution, strategy

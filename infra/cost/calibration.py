@@ -1,5 +1,5 @@
-"""The cost model against a measured run: what the handlers really sent AWS (counted by infra/cost/calls.py)
-next to what `infra.cost.model.usage` predicts for the same bars and trades, per bar-minute."""
+"""The cost model against a measured run: what the streamer and the handlers really sent AWS (counted by
+infra/cost/calls.py) next to what `infra.cost.model.usage` predicts for the same minutes, symbols and trades."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ class MeasuredUsage:
         return wrong
 
     def table(self) -> str:
-        rows = [f"per bar-minute ({self.bars} bars, {self.trades} trades)   measured      model"]
+        rows = [f"per bar ({self.bars} bars, {self.trades} trades)          measured      model"]
         for field in fields(Usage):
             measured, predicted = getattr(self.measured, field.name), getattr(self.predicted, field.name)
             rows.append(f"  {field.name:<28} {measured / self.bars:>10.3f} {predicted / self.bars:>10.3f}")
@@ -36,7 +36,8 @@ class MeasuredUsage:
 
 def measured_usage(
     *,
-    bars: int,
+    minutes: int,
+    symbols: int,
     trades: int,
     invocations: int,
     log_bytes: int,
@@ -44,8 +45,10 @@ def measured_usage(
     strategy: CallCounts,
     execution: CallCounts,
     strategies: int = 1,
+    cold_starts: int = 0,
 ) -> MeasuredUsage:
-    """One symbol's `bars` through `strategies` strategy functions and execution, as the e2e test runs them."""
+    """`minutes` of `symbols` bars through `strategies` strategy functions and execution, as counted on the
+    emulators: what the streamer, the strategy functions and execution sent, against the model's prediction."""
     published = streamer.published_chunks + strategy.published_chunks + execution.published_chunks
     measured = Usage(
         invocations=Decimal(invocations),
@@ -53,6 +56,8 @@ def measured_usage(
         write_units=strategy.write_units + execution.write_units,
         read_units=strategy.read_units + execution.read_units,
         handler_log_bytes=Decimal(log_bytes),
+        s3_puts=Decimal(streamer.requests["s3.PutObject"]),
+        s3_gets=Decimal(strategy.requests["s3.GetObject"]),
     )
-    predicted = usage(Decimal(bars), Decimal(bars * strategies), Decimal(trades))
-    return MeasuredUsage(bars, trades, measured, predicted)
+    predicted = usage(Decimal(minutes), symbols, strategies, Decimal(trades), Decimal(cold_starts))
+    return MeasuredUsage(minutes * symbols, trades, measured, predicted)

@@ -1,48 +1,65 @@
 """The monthly bill of the deployed stack, line by line, and of one always-on EC2 instance doing the same job.
 
-The workload follows from the sizes: every symbol closes a bar a minute; every strategy is invoked for
-every bar of every symbol it watches (here: all of them); a trade is three more events (TargetChanged,
-OrderRequested, OrderFilled) and one execution invocation. Per-invocation figures (DynamoDB units, log
-bytes, duration) come from the handlers as built: see the constants below and `make bench`.
+The workload follows from the sizes. Every minute the streamer writes the minute's bars once, to their S3
+span, and publishes them as `BarsClosed` batches of at most 64 KB (one billed event each); each strategy
+function is invoked once per batch holding its symbols (here every strategy watches every symbol) and decides
+them all: one Query reads its sub-accounts, one put saves its decision cursors, and only a trade writes an
+account. A trade is three more events (TargetChanged, OrderRequested, OrderFilled) and one execution
+invocation. Per-invocation figures (DynamoDB units, log bytes) are what the AWS end-to-end test counts
+(`infra/cost/calls.py`, AWS's rounding rules) and checks these constants against; durations come from
+`make bench`.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+from events.minute_batches import CHUNK_DETAIL_BYTES
+
 PRICES = Path(__file__).with_name("prices-us-east-1.json")
 MINUTES_PER_MONTH = 30 * 24 * 60
 MILLION = Decimal(1_000_000)
 GB = Decimal(1024**3)
+KB = 1024
 
-# Per strategy invocation (one bar for one strategy), as the AWS end-to-end test counts them (infra/cost/calls.py,
-# AWS's rounding rules) and checks against these: the bar put (1 WRU, refused as a duplicate for all but the
-# first strategy, still billed), one strongly consistent account read (1 RRU: the decision's write is
-# conditioned on the version that read saw), the probe for the next bar (a one-bar query, 1 RRU: the warm
-# function remembers the window's bars), and the decision transaction rewriting the account (2 WRU).
-STRATEGY_WRU = Decimal(3)
-STRATEGY_RRU = Decimal(2)
-# per trade: the order item in the strategy's decision transaction (2 WRU); execution reads the processed id,
-# the kill switch, the order and the account twice each (6 RRU) and writes the settlement transaction (2 items,
-# 4 WRU) and the processed id (1 WRU)
-STRATEGY_ORDER_WRU = Decimal(2)
+# One bar in a batch: its row and its entry in `symbols` (measured on the 94 recorded Binance pairs)
+BATCH_ROW_BYTES = 170
+# DynamoDB item sizes (AWS's rule: names plus values), measured on the e2e runs: a sub-account, and one entry of
+# a strategy's cursor item ("binance|BTC/USDT" → open time)
+ACCOUNT_ITEM_BYTES = 190
+CURSOR_ENTRY_BYTES = 24
+CURSOR_ITEM_BYTES = 60
+# per trade: the strategy's decision transaction (the account and the new order, 2 WRU each); execution reads
+# the processed id, the kill switch, the order and the account twice each (6 RRU) and writes the settlement
+# transaction (2 items, 4 WRU) and the processed id (1 WRU)
+STRATEGY_TRADE_WRU = Decimal(4)
 EXECUTION_WRU, EXECUTION_RRU = Decimal(5), Decimal(6)
-STRATEGY_MS = Decimal(40)  # mostly waiting for DynamoDB: ~6 calls of 5-7 ms
+# Lambda durations, from `make bench` (DynamoDB Local on loopback, so AWS's few ms per call come on top): an
+# invocation's Query, cursor put and publish, plus each bar's decision, plus a trade's transaction
+STRATEGY_MS_PER_INVOCATION = Decimal(40)
+STRATEGY_MS_PER_BAR = Decimal("0.15")
+STRATEGY_MS_PER_TRADE = Decimal(15)
 EXECUTION_MS = Decimal(300)  # an exchange round trip dominates; paper execution is far less
 FUNCTION_GB = Decimal("0.25")  # 256 MB
-HANDLER_LOG_BYTES_PER_INVOCATION = Decimal(705)  # the handler's JSON line and EMF record, measured
+STRATEGY_LOG_BYTES = Decimal(725)  # one JSON line per invocation, its metrics embedded (measured)
+EXECUTION_LOG_BYTES = Decimal(705)  # the handler's JSON line and powertools' EMF record (measured)
 LAMBDA_PLATFORM_LOG_BYTES = Decimal(300)  # Lambda's own START, END and REPORT lines per invocation
-LOG_BYTES_PER_INVOCATION = HANDLER_LOG_BYTES_PER_INVOCATION + LAMBDA_PLATFORM_LOG_BYTES
-BAR_EVENT_BYTES = Decimal(700)
-XRAY_RESERVOIR_PER_MONTH = Decimal(MINUTES_PER_MONTH * 60)  # one traced request a second, then 5 %
+LOG_BYTES_PER_INVOCATION = EXECUTION_LOG_BYTES + LAMBDA_PLATFORM_LOG_BYTES  # the scheduled reconciliation's
+TRACED_MINUTES_PER_MONTH = Decimal(MINUTES_PER_MONTH // 60)  # the streamer samples one minute an hour
+COLD_STARTS_PER_DAY = 24  # per strategy function: Lambda recycles a busy instance every few hours; be generous
+SPAN_GETS_PER_COLD_START = 2  # a lookback of up to an hour is at most two spans
+BAR_RETENTION_DAYS = 14  # the bucket's lifecycle rule
+ORDER_ITEM_BYTES = 1400  # an order with its settlement: the audit trail, kept
 EMF_METRICS_STRATEGIES = 3  # BarsProcessed, OrdersRequested, BarCloseToOrderLatency, shared by every strategy
 EMF_METRICS_EXECUTION = 3
 STREAMER_METRICS = 1  # BarsDelivered (PutMetricData once a minute), what the streamer-lag alarm watches
 ALARMS = 3  # failed invocations, undelivered, streamer lag: whatever the number of strategies (infra/cdk/watch.py)
+SPOT_DISCOUNT = Decimal("0.5")  # Fargate Spot is 50-70 % off on-demand, varying: the least discount is assumed
 
 
 @dataclass(frozen=True)
@@ -52,8 +69,13 @@ class Sizes:
     trades_per_day: Decimal = Decimal(10)  # per strategy and symbol
     streamer_vcpu: Decimal = Decimal("0.25")
     streamer_gb: Decimal = Decimal("0.5")
-    history_days: int = 30  # bars kept (TTL is 14 days; the archive keeps a year)
     bus: str = "eventbridge"  # or "sns": a topic with filter policies, no archive (the stack's stds:bus)
+    spot: bool = True  # the stack's streamer_spot
+
+
+def chunks_per_minute(symbols: int) -> int:
+    """Batches (billed 64 KB events) a minute of `symbols` bars is published as."""
+    return max(1, math.ceil(symbols * BATCH_ROW_BYTES / CHUNK_DETAIL_BYTES))
 
 
 @dataclass(frozen=True)
@@ -65,18 +87,26 @@ class Usage:
     write_units: Decimal
     read_units: Decimal
     handler_log_bytes: Decimal  # written by the handlers (Lambda's platform lines come on top)
+    s3_puts: Decimal
+    s3_gets: Decimal
 
 
-def usage(bars: Decimal, strategy_calls: Decimal, trades: Decimal) -> Usage:
-    """The counts the model predicts for `bars` closed bars, `strategy_calls` (bar, strategy) deliveries and
-    `trades` orders filled; the AWS end-to-end test checks this against what the handlers really sent."""
-    invocations = strategy_calls + trades
+def usage(minutes: Decimal, symbols: int, strategies: int, trades: Decimal, cold_starts: Decimal) -> Usage:
+    """The counts the model predicts for `minutes` of `symbols` bars through `strategies` strategy functions,
+    `trades` orders filled and `cold_starts` strategy function starts; the AWS end-to-end test checks this
+    against what the streamer and the handlers really sent."""
+    chunks = chunks_per_minute(symbols)
+    strategy_calls = minutes * strategies * chunks
+    query_rru = math.ceil(symbols * (ACCOUNT_ITEM_BYTES + CURSOR_ENTRY_BYTES) / (4 * KB))
+    cursor_wru = math.ceil((CURSOR_ITEM_BYTES + symbols * CURSOR_ENTRY_BYTES) / KB)
     return Usage(
-        invocations=invocations,
-        published_events=bars + 3 * trades,  # each bar; TargetChanged, OrderRequested, OrderFilled per trade
-        write_units=strategy_calls * STRATEGY_WRU + trades * (STRATEGY_ORDER_WRU + EXECUTION_WRU),
-        read_units=strategy_calls * STRATEGY_RRU + trades * EXECUTION_RRU,
-        handler_log_bytes=invocations * HANDLER_LOG_BYTES_PER_INVOCATION,
+        invocations=strategy_calls + trades,
+        published_events=minutes * chunks + 3 * trades,
+        write_units=strategy_calls * cursor_wru + trades * (STRATEGY_TRADE_WRU + EXECUTION_WRU),
+        read_units=strategy_calls * query_rru + trades * EXECUTION_RRU,
+        handler_log_bytes=strategy_calls * STRATEGY_LOG_BYTES + trades * EXECUTION_LOG_BYTES,
+        s3_puts=minutes,  # one span rewrite a minute per exchange and timeframe
+        s3_gets=cold_starts * SPAN_GETS_PER_COLD_START,
     )
 
 
@@ -103,42 +133,77 @@ def serverless_bill(sizes: Sizes, prices: dict[str, Decimal | str | list[str]]) 
         return _price(prices, name)
 
     hours = p("hours_per_month")
-    bars = Decimal(sizes.symbols * MINUTES_PER_MONTH)
+    minutes = Decimal(MINUTES_PER_MONTH)
+    chunks = chunks_per_minute(sizes.symbols)
     trades = Decimal(sizes.strategies * sizes.symbols) * sizes.trades_per_day * 30
-    strategy_calls = bars * sizes.strategies
-    counted = usage(bars, strategy_calls, trades)
-    events = counted.published_events
-    invocations = counted.invocations
-    archived_gb = bars * BAR_EVENT_BYTES / GB
-    lambda_gb_s = (strategy_calls * STRATEGY_MS + trades * EXECUTION_MS) / 1000 * FUNCTION_GB
+    cold_starts = Decimal(sizes.strategies * chunks * COLD_STARTS_PER_DAY * 30)
+    counted = usage(minutes, sizes.symbols, sizes.strategies, trades, cold_starts)
+    strategy_calls = minutes * sizes.strategies * chunks
+    events, invocations = counted.published_events, counted.invocations
+    bar_gb = minutes * sizes.symbols * BATCH_ROW_BYTES / GB  # a month of bars
+    strategy_ms = (
+        strategy_calls * STRATEGY_MS_PER_INVOCATION
+        + minutes * sizes.strategies * sizes.symbols * STRATEGY_MS_PER_BAR
+        + trades * STRATEGY_MS_PER_TRADE
+    )
+    lambda_gb_s = (strategy_ms + trades * EXECUTION_MS) / 1000 * FUNCTION_GB
     wru, rru = counted.write_units, counted.read_units
-    stored_gb = Decimal(sizes.symbols * sizes.history_days * 1440) * BAR_EVENT_BYTES / GB
+    orders_gb = trades * ORDER_ITEM_BYTES / GB  # a month's orders: the table grows by this each month
     log_gb = (counted.handler_log_bytes + invocations * LAMBDA_PLATFORM_LOG_BYTES) / GB
-    traces = min(invocations, XRAY_RESERVOIR_PER_MONTH) + max(invocations - XRAY_RESERVOIR_PER_MONTH, Decimal(0)) / 20
-    alarms = ALARMS
+    traces = TRACED_MINUTES_PER_MONTH * sizes.strategies
     metrics = EMF_METRICS_STRATEGIES + EMF_METRICS_EXECUTION + STREAMER_METRICS
+    fargate = (sizes.streamer_vcpu * p("fargate_arm_vcpu_hour") + sizes.streamer_gb * p("fargate_arm_gb_hour")) * hours
     return [
-        Line("Fargate streamer", f"{sizes.streamer_vcpu} vCPU, {sizes.streamer_gb} GB ARM64, 24/7",
-             (sizes.streamer_vcpu * p("fargate_arm_vcpu_hour") + sizes.streamer_gb * p("fargate_arm_gb_hour")) * hours),
+        Line(
+            "Fargate streamer",
+            f"{sizes.streamer_vcpu} vCPU, {sizes.streamer_gb} GB ARM64, 24/7"
+            + (f", Spot (at {SPOT_DISCOUNT:.0%} off)" if sizes.spot else ""),
+            fargate * (1 - SPOT_DISCOUNT) if sizes.spot else fargate,
+        ),
         Line("Public IPv4", "the streamer's address (no NAT gateway)", p("public_ipv4_hour") * hours),
-        *_bus_lines(sizes, events, archived_gb, p),
-        Line("Lambda requests", f"{invocations / MILLION:,.2f} M invocations",
-             invocations / MILLION * p("lambda_requests_per_million")),
+        *_bus_lines(sizes, events, bar_gb, chunks, p),
+        Line(
+            "S3 bar spans",
+            f"{counted.s3_puts:,.0f} PUTs, {counted.s3_gets:,.0f} GETs, {BAR_RETENTION_DAYS} days kept",
+            counted.s3_puts / 1000 * p("s3_put_per_thousand")
+            + counted.s3_gets / 1000 * p("s3_get_per_thousand")
+            + bar_gb * BAR_RETENTION_DAYS / 30 * p("s3_storage_gb_month"),
+        ),
+        Line(
+            "Lambda requests",
+            f"{invocations / MILLION:,.2f} M invocations",
+            invocations / MILLION * p("lambda_requests_per_million"),
+        ),
         Line("Lambda duration", f"{lambda_gb_s:,.0f} GB-s (256 MB ARM64)", lambda_gb_s * p("lambda_arm_gb_second")),
-        Line("DynamoDB requests", f"{wru / MILLION:,.1f} M writes, {rru / MILLION:,.1f} M reads (on demand)",
-             wru / MILLION * p("dynamodb_write_request_units_per_million")
-             + rru / MILLION * p("dynamodb_read_request_units_per_million")),
-        Line("DynamoDB storage", f"{stored_gb:,.2f} GB with point-in-time recovery",
-             stored_gb * (p("dynamodb_storage_gb_month") + p("dynamodb_pitr_gb_month"))),
-        Line("CloudWatch Logs", f"{log_gb:,.2f} GB ingested, kept 30 days",
-             log_gb * (p("cloudwatch_logs_ingest_per_gb") + p("cloudwatch_logs_storage_gb_month"))),
-        Line("CloudWatch alarms and metrics", f"{alarms} alarms, {metrics} EMF metrics",
-             alarms * p("cloudwatch_alarm_month") + metrics * p("cloudwatch_custom_metric_month")),
-        Line("X-Ray", f"{traces / MILLION:,.2f} M traces (active tracing sampling)",
-             traces / MILLION * p("xray_traces_per_million")),
+        Line(
+            "DynamoDB requests",
+            f"{wru / MILLION:,.2f} M writes, {rru / MILLION:,.2f} M reads (on demand)",
+            wru / MILLION * p("dynamodb_write_request_units_per_million")
+            + rru / MILLION * p("dynamodb_read_request_units_per_million"),
+        ),
+        Line(
+            "DynamoDB storage",
+            f"{orders_gb:,.2f} GB of orders a month, with point-in-time recovery (first month; grows by as much)",
+            orders_gb * (p("dynamodb_storage_gb_month") + p("dynamodb_pitr_gb_month")),
+        ),
+        Line(
+            "CloudWatch Logs",
+            f"{log_gb:,.2f} GB ingested, kept 30 days",
+            log_gb * (p("cloudwatch_logs_ingest_per_gb") + p("cloudwatch_logs_storage_gb_month")),
+        ),
+        Line(
+            "CloudWatch alarms and metrics",
+            f"{ALARMS} alarms, {metrics} metrics",
+            ALARMS * p("cloudwatch_alarm_month") + metrics * p("cloudwatch_custom_metric_month"),
+        ),
+        Line(
+            "X-Ray",
+            f"{traces:,.0f} traces (one sampled minute an hour per strategy)",
+            traces / MILLION * p("xray_traces_per_million"),
+        ),
         Line("Secrets Manager", "one secret", p("secrets_manager_secret_month")),
         reconciliation_line(sizes, p),
-    ]  # fmt: skip
+    ]
 
 
 # The scheduled reconciliation (infra/aws/handlers/reconciliation.py), every 5 minutes by default: one
@@ -165,22 +230,19 @@ def reconciliation_line(sizes: Sizes, p: Callable[[str], Decimal]) -> Line:
     return Line("Scheduled reconciliation", f"{runs:,.0f} runs (every {RECONCILE_EVERY_MIN} min), 1 alarm", usd)
 
 
-def _bus_lines(sizes: Sizes, events: Decimal, archived_gb: Decimal, p: Callable[[str], Decimal]) -> list[Line]:
+def _bus_lines(sizes: Sizes, events: Decimal, bar_gb: Decimal, chunks: int, p: Callable[[str], Decimal]) -> list[Line]:
+    detail = f"{events / MILLION:,.2f} M published ({chunks} batch{'es' * (chunks > 1)} a minute, 3 per trade)"
     if sizes.bus == "sns":  # every message is under 64 KB: one request each; deliveries to Lambda cost nothing
-        return [
-            Line(
-                "SNS publishes",
-                f"{events / MILLION:,.2f} M published",
-                events / MILLION * p("sns_requests_per_million"),
-            )
-        ]
+        return [Line("SNS publishes", detail, events / MILLION * p("sns_requests_per_million"))]
     return [
-        Line("EventBridge events", f"{events / MILLION:,.2f} M published",
-             events / MILLION * p("eventbridge_custom_events_per_million")),
-        Line("EventBridge archive", f"{archived_gb:,.2f} GB of bars a month, kept a year",
-             archived_gb * p("eventbridge_archive_per_gb_processed")
-             + archived_gb * 12 * p("eventbridge_archive_storage_gb_month")),
-    ]  # fmt: skip
+        Line("EventBridge events", detail, events / MILLION * p("eventbridge_custom_events_per_million")),
+        Line(
+            "EventBridge archive",
+            f"{bar_gb:,.2f} GB of bars a month, kept a year",
+            bar_gb * p("eventbridge_archive_per_gb_processed")
+            + bar_gb * 12 * p("eventbridge_archive_storage_gb_month"),
+        ),
+    ]
 
 
 def ec2_bill(prices: dict[str, Decimal | str | list[str]]) -> list[Line]:

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from infra.cli import main
-from infra.cost.model import Sizes, cents, ec2_bill, load_prices, serverless_bill, total
+from infra.cost.model import Sizes, cents, chunks_per_minute, ec2_bill, load_prices, serverless_bill, total, usage
 
 PRICES = load_prices()
 
@@ -18,12 +18,40 @@ def _line(sizes: Sizes, item: str) -> Decimal:
 
 def test_lines_match_the_published_prices_by_hand() -> None:
     one = Sizes(symbols=1, strategies=1)
-    assert cents(_line(one, "Fargate streamer")) == Decimal("7.21")  # (0.25*0.03238 + 0.5*0.00356) * 730
+    # (0.25*0.03238 + 0.5*0.00356) * 730, at the least Spot discount (50 %)
+    assert cents(_line(one, "Fargate streamer")) == Decimal("3.60")
+    assert cents(_line(Sizes(1, 1, spot=False), "Fargate streamer")) == Decimal("7.21")
     assert _line(one, "Public IPv4") == Decimal("3.650")
     assert _line(one, "Secrets Manager") == Decimal("0.40")
-    # 43,200 bars + 3 events for each of 300 trades
+    # 43,200 one-bar batches + 3 events for each of 300 trades
     assert _line(one, "EventBridge events") == Decimal(43_200 + 900) / 1_000_000 * Decimal("1.00")
+    # a batch is at most 64 KB: 400 bars of ~170 bytes are two, and each strategy is invoked for each
+    assert chunks_per_minute(1) == chunks_per_minute(360) == 1 and chunks_per_minute(400) == 2
+    # the streamer's one PUT a minute, 2 span GETs per cold start (24 a day), 14 days of 170-byte bars kept
+    s3 = 43_200 / Decimal(1000) * Decimal("0.005") + 1440 / Decimal(1000) * Decimal("0.0004")
+    s3 += Decimal(43_200 * 170) / 1024**3 * 14 / 30 * Decimal("0.023")
+    assert _line(one, "S3 bar spans") == s3
     assert cents(total(ec2_bill(PRICES))) == Decimal("17.51")  # 0.0168*730 + 20*0.08 + 0.005*730
+
+
+def test_the_goals_of_the_minute_batch_design() -> None:
+    """Issue 11: at most $15 at 20 x 5, $40 at 400 x 10, and under one t4g.small at every size up to 50 x 5."""
+    ec2 = total(ec2_bill(PRICES))
+    assert total(serverless_bill(Sizes(20, 5), PRICES)) <= 15
+    assert total(serverless_bill(Sizes(400, 10), PRICES)) <= 40
+    assert all(
+        total(serverless_bill(Sizes(symbols, strategies), PRICES)) < ec2
+        for symbols in range(1, 51)
+        for strategies in range(1, 6)
+    )
+
+
+def test_per_invocation_units_by_hand() -> None:
+    """400 symbols: each of 2 invocations a minute reads 400 sub-accounts and the cursors (214 bytes each, in
+    one Query: 21 units of 4 KB) and writes the cursor item (60 + 400 x 24 bytes: 10 units of 1 KB)."""
+    counted = usage(Decimal(1), 400, 1, Decimal(0), Decimal(0))
+    assert (counted.invocations, counted.read_units, counted.write_units) == (2, 2 * 21, 2 * 10)
+    assert counted.published_events == 2 and counted.s3_puts == 1
 
 
 def test_the_bill_grows_with_symbols_and_strategies_but_the_streamer_does_not() -> None:
@@ -56,7 +84,7 @@ def test_the_sns_variant_bills_publishes_instead_of_events_and_has_no_archive() 
     eventbridge, sns = Sizes(20, 5), Sizes(20, 5, bus="sns")
     items = [line.item for line in serverless_bill(sns, PRICES)]
     assert "SNS publishes" in items and not {"EventBridge events", "EventBridge archive"} & set(items)
-    published = Decimal(20 * 43_200 + 3 * 20 * 5 * 10 * 30)  # bars, then 3 events per trade
+    published = Decimal(43_200 + 3 * 20 * 5 * 10 * 30)  # a batch a minute, then 3 events per trade
     assert _line(sns, "SNS publishes") == published / 1_000_000 * Decimal("0.50")
     assert _line(eventbridge, "EventBridge events") == published / 1_000_000 * Decimal("1.00")
     rest = {line.item: line.usd for line in serverless_bill(eventbridge, PRICES)}
