@@ -255,6 +255,9 @@ def _add_dashboard_command(commands: Any) -> None:
     where.add_argument("--db", type=Path, help="state file of `stds run` or `stds replay`, e.g. out/live/state.sqlite")
     where.add_argument("--aws", action="store_true", help="read the DynamoDB tables with your AWS credentials")
     dashboard.add_argument("--table-prefix", default="stds-", help="with --aws: the tables' prefix (default stds-)")
+    dashboard.add_argument(
+        "--bar-bucket", help="with --aws: the streamer's bar bucket (default: the stack's, <prefix>bars-ACCOUNT-REGION)"
+    )
     dashboard.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     dashboard.add_argument("--port", type=int, default=8050, help="port (default 8050; 0 picks a free one)")
     dashboard.add_argument("--poll", type=float, help="seconds between looks at the state (default 0.5, --aws 5)")
@@ -863,9 +866,16 @@ def _dashboard(args: argparse.Namespace) -> int:
         import boto3
 
         from consumers.stores.dynamodb import TableNames
+        from infra.cdk.names import bar_bucket_name
+        from infra.dashboard.archive_reader import ArchiveReader
         from infra.dashboard.dynamodb_reader import DynamoReader
 
-        reader: StateReader = DynamoReader(boto3.client("dynamodb"), TableNames.with_prefix(args.table_prefix))
+        session = boto3.session.Session()
+        bucket = args.bar_bucket or bar_bucket_name(
+            args.table_prefix, session.client("sts").get_caller_identity()["Account"], session.region_name
+        )
+        bars = ArchiveReader(session.client("s3"), bucket)
+        reader: StateReader = DynamoReader(session.client("dynamodb"), TableNames.with_prefix(args.table_prefix), bars)
         settings = DashboardSettings(token, f"DynamoDB tables {args.table_prefix}*", args.poll or 5.0)
     else:
         from infra.dashboard.sqlite_reader import SqliteReader

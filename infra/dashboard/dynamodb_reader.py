@@ -1,5 +1,6 @@
-"""The dashboard's reader of the AWS tables (`--aws`): accounts and orders by scan, and for charts only the
-bars it draws — one key per time bucket fetched with BatchGetItem, never a month of bars per refresh."""
+"""The dashboard's reader of a deployment (`--aws`): accounts and orders by scan of its tables, and for charts
+the bars the streamer keeps in S3 (one object per hour of an exchange's bars): only the hours holding a
+bucket's last bar are read, and an hour that is over is read once."""
 
 from __future__ import annotations
 
@@ -7,23 +8,22 @@ import time
 from decimal import Decimal
 from typing import Any
 
-import orjson
-
 from consumers.stores.dynamodb import DynamoBook, DynamoKillSwitch, TableNames
 from consumers.stores.ports import Account, OrderRecord, StreamKey
 from events.models import OrderFilled
 from events.timeframes import timeframe_ms
+from infra.dashboard.archive_reader import ArchiveReader
 from infra.dashboard.source import Closes, Fill, StreamHealth, StreamSpan
 from producers.streamer.cursors import DynamoCursorItem
 
-BATCH_KEYS = 100  # BatchGetItem's limit
 SCAN_REUSE_S = 1.0  # one snapshot reads the orders for several views; they need not be scanned for each
 
 
 class DynamoReader:
-    def __init__(self, client: Any, names: TableNames) -> None:
+    def __init__(self, client: Any, names: TableNames, bars: ArchiveReader) -> None:
         self.client = client
         self.names = names
+        self._bars = bars
         self._book = DynamoBook(client, names, Decimal(0))
         self._kill_switch = DynamoKillSwitch(client, names.control)
         self._cursors = DynamoCursorItem(client, names.control)
@@ -69,32 +69,20 @@ class DynamoReader:
         keys |= {StreamKey(a.key.exchange, a.key.symbol, "1m") for a in self._book.accounts()}
         spans = {}
         for stream in sorted(keys):
-            first, last = self._edge(stream, oldest=True), self._edge(stream, oldest=False)
+            first, last = self._bars.edge(stream, oldest=True), self._bars.edge(stream, oldest=False)
             if first is not None and last is not None:
-                spans[stream] = StreamSpan(first[0], last[0], Decimal(last[1]))
+                spans[stream] = StreamSpan(first.open_time_ms, last.open_time_ms, last.close)
         return spans
 
     def closes(self, stream: StreamKey, start_ms: int, end_ms: int, bucket_ms: int) -> Closes:
-        """Each bucket's last bar by key; a bucket whose last minute is missing shows the previous close."""
+        """Each bucket's last bar; a bucket whose last minute is missing shows the previous close."""
         interval = timeframe_ms(stream.timeframe)
-        stream_id = "|".join(stream)
         wanted = []
         bucket_start = start_ms
         while bucket_start <= end_ms:
             wanted.append(min(bucket_start + bucket_ms - interval, end_ms))
             bucket_start += bucket_ms
-        found: dict[int, float] = {}
-        for offset in range(0, len(wanted), BATCH_KEYS):
-            keys = [
-                {"stream": {"S": stream_id}, "open_time_ms": {"N": str(t)}}
-                for t in wanted[offset : offset + BATCH_KEYS]
-            ]
-            request: dict[str, Any] = {self.names.bars: {"Keys": keys, "ProjectionExpression": "open_time_ms, bar"}}
-            while request:
-                answer = self.client.batch_get_item(RequestItems=request)
-                for item in answer["Responses"].get(self.names.bars, []):
-                    found[int(item["open_time_ms"]["N"])] = float(orjson.loads(item["bar"]["S"])["close"])
-                request = answer.get("UnprocessedKeys") or {}
+        found = self._bars.closes(stream, wanted)
         times = sorted(found)
         return Closes(times, [found[t] for t in times])
 
@@ -107,18 +95,3 @@ class DynamoReader:
 
     def changed(self) -> bool:
         return True  # DynamoDB cannot say cheaply; the server compares snapshots instead
-
-    def _edge(self, stream: StreamKey, *, oldest: bool) -> tuple[int, str] | None:
-        answer = self.client.query(
-            TableName=self.names.bars,
-            KeyConditionExpression="#s = :s",
-            ExpressionAttributeNames={"#s": "stream"},
-            ExpressionAttributeValues={":s": {"S": "|".join(stream)}},
-            ProjectionExpression="open_time_ms, bar",
-            ScanIndexForward=oldest,
-            Limit=1,
-        )
-        if not answer["Items"]:
-            return None
-        item = answer["Items"][0]
-        return int(item["open_time_ms"]["N"]), str(orjson.loads(item["bar"]["S"])["close"])
