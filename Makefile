@@ -13,7 +13,7 @@ OUT ?= out
 DDB_LOCAL := .cache/dynamodb-local
 DDB_LOCAL_STAMP := $(DDB_LOCAL)/.installed
 
-.PHONY: demo demo-live demo-live-orders dashboard-demo test lint typecheck bench schema clean emulators synth browser bench-dashboard
+.PHONY: demo demo-live demo-live-orders dashboard-demo test lint typecheck bench schema clean emulators synth browser bench-dashboard e2e-day
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required (python3.11 --version)"; exit 1; }
@@ -89,6 +89,11 @@ synth: $(STAMP)
 bench: $(STAMP) $(DDB_LOCAL_STAMP)
 	$(BIN)/python -m infra.bench
 	$(BIN)/python -m infra.bench_aws
+
+# All 94 recorded spot pairs for a whole day through the AWS path (moto's EventBridge and S3, DynamoDB Local) with
+# 5 strategies: trades equal to stds replay, and the AWS calls per minute printed. `make test` runs its first hour.
+e2e-day: $(STAMP) $(DDB_LOCAL_STAMP)
+	STDS_E2E_MINUTES=1440 $(BIN)/python -m pytest -q -s -p no:randomly tests/e2e/test_many_symbols_aws.py
 
 # How fast the dashboard opens on a month of 1-minute state for 20 sub-accounts (the state is built once).
 bench-dashboard: $(STAMP)

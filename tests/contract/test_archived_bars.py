@@ -55,7 +55,9 @@ def test_a_cold_function_restores_a_window_from_the_spans_it_needs(s3: Any, bar_
     assert len(counting.gets) == 1
 
 
-def test_a_window_over_a_gap_reads_a_span_again_only_once_a_newer_bar_arrived(s3: Any, bar_bucket: str) -> None:
+def test_a_window_over_a_gap_reads_each_span_once_and_the_healed_bar_comes_as_a_late_batch(
+    s3: Any, bar_bucket: str
+) -> None:
     bars = spot_day_bars(limit=131)
     _archive(s3, bar_bucket, bars[:100] + bars[101:130])  # the streamer never had minute 100
     counting = CountingS3(s3)
@@ -65,10 +67,23 @@ def test_a_window_over_a_gap_reads_a_span_again_only_once_a_newer_bar_arrived(s3
         assert store.window(STREAM, bars[129].open_time_ms, 40) is None
     assert sorted(counting.gets) == [span_key("binance", "1m", bars[n].open_time_ms) for n in (60, 120)]
     assert store.window(STREAM, bars[129].open_time_ms, 29) is not None  # after the gap: complete
-    _archive(s3, bar_bucket, bars[:131])  # the streamer healed the gap (a backfill), then published minute 130
-    store.add(bars[130])
+    store.add(bars[130])  # the next minute: the gap's spans were read after their bars, so not again
+    assert store.window(STREAM, bars[129].open_time_ms, 40) is None
+    assert len(counting.gets) == 2
+    store.add(bars[100])  # the streamer's backfill, published as a late batch
     assert store.window(STREAM, bars[129].open_time_ms, 40) is not None
-    assert len(counting.gets) == 4  # both spans read again, once
+
+
+def test_a_stream_too_young_for_its_window_is_not_read_again_each_minute(s3: Any, bar_bucket: str) -> None:
+    bars = spot_day_bars(limit=40)
+    counting = CountingS3(s3)
+    store = ArchivedBars(counting, bar_bucket, MemoryBarStore(), DeadLetterList())
+    for n, bar in enumerate(bars):
+        _archive(s3, bar_bucket, bars[: n + 1])
+        store.add(bar)
+        assert (store.window(STREAM, bar.open_time_ms, 30) is None) == (n < 29)
+    # once, cold: the hour before the stream began, where its window's missing bars would be
+    assert counting.gets == [span_key("binance", "1m", bars[0].open_time_ms - 60_000)]
 
 
 def test_another_instance_s_bars_are_read_back_from_s3(s3: Any, bar_bucket: str) -> None:

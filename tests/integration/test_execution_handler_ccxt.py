@@ -58,10 +58,10 @@ def lambda_tables(  # noqa: PLR0917 - pytest fixtures
     secrets = boto3.client("secretsmanager", endpoint_url=moto_endpoint, region_name="us-east-1")
     secret_id = f"stds/binance-{uuid.uuid4().hex[:8]}"
     secrets.create_secret(Name=secret_id, SecretString=json.dumps({"apiKey": API_KEY, "secret": SECRET}))
-    client("events", moto_endpoint).create_event_bus(Name=f"ccxt-bus-{names.bars[:9]}")
+    client("events", moto_endpoint).create_event_bus(Name=f"ccxt-bus-{names.orders[:9]}")
     for name, value in {
-        "STDS_CONFIG": str(config), "STDS_TABLE_PREFIX": names.bars.removesuffix("bars"),
-        "STDS_EVENT_BUS": f"ccxt-bus-{names.bars[:9]}", "STDS_BROKER": "ccxt", "STDS_EXCHANGE_SECRET_ID": secret_id,
+        "STDS_CONFIG": str(config), "STDS_TABLE_PREFIX": names.orders.removesuffix("orders"),
+        "STDS_EVENT_BUS": f"ccxt-bus-{names.orders[:9]}", "STDS_BROKER": "ccxt", "STDS_EXCHANGE_SECRET_ID": secret_id,
         "STDS_EXCHANGE_REST_URL": rest_url, "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint,
         "AWS_ENDPOINT_URL_EVENTBRIDGE": moto_endpoint, "AWS_ENDPOINT_URL_SECRETS_MANAGER": moto_endpoint,
         "POWERTOOLS_TRACE_DISABLED": "true",

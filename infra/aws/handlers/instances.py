@@ -18,23 +18,29 @@ App = TypeVar("App")
 
 
 class Instances(Generic[App]):
-    def __init__(self, build: Callable[[], App]) -> None:
+    """`function` names the function an invocation is for (on Lambda, always the same one): a process that
+    hosts several functions' invocations (the tests' poller) keeps their instances apart."""
+
+    def __init__(self, build: Callable[[], App], function: Callable[[], str] = lambda: "") -> None:
         self.build = build
-        self._idle: list[App] = []
+        self.function = function
+        self._idle: dict[str, list[App]] = {}
         self._lock = threading.Lock()
 
     @contextmanager
     def take(self) -> Iterator[App]:
         """An instance for one invocation, returned to the idle ones when it ends."""
+        function = self.function()
         with self._lock:
-            app = self._idle.pop() if self._idle else None
+            idle = self._idle.setdefault(function, [])
+            app = idle.pop() if idle else None
         if app is None:
             app = self.build()
         try:
             yield app
         finally:
             with self._lock:
-                self._idle.append(app)
+                self._idle.setdefault(function, []).append(app)
 
     def __call__(self) -> App:
         """A warm instance (built now if none is idle), left idle: for init, and for tests to reach its clients."""

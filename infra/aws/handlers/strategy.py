@@ -73,7 +73,7 @@ def _build() -> StrategyApp:
     return StrategyApp(consumer, environment.bus(), lambda bar: wanted(wrap(bar)))
 
 
-app = Instances(_build)
+app = Instances(_build, function=lambda: os.environ.get("STDS_STRATEGY", ""))
 
 
 @logger.inject_lambda_context
