@@ -54,28 +54,23 @@ class StrategyConsumer:
         stream = StreamKey(bar.exchange, bar.symbol, bar.timeframe)
         interval_ms = bar.close_time_ms - bar.open_time_ms + 1
         lookback = self.strategy.lookback
-        emitted: list[Event] = []
         # This bar can complete the windows of itself and the next lookback-1 bars; once one
         # decides, keep going while the following bars (already here, having arrived early) do too.
         # Start at the first undecided bar whose window can contain this one, not at this bar: a
         # concurrent delivery (another Lambda) may have stored an earlier bar without deciding it yet,
         # and deciding this bar first would move the cursor past it for good.
-        candidate = bar.open_time_ms - (lookback - 1) * interval_ms
+        first = bar.open_time_ms - (lookback - 1) * interval_ms
         cursor = account.decided_through_ms
         if cursor is not None:
-            candidate = max(candidate, cursor + interval_ms)
-        last_candidate = bar.open_time_ms + (lookback - 1) * interval_ms
-        decided_any = False
+            first = max(first, cursor + interval_ms)
+        candidate = _first_complete_window(
+            self.bars, stream, first, bar.open_time_ms + (lookback - 1) * interval_ms, lookback, interval_ms=interval_ms
+        )
+        emitted: list[Event] = []
         read: Account | None = account  # one account read per decision: this one serves the first
-        while decided_any or candidate <= last_candidate:
-            window = self.bars.window(stream, candidate, lookback)
-            if window is None:
-                if decided_any:
-                    break
-            else:
-                emitted.extend(self._decide(key, window, read or self.book.account(key)))
-                read = None  # that decision changed the account: a catch-up decision reads it again
-                decided_any = True
+        while candidate is not None and (window := self.bars.window(stream, candidate, lookback)) is not None:
+            emitted.extend(self._decide(key, window, read or self.book.account(key)))
+            read = None  # that decision changed the account: a catch-up decision reads it again
             candidate += interval_ms
         return emitted
 
@@ -139,3 +134,20 @@ def _order_toward(strategy: str, account: Account, bar: BarClosed, target: Decim
         reference_price=bar.close,
         bar_open_time_ms=bar.open_time_ms,
     )
+
+
+def _first_complete_window(
+    bars: BarStore, stream: StreamKey, first_end_ms: int, last_end_ms: int, length: int, *, interval_ms: int
+) -> int | None:
+    """The first bar in [first_end_ms, last_end_ms] whose window is complete: asked of a store that
+    indexes its runs of bars, else found by probing each candidate's window."""
+    indexed = getattr(bars, "first_complete_window", None)
+    if indexed is not None:
+        found: int | None = indexed(stream, first_end_ms, last_end_ms, length)
+        return found
+    candidate = first_end_ms
+    while candidate <= last_end_ms:
+        if bars.window(stream, candidate, length) is not None:
+            return candidate
+        candidate += interval_ms
+    return None

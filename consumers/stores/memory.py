@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections import deque
 from decimal import Decimal
 
@@ -16,6 +15,7 @@ from consumers.stores.ports import (
     UnknownOrder,
 )
 from consumers.stores.transitions import apply_decision, apply_settlement
+from consumers.strategies.series import BarSeries
 from consumers.strategies.window import Window
 from events.models import BarClosed
 
@@ -23,84 +23,30 @@ DEFAULT_RETENTION_BARS = 2_000
 DEFAULT_PROCESSED_CAPACITY = 200_000
 
 
-class _Series:
-    """One stream's recent bars in open-time order, with closes kept as floats for indicators."""
-
-    __slots__ = ("bars", "closes", "highs", "interval_ms", "lows", "times")
-
-    def __init__(self, interval_ms: int) -> None:
-        self.interval_ms = interval_ms
-        self.times: list[int] = []
-        self.bars: list[BarClosed] = []
-        self.closes: list[float] = []
-        self.highs: list[float] = []
-        self.lows: list[float] = []
-
-    def position_of(self, open_time_ms: int) -> int | None:
-        times = self.times
-        if not times or open_time_ms > times[-1]:
-            return None  # the usual catch-up probe: the next bar has not arrived yet
-        if times[-1] == open_time_ms:
-            return len(times) - 1
-        index = bisect_left(times, open_time_ms)
-        return index if index < len(times) and times[index] == open_time_ms else None
-
-
 class MemoryBarStore:
     """Keeps the last `retention_bars` bars per stream; out-of-order bars are slotted into place."""
 
     def __init__(self, retention_bars: int = DEFAULT_RETENTION_BARS) -> None:
         self.retention_bars = retention_bars
-        self._series: dict[StreamKey, _Series] = {}
+        self._series: dict[StreamKey, BarSeries] = {}
 
     def add(self, bar: BarClosed) -> bool:
         key = StreamKey(bar.exchange, bar.symbol, bar.timeframe)
         series = self._series.get(key)
         if series is None:
-            series = self._series[key] = _Series(bar.close_time_ms - bar.open_time_ms + 1)
-        times = series.times
-        open_time = bar.open_time_ms
-        if not times or open_time > times[-1]:
-            times.append(open_time)
-            series.bars.append(bar)
-            series.closes.append(float(bar.close))
-            series.highs.append(float(bar.high))
-            series.lows.append(float(bar.low))
-            if len(times) >= 2 * self.retention_bars:
-                self._trim(series)
-            return True
-        index = bisect_left(times, open_time)
-        if times[index] == open_time or (index == 0 and len(times) >= self.retention_bars):
-            return False  # a duplicate, or older than anything a window can still reach
-        times.insert(index, open_time)
-        series.bars.insert(index, bar)
-        series.closes.insert(index, float(bar.close))
-        series.highs.insert(index, float(bar.high))
-        series.lows.insert(index, float(bar.low))
-        return True
+            series = self._series[key] = BarSeries(bar.close_time_ms - bar.open_time_ms + 1, self.retention_bars)
+        return series.add(bar)
 
     def window(self, stream: StreamKey, end_open_time_ms: int, length: int) -> Window | None:
         series = self._series.get(stream)
         if series is None:
             return None
-        end = series.position_of(end_open_time_ms)
-        if end is None:
-            return None
-        start = end - length + 1
-        # times are unique and sorted, so the span check proves there is no gap inside
-        if start < 0 or series.times[start] != end_open_time_ms - (length - 1) * series.interval_ms:
-            return None
-        stop = end + 1
-        return Window(
-            series.bars[start:stop],
-            closes=series.closes[start:stop],
-            highs=series.highs[start:stop],
-            lows=series.lows[start:stop],
-        )
+        start = series.span_ending(end_open_time_ms, length)
+        return None if start is None else Window.over(series, start, start + length)
 
-    def _trim(self, series: _Series) -> None:
-        drop = len(series.times) - self.retention_bars
-        del series.times[:drop], series.bars[:drop], series.closes[:drop], series.highs[:drop], series.lows[:drop]
+    def first_complete_window(self, stream: StreamKey, first_end_ms: int, last_end_ms: int, length: int) -> int | None:
+        series = self._series.get(stream)
+        return None if series is None else series.first_complete_end(first_end_ms, last_end_ms, length)
 
 
 class MemoryBook:

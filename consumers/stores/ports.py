@@ -83,6 +83,12 @@ class OrderRecord:
 
 
 class BarStore(Protocol):
+    """Bar history per stream. A store that also knows its runs of consecutive bars (memory, SQLite)
+    may offer `first_complete_window(stream, first_end_ms, last_end_ms, length) -> int | None`: the
+    earliest open time in that range whose `window` is not None. The strategy consumer then finds the
+    first decidable bar in one call instead of probing a window per candidate, which made warm-up
+    cost grow with the lookback."""
+
     def add(self, bar: BarClosed) -> bool:
         """Keep the bar; False when that (stream, open time) is already known or too old to keep."""
         ...

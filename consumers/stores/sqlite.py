@@ -81,6 +81,9 @@ class SqliteBarStore:
     def window(self, stream: StreamKey, end_open_time_ms: int, length: int) -> Window | None:
         return self.memory.window(stream, end_open_time_ms, length)
 
+    def first_complete_window(self, stream: StreamKey, first_end_ms: int, last_end_ms: int, length: int) -> int | None:
+        return self.memory.first_complete_window(stream, first_end_ms, last_end_ms, length)
+
 
 class SqliteKillSwitch:
     """Read from the file on every check, so `stds halt` from another shell takes effect at once."""

@@ -40,14 +40,13 @@ class DonchianBreakout(Strategy):
 
     def target(self, window: Window, current_target: Decimal) -> Decimal:
         params = self.params
-        close = window.closes[-1]
-        highs, lows = window.highs, window.lows
-        if close > max(highs[-params.entry - 1 : -1]):
+        close = window.last.close
+        if close > window.highest(params.entry, ago=1):
             return params.qty
-        if params.mode == "long_short" and close < min(lows[-params.entry - 1 : -1]):
+        if params.mode == "long_short" and close < window.lowest(params.entry, ago=1):
             return -params.qty
-        if current_target > 0 and close < min(lows[-params.exit - 1 : -1]):
+        if current_target > 0 and close < window.lowest(params.exit, ago=1):
             return ZERO
-        if current_target < 0 and close > max(highs[-params.exit - 1 : -1]):
+        if current_target < 0 and close > window.highest(params.exit, ago=1):
             return ZERO
         return current_target

@@ -39,9 +39,7 @@ class SmaCross(Strategy):
 
     def target(self, window: Window, current_target: Decimal) -> Decimal:
         params = self.params
-        closes = window.closes
-        fast_sma = sum(closes[-params.fast :]) / params.fast
-        slow_sma = sum(closes) / params.slow
+        fast_sma, slow_sma = window.sma(params.fast), window.sma(params.slow)
         if fast_sma > slow_sma:
             return params.qty
         if params.mode == "long_flat":

@@ -1,54 +1,90 @@
-"""A window of consecutive closed bars, oldest first, with float views for indicators."""
+"""A window of consecutive closed bars, oldest first: float views for indicators, and exact rolling
+aggregates (`sma`, `highest`, `lowest`) that cost the same whatever the window's length."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from functools import cached_property
 
+from consumers.strategies.series import BarSeries
 from events.models import BarClosed
+
+
+class WindowGone(LookupError):
+    """A window read after its bars left the store's retention: copy what you keep past the decision."""
 
 
 class Window:
     """The `length` bars ending at the bar being decided on; complete (no gaps) by construction.
 
-    Float views (`closes`, `highs`, ...) are what indicators want; the bars keep their exact
-    Decimals for anything that touches money. Views are built lazily and only once.
+    A store's window is a view over its series, made in O(1): the float views (`closes`, `highs`, ...)
+    are sliced on first use, and the aggregates answer from the series' running sums and range
+    tables without touching every bar. The bars keep their exact Decimals for anything that touches
+    money; the aggregates are Decimals too, exact up to the one rounding of a division.
     """
 
-    __slots__ = ("__dict__", "bars")
+    __slots__ = ("__dict__", "_end_open_time_ms", "_length", "_reordered", "_series", "_start")
 
-    def __init__(
-        self,
-        bars: Sequence[BarClosed],
-        *,
-        closes: Sequence[float] | None = None,
-        highs: Sequence[float] | None = None,
-        lows: Sequence[float] | None = None,
-    ) -> None:
-        """A store that already keeps float columns passes them, saving a conversion per bar."""
-        self.bars = bars
-        for name, column in (("closes", closes), ("highs", highs), ("lows", lows)):
-            if column is not None:
-                self.__dict__[name] = column
+    def __init__(self, bars: Sequence[BarClosed]) -> None:
+        """A window of exactly these bars (oldest first), for stores and tests that hold a list."""
+        self._bind(BarSeries.of(bars), 0, len(bars))
+
+    @classmethod
+    def over(cls, series: BarSeries, start: int, stop: int) -> Window:
+        """The bars at positions [start, stop) of `series`, without copying them."""
+        window = cls.__new__(cls)
+        window._bind(series, start, stop)
+        return window
+
+    def _bind(self, series: BarSeries, start: int, stop: int) -> None:
+        self._series = series
+        self._start = series.trimmed + start  # counted from the series' first bar ever, so trims do not move it
+        self._length = stop - start
+        self._reordered = series.reordered
+        self._end_open_time_ms = series.times[stop - 1] if stop > start else 0
+
+    def _span(self) -> tuple[int, int]:
+        """Current positions [start, stop) of this window's bars in its series."""
+        series = self._series
+        if series.reordered != self._reordered:  # a late bar was slotted in before: find the end again
+            end = series.position_of(self._end_open_time_ms)
+            self._start = -1 if end is None else series.trimmed + end - self._length + 1
+            self._reordered = series.reordered
+        start = self._start - series.trimmed
+        if start < 0:
+            raise WindowGone(
+                f"the window ending at {self._end_open_time_ms} is no longer held by its store: "
+                "copy the views you keep past the decision (list(window.closes))"
+            )
+        return start, start + self._length
 
     def __len__(self) -> int:
-        return len(self.bars)
+        return self._length
 
     @property
     def last(self) -> BarClosed:
-        return self.bars[-1]
+        return self._series.bars[self._span()[1] - 1]
+
+    @cached_property
+    def bars(self) -> Sequence[BarClosed]:
+        start, stop = self._span()
+        return self._series.bars[start:stop]
 
     @cached_property
     def closes(self) -> Sequence[float]:
-        return [float(bar.close) for bar in self.bars]
+        start, stop = self._span()
+        return self._series.closes[start:stop]
 
     @cached_property
     def highs(self) -> Sequence[float]:
-        return [float(bar.high) for bar in self.bars]
+        start, stop = self._span()
+        return self._series.highs[start:stop]
 
     @cached_property
     def lows(self) -> Sequence[float]:
-        return [float(bar.low) for bar in self.bars]
+        start, stop = self._span()
+        return self._series.lows[start:stop]
 
     @cached_property
     def opens(self) -> Sequence[float]:
@@ -57,3 +93,24 @@ class Window:
     @cached_property
     def volumes(self) -> Sequence[float]:
         return [float(bar.volume) for bar in self.bars]
+
+    def sma(self, n: int) -> Decimal:
+        """Mean close of the last `n` bars: their exact sum divided by n in the current Decimal context."""
+        start, stop = self._last(n, 0)
+        return self._series.close_sum(start, stop) / n
+
+    def highest(self, n: int, ago: int = 0) -> Decimal:
+        """Highest high of `n` bars ending `ago` bars before the last (ago=1: the bars before it)."""
+        start, stop = self._last(n, ago)
+        return self._series.highest_high(start, stop)
+
+    def lowest(self, n: int, ago: int = 0) -> Decimal:
+        """Lowest low of `n` bars ending `ago` bars before the last."""
+        start, stop = self._last(n, ago)
+        return self._series.lowest_low(start, stop)
+
+    def _last(self, n: int, ago: int) -> tuple[int, int]:
+        if not 0 < n <= self._length - ago or ago < 0:
+            raise ValueError(f"{n} bars ending {ago} before the last do not fit a window of {self._length}")
+        stop = self._span()[1] - ago
+        return stop - n, stop
