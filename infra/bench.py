@@ -1,7 +1,9 @@
 """`make bench`: throughput and latency of the full pipeline on the shared recorded BTCUSDT bars.
 
-Bars are parsed first (timed separately), then replayed: bar event → bus → strategy → order →
-paper fill → holdings. Figures are wall-clock on this machine; run it twice before comparing.
+First the command a user runs (`stds replay` in a fresh process: reading the files, the pipeline, the
+state file, the report), then the pipeline alone on bars parsed beforehand: bar event → bus → strategy
+→ order → paper fill → holdings, and how its cost per bar moves with the lookback. Figures are
+wall-clock on this machine, with CPU time beside them (steadier on a shared machine).
 """
 
 from __future__ import annotations
@@ -10,7 +12,11 @@ import argparse
 import asyncio
 import gc
 import logging
+import resource
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -49,11 +55,16 @@ TEN = {
 }
 
 
+LOOKBACKS = (30, 500, 2000, 10080)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the best is reported")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)  # the two BTCUSDT files are a year apart: one known gap
+
+    _user_command(args.repeat)
 
     started = time.perf_counter()
     bars = list(open_sources([BTCUSDT], DeadLetterList()))
@@ -70,6 +81,7 @@ def main() -> None:
         best = min(_replay_seconds(bars, strategies, make_stores) for _ in range(args.repeat))
         print(f"pipeline, {label:<29} {len(bars) / best:>10,.0f} bars/s  ({best * 1e6 / len(bars):.2f} µs/bar)")
 
+    _lookback_sweep(bars, args.repeat)
     _streamer_throughput(args.repeat)
 
     latencies, fills = _bar_to_fill_latencies(bars)
@@ -78,6 +90,79 @@ def main() -> None:
         f"bar event → fill latency ({fills} fills): p50 {quantiles[49]:.1f} µs, p90 {quantiles[89]:.1f} µs, "
         f"p99 {quantiles[98]:.1f} µs, max {max(latencies):.1f} µs"
     )
+
+
+def _user_command(repeat: int) -> None:
+    """`stds replay` as typed: a fresh process reading the CSVs, writing OUT/state.sqlite and the report."""
+    folder = Path(tempfile.mkdtemp())
+    ten = folder / "ten.toml"
+    ten.write_text(
+        "[strategies]\n"
+        + "".join(
+            f"{name} = {{ use = {config.use!r}, params = {{ {', '.join(_toml_params(config.params))} }} }}\n"
+            for name, config in TEN.items()
+        )
+    )
+    one = ["--strategy", "sma_cross", "--param", "fast=10", "--param", "slow=30"]
+    for label, options in [
+        ("1 sma_cross (state file, report)", one),
+        ("1 sma_cross --db :memory:", [*one, "--db", ":memory:"]),
+        ("10 strategies (state file, report)", ["--config", str(ten)]),
+    ]:
+        runs = [_replay_process([*options, "--out", str(folder / "out")]) for _ in range(repeat)]
+        wall, cpu, bars = min(runs)
+        print(
+            f"stds replay, {label:<35} {bars / wall:>8,.0f} bars/s  ({wall:.2f} s wall, {cpu:.2f} s CPU: "
+            f"{bars / cpu:,.0f} bars per CPU second; {bars:,} bars)"
+        )
+
+
+def _toml_params(params: dict[str, object]) -> list[str]:
+    return [f"{key} = {value!r}" if isinstance(value, str) else f"{key} = {value}" for key, value in params.items()]
+
+
+def _replay_process(options: list[str]) -> tuple[float, float, int]:
+    """(wall s, CPU s, bars) of one `stds replay` process, from start-up to its report written."""
+    stds = Path(sys.executable).with_name("stds")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(
+        [str(stds), "replay", str(BTCUSDT), *options, "--fresh", "--no-progress", "--no-chart"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise RuntimeError(f"stds replay {' '.join(options)} failed: {done.stderr.strip()[-2000:]}")
+    bars = next(int(line.split()[1]) for line in done.stdout.splitlines() if line.split()[:1] == ["bars"])
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu, bars
+
+
+def _lookback_sweep(bars: list[BarClosed], repeat: int) -> None:
+    """CPU µs per bar of one sma_cross as its slow SMA grows: over the first LOOKBACKS[-1] bars (warm-up
+    for the longest) and over the rest."""
+    split = LOOKBACKS[-1]
+    print(f"lookback sweep, sma_cross fast=10, memory stores, CPU µs/bar (first {split:,} bars | the rest):")
+    for slow in LOOKBACKS:
+        strategies = {"sma_cross": StrategyConfig(use="sma_cross", params={"fast": 10, "slow": slow})}
+        first, rest = min(_split_cpu_seconds(bars, split, strategies) for _ in range(repeat))
+        print(
+            f"  slow={slow:<6} {first * 1e6 / split:>6.2f} µs | {rest * 1e6 / (len(bars) - split):>6.2f} µs  "
+            f"({len(bars) / (first + rest):,.0f} bars per CPU second)"
+        )
+
+
+def _split_cpu_seconds(bars: list[BarClosed], split: int, strategies: dict[str, StrategyConfig]) -> tuple[float, float]:
+    runtime = _runtime(strategies, _memory)
+    gc.collect()
+    started = time.process_time()
+    runtime.feed(bars[:split])
+    middle = time.process_time()
+    runtime.feed(bars[split:])
+    return middle - started, time.process_time() - middle
 
 
 def _streamer_throughput(repeat: int, symbols: int = 400, minutes: int = 30) -> None:
@@ -151,8 +236,6 @@ def _sqlite(cash: Decimal, retention: int, folder: Path) -> Stores:
 def _runtime(
     strategies: dict[str, StrategyConfig], make_stores: Callable[[Decimal, int, Path], Stores]
 ) -> LocalRuntime:
-    import tempfile
-
     config = StdsConfig(strategies=strategies)
     specs = load_strategies(config, Path.cwd())
     stores = make_stores(config.paper.starting_cash, retention_for(specs), Path(tempfile.mkdtemp()))

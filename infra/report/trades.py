@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import csv
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 
 from events.models import OrderFilled
 
 COLUMNS = ["time", "strategy", "symbol", "side", "qty", "price", "fee"]
+DAY_MS = 86_400_000
 
 
 def iso_utc(epoch_ms: int) -> str:
-    return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """'YYYY-MM-DDTHH:MM:SSZ' (ms dropped); the date is formatted once per day, since a report writes a line a bar."""
+    day, ms_of_day = divmod(epoch_ms, DAY_MS)
+    seconds = ms_of_day // 1000
+    return f"{_date_of(day)}T{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}Z"
+
+
+@lru_cache(maxsize=64)
+def _date_of(day: int) -> str:
+    return datetime.fromtimestamp(day * 86_400, tz=UTC).strftime("%Y-%m-%d")
 
 
 def write_trades_csv(fills: list[OrderFilled], path: Path) -> None:

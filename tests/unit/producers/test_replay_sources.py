@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from events.codec import encode
 from events.dead_letters import DeadLetterList
 from events.envelope import time_of_ms, wrap
 from events.models import BarClosed
+from producers.replay.ohlcv_csv import parse_timestamp
+from producers.replay.rows import InvalidBarRow
 from producers.replay.sequencing import Gap
 from producers.replay.sources import UnreadableSource, open_sources, paced
 from producers.symbols import unified_symbol
@@ -160,3 +163,19 @@ def test_paced_replay_follows_market_time_divided_by_speed() -> None:
 
     list(paced(bars[:4], speed=60_000.0, sleep=sleep, clock=lambda: now[0]))
     assert slept == [0.001, 0.001, 0.001]  # 60 s of market time / 60,000
+
+
+@settings(max_examples=300, deadline=None)
+@given(moment=st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2200, 1, 1)))
+def test_a_date_time_parses_as_python_reads_it_in_utc(moment: datetime) -> None:
+    text = moment.replace(microsecond=0).isoformat(sep=" ")
+    expected = int(moment.replace(microsecond=0, tzinfo=UTC).timestamp() * 1000)
+    assert parse_timestamp(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["2025-02-30 00:00:00", "2025-03-01 24:00:00", "2025-03-01 23:59:60", "2025-3-01 1:00:00"]
+)
+def test_an_impossible_date_time_is_refused_whatever_its_shape(text: str) -> None:
+    with pytest.raises(InvalidBarRow, match="neither epoch ms nor"):
+        parse_timestamp(text)
