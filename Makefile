@@ -13,7 +13,7 @@ OUT ?= out
 DDB_LOCAL := .cache/dynamodb-local
 DDB_LOCAL_STAMP := $(DDB_LOCAL)/.installed
 
-.PHONY: demo demo-live demo-live-orders dashboard-demo test lint typecheck bench schema clean emulators synth browser bench-dashboard e2e-day
+.PHONY: demo demo-live demo-live-orders dashboard-demo test lint typecheck bench bench-peers schema clean emulators synth browser bench-dashboard e2e-day
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required (python3.11 --version)"; exit 1; }
@@ -94,6 +94,18 @@ bench: $(STAMP) $(DDB_LOCAL_STAMP)
 # 5 strategies: trades equal to stds replay, and the AWS calls per minute printed. `make test` runs its first hour.
 e2e-day: $(STAMP) $(DDB_LOCAL_STAMP)
 	STDS_E2E_MINUTES=1440 $(BIN)/python -m pytest -q -s -p no:randomly tests/e2e/test_many_symbols_aws.py
+
+# stds replay beside nautilus_trader and vectorbt on the same sma_cross and bars, trades checked identical. The peers
+# live in their own environment, never the project's (vectorbt 1.0 needs plotly before 6).
+PEERS := .cache/peers
+PEERS_STAMP := $(PEERS)/.installed
+$(PEERS_STAMP):
+	@test -x $(PEERS)/bin/python || $(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install --quiet nautilus_trader==1.221.0 vectorbt==1.0.0 'plotly<6'
+	@touch $(PEERS_STAMP)
+
+bench-peers: $(STAMP) $(PEERS_STAMP)
+	$(BIN)/python -m tests.performance.bench_peers --peers-python $(PEERS)/bin/python
 
 # How fast the dashboard opens on a month of 1-minute state for 20 sub-accounts (the state is built once).
 bench-dashboard: $(STAMP)

@@ -109,7 +109,7 @@ def _user_command(repeat: int) -> None:
         ("1 sma_cross --db :memory:", [*one, "--db", ":memory:"]),
         ("10 strategies (state file, report)", ["--config", str(ten)]),
     ]:
-        runs = [_replay_process([*options, "--out", str(folder / "out")]) for _ in range(repeat)]
+        runs = [replay_process([*options, "--out", str(folder / "out")]) for _ in range(repeat)]
         wall, cpu, bars = min(runs)
         print(
             f"stds replay, {label:<35} {bars / wall:>8,.0f} bars/s  ({wall:.2f} s wall, {cpu:.2f} s CPU: "
@@ -121,8 +121,9 @@ def _toml_params(params: dict[str, object]) -> list[str]:
     return [f"{key} = {value!r}" if isinstance(value, str) else f"{key} = {value}" for key, value in params.items()]
 
 
-def _replay_process(options: list[str]) -> tuple[float, float, int]:
-    """(wall s, CPU s, bars) of one `stds replay` process, from start-up to its report written."""
+def replay_process(options: list[str]) -> tuple[float, float, int]:
+    """(wall s, CPU s, bars) of one `stds replay` of the BTC/USDT bars in a fresh process, from start-up
+    to its report written (`make bench-peers` times it the same way)."""
     stds = Path(sys.executable).with_name("stds")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()

@@ -7,10 +7,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from consumers.stores.ports import AccountKey, Decision, StreamKey
-from consumers.stores.sqlite import SCHEMA, SqliteState, StateLocked
-from events.models import OrderFilled
+from consumers.stores.sqlite import SCHEMA, SqliteState, StateLocked, bar_json
+from events.models import BarClosed, OrderFilled
 from tests.conftest import spot_day_bars
 from tests.factories import order_requested
 from tests.unit.consumers.pipeline import Pipeline
@@ -103,3 +105,30 @@ def test_third_asset_fees_survive_a_restart_and_an_older_file_gains_the_column(t
     assert reopened.book.account(key).fee_assets == {"BNB": Decimal("0.001")}
     assert reopened.book.account(key).position == Decimal("0.06")
     reopened.close()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    bar=st.builds(
+        BarClosed.trusted,
+        exchange=st.text(max_size=12),
+        symbol=st.text(max_size=12),
+        timeframe=st.sampled_from(["1m", "1h"]),
+        open_time_ms=st.integers(min_value=0, max_value=2**53),
+        close_time_ms=st.integers(min_value=0, max_value=2**53),
+        open=st.decimals(allow_nan=False, allow_infinity=False),
+        high=st.decimals(allow_nan=False, allow_infinity=False),
+        low=st.decimals(allow_nan=False, allow_infinity=False),
+        close=st.decimals(allow_nan=False, allow_infinity=False),
+        volume=st.decimals(allow_nan=False, allow_infinity=False),
+        quote_volume=st.none() | st.decimals(allow_nan=False, allow_infinity=False),
+        trades=st.none() | st.integers(min_value=0, max_value=10**9),
+    )
+)
+def test_a_bar_is_stored_as_the_model_serialises_it(bar: BarClosed) -> None:
+    assert bar_json(bar) == bar.model_dump_json()
+
+
+def test_real_bars_are_stored_as_the_model_serialises_them() -> None:
+    validated = spot_day_bars(limit=200)
+    assert [bar_json(bar) for bar in validated] == [bar.model_dump_json() for bar in validated]
