@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from functools import lru_cache
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from events.dead_letters import DeadLetters
@@ -13,6 +12,8 @@ from producers.replay.lines import csv_rows
 from producers.replay.rows import InvalidBarRow, StreamInfo, checked_bar, to_ms
 
 COLUMNS = 6
+NAIVE_EPOCH = datetime(1970, 1, 1)
+ONE_MS = timedelta(milliseconds=1)
 
 
 def read_ohlcv(path: Path, stream: StreamInfo, dead_letters: DeadLetters) -> Iterator[tuple[str, BarClosed]]:
@@ -32,26 +33,10 @@ def parse_timestamp(text: str) -> int:
     text = text.strip()
     if text.isdigit():
         return to_ms(text)
-    if len(text) == 19 and text[10] == " " and text[13] == ":" and text[16] == ":":
-        # 'YYYY-MM-DD HH:MM:SS', a row a minute: the date is parsed once per day, the time by arithmetic
-        clock = text[11:13], text[14:16], text[17:19]
-        if all(part.isdigit() for part in clock):
-            hours, minutes, seconds = map(int, clock)
-            day_ms = _day_ms(text[:10])
-            if day_ms is not None and hours < 24 and minutes < 60 and seconds < 60:
-                return day_ms + ((hours * 60 + minutes) * 60 + seconds) * 1000
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidBarRow(f"timestamp {text!r} is neither epoch ms nor 'YYYY-MM-DD HH:MM:SS'") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
+    if moment.tzinfo is None:  # UTC: counted from the epoch in whole ms, no float on the way
+        return (moment - NAIVE_EPOCH) // ONE_MS
     return int(moment.timestamp() * 1000)
-
-
-@lru_cache(maxsize=64)
-def _day_ms(date: str) -> int | None:
-    try:
-        return int(datetime.fromisoformat(date).replace(tzinfo=UTC).timestamp() * 1000)
-    except ValueError:
-        return None  # left to the full parse, which names the problem
