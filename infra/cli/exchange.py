@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from infra.cli.options import Commands
-    from infra.local_exchange.server import LocalBinance
+    from tools.local_exchange.server import LocalBinance
 
 
 def add(commands: Commands) -> None:
@@ -48,10 +48,10 @@ def run(args: argparse.Namespace) -> int:
 def open_local_exchange(paths: list[Path], speed: float, fault_rate: float, seed: int) -> LocalBinance:
     """A local Binance serving the recorded bars in `paths`, with faults at `fault_rate` per message if any."""
     from events.dead_letters import DeadLetterList
-    from infra.local_exchange.faults import FaultPlan
-    from infra.local_exchange.server import LocalBinance
-    from infra.local_exchange.tape import Tape
     from producers.replay.sources import open_sources
+    from tools.local_exchange.faults import FaultPlan
+    from tools.local_exchange.server import LocalBinance
+    from tools.local_exchange.tape import Tape
 
     tape = Tape.of(open_sources(paths, DeadLetterList(), exchange="binance"))
     faults = FaultPlan.chaos(fault_rate, seed) if fault_rate else None

@@ -22,9 +22,9 @@ from aiohttp import WSMsgType, web
 
 from events.models import BarClosed
 from events.timeframes import timeframe_ms
-from infra.local_exchange.faults import Fault, FaultPicker, FaultPlan
-from infra.local_exchange.orders import SpotAccount, SpotOrders
-from infra.local_exchange.tape import MarketClock, Tape
+from tools.local_exchange.faults import Fault, FaultPicker, FaultPlan
+from tools.local_exchange.orders import SpotAccount, SpotOrders
+from tools.local_exchange.tape import MarketClock, Tape
 
 log = logging.getLogger(__name__)
 

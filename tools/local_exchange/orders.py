@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl
 import orjson
 from aiohttp import web
 
-from infra.local_exchange.tape import Tape
+from tools.local_exchange.tape import Tape
 
 EIGHT = Decimal("0.00000001")
 FEE_RATE = Decimal("0.001")  # Binance's standard spot taker fee, 0.1%
