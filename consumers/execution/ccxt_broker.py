@@ -25,8 +25,8 @@ import ccxt
 
 from consumers.execution.broker import Execution, Refusal
 from consumers.reconciliation.ports import ExchangeUnreachable, OpenOrder, StillOpen
+from events.exchange_urls import point_at
 from events.models import OrderRequested
-from producers.exchanges.ccxt_urls import point_at
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
