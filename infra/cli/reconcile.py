@@ -40,20 +40,16 @@ def run(args: argparse.Namespace) -> int:
     from consumers.reconciliation.reconciler import Reconciler, describe
     from infra.local.exchange_keys import load_credentials
     from infra.local.stores import sqlite_stores
-    from infra.local.trading import ccxt_broker, sub_accounts
+    from infra.local.trading import ccxt_broker
 
     config = with_broker_args(load_config(args.config), args)
-    symbols = (
-        symbol_list(args.symbols)
-        if args.symbols
-        else sorted({symbol for line in config.strategies.values() for symbol in line.symbols or []})
-    )
+    symbols = symbol_list(args.symbols) if args.symbols else config.named_symbols()
     if not args.db.exists():
         raise FileNotFoundError(f"{args.db}: no state file here (a `stds run` creates OUT/state.sqlite)")
     broker = ccxt_broker(config.broker, load_credentials(config.broker.key_file), None)
     stores = sqlite_stores(args.db, config.paper.starting_cash, 1)
     try:
-        keys = sub_accounts(config, config.broker.exchange, symbols)
+        keys = config.sub_accounts(config.broker.exchange, symbols)
         result = Reconciler.of(stores, broker, config.broker.reconcile, keys).run(int(time.time() * 1000))
     except ccxt.AuthenticationError as error:  # ccxt's message quotes the exchange's answer, never the key
         raise ValueError(f"the exchange refused the keys: {error}") from None

@@ -173,10 +173,8 @@ class _Reconciling:
     def of(cls, options: LiveOptions, stores: Stores, runtime: LocalRuntime, broker: CcxtBroker | None) -> _Reconciling:
         if broker is None:
             return cls(stores, runtime, None, 0.0)
-        from infra.local.trading import sub_accounts
-
         settings = options.config.broker.reconcile
-        keys = sub_accounts(options.config, options.exchange, options.stream.symbols)
+        keys = options.config.sub_accounts(options.exchange, options.stream.symbols)
         return cls(stores, runtime, Reconciler.of(stores, broker, settings, keys), settings.every_min * 60)
 
     def tick(self) -> None:
