@@ -74,9 +74,12 @@ def _receive(sqs: Any, queue_url: str, queue: str, limit: int) -> Iterator[Faile
     seen = 0
     while seen < limit:
         answer = sqs.receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=min(10, limit - seen), VisibilityTimeout=VISIBILITY_S,
-            MessageAttributeNames=["All"], WaitTimeSeconds=0,
-        )  # fmt: skip
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=min(10, limit - seen),
+            VisibilityTimeout=VISIBILITY_S,
+            MessageAttributeNames=["All"],
+            WaitTimeSeconds=0,
+        )
         messages = answer.get("Messages", [])
         if not messages:
             return

@@ -62,8 +62,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.info("reconciled", extra={"reconciliation": document})
     else:
         logger.warning("reconciliation found differences", extra={"reconciliation": document})
-    return {"agrees": result.agrees, "settled": len(result.settled), "problems": result.problems,
-            "unreachable": result.unreachable}  # fmt: skip
+    return {
+        "agrees": result.agrees,
+        "settled": len(result.settled),
+        "problems": result.problems,
+        "unreachable": result.unreachable,
+    }
 
 
 if "AWS_LAMBDA_FUNCTION_NAME" in os.environ:
