@@ -19,7 +19,6 @@ ZERO = Decimal(0)
 class EquityPoint:
     time_ms: int
     equity: Decimal
-    positions: dict[tuple[str, str, str], Decimal]  # per sub-account, after this bar's fills
     by_strategy: dict[str, Decimal]  # each strategy's sub-accounts added up
 
 
@@ -63,7 +62,7 @@ def _mark(
     for account, account_cash in cash.items():
         value = account_cash + position[account] * last_close.get((account[1], account[2]), ZERO)
         by_strategy[account[0]] = by_strategy.get(account[0], ZERO) + value
-    return EquityPoint(time_ms, sum(by_strategy.values(), ZERO), dict(position), by_strategy)
+    return EquityPoint(time_ms, sum(by_strategy.values(), ZERO), by_strategy)
 
 
 def write_equity_csv(points: list[EquityPoint], path: Path) -> None:
