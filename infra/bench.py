@@ -30,12 +30,12 @@ from events.models import BarClosed
 from infra.config import StdsConfig, StrategyConfig
 from infra.local.runtime import LocalRuntime, retention_for
 from infra.local.stores import memory_stores, sqlite_stores
-from infra.local_exchange.server import kline_message
 from infra.strategy_loader import load_strategies
 from producers.exchanges.binance import BinanceSpot
 from producers.replay.sources import open_sources
 from producers.streamer.gate import StreamId
 from producers.streamer.streamer import Streamer, StreamerSettings
+from tools.local_exchange.server import kline_message
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 BTCUSDT = SHARED / "binance/spot/ccxt_ohlcv/1m/BTCUSDT"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -12,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from consumers.execution.risk import RiskLimits, RiskPolicy
 from consumers.reconciliation.reconciler import ReconcileSettings
+from consumers.stores.ports import AccountKey
 from events.codec import describe_errors
 
 STRATEGY_NAME = r"^[a-z][a-z0-9_-]{0,47}$"
@@ -73,6 +75,20 @@ class StdsConfig(BaseModel):
     def risk_policy(self) -> RiskPolicy:
         overrides = {name: spec.risk for name, spec in self.strategies.items() if spec.risk is not None}
         return RiskPolicy(default=self.risk, overrides=overrides)
+
+    def named_symbols(self) -> list[str]:
+        """The symbols the strategy lines name, sorted (a line without `symbols` names none)."""
+        return sorted({symbol for line in self.strategies.values() for symbol in line.symbols or ()})
+
+    def sub_accounts(self, exchange: str, symbols: Iterable[str]) -> list[AccountKey]:
+        """Every (strategy, symbol) a run trades: the book counts their starting cash before their first order."""
+        streamed = list(symbols)
+        return [
+            AccountKey(name, exchange, symbol)
+            for name, line in self.strategies.items()
+            for symbol in streamed
+            if line.symbols is None or symbol in line.symbols
+        ]
 
 
 def load_config(path: Path) -> StdsConfig:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+QUOTES_BY_KIND = (
+    ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "USDP", "DAI", "USD"),  # dollars and dollar stablecoins
+    ("BTC", "ETH", "BNB", "XRP", "DOGE", "TRX"),  # crypto
+    ("EUR", "GBP", "TRY", "BRL", "JPY", "AUD", "UAH", "RUB", "ZAR", "PLN", "RON", "ARS", "MXN", "COP", "IDR"),  # fiat
+)
 # Longest first, so FDUSD wins over USD and USDT over USD.
-QUOTE_ASSETS = sorted(
-    ["USDT", "USDC", "FDUSD", "BUSD", "TUSD", "USDP", "DAI", "USD", "BTC", "ETH", "BNB", "EUR", "GBP", "TRY",
-     "BRL", "JPY", "AUD", "UAH", "RUB", "ZAR", "PLN", "RON", "ARS", "MXN", "COP", "IDR", "XRP", "DOGE", "TRX"],
-    key=len,
-    reverse=True,
-)  # fmt: skip
+QUOTE_ASSETS = sorted((asset for kind in QUOTES_BY_KIND for asset in kind), key=len, reverse=True)
 
 
 def unified_symbol(market_id: str) -> str | None:

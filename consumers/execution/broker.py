@@ -22,9 +22,12 @@ class Execution:
 def fill_of(order: OrderRequested, execution: Execution) -> OrderFilled:
     """The settlement event of an executed order, each commission in the asset it was paid in."""
     return OrderFilled.trusted(
-        **{**order.identity(), "qty": execution.qty}, price=execution.price, fee=execution.fee,
-        fee_base=execution.fee_base, fee_other=dict(execution.fee_other),
-    )  # fmt: skip
+        **{**order.identity(), "qty": execution.qty},
+        price=execution.price,
+        fee=execution.fee,
+        fee_base=execution.fee_base,
+        fee_other=dict(execution.fee_other),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,8 +25,8 @@ import ccxt
 
 from consumers.execution.broker import Execution, Refusal
 from consumers.reconciliation.ports import ExchangeUnreachable, OpenOrder, StillOpen
+from events.exchange_urls import point_at
 from events.models import OrderRequested
-from producers.exchanges.ccxt_urls import point_at
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -138,10 +138,14 @@ class CcxtBroker:
                 "enableRateLimit": True,
                 "timeout": timeout_ms,
                 # spot only, and no private wallet/margin calls when loading markets
-                "options": {"defaultType": "spot", "fetchMarkets": ["spot"], "fetchCurrencies": False,
-                            "fetchMargins": False},
+                "options": {
+                    "defaultType": "spot",
+                    "fetchMarkets": ["spot"],
+                    "fetchCurrencies": False,
+                    "fetchMargins": False,
+                },
             }
-        )  # fmt: skip
+        )
         self.exchange.number = str  # keep the exchange's decimal strings exact
         # ccxt logs request headers (the API key among them) at debug level: log through a redacting adapter
         self.exchange.logger = _Redacting(logging.getLogger("ccxt.base.exchange"), credentials)

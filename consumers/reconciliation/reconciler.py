@@ -63,8 +63,14 @@ class Reconciliation:
         return {
             "at": datetime.fromtimestamp(self.at_ms / 1000, UTC).isoformat(timespec="seconds"),
             "assets": [
-                {"asset": row.asset, "exchange": plain(row.exchange), "book": plain(row.book),
-                 "baseline": plain(row.baseline), "difference": plain(row.difference), "status": row.status}
+                {
+                    "asset": row.asset,
+                    "exchange": plain(row.exchange),
+                    "book": plain(row.book),
+                    "baseline": plain(row.baseline),
+                    "difference": plain(row.difference),
+                    "status": row.status,
+                }
                 for row in self.assets
             ],
             "settled": [_settled_line(settlement) for settlement in self.settled],
@@ -72,15 +78,17 @@ class Reconciliation:
             "foreign_open": [f"{o.symbol} {o.side} {o.remaining} ({o.client_order_id})" for o in self.foreign_open],
             "problems": self.problems,
             "unreachable": self.unreachable,
-        }  # fmt: skip
+        }
 
 
 def describe(document: dict[str, Any]) -> list[str]:
     """The printable comparison of a saved reconciliation."""
-    verdict = (
-        f"UNREACHABLE ({document['unreachable']})" if document.get("unreachable")
-        else "HALTED: " + "; ".join(document["problems"]) if document["problems"] else "agrees"
-    )  # fmt: skip
+    if document.get("unreachable"):
+        verdict = f"UNREACHABLE ({document['unreachable']})"
+    elif document["problems"]:
+        verdict = "HALTED: " + "; ".join(document["problems"])
+    else:
+        verdict = "agrees"
     lines = [f"reconciliation at {document['at']}: {verdict}"]
     lines.append(f"  {'asset':<8} {'exchange':>20} {'book':>20} {'baseline':>16} {'difference':>16}  status")
     for row in document["assets"]:

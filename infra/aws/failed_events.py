@@ -26,7 +26,6 @@ VISIBILITY_S = 60  # a listed message is hidden this long from other readers, th
 @dataclass(frozen=True)
 class FailedMessage:
     queue: str  # which queue: "failed invocations" or "undelivered"
-    message_id: str
     receipt_handle: str
     where: str  # the function or rule it failed at
     reason: str
@@ -74,9 +73,12 @@ def _receive(sqs: Any, queue_url: str, queue: str, limit: int) -> Iterator[Faile
     seen = 0
     while seen < limit:
         answer = sqs.receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=min(10, limit - seen), VisibilityTimeout=VISIBILITY_S,
-            MessageAttributeNames=["All"], WaitTimeSeconds=0,
-        )  # fmt: skip
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=min(10, limit - seen),
+            VisibilityTimeout=VISIBILITY_S,
+            MessageAttributeNames=["All"],
+            WaitTimeSeconds=0,
+        )
         messages = answer.get("Messages", [])
         if not messages:
             return
@@ -87,7 +89,7 @@ def _receive(sqs: Any, queue_url: str, queue: str, limit: int) -> Iterator[Faile
 
 def parse(message: dict[str, Any], queue: str) -> FailedMessage:
     attributes = {k: v.get("StringValue", "") for k, v in message.get("MessageAttributes", {}).items()}
-    base = {"queue": queue, "message_id": message["MessageId"], "receipt_handle": message["ReceiptHandle"]}
+    base = {"queue": queue, "receipt_handle": message["ReceiptHandle"]}
     try:
         body = orjson.loads(message["Body"])
         if not isinstance(body, dict):

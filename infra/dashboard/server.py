@@ -114,9 +114,14 @@ class Dashboard:
             start_ms, end_ms = _window(request, full_range(streams))
             accounts, fills = self.reader.accounts(), self.reader.fills()
             return equity_series(
-                self.reader, accounts=accounts, all_fills=fills, streams=streams,
-                start_ms=start_ms, end_ms=end_ms, points=_points(request),
-            )  # fmt: skip
+                self.reader,
+                accounts=accounts,
+                all_fills=fills,
+                streams=streams,
+                start_ms=start_ms,
+                end_ms=end_ms,
+                points=_points(request),
+            )
 
         return _json(await self.read(compute))
 

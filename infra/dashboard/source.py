@@ -38,22 +38,50 @@ class Fill:
 
     @classmethod
     def of_values(
-        cls, *, order_id: str, strategy: str, exchange: str, symbol: str, side: str, qty: Decimal,
-        bar_open_time_ms: int, price: Decimal, fee: Decimal, fee_base: Decimal = Decimal(0),
-    ) -> Fill:  # fmt: skip
+        cls,
+        *,
+        order_id: str,
+        strategy: str,
+        exchange: str,
+        symbol: str,
+        side: str,
+        qty: Decimal,
+        bar_open_time_ms: int,
+        price: Decimal,
+        fee: Decimal,
+        fee_base: Decimal = Decimal(0),
+    ) -> Fill:
         signed = qty if side == "buy" else -qty
         return cls(
-            order_id, strategy, exchange, symbol, side, qty, bar_open_time_ms, price, fee, signed, signed - fee_base,
-            float(signed * price + fee), float(signed - fee_base),
-        )  # fmt: skip
+            order_id,
+            strategy,
+            exchange,
+            symbol,
+            side,
+            qty,
+            bar_open_time_ms,
+            price,
+            fee,
+            signed,
+            signed - fee_base,
+            float(signed * price + fee),
+            float(signed - fee_base),
+        )
 
     @classmethod
     def of(cls, fill: OrderFilled) -> Fill:
         return cls.of_values(
-            order_id=fill.order_id, strategy=fill.strategy, exchange=fill.exchange, symbol=fill.symbol,
-            side=fill.side, qty=fill.qty, bar_open_time_ms=fill.bar_open_time_ms, price=fill.price, fee=fill.fee,
+            order_id=fill.order_id,
+            strategy=fill.strategy,
+            exchange=fill.exchange,
+            symbol=fill.symbol,
+            side=fill.side,
+            qty=fill.qty,
+            bar_open_time_ms=fill.bar_open_time_ms,
+            price=fill.price,
+            fee=fill.fee,
             fee_base=fill.fee_base,
-        )  # fmt: skip
+        )
 
 
 @dataclass(frozen=True, slots=True)

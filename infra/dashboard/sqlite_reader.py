@@ -76,10 +76,17 @@ class SqliteReader:
             self._targets.setdefault((exchange, symbol), {})[order_id] = (strategy, bar_ms, Decimal(target))
             if kind == "OrderFilled":
                 self._fills[order_id] = Fill.of_values(
-                    order_id=order_id, strategy=strategy, exchange=exchange, symbol=symbol, side=side,
-                    qty=Decimal(qty), bar_open_time_ms=bar_ms, price=Decimal(price), fee=Decimal(fee),
+                    order_id=order_id,
+                    strategy=strategy,
+                    exchange=exchange,
+                    symbol=symbol,
+                    side=side,
+                    qty=Decimal(qty),
+                    bar_open_time_ms=bar_ms,
+                    price=Decimal(price),
+                    fee=Decimal(fee),
                     fee_base=Decimal(fee_base or 0),  # files from before base-asset commissions have none
-                )  # fmt: skip
+                )
                 filled = True
         if filled:
             self._in_bar_order = sorted(self._fills.values(), key=lambda fill: fill.bar_open_time_ms)

@@ -23,7 +23,6 @@ from infra.local.recorder import EventRecorder
 from infra.local.runtime import LocalRuntime, retention_for
 from infra.local.stores import run_stores
 from infra.local.stream_health import StreamHealthTable
-from infra.local_exchange.server import LocalBinance
 from infra.report import write_report
 from infra.report.trades import iso_utc
 from infra.strategy_loader import load_strategies
@@ -32,8 +31,9 @@ from producers.streamer.cursors import CursorFile
 from producers.streamer.runner import stream_until_stopped
 from producers.streamer.streamer import Streamer, StreamerSettings
 
-if TYPE_CHECKING:  # ccxt is imported only when a run trades through it
+if TYPE_CHECKING:  # ccxt is imported only when a run trades through it; the local Binance is a tool, never shipped
     from consumers.execution.ccxt_broker import CcxtBroker, Credentials
+    from tools.local_exchange.server import LocalBinance
 
 log = logging.getLogger(__name__)
 
@@ -173,10 +173,8 @@ class _Reconciling:
     def of(cls, options: LiveOptions, stores: Stores, runtime: LocalRuntime, broker: CcxtBroker | None) -> _Reconciling:
         if broker is None:
             return cls(stores, runtime, None, 0.0)
-        from infra.local.trading import sub_accounts
-
         settings = options.config.broker.reconcile
-        keys = sub_accounts(options.config, options.exchange, options.stream.symbols)
+        keys = options.config.sub_accounts(options.exchange, options.stream.symbols)
         return cls(stores, runtime, Reconciler.of(stores, broker, settings, keys), settings.every_min * 60)
 
     def tick(self) -> None:

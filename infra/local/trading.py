@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from consumers.execution.ccxt_broker import CcxtBroker, Credentials
-from consumers.stores.ports import AccountKey
 from infra.config import BrokerConfig, StdsConfig
 
 
@@ -21,22 +20,11 @@ def ccxt_broker(broker: BrokerConfig, credentials: Credentials, rest_url: str | 
     return CcxtBroker(broker.exchange, credentials, sandbox=not broker.live, rest_url=rest_url or broker.rest_url)
 
 
-def sub_accounts(config: StdsConfig, exchange: str, symbols: Iterable[str]) -> list[AccountKey]:
-    """Every (strategy, symbol) the run trades: the book counts their starting cash before their first order."""
-    streamed = list(symbols)
-    return [
-        AccountKey(name, exchange, symbol)
-        for name, line in config.strategies.items()
-        for symbol in streamed
-        if line.symbols is None or symbol in line.symbols
-    ]
-
-
 def live_banner(config: StdsConfig, exchange: str, symbols: Iterable[str]) -> str:
     """What a `--live` run will trade with real money, printed before it starts."""
     policy = config.risk_policy()
     lines = [f"LIVE TRADING on {config.broker.exchange} with real money:"]
-    for key in sub_accounts(config, exchange, symbols):
+    for key in config.sub_accounts(exchange, symbols):
         limits = policy.limits_for(key.strategy, key.symbol)
         lines.append(
             f"  {key.strategy:<20} {key.symbol:<12} max order notional {_limit(limits.max_order_notional)}, "
@@ -54,7 +42,7 @@ def check_live(config: StdsConfig, symbols: Iterable[str], local_exchange: bool)
         raise UnsafeToTrade("--live needs --broker ccxt (the paper broker never trades)")
     if local_exchange:
         raise UnsafeToTrade("--live and --local-exchange contradict each other: the local exchange is a dry run")
-    if not sub_accounts(config, config.broker.exchange, symbols):
+    if not config.sub_accounts(config.broker.exchange, symbols):
         raise UnsafeToTrade("--live with no strategy trading any of --symbols")
 
 

@@ -23,7 +23,6 @@ class Subscription:
 class CandleStream(Protocol):
     exchange: str  # ccxt id of the exchange, also BarClosed.exchange
     default_ws_url: str
-    default_rest_url: str
     max_streams_per_connection: int
     subscribe_batch: int  # streams per subscribe message
     subscribe_messages_per_second: float  # the exchange's limit on messages sent to it

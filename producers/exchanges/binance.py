@@ -20,7 +20,6 @@ class BinanceSpot:
 
     exchange: str = "binance"
     default_ws_url: str = "wss://stream.binance.com:9443"
-    default_rest_url: str = "https://api.binance.com"
     max_streams_per_connection: int = 1024
     subscribe_batch: int = 200
     subscribe_messages_per_second: float = 4.0  # under the limit of 5, leaving room for pongs

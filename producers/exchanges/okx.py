@@ -20,7 +20,6 @@ class OkxSpot:
 
     exchange: str = "okx"
     default_ws_url: str = "wss://ws.okx.com:8443"
-    default_rest_url: str = "https://www.okx.com"
     max_streams_per_connection: int = 300
     subscribe_batch: int = 50
     subscribe_messages_per_second: float = 2.0

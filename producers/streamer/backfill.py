@@ -10,9 +10,9 @@ import ccxt.async_support as ccxt_async
 
 from events.bar_checks import bar_problem
 from events.dead_letters import DeadLetters
+from events.exchange_urls import point_at
 from events.models import BarClosed
 from events.timeframes import timeframe_ms
-from producers.exchanges.ccxt_urls import point_at
 
 log = logging.getLogger(__name__)
 

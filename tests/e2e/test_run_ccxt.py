@@ -17,12 +17,12 @@ from consumers.stores.sqlite import SqliteState
 from infra.cli import main
 from infra.config import BrokerConfig, StdsConfig, StrategyConfig
 from infra.local.live import LiveOptions, run_live
-from infra.local_exchange.orders import RequestFault, SpotAccount
-from infra.local_exchange.server import LocalBinance
-from infra.local_exchange.tape import Tape
 from producers.streamer.connection import ConnectionSettings
 from producers.streamer.streamer import StreamerSettings
 from tests.conftest import spot_day_bars
+from tools.local_exchange.orders import RequestFault, SpotAccount
+from tools.local_exchange.server import LocalBinance
+from tools.local_exchange.tape import Tape
 
 API_KEY = "e2e-key-never-written-anywhere"
 SECRET = "e2e-secret-never-written-anywhere"

@@ -19,15 +19,15 @@ from events.dead_letters import DeadLetterList
 from events.eventbridge_bus import EventBridgeBus
 from events.models import BarClosed
 from infra.aws.stream import StreamOptions, run_stream
-from infra.local_exchange.faults import FaultPlan
-from infra.local_exchange.server import LocalBinance
-from infra.local_exchange.tape import Tape
 from producers.replay.sources import open_sources
 from producers.streamer.connection import ConnectionSettings
 from producers.streamer.cursors import DynamoCursorItem
 from producers.streamer.streamer import StreamerSettings
 from tests.conftest import SHARED_DATA
 from tests.emulators.aws import FlakyClient, client, envelopes_in, queue_behind_rule
+from tools.local_exchange.faults import FaultPlan
+from tools.local_exchange.server import LocalBinance
+from tools.local_exchange.tape import Tape
 
 FUTURES = SHARED_DATA / "binance/futures/um/klines/1m"
 PATHS = [FUTURES / f"{m}/{m}-1m-2023-02-06.csv" for m in ("LINKUSDT", "NEARUSDT")]

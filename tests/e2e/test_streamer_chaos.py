@@ -17,15 +17,15 @@ from events.models import BarClosed
 from infra.cli import main
 from infra.config import StdsConfig, StrategyConfig
 from infra.local.live import LiveOptions, run_live
-from infra.local_exchange.faults import Fault, FaultPlan
-from infra.local_exchange.server import LocalBinance
-from infra.local_exchange.tape import Tape
 from producers.exchanges.binance import BinanceSpot
 from producers.replay.sources import open_sources
 from producers.streamer.connection import ConnectionSettings
 from producers.streamer.cursors import CursorFile
 from producers.streamer.streamer import Streamer, StreamerSettings
 from tests.conftest import REPO_ROOT, SHARED_DATA
+from tools.local_exchange.faults import Fault, FaultPlan
+from tools.local_exchange.server import LocalBinance
+from tools.local_exchange.tape import Tape
 
 FUTURES = SHARED_DATA / "binance/futures/um/klines/1m"
 SYMBOLS = ("LINK/USDT", "NEAR/USDT", "FIL/USDT")

@@ -30,11 +30,11 @@ from events.models import BarClosed
 from infra.aws.delivered_bars_metric import DIMENSION, METRIC_NAME, NAMESPACE
 from infra.aws.stream import streamer_command
 from infra.local.emulators import FAKE_CREDENTIALS
-from infra.local_exchange.faults import FaultPlan
-from infra.local_exchange.server import LocalBinance
-from infra.local_exchange.tape import Tape
 from tests.conftest import REPO_ROOT, spot_day_bars
 from tests.emulators.aws import client, envelopes_in, queue_behind_rule
+from tools.local_exchange.faults import FaultPlan
+from tools.local_exchange.server import LocalBinance
+from tools.local_exchange.tape import Tape
 
 DOCKERFILE = (REPO_ROOT / "Dockerfile").read_text()
 BARS = 240

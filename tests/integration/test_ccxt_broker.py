@@ -34,11 +34,11 @@ from consumers.execution.ccxt_broker import (
 )
 from consumers.stores.ports import AccountKey
 from events.models import OrderRequested
-from infra.local_exchange.orders import RequestFault, SpotAccount
-from infra.local_exchange.server import LocalBinance
-from infra.local_exchange.tape import Tape
 from tests.conftest import spot_day_bars
 from tests.factories import order_requested
+from tools.local_exchange.orders import RequestFault, SpotAccount
+from tools.local_exchange.server import LocalBinance
+from tools.local_exchange.tape import Tape
 
 API_KEY = "k3y-0f-the-local-account"
 SECRET = "s3cret-0f-the-local-account"

@@ -19,14 +19,14 @@ from consumers.stores.ports import AccountKey, Decision
 from events.envelope import time_of_ms, wrap
 from events.models import OrderFilled
 from infra.aws.handlers import execution, reconciliation
-from infra.local_exchange.orders import SpotAccount
-from infra.local_exchange.server import LocalBinance
-from infra.local_exchange.tape import Tape
 from tests.conftest import spot_day_bars
 from tests.emulators.aws import client
 from tests.emulators.lambda_poller import ACCOUNT, LambdaContext
 from tests.factories import order_requested
 from tests.integration.test_ccxt_broker import API_KEY, SECRET, serving
+from tools.local_exchange.orders import SpotAccount
+from tools.local_exchange.server import LocalBinance
+from tools.local_exchange.tape import Tape
 
 KEY = AccountKey("sma", "binance", "BTC/USDT")
 

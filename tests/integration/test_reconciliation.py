@@ -18,12 +18,12 @@ from consumers.stores.ports import AccountKey, Decision, Stores
 from events.models import OrderFilled, OrderRejected, OrderRequested
 from infra.aws.stores import dynamodb_stores
 from infra.local.stores import sqlite_stores
-from infra.local_exchange.orders import SpotAccount
-from infra.local_exchange.server import LocalBinance
-from infra.local_exchange.tape import Tape
 from tests.conftest import spot_day_bars
 from tests.factories import order_requested
 from tests.integration.test_ccxt_broker import API_KEY, FAST, PRICE, SECRET, serving
+from tools.local_exchange.orders import SpotAccount
+from tools.local_exchange.server import LocalBinance
+from tools.local_exchange.tape import Tape
 
 KEY = AccountKey("sma", "binance", "BTC/USDT")
 CASH = Decimal(1000)
@@ -175,7 +175,7 @@ def test_an_order_left_open_on_the_exchange_halts_with_the_order_named(
 def test_an_unreachable_exchange_concludes_nothing_and_halts_nothing(
     stores: Stores, broker: CcxtBroker, exchange: LocalBinance
 ) -> None:
-    from infra.local_exchange.orders import RequestFault
+    from tools.local_exchange.orders import RequestFault
 
     broker.retry = type(FAST)(base_s=0.01, cap_s=0.01, give_up_after_s=0.1)
     broker.exchange.load_markets()

@@ -36,13 +36,11 @@ def app() -> ReconciliationApp:
     if os.environ.get("STDS_BROKER", "paper") != "ccxt":
         return ReconciliationApp(None, environment.bus())
     from consumers.execution.ccxt_broker import CcxtBroker
-    from infra.local.trading import sub_accounts
 
     config = environment.config
     broker = broker_from_environment(environment)
     assert isinstance(broker, CcxtBroker)
-    symbols = sorted({symbol for line in config.strategies.values() for symbol in line.symbols or ()})
-    keys = sub_accounts(config, config.broker.exchange, symbols)
+    keys = config.sub_accounts(config.broker.exchange, config.named_symbols())
     return ReconciliationApp(
         Reconciler.of(environment.stores(), broker, config.broker.reconcile, keys), environment.bus()
     )
@@ -64,8 +62,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.info("reconciled", extra={"reconciliation": document})
     else:
         logger.warning("reconciliation found differences", extra={"reconciliation": document})
-    return {"agrees": result.agrees, "settled": len(result.settled), "problems": result.problems,
-            "unreachable": result.unreachable}  # fmt: skip
+    return {
+        "agrees": result.agrees,
+        "settled": len(result.settled),
+        "problems": result.problems,
+        "unreachable": result.unreachable,
+    }
 
 
 if "AWS_LAMBDA_FUNCTION_NAME" in os.environ:

@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl
 import orjson
 from aiohttp import web
 
-from infra.local_exchange.tape import Tape
+from tools.local_exchange.tape import Tape
 
 EIGHT = Decimal("0.00000001")
 FEE_RATE = Decimal("0.001")  # Binance's standard spot taker fee, 0.1%
@@ -311,18 +311,27 @@ class SpotOrders:
         rate, zero = _fmt(FEE_RATE), _fmt(Decimal(0))
         return _json(
             {
-                "makerCommission": 10, "takerCommission": 10, "buyerCommission": 0, "sellerCommission": 0,
+                "makerCommission": 10,
+                "takerCommission": 10,
+                "buyerCommission": 0,
+                "sellerCommission": 0,
                 "commissionRates": {"maker": rate, "taker": rate, "buyer": zero, "seller": zero},
-                "canTrade": True, "canWithdraw": True, "canDeposit": True, "brokered": False,
-                "requireSelfTradePrevention": False, "preventSor": False, "updateTime": self.now_ms(),
+                "canTrade": True,
+                "canWithdraw": True,
+                "canDeposit": True,
+                "brokered": False,
+                "requireSelfTradePrevention": False,
+                "preventSor": False,
+                "updateTime": self.now_ms(),
                 "accountType": "SPOT",
                 "balances": [
                     {"asset": a, "free": _fmt(self.account.balances.get(a, Decimal(0))), "locked": _fmt(Decimal(0))}
                     for a in assets
                 ],
-                "permissions": ["SPOT"], "uid": 1,
+                "permissions": ["SPOT"],
+                "uid": 1,
             }
-        )  # fmt: skip
+        )
 
     # matching
 
@@ -409,9 +418,12 @@ def _fail(request: web.Request, fault: RequestFault) -> web.StreamResponse:
 def _order_answer(order: Order, answer: str) -> dict[str, Any]:
     """POST /api/v3/order's body for newOrderRespType ACK, RESULT or FULL."""
     ack = {
-        "symbol": order.market, "orderId": order.order_id, "orderListId": -1,
-        "clientOrderId": order.client_order_id, "transactTime": order.time_ms,
-    }  # fmt: skip
+        "symbol": order.market,
+        "orderId": order.order_id,
+        "orderListId": -1,
+        "clientOrderId": order.client_order_id,
+        "transactTime": order.time_ms,
+    }
     if answer == "ACK":
         return ack
     result = ack | _order_state(order) | {"workingTime": order.time_ms, "selfTradePreventionMode": "EXPIRE_MAKER"}
@@ -422,19 +434,27 @@ def _order_answer(order: Order, answer: str) -> dict[str, Any]:
 
 def _fill_row(fill: Fill) -> dict[str, Any]:
     return {
-        "price": _fmt(fill.price), "qty": _fmt(fill.qty), "commission": _fmt(fill.commission),
-        "commissionAsset": fill.commission_asset, "tradeId": fill.trade_id,
-    }  # fmt: skip
+        "price": _fmt(fill.price),
+        "qty": _fmt(fill.qty),
+        "commission": _fmt(fill.commission),
+        "commissionAsset": fill.commission_asset,
+        "tradeId": fill.trade_id,
+    }
 
 
 def _order_query(order: Order) -> dict[str, Any]:
     """GET /api/v3/order's body: the order's state, with no fills (those come from myTrades)."""
     zero = _fmt(Decimal(0))
     tail = {
-        "stopPrice": zero, "icebergQty": zero, "time": order.time_ms, "updateTime": order.time_ms,
-        "isWorking": True, "workingTime": order.time_ms, "origQuoteOrderQty": zero,
+        "stopPrice": zero,
+        "icebergQty": zero,
+        "time": order.time_ms,
+        "updateTime": order.time_ms,
+        "isWorking": True,
+        "workingTime": order.time_ms,
+        "origQuoteOrderQty": zero,
         "selfTradePreventionMode": "EXPIRE_MAKER",
-    }  # fmt: skip
+    }
     head = {
         "symbol": order.market,
         "orderId": order.order_id,
@@ -446,19 +466,33 @@ def _order_query(order: Order) -> dict[str, Any]:
 
 def _order_state(order: Order) -> dict[str, Any]:
     return {
-        "price": _fmt(Decimal(0)), "origQty": _fmt(order.orig_qty), "executedQty": _fmt(order.executed_qty),
-        "cummulativeQuoteQty": _fmt(order.quote_qty), "status": order.status, "timeInForce": "GTC",
-        "type": "MARKET", "side": order.side,
-    }  # fmt: skip
+        "price": _fmt(Decimal(0)),
+        "origQty": _fmt(order.orig_qty),
+        "executedQty": _fmt(order.executed_qty),
+        "cummulativeQuoteQty": _fmt(order.quote_qty),
+        "status": order.status,
+        "timeInForce": "GTC",
+        "type": "MARKET",
+        "side": order.side,
+    }
 
 
 def _trade_row(order: Order, fill: Fill) -> dict[str, Any]:
     return {
-        "symbol": order.market, "id": fill.trade_id, "orderId": order.order_id, "orderListId": -1,
-        "price": _fmt(fill.price), "qty": _fmt(fill.qty), "quoteQty": _fmt(fill.price * fill.qty),
-        "commission": _fmt(fill.commission), "commissionAsset": fill.commission_asset, "time": order.time_ms,
-        "isBuyer": order.side == "BUY", "isMaker": False, "isBestMatch": True,
-    }  # fmt: skip
+        "symbol": order.market,
+        "id": fill.trade_id,
+        "orderId": order.order_id,
+        "orderListId": -1,
+        "price": _fmt(fill.price),
+        "qty": _fmt(fill.qty),
+        "quoteQty": _fmt(fill.price * fill.qty),
+        "commission": _fmt(fill.commission),
+        "commissionAsset": fill.commission_asset,
+        "time": order.time_ms,
+        "isBuyer": order.side == "BUY",
+        "isMaker": False,
+        "isBestMatch": True,
+    }
 
 
 def _form(body: str) -> dict[str, str]:

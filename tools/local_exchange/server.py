@@ -22,9 +22,9 @@ from aiohttp import WSMsgType, web
 
 from events.models import BarClosed
 from events.timeframes import timeframe_ms
-from infra.local_exchange.faults import Fault, FaultPicker, FaultPlan
-from infra.local_exchange.orders import SpotAccount, SpotOrders
-from infra.local_exchange.tape import MarketClock, Tape
+from tools.local_exchange.faults import Fault, FaultPicker, FaultPlan
+from tools.local_exchange.orders import SpotAccount, SpotOrders
+from tools.local_exchange.tape import MarketClock, Tape
 
 log = logging.getLogger(__name__)
 
@@ -250,33 +250,64 @@ def kline_message(stream: str, market: str, bar: BarClosed, closed: bool) -> str
     close = bar.close if closed else bar.open
     high, low = (bar.high, bar.low) if closed else (max(bar.open, close), min(bar.open, close))
     kline: dict[str, Any] = {
-        "t": bar.open_time_ms, "T": bar.close_time_ms, "s": market, "i": bar.timeframe, "f": 0, "L": 0,
-        "o": str(bar.open), "c": str(close), "h": str(high), "l": str(low),
-        "v": str(bar.volume if closed else Decimal(0)), "n": bar.trades or 0, "x": closed,
-        "q": str(bar.quote_volume or 0), "V": "0", "Q": "0", "B": "0",
-    }  # fmt: skip
+        "t": bar.open_time_ms,
+        "T": bar.close_time_ms,
+        "s": market,
+        "i": bar.timeframe,
+        "f": 0,
+        "L": 0,
+        "o": str(bar.open),
+        "c": str(close),
+        "h": str(high),
+        "l": str(low),
+        "v": str(bar.volume if closed else Decimal(0)),
+        "n": bar.trades or 0,
+        "x": closed,
+        "q": str(bar.quote_volume or 0),
+        "V": "0",
+        "Q": "0",
+        "B": "0",
+    }
     event = {"e": "kline", "E": bar.close_time_ms + 1 if closed else bar.open_time_ms + 1, "s": market, "k": kline}
     return orjson.dumps({"stream": stream, "data": event}).decode()
 
 
 def _kline_row(bar: BarClosed, forming: bool) -> list[Any]:
     close = bar.open if forming else bar.close  # the forming candle is not final yet
+    # Binance's columns: open time, OHLC, volume, close time, quote volume, trades, taker buy base and quote, unused
     return [
-        bar.open_time_ms, str(bar.open), str(bar.high), str(bar.low), str(close), str(bar.volume),
-        bar.close_time_ms, str(bar.quote_volume or 0), bar.trades or 0, "0", "0", "0",
-    ]  # fmt: skip
+        bar.open_time_ms,
+        str(bar.open),
+        str(bar.high),
+        str(bar.low),
+        str(close),
+        str(bar.volume),
+        bar.close_time_ms,
+        str(bar.quote_volume or 0),
+        bar.trades or 0,
+        "0",
+        "0",
+        "0",
+    ]
 
 
 def _market_info(market: str, bar: BarClosed) -> dict[str, Any]:
     base, quote = bar.symbol.split("/")
     return {
-        "symbol": market, "status": "TRADING", "baseAsset": base, "quoteAsset": quote,
-        "baseAssetPrecision": 8, "quoteAssetPrecision": 8, "quotePrecision": 8,
-        "orderTypes": ["LIMIT", "MARKET"], "isSpotTradingAllowed": True, "isMarginTradingAllowed": False,
+        "symbol": market,
+        "status": "TRADING",
+        "baseAsset": base,
+        "quoteAsset": quote,
+        "baseAssetPrecision": 8,
+        "quoteAssetPrecision": 8,
+        "quotePrecision": 8,
+        "orderTypes": ["LIMIT", "MARKET"],
+        "isSpotTradingAllowed": True,
+        "isMarginTradingAllowed": False,
         "permissions": ["SPOT"],
         "filters": [
             {"filterType": "PRICE_FILTER", "minPrice": "0.00000001", "maxPrice": "1000000", "tickSize": "0.00000001"},
             {"filterType": "LOT_SIZE", "minQty": "0.00001", "maxQty": "9000000", "stepSize": "0.00001"},
             {"filterType": "NOTIONAL", "minNotional": "5", "maxNotional": "9000000", "applyToMarketOrder": True},
         ],
-    }  # fmt: skip
+    }

@@ -1,4 +1,8 @@
-"""Point a ccxt exchange at another Binance-compatible server (the local exchange), keeping every path."""
+"""Point an exchange client at another Binance-compatible server (the local exchange), keeping every path.
+
+It lives here, beside the contract both sides share, because the streamer's backfill (producers) and the
+ccxt broker (consumers) both point their clients the same way, and neither side may import the other.
+"""
 
 from __future__ import annotations
 

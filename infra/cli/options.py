@@ -1,0 +1,148 @@
+"""What several commands share: argument types, option groups, and turning parsed options into settings."""
+
+from __future__ import annotations
+
+import argparse
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from infra.config import ConfigError, StdsConfig, StrategyConfig, load_config, paper_config
+
+if TYPE_CHECKING:
+    from producers.streamer.streamer import StreamerSettings
+
+    Commands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+
+DEFAULT_REGION = "ap-northeast-1"  # Binance answers US addresses with HTTP 451; its own servers are in Tokyo
+
+
+def decimal_number(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value.is_finite():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def epoch_ms(text: str) -> int:
+    from producers.replay.ohlcv_csv import parse_timestamp
+
+    return parse_timestamp(text.replace("T", " ").removesuffix("Z"))
+
+
+def symbol_list(text: str) -> list[str]:
+    return [s.strip() for s in text.split(",") if s.strip()]
+
+
+def add_paper_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--fee-bps", type=decimal_number, help="paper broker fee in basis points (default 10)")
+    parser.add_argument("--slippage-bps", type=decimal_number, help="paper broker slippage in basis points (default 0)")
+    parser.add_argument("--cash", type=decimal_number, help="starting cash per sub-account (default 100000)")
+
+
+def add_broker_options(command: argparse.ArgumentParser) -> None:
+    """Where orders go; each overrides the strategies file's [broker] table."""
+    broker = command.add_argument_group("broker", "where orders go (defaults: the [broker] table, else paper)")
+    broker.add_argument("--broker", choices=["paper", "ccxt"], help="paper fills, or real orders through ccxt")
+    net = broker.add_mutually_exclusive_group()
+    net.add_argument("--sandbox", dest="live", action="store_false", default=None, help="the exchange's testnet")
+    net.add_argument("--live", dest="live", action="store_true", help="REAL MONEY: the exchange itself")
+    broker.add_argument("--key-file", type=Path, help='JSON {"apiKey", "secret"} outside the repo, chmod 600')
+    broker.add_argument("--exchange-url", help="a Binance-compatible REST base for orders (e.g. `stds exchange`)")
+
+
+def add_streamer_options(command: argparse.ArgumentParser) -> None:
+    """What `stds run` and `stds stream` both need to hold the exchange's candle streams."""
+    command.add_argument("--symbols", required=True, help="ccxt symbols to stream, e.g. BTC/USDT,ETH/USDT")
+    command.add_argument("--exchange", default="binance", choices=["binance", "okx"], help="whose candle stream")
+    command.add_argument("--ws-url", help="websocket base, e.g. ws://127.0.0.1:8765; none: the exchange's public one")
+    command.add_argument("--rest-url", help="REST base for backfill, e.g. http://127.0.0.1:8765")
+    command.add_argument("--since", help="first run only: backfill from this UTC time (ISO) or epoch ms")
+    command.add_argument("--duration", type=float, help="stop after this many seconds")
+    command.add_argument("--silence", type=float, default=60.0, help="seconds without a message before reconnecting")
+    command.add_argument("--heartbeat", type=float, default=60.0, help="seconds between health log lines")
+
+
+def add_region_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--region",
+        default=DEFAULT_REGION,
+        help="AWS region; Binance refuses US addresses (HTTP 451) and runs in Tokyo, hence ap-northeast-1",
+    )
+
+
+def streamer_settings(args: argparse.Namespace) -> StreamerSettings:
+    from producers.streamer.connection import ConnectionSettings
+    from producers.streamer.streamer import StreamerSettings
+
+    return StreamerSettings(
+        symbols=tuple(symbol_list(args.symbols)),
+        ws_url=args.ws_url,
+        rest_url=args.rest_url,
+        start_ms=epoch_ms(args.since) if args.since else None,
+        heartbeat_s=args.heartbeat,
+        connection=ConnectionSettings(silence_s=args.silence),
+    )
+
+
+def config_from_args(args: argparse.Namespace, strategy_symbols: str | None) -> tuple[StdsConfig, Path]:
+    """The strategies file (--config), or the one strategy of --strategy/--param; with the paper options over it."""
+    if args.config:
+        config, config_dir = load_config(args.config), args.config.parent
+        if args.param:
+            raise ConfigError("--param goes with --strategy; put parameters in the --config file instead")
+    else:
+        params = dict(_key_value(item) for item in args.param)
+        symbols = strategy_symbols.split(",") if strategy_symbols else None
+        name = args.strategy.rpartition(":")[2].rpartition("/")[2].removesuffix(".py").lower()
+        config = StdsConfig(strategies={name: StrategyConfig(use=args.strategy, symbols=symbols, params=params)})
+        config_dir = Path.cwd()
+    paper = _given({"fee_bps": args.fee_bps, "slippage_bps": args.slippage_bps, "starting_cash": args.cash})
+    if paper:
+        settings = paper_config({**config.paper.model_dump(), **paper}, "--fee-bps/--slippage-bps/--cash")
+        config = config.model_copy(update={"paper": settings})
+    return config, config_dir
+
+
+def with_broker_args(config: StdsConfig, args: argparse.Namespace) -> StdsConfig:
+    """The [broker] table with --broker, --sandbox/--live, --key-file and --exchange-url over it."""
+    given = {"kind": args.broker, "live": args.live, "key_file": args.key_file, "rest_url": args.exchange_url}
+    overrides = _given(given)
+    if not overrides:
+        return config
+    broker = config.broker.model_validate({**config.broker.model_dump(), **overrides})
+    return config.model_copy(update={"broker": broker})
+
+
+def print_summary(summary: dict[str, Any], out: Path) -> None:
+    rows = [
+        ("bars", summary.get("bars")),
+        ("trades", summary.get("trades")),
+        ("rejects", summary.get("rejects")),
+        ("pnl", summary.get("pnl")),
+        ("return %", summary.get("return_pct")),
+        ("max drawdown %", summary.get("max_drawdown_pct")),
+        ("sharpe", summary.get("sharpe")),
+        ("fees", summary.get("fees")),
+        ("bars/s", summary.get("bars_per_second")),
+        ("dead letters", summary.get("dead_letters")),
+        ("gaps", summary.get("gaps")),
+    ]
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print(f"{name:>{width}}  {value}")
+    print(f"{'report':>{width}}  {out}/ (trades.csv, equity.csv, summary.json, chart.png)")
+
+
+def _given(options: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in options.items() if value is not None}
+
+
+def _key_value(item: str) -> tuple[str, str]:
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"--param {item!r}: expected KEY=VALUE, e.g. --param fast=10")
+    return key.strip(), value.strip()
