@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,9 +80,9 @@ def cursor_store(options: StreamOptions) -> CursorStore:
 
 
 async def run_stream(
-    options: StreamOptions, bus: Bus | None = None, until_published: int | None = None
+    options: StreamOptions, bus: Bus | None = None, until_published: int | None = None, s3: Any = None
 ) -> dict[str, Any]:
-    archive = SpanArchive(_client("s3"), options.bucket) if options.bucket else None
+    archive = SpanArchive(s3 or _client("s3"), options.bucket) if options.bucket else None
     publisher = BusPublisher(
         bus or bus_for(options), options.stream.symbols, archive=archive, batch_wait_s=options.batch_wait_s
     )
@@ -115,6 +116,7 @@ async def run_stream(
         "batches": publisher.stats.batches,
         "refused_batches": publisher.stats.refused_batches,
         "all_delivered": delivered,
+        **_latency_ms(publisher.stats.latency_s),
     }
     log.info("stream stopped", extra=summary)
     return summary
@@ -124,6 +126,19 @@ async def _report(metric: DeliveredBarsMetric, publisher: BusPublisher, interval
     while True:
         await asyncio.sleep(interval_s)
         await asyncio.to_thread(metric.put, publisher.stats.published)  # off the loop the websockets run on
+
+
+def _latency_ms(latencies_s: Sequence[float]) -> dict[str, int]:
+    """From a minute's first bar reaching the publisher to the bus accepting its batch: p50, p95 and max."""
+    if not latencies_s:
+        return {}
+    ordered = sorted(latencies_s)
+    at = [ordered[min(len(ordered) - 1, int(q * len(ordered)))] for q in (0.5, 0.95)]
+    return {
+        "latency_p50_ms": round(at[0] * 1000),
+        "latency_p95_ms": round(at[1] * 1000),
+        "latency_max_ms": round(ordered[-1] * 1000),
+    }
 
 
 def _client(service: str) -> Any:

@@ -1,5 +1,6 @@
 """`stds stream` as its Fargate task runs it: a faulty local Binance in, moto's EventBridge out (refusing some
-entries), cursors in DynamoDB Local; every closed bar reaches the rule's queue exactly once."""
+entries), bars archived in moto's S3, cursors in DynamoDB Local; every closed bar reaches the rule's queue and
+the archive exactly once, a minute per batch."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from producers.streamer.connection import ConnectionSettings
 from producers.streamer.cursors import DynamoCursorItem
 from producers.streamer.streamer import StreamerSettings
 from tests.conftest import SHARED_DATA
-from tests.emulators.aws import FlakyClient, client, envelopes_in, queue_behind_rule
+from tests.emulators.aws import FlakyClient, archived_bars, bars_in, client, envelopes_in, queue_behind_rule
 
 FUTURES = SHARED_DATA / "binance/futures/um/klines/1m"
 PATHS = [FUTURES / f"{m}/{m}-1m-2023-02-06.csv" for m in ("LINKUSDT", "NEARUSDT")]
@@ -45,7 +46,9 @@ def test_every_bar_reaches_eventbridge_once_and_the_cursors_land_in_dynamodb(
     bus_name = f"stream-{uuid.uuid4().hex[:8]}"
     events = client("events", moto_endpoint)
     events.create_event_bus(Name=bus_name)
-    queue = queue_behind_rule(moto_endpoint, bus_name, "bars", {"detail-type": ["BarClosed"]})
+    queue = queue_behind_rule(moto_endpoint, bus_name, "bars", {"detail-type": ["BarsClosed"]})
+    bucket = bus_name
+    client("s3", moto_endpoint).create_bucket(Bucket=bucket)
     prefix = f"s{uuid.uuid4().hex[:8]}-"
     create_tables(dynamodb, TableNames.with_prefix(prefix))
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint)
@@ -74,14 +77,18 @@ def test_every_bar_reaches_eventbridge_once_and_the_cursors_land_in_dynamodb(
                 table_prefix=prefix,
                 dead_letters=tmp_path / "dead.jsonl",
                 stop_timeout_s=STOP_TIMEOUT_S,
+                bucket=bucket,
             )
-            return await run_stream(options, bus, until_published=exchange.tape.count(symbols))
+            s3 = client("s3", moto_endpoint)
+            return await run_stream(options, bus, until_published=exchange.tape.count(symbols), s3=s3)
 
     summary = asyncio.run(go())
     assert summary["all_delivered"] and refused and flaky.throttles_left == 0  # the faults did happen
-    received = [e.detail for e in envelopes_in(moto_endpoint, queue) if isinstance(e.detail, BarClosed)]
+    received = bars_in(envelopes_in(moto_endpoint, queue))
     keys = Counter((bar.symbol, bar.open_time_ms) for bar in received)
     assert keys == Counter((bar.symbol, bar.open_time_ms) for bar in bars)  # each exactly once
+    archived = archived_bars(moto_endpoint, bucket)
+    assert sorted(archived, key=key_of) == sorted(received, key=key_of)  # the same bars, each once
     cursors = DynamoCursorItem(dynamodb, TableNames.with_prefix(prefix).control).load()
     last = {symbol: max(b.open_time_ms for b in bars if b.symbol == symbol) for symbol in symbols}
     assert cursors == {("binance", symbol, "1m"): last[symbol] for symbol in symbols}
@@ -95,7 +102,8 @@ def test_a_restarted_task_resumes_from_its_dynamodb_cursors_with_no_bar_lost_or_
     bus_name = f"restart-{uuid.uuid4().hex[:8]}"
     events = client("events", moto_endpoint)
     events.create_event_bus(Name=bus_name)
-    queue = queue_behind_rule(moto_endpoint, bus_name, "bars", {"detail-type": ["BarClosed"]})
+    queue = queue_behind_rule(moto_endpoint, bus_name, "bars", {"detail-type": ["BarsClosed"]})
+    client("s3", moto_endpoint).create_bucket(Bucket=bus_name)
     prefix = f"r{uuid.uuid4().hex[:8]}-"
     create_tables(dynamodb, TableNames.with_prefix(prefix))
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint)
@@ -113,13 +121,21 @@ def test_a_restarted_task_resumes_from_its_dynamodb_cursors_with_no_bar_lost_or_
                 table_prefix=prefix,
                 dead_letters=tmp_path / "d",
                 stop_timeout_s=STOP_TIMEOUT_S,
+                bucket=bus_name,
             )
-            first = await run_stream(options, EventBridgeBus(events, bus_name), until_published=250)
+            s3 = client("s3", moto_endpoint)
+            first = await run_stream(options, EventBridgeBus(events, bus_name), until_published=250, s3=s3)
             assert first["all_delivered"]
             # the replacement task: no start time of its own, only the cursors the first one saved
             second = StreamOptions(**{**options.__dict__, "stream": replace(stream, start_ms=None)})
-            await run_stream(second, EventBridgeBus(events, bus_name), until_published=len(bars) - first["published"])
+            rest = len(bars) - first["published"]
+            await run_stream(second, EventBridgeBus(events, bus_name), until_published=rest, s3=s3)
 
     asyncio.run(two_tasks())
-    received = [e.detail for e in envelopes_in(moto_endpoint, queue) if isinstance(e.detail, BarClosed)]
-    assert Counter((b.symbol, b.open_time_ms) for b in received) == Counter((b.symbol, b.open_time_ms) for b in bars)
+    received = bars_in(envelopes_in(moto_endpoint, queue))
+    assert Counter(map(key_of, received)) == Counter(map(key_of, bars))
+    assert Counter(map(key_of, archived_bars(moto_endpoint, bus_name))) == Counter(map(key_of, bars))
+
+
+def key_of(bar: BarClosed) -> tuple[str, int]:
+    return (bar.symbol, bar.open_time_ms)
