@@ -20,6 +20,7 @@ from events.dead_letters import DeadLetterList
 from events.eventbridge_bus import EventBridgeBus
 from events.models import BarClosed
 from infra.aws.stream import StreamOptions, run_stream
+from infra.cost.calls import CallCounter
 from infra.local_exchange.faults import FaultPlan
 from infra.local_exchange.server import LocalBinance
 from infra.local_exchange.tape import Tape
@@ -139,3 +140,49 @@ def test_a_restarted_task_resumes_from_its_dynamodb_cursors_with_no_bar_lost_or_
 
 def key_of(bar: BarClosed) -> tuple[str, int]:
     return (bar.symbol, bar.open_time_ms)
+
+
+SYNTHETIC_SYMBOLS = 400  # a synthetic stream: the real LINKUSDT day renamed to 400 symbols (labelled, not market data)
+
+
+def test_a_live_minute_of_400_symbols_costs_one_put_object_and_one_put_events(
+    tmp_path: Path, moto_endpoint: str
+) -> None:
+    """The calls a live minute costs (botocore's own request hooks), and the batch latency: from the minute's first
+    bar reaching the publisher (the local exchange sends every close of a minute at once) to PutEvents accepted."""
+    link = [bar for bar in open_sources(PATHS[:1], DeadLetterList(), exchange="binance")][:40]
+    symbols = tuple(f"S{n:03d}/USDT" for n in range(SYNTHETIC_SYMBOLS))
+    tape = Tape.of(bar.model_copy(update={"symbol": symbol}) for bar in link for symbol in symbols)
+    exchange = LocalBinance(tape, speed=60, forming_updates=False)  # a minute closes every second
+    name = f"calls-{uuid.uuid4().hex[:8]}"
+    events, s3 = client("events", moto_endpoint), client("s3", moto_endpoint)
+    events.create_event_bus(Name=name)
+    s3.create_bucket(Bucket=name)
+    counter = CallCounter()
+    counter.attach(events)
+    counter.attach(s3)
+    minutes = 20
+
+    async def go() -> dict[str, Any]:
+        async with exchange.running() as (ws_url, rest_url):
+            stream = StreamerSettings(symbols=symbols, ws_url=ws_url, rest_url=rest_url)  # live minutes only
+            options = StreamOptions(stream=stream, event_bus=name, dead_letters=tmp_path / "d", bucket=name)
+            bus = EventBridgeBus(events, name)
+            return await run_stream(options, bus, until_published=minutes * len(symbols), s3=s3)
+
+    summary = asyncio.run(go())
+    counts = counter.counts
+    sent = -(-summary["published"] // len(symbols))  # minutes sent (the last one may be cut short by the stop)
+    puts, put_events = counts.requests["s3.PutObject"], counts.requests["events.PutEvents"]
+    assert summary["all_delivered"] and sent >= minutes
+    assert set(counts.requests) == {"s3.GetObject", "s3.PutObject", "events.PutEvents"}
+    assert counts.requests["s3.GetObject"] <= 2  # the first write to each span looks for what is there
+    # at most one of each a minute: fewer when a busy machine lets two minutes go out together
+    assert sent - 3 <= puts == put_events <= sent
+    assert counts.published_chunks == summary["batches"] <= 2 * sent  # 400 rows: two 64 KB chunks a minute
+    print(
+        f"\n{len(symbols)} symbols, {sent} live minutes: per minute {puts / sent:.2f} PutObject, "
+        f"{put_events / sent:.2f} PutEvents, {counts.published_chunks / sent:.2f} billed events; "
+        f"first bar → PutEvents accepted p50 {summary['latency_p50_ms']} ms, "
+        f"p95 {summary['latency_p95_ms']} ms, max {summary['latency_max_ms']} ms (moto)"
+    )
