@@ -39,11 +39,9 @@ log = logging.getLogger(__name__)
 class PublisherStats:
     published: int = 0  # bars delivered
     batches: int = 0  # BarsClosed chunks delivered
-    sends: int = 0  # minutes (or late parts of minutes) sent
     refused_batches: int = 0  # S3 or bus failures, each retried
-    # per minute sent: from its first bar reaching the publisher, and from the send starting, to the bus accepting it
+    # per minute sent: from its first bar reaching the publisher to the bus accepting its batch
     latency_s: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
-    send_s: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
 
 
 class BusPublisher:
@@ -132,7 +130,6 @@ class BusPublisher:
             self._send(minutes)
 
     def _send(self, minutes: list[tuple[float, list[BarClosed]]]) -> None:
-        started = time.monotonic()
         batches = batches_of(bar for _, bars in minutes for bar in bars)
         if self.archive is not None:
             self._until_archived(self.archive, batches)
@@ -153,9 +150,7 @@ class BusPublisher:
             self._in_flight = []
             self.stats.published += sum(len(bars) for _, bars in minutes)
             self.stats.batches += len(batches)
-            self.stats.sends += len(minutes)
             self.stats.latency_s.extend(accepted - first_at for first_at, _ in minutes)
-            self.stats.send_s.extend(accepted - started for _ in minutes)
 
     def _until_archived(self, archive: SpanArchive, batches: list[BarsClosed]) -> None:
         while True:
