@@ -46,11 +46,11 @@ def drain(endpoint: str, queue_url: str, *, quiet_s: float = 1.0) -> list[dict[s
     while time.monotonic() - quiet_since < quiet_s:
         answer = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
         messages = answer.get("Messages", [])
-        if messages:
-            quiet_since = time.monotonic()
         for message in messages:
             bodies.append(orjson.loads(message["Body"]))
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        if messages:  # quiet counts from here: on a busy machine the deletes alone can take longer than quiet_s
+            quiet_since = time.monotonic()
     return bodies
 
 
