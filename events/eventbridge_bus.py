@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -22,12 +22,22 @@ def entry_size(entry: dict[str, Any]) -> int:
 
 class EventBridgeBus:
     """Publishes envelopes to one event bus. EventBridge assigns its own envelope ids, so consumers
-    key idempotency on the detail's deterministic `event_id`, which travels in `Detail`."""
+    key idempotency on the detail's deterministic `event_id`, which travels in `Detail`.
 
-    def __init__(self, client: Any, bus_name: str, retry: RetryPolicy | None = None) -> None:
+    `trace_header` picks the envelopes that start an X-Ray trace (an entry's `TraceHeader`); targets in
+    PassThrough mode trace only those."""
+
+    def __init__(
+        self,
+        client: Any,
+        bus_name: str,
+        retry: RetryPolicy | None = None,
+        trace_header: Callable[[Envelope], str | None] | None = None,
+    ) -> None:
         self.client = client
         self.bus_name = bus_name
         self.retry = retry or RetryPolicy()
+        self.trace_header = trace_header
 
     def publish(self, envelopes: Sequence[Envelope]) -> None:
         entries = [self._entry(envelope) for envelope in envelopes]
@@ -42,13 +52,16 @@ class EventBridgeBus:
 
     def _entry(self, envelope: Envelope) -> dict[str, Any]:
         detail = orjson.dumps(envelope.detail.model_dump(mode="json")).decode()
-        return {
+        entry = {
             "Time": envelope.time,
             "Source": envelope.source,
             "DetailType": envelope.detail_type,
             "Detail": detail,
             "EventBusName": self.bus_name,
         }
+        if self.trace_header is not None and (header := self.trace_header(envelope)) is not None:
+            entry["TraceHeader"] = header
+        return entry
 
     def _send(self, batch: list[dict[str, Any]]) -> list[tuple[int, str]]:
         answer = self.client.put_events(Entries=batch)

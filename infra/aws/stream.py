@@ -1,8 +1,11 @@
 """`stds stream`: the streamer as it runs in its Fargate task, publishing closed bars to EventBridge or SNS.
 
+Each exchange × timeframe × minute goes out as one `BarsClosed` batch (≤ 64 KB chunks), after its rows are
+in the S3 span object (`--bucket`); one batch every `--trace-every` minutes carries an X-Ray trace header.
 Cursors live in the DynamoDB control table (`--table-prefix`) or a file (`--cursors`); they are saved
-every heartbeat and on stop, never past what the bus accepted. SIGTERM stops the connections, delivers
-what is queued, saves the cursors and exits 0 within Fargate's stop timeout.
+every heartbeat and on stop, never past what the bus accepted. SIGTERM (a Fargate Spot notice too) stops the
+connections, delivers what is gathered, saves the cursors and exits 0 within Fargate's stop timeout; after a
+SIGKILL the next task re-publishes from the saved cursors, and S3 keeps each bar once.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +30,9 @@ from producers.exchanges.registry import adapter_for
 from producers.streamer.cursors import CursorFile, CursorStore, DynamoCursorItem
 from producers.streamer.publisher import BusPublisher, DeliveredCursors
 from producers.streamer.runner import stream_until_stopped
+from producers.streamer.s3_archive import SpanArchive
 from producers.streamer.streamer import Streamer, StreamerSettings
+from producers.streamer.tracing import MinuteTraceSampler
 
 log = logging.getLogger(__name__)
 
@@ -44,20 +50,23 @@ class StreamOptions:
     stop_timeout_s: float = 20.0  # for queued bars at stop; Fargate kills 30 s after SIGTERM
     deployment: str | None = None  # put the BarsDelivered metric for this deployment (its prefix)
     metric_interval_s: float = 60.0
+    bucket: str | None = None  # the S3 bar archive the strategy functions restore windows from
+    batch_wait_s: float = 2.0  # after a minute's first bar, send it without the symbols still missing
+    trace_every_minutes: int = 60  # one batch this often carries an X-Ray trace header; 0: none
 
 
-def streamer_command(symbols: list[str], bus_option: list[str], prefix: str) -> list[str]:
-    """The arguments the Fargate task gives the image's entrypoint (`stds stream`), from the stack."""
-    return [
-        "--symbols", ",".join(symbols), *bus_option, "--table-prefix", prefix, "--heartbeat", "60",
-        "--deployment", prefix,
-    ]  # fmt: skip
+def streamer_command(symbols: list[str], bus_option: list[str], prefix: str, bucket: str | None = None) -> list[str]:
+    """The arguments the Fargate task gives the image's entrypoint (`stds stream`), from the stack; with
+    `bucket`, the streamer keeps the bar archive there."""
+    command = ["--symbols", ",".join(symbols), *bus_option, "--table-prefix", prefix, "--heartbeat", "60"]
+    return [*command, "--deployment", prefix, *(["--bucket", bucket] if bucket else [])]
 
 
 def bus_for(options: StreamOptions, client: Any = None) -> Bus:
     session = botocore.session.get_session()
     if options.event_bus:
-        return EventBridgeBus(client or session.create_client("events"), options.event_bus)
+        sampler = MinuteTraceSampler(options.trace_every_minutes) if options.trace_every_minutes else None
+        return EventBridgeBus(client or session.create_client("events"), options.event_bus, trace_header=sampler)
     if options.topic_arn:
         return SnsBus(client or session.create_client("sns"), options.topic_arn)
     raise ValueError("give --event-bus NAME or --sns-topic ARN: where should the bars go?")
@@ -71,9 +80,12 @@ def cursor_store(options: StreamOptions) -> CursorStore:
 
 
 async def run_stream(
-    options: StreamOptions, bus: Bus | None = None, until_published: int | None = None
+    options: StreamOptions, bus: Bus | None = None, until_published: int | None = None, s3: Any = None
 ) -> dict[str, Any]:
-    publisher = BusPublisher(bus or bus_for(options))
+    archive = SpanArchive(s3 or _client("s3"), options.bucket) if options.bucket else None
+    publisher = BusPublisher(
+        bus or bus_for(options), options.stream.symbols, archive=archive, batch_wait_s=options.batch_wait_s
+    )
     dead_letters = DeadLetterFile(options.dead_letters)
     streamer = Streamer(
         adapter=adapter_for(options.exchange),
@@ -97,10 +109,15 @@ async def run_stream(
                 await reporting
             metric.put(publisher.stats.published)  # what was delivered while stopping counts too
     summary = {
-        "published": streamer.published, "backfilled": streamer.backfilled, "malformed": streamer.malformed,
-        "delivered": publisher.stats.published, "refused_batches": publisher.stats.refused_batches,
+        "published": streamer.published,
+        "backfilled": streamer.backfilled,
+        "malformed": streamer.malformed,
+        "delivered": publisher.stats.published,
+        "batches": publisher.stats.batches,
+        "refused_batches": publisher.stats.refused_batches,
         "all_delivered": delivered,
-    }  # fmt: skip
+        **_latency_ms(publisher.stats.latency_s),
+    }
     log.info("stream stopped", extra=summary)
     return summary
 
@@ -109,6 +126,19 @@ async def _report(metric: DeliveredBarsMetric, publisher: BusPublisher, interval
     while True:
         await asyncio.sleep(interval_s)
         await asyncio.to_thread(metric.put, publisher.stats.published)  # off the loop the websockets run on
+
+
+def _latency_ms(latencies_s: Sequence[float]) -> dict[str, int]:
+    """From a minute's first bar reaching the publisher to the bus accepting its batch: p50, p95 and max."""
+    if not latencies_s:
+        return {}
+    ordered = sorted(latencies_s)
+    at = [ordered[min(len(ordered) - 1, int(q * len(ordered)))] for q in (0.5, 0.95)]
+    return {
+        "latency_p50_ms": round(at[0] * 1000),
+        "latency_p95_ms": round(at[1] * 1000),
+        "latency_max_ms": round(ordered[-1] * 1000),
+    }
 
 
 def _client(service: str) -> Any:

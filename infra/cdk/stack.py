@@ -270,7 +270,7 @@ class StdsStack(Stack):
             image=ecs.ContainerImage.from_asset(
                 str(context), platform=ecr_assets.Platform.LINUX_ARM64, ignore_mode=IgnoreMode.DOCKER
             ),
-            command=streamer_command(symbols, self._bus_option(), self.settings.prefix),
+            command=streamer_command(symbols, self._bus_option(), self.settings.prefix, self.bar_bucket.bucket_name),
             logging=ecs.LogDrivers.aws_logs(stream_prefix="streamer", log_group=log_group),
             stop_timeout=Duration.seconds(30),  # SIGTERM, then 30 s to deliver the queue and save cursors
         )  # fmt: skip

@@ -47,6 +47,11 @@ def add(commands: Commands) -> None:
         help="put the BarsDelivered metric (namespace STDS, dimension Deployment=PREFIX) once a minute; "
         "the stack's streamer-lag alarm watches it",
     )
+    stream.add_argument("--bucket", help="S3 bucket of the bar archive: each minute's bars written there first")
+    stream.add_argument(
+        "--batch-wait", type=float, default=2.0, help="seconds after a minute's first bar before it goes out incomplete"
+    )
+    stream.add_argument("--trace-every", type=int, default=60, help="minutes between X-Ray traced batches; 0: none")
     stream.set_defaults(run=run)
 
 
@@ -65,6 +70,9 @@ def run(args: argparse.Namespace) -> int:
         exchange=args.exchange,
         duration_s=args.duration,
         deployment=args.deployment,
+        bucket=args.bucket,
+        batch_wait_s=args.batch_wait,
+        trace_every_minutes=args.trace_every,
     )
     summary = asyncio.run(run_stream(options))
     print(" ".join(f"{name}={value}" for name, value in summary.items()))

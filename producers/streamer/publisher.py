@@ -1,10 +1,16 @@
-"""Publishing the streamer's bars to a remote bus (EventBridge, SNS) without stalling the websockets.
+"""Publishing the streamer's bars to a remote bus (EventBridge, SNS) as one batch per exchange × timeframe × minute.
 
-The streamer's sink must return at once, but a `PutEvents` call takes tens of milliseconds; so bars
-queue here and a worker thread publishes them in batches (a batch closes at `max_batch` bars or after
-`linger_s`). A batch the bus refuses is retried, oldest first, until it goes through: a streamer never
-drops a closed bar. Cursors are saved no further than what was delivered (`DeliveredCursors`), so a
-task killed with bars still queued re-publishes them on restart instead of losing them.
+The streamer's sink must return at once, but S3 and `PutEvents` calls take tens of milliseconds; so bars
+gather here by open time, and a worker thread sends a minute when every subscribed symbol has closed it or
+`batch_wait_s` after its first bar arrived, whichever comes first. Bars that come after their minute went out
+(late, or backfilled after a reconnect) gather the same way and follow in another batch for that open time.
+A minute is sent with every earlier minute still gathering, oldest first, so no stream is ever reordered.
+
+Sending a minute: its rows go into the S3 span object first (`SpanArchive`, when there is a bucket), then
+its `BarsClosed` chunks (≤ 64 KB each: `events.minute_batches.batches_of`) to the bus, stamped with the
+minute's close. S3 failures and bus refusals are retried until they go through: a streamer never drops a
+closed bar. Cursors are saved no further than what was delivered (`DeliveredCursors`), so a task killed
+with bars gathering or in flight re-publishes them on restart instead of losing them.
 """
 
 from __future__ import annotations
@@ -13,75 +19,91 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from events.batching import Undelivered
 from events.bus import Bus
-from events.envelope import Envelope, time_of_ms, wrap
-from events.models import BarClosed
+from events.envelope import time_of_ms, wrap
+from events.minute_batches import batches_of
+from events.models import BarClosed, BarsClosed
 from producers.streamer.cursors import CursorStore
 from producers.streamer.gate import StreamId, stream_of
+from producers.streamer.minute_gathering import MinuteGathering
+from producers.streamer.s3_archive import SpanArchive
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class PublisherStats:
-    published: int = 0
-    refused_batches: int = 0
+    published: int = 0  # bars delivered
+    batches: int = 0  # BarsClosed chunks delivered
+    refused_batches: int = 0  # S3 or bus failures, each retried
+    # per minute sent: from its first bar reaching the publisher to the bus accepting its batch
+    latency_s: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
 
 
-@dataclass
 class BusPublisher:
-    bus: Bus
-    max_batch: int = 10
-    linger_s: float = 0.05
-    retry_pause_s: float = 1.0
-    stats: PublisherStats = field(default_factory=PublisherStats)
-
-    def __post_init__(self) -> None:
-        self._queue: deque[tuple[float, Envelope]] = deque()
+    def __init__(
+        self,
+        bus: Bus,
+        symbols: Iterable[str],
+        *,
+        archive: SpanArchive | None = None,
+        batch_wait_s: float = 2.0,
+        retry_pause_s: float = 1.0,
+    ) -> None:
+        self.bus = bus
+        self.archive = archive
+        self.retry_pause_s = retry_pause_s
+        self.stats = PublisherStats()
+        self._gathering = MinuteGathering(symbols, batch_wait_s)
+        self._in_flight: list[BarClosed] = []
         self._condition = threading.Condition()
+        self._hurry = False  # send whatever is gathering without waiting (flush, close)
         self._closing = False
-        self._in_flight: list[Envelope] = []
         self._thread = threading.Thread(target=self._work, name="bus-publisher", daemon=True)
         self._thread.start()
 
     def __call__(self, bar: BarClosed) -> None:
-        """The streamer's sink: queue the bar (stamped with its close), return at once."""
+        """The streamer's sink: add the bar to its minute, return at once."""
         with self._condition:
-            self._queue.append((time.monotonic(), wrap(bar, time_of_ms(bar.close_time_ms + 1))))
+            self._gathering.add(bar, time.monotonic())
             self._condition.notify()
 
     def pending_floors(self) -> dict[StreamId, int]:
         """Per stream with undelivered bars, the cursor it may be saved at: the open time of the bar
         before its oldest undelivered one (streams with nothing pending are absent)."""
-        with self._condition:
-            waiting = [*self._in_flight, *(envelope for _, envelope in self._queue)]
         floors: dict[StreamId, int] = {}
-        for envelope in waiting:
-            bar = envelope.detail
-            if isinstance(bar, BarClosed):
-                floor = bar.open_time_ms - (bar.close_time_ms - bar.open_time_ms + 1)
-                stream = stream_of(bar)
-                floors[stream] = min(floor, floors.get(stream, floor))
+        for bar in self._undelivered():
+            floor = bar.open_time_ms - (bar.close_time_ms - bar.open_time_ms + 1)
+            stream = stream_of(bar)
+            floors[stream] = min(floor, floors.get(stream, floor))
         return floors
 
     def pending(self) -> int:
-        with self._condition:
-            return len(self._queue) + len(self._in_flight)
+        return len(self._undelivered())
 
     def flush(self, timeout_s: float) -> bool:
-        """Wait until everything queued so far is delivered; False if `timeout_s` passed first."""
+        """Send what is gathering now, without waiting for its minute to fill, and wait until it is
+        delivered; False if `timeout_s` passed first."""
         deadline = time.monotonic() + timeout_s
-        while self.pending():
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.01)
-        return True
+        with self._condition:
+            self._hurry = True
+            self._condition.notify()
+        try:
+            while self.pending():
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.01)
+            return True
+        finally:
+            with self._condition:
+                self._hurry = False
 
     def close(self, timeout_s: float = 20.0) -> bool:
-        """Deliver what is queued (up to `timeout_s`), then stop the worker; False if bars were left."""
+        """Deliver everything gathered (up to `timeout_s`), then stop the worker; False if bars were left."""
         delivered = self.flush(timeout_s)
         with self._condition:
             self._closing = True
@@ -91,46 +113,58 @@ class BusPublisher:
             log.error("bars left undelivered at shutdown", extra={"pending": self.pending()})
         return delivered
 
+    def _undelivered(self) -> list[BarClosed]:
+        with self._condition:
+            return [*self._in_flight, *self._gathering.bars()]
+
     def _work(self) -> None:
         while True:
             with self._condition:
-                while not self._queue and not self._closing:
-                    self._condition.wait()
-                if self._closing and not self._queue:
-                    return
-                first_at = self._queue[0][0]
-                # let a batch fill (bars of many symbols close together) but never hold one longer than linger_s
-                while len(self._queue) < self.max_batch and not self._closing:
-                    left = first_at + self.linger_s - time.monotonic()
-                    if left <= 0:
-                        break
-                    self._condition.wait(left)
-                count = min(self.max_batch, len(self._queue))
-                batch = [self._queue.popleft()[1] for _ in range(count)]
-                self._in_flight = batch
-            self._deliver(batch)
+                while not (due := self._gathering.due(time.monotonic(), hurry=self._hurry)):
+                    if self._closing:
+                        return
+                    deadline = self._gathering.next_deadline()
+                    self._condition.wait(None if deadline is None else max(deadline - time.monotonic(), 0.001))
+                minutes = [self._gathering.take(key) for key in due]
+                self._in_flight = [bar for _, bars in minutes for bar in bars]
+            self._send(minutes)
 
-    def _deliver(self, batch: list[Envelope]) -> None:
-        while True:
+    def _send(self, minutes: list[tuple[float, list[BarClosed]]]) -> None:
+        batches = batches_of(bar for _, bars in minutes for bar in bars)
+        if self.archive is not None:
+            self._until_archived(self.archive, batches)
+        waiting = [wrap(batch, time_of_ms(batch.close_time_ms + 1)) for batch in batches]
+        while waiting:
             try:
-                self.bus.publish(batch)
+                self.bus.publish(waiting)
+                waiting = []
             except Undelivered as error:  # the bus gave up on some: keep only those, try again
-                batch = error.envelopes
+                waiting = error.envelopes
                 self._refused(error)
             except Exception as error:  # a network or service error outside the bus's own retries
                 self._refused(error)
+            if waiting:
+                time.sleep(self.retry_pause_s)
+        accepted = time.monotonic()
+        with self._condition:
+            self._in_flight = []
+            self.stats.published += sum(len(bars) for _, bars in minutes)
+            self.stats.batches += len(batches)
+            self.stats.latency_s.extend(accepted - first_at for first_at, _ in minutes)
+
+    def _until_archived(self, archive: SpanArchive, batches: list[BarsClosed]) -> None:
+        while True:
+            try:
+                archive.write(batches)
+            except Exception as error:  # S3 trouble: the bars wait here, in order, until it passes
+                self._refused(error)
+                time.sleep(self.retry_pause_s)
             else:
-                with self._condition:
-                    self._in_flight = []
-                    self.stats.published += len(batch)
                 return
-            with self._condition:
-                self._in_flight = batch
-            time.sleep(self.retry_pause_s)
 
     def _refused(self, error: Exception) -> None:
         self.stats.refused_batches += 1
-        log.error("bus refused bars; retrying, nothing is dropped", extra={"error": repr(error)[:500]})
+        log.error("bus or archive refused bars; retrying, nothing is dropped", extra={"error": repr(error)[:500]})
 
 
 class DeliveredCursors:

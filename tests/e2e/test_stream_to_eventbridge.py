@@ -1,5 +1,6 @@
 """`stds stream` as its Fargate task runs it: a faulty local Binance in, moto's EventBridge out (refusing some
-entries), cursors in DynamoDB Local; every closed bar reaches the rule's queue exactly once."""
+entries), bars archived in moto's S3, cursors in DynamoDB Local; every closed bar reaches the rule's queue and
+the archive exactly once, a minute per batch."""
 
 from __future__ import annotations
 
@@ -19,12 +20,13 @@ from events.dead_letters import DeadLetterList
 from events.eventbridge_bus import EventBridgeBus
 from events.models import BarClosed
 from infra.aws.stream import StreamOptions, run_stream
+from infra.cost.calls import CallCounter
 from producers.replay.sources import open_sources
 from producers.streamer.connection import ConnectionSettings
 from producers.streamer.cursors import DynamoCursorItem
 from producers.streamer.streamer import StreamerSettings
 from tests.conftest import SHARED_DATA
-from tests.emulators.aws import FlakyClient, client, envelopes_in, queue_behind_rule
+from tests.emulators.aws import FlakyClient, archived_bars, bars_in, client, envelopes_in, queue_behind_rule
 from tools.local_exchange.faults import FaultPlan
 from tools.local_exchange.server import LocalBinance
 from tools.local_exchange.tape import Tape
@@ -45,7 +47,9 @@ def test_every_bar_reaches_eventbridge_once_and_the_cursors_land_in_dynamodb(
     bus_name = f"stream-{uuid.uuid4().hex[:8]}"
     events = client("events", moto_endpoint)
     events.create_event_bus(Name=bus_name)
-    queue = queue_behind_rule(moto_endpoint, bus_name, "bars", {"detail-type": ["BarClosed"]})
+    queue = queue_behind_rule(moto_endpoint, bus_name, "bars", {"detail-type": ["BarsClosed"]})
+    bucket = bus_name
+    client("s3", moto_endpoint).create_bucket(Bucket=bucket)
     prefix = f"s{uuid.uuid4().hex[:8]}-"
     create_tables(dynamodb, TableNames.with_prefix(prefix))
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint)
@@ -74,14 +78,18 @@ def test_every_bar_reaches_eventbridge_once_and_the_cursors_land_in_dynamodb(
                 table_prefix=prefix,
                 dead_letters=tmp_path / "dead.jsonl",
                 stop_timeout_s=STOP_TIMEOUT_S,
+                bucket=bucket,
             )
-            return await run_stream(options, bus, until_published=exchange.tape.count(symbols))
+            s3 = client("s3", moto_endpoint)
+            return await run_stream(options, bus, until_published=exchange.tape.count(symbols), s3=s3)
 
     summary = asyncio.run(go())
     assert summary["all_delivered"] and refused and flaky.throttles_left == 0  # the faults did happen
-    received = [e.detail for e in envelopes_in(moto_endpoint, queue) if isinstance(e.detail, BarClosed)]
+    received = bars_in(envelopes_in(moto_endpoint, queue))
     keys = Counter((bar.symbol, bar.open_time_ms) for bar in received)
     assert keys == Counter((bar.symbol, bar.open_time_ms) for bar in bars)  # each exactly once
+    archived = archived_bars(moto_endpoint, bucket)
+    assert sorted(archived, key=key_of) == sorted(received, key=key_of)  # the same bars, each once
     cursors = DynamoCursorItem(dynamodb, TableNames.with_prefix(prefix).control).load()
     last = {symbol: max(b.open_time_ms for b in bars if b.symbol == symbol) for symbol in symbols}
     assert cursors == {("binance", symbol, "1m"): last[symbol] for symbol in symbols}
@@ -95,7 +103,8 @@ def test_a_restarted_task_resumes_from_its_dynamodb_cursors_with_no_bar_lost_or_
     bus_name = f"restart-{uuid.uuid4().hex[:8]}"
     events = client("events", moto_endpoint)
     events.create_event_bus(Name=bus_name)
-    queue = queue_behind_rule(moto_endpoint, bus_name, "bars", {"detail-type": ["BarClosed"]})
+    queue = queue_behind_rule(moto_endpoint, bus_name, "bars", {"detail-type": ["BarsClosed"]})
+    client("s3", moto_endpoint).create_bucket(Bucket=bus_name)
     prefix = f"r{uuid.uuid4().hex[:8]}-"
     create_tables(dynamodb, TableNames.with_prefix(prefix))
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint)
@@ -113,13 +122,70 @@ def test_a_restarted_task_resumes_from_its_dynamodb_cursors_with_no_bar_lost_or_
                 table_prefix=prefix,
                 dead_letters=tmp_path / "d",
                 stop_timeout_s=STOP_TIMEOUT_S,
+                bucket=bus_name,
             )
-            first = await run_stream(options, EventBridgeBus(events, bus_name), until_published=250)
+            s3 = client("s3", moto_endpoint)
+            first = await run_stream(options, EventBridgeBus(events, bus_name), until_published=250, s3=s3)
             assert first["all_delivered"]
             # the replacement task: no start time of its own, only the cursors the first one saved
             second = StreamOptions(**{**options.__dict__, "stream": replace(stream, start_ms=None)})
-            await run_stream(second, EventBridgeBus(events, bus_name), until_published=len(bars) - first["published"])
+            rest = len(bars) - first["published"]
+            await run_stream(second, EventBridgeBus(events, bus_name), until_published=rest, s3=s3)
 
     asyncio.run(two_tasks())
-    received = [e.detail for e in envelopes_in(moto_endpoint, queue) if isinstance(e.detail, BarClosed)]
-    assert Counter((b.symbol, b.open_time_ms) for b in received) == Counter((b.symbol, b.open_time_ms) for b in bars)
+    received = bars_in(envelopes_in(moto_endpoint, queue))
+    assert Counter(map(key_of, received)) == Counter(map(key_of, bars))
+    assert Counter(map(key_of, archived_bars(moto_endpoint, bus_name))) == Counter(map(key_of, bars))
+
+
+def key_of(bar: BarClosed) -> tuple[str, int]:
+    return (bar.symbol, bar.open_time_ms)
+
+
+SYNTHETIC_SYMBOLS = 400  # a synthetic stream: the real LINKUSDT day renamed to 400 symbols (labelled, not market data)
+
+
+def test_a_live_minute_of_400_symbols_costs_one_put_object_and_one_put_events(
+    tmp_path: Path, moto_endpoint: str
+) -> None:
+    """The calls a live minute costs (botocore's own request hooks), and the batch latency: from the minute's first
+    bar reaching the publisher (the local exchange sends every close of a minute at once) to PutEvents accepted."""
+    link = [bar for bar in open_sources(PATHS[:1], DeadLetterList(), exchange="binance")][:60]
+    symbols = tuple(f"S{n:03d}/USDT" for n in range(SYNTHETIC_SYMBOLS))
+    tape = Tape.of(bar.model_copy(update={"symbol": symbol}) for bar in link for symbol in symbols)
+    exchange = LocalBinance(tape, speed=60, forming_updates=False)  # a minute closes every second
+    name = f"calls-{uuid.uuid4().hex[:8]}"
+    events, s3 = client("events", moto_endpoint), client("s3", moto_endpoint)
+    events.create_event_bus(Name=name)
+    s3.create_bucket(Bucket=name)
+    counter = CallCounter()
+    counter.attach(events)
+    counter.attach(s3)
+    minutes = 20
+
+    async def go() -> dict[str, Any]:
+        async with exchange.running() as (ws_url, rest_url):
+            stream = StreamerSettings(symbols=symbols, ws_url=ws_url, rest_url=rest_url)  # live minutes only
+            # the tape lasts 60 s; a machine too busy to join it in time fails the minute count instead of hanging
+            options = StreamOptions(
+                stream=stream, event_bus=name, dead_letters=tmp_path / "d", bucket=name, duration_s=90
+            )
+            bus = EventBridgeBus(events, name)
+            return await run_stream(options, bus, until_published=minutes * len(symbols), s3=s3)
+
+    summary = asyncio.run(go())
+    counts = counter.counts
+    sent = -(-summary["published"] // len(symbols))  # minutes sent (the last one may be cut short by the stop)
+    puts, put_events = counts.requests["s3.PutObject"], counts.requests["events.PutEvents"]
+    assert summary["all_delivered"] and sent >= minutes
+    assert set(counts.requests) == {"s3.GetObject", "s3.PutObject", "events.PutEvents"}
+    assert counts.requests["s3.GetObject"] <= 2  # the first write to each span looks for what is there
+    # at most one of each a minute: fewer when a busy machine lets two minutes go out together
+    assert sent - 3 <= puts == put_events <= sent
+    assert counts.published_chunks == summary["batches"] <= 2 * sent  # 400 rows: two 64 KB chunks a minute
+    print(
+        f"\n{len(symbols)} symbols, {sent} live minutes: per minute {puts / sent:.2f} PutObject, "
+        f"{put_events / sent:.2f} PutEvents, {counts.published_chunks / sent:.2f} billed events; "
+        f"first bar → PutEvents accepted p50 {summary['latency_p50_ms']} ms, "
+        f"p95 {summary['latency_p95_ms']} ms, max {summary['latency_max_ms']} ms (moto)"
+    )

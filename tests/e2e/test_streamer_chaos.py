@@ -1,4 +1,5 @@
-"""Invariant 1 end to end: recorded days through a faulty local Binance, streamed live, equal stds replay."""
+"""Invariant 1 end to end: recorded days through a faulty local Binance, streamed live, equal stds replay; and
+`stds stream` interrupted as Fargate Spot interrupts it, losing nothing."""
 
 from __future__ import annotations
 
@@ -8,9 +9,14 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from consumers.stores.dynamodb import TableNames, create_tables
 from events.codec import decode
 from events.dead_letters import DeadLetterList
 from events.models import BarClosed
@@ -20,9 +26,10 @@ from infra.local.live import LiveOptions, run_live
 from producers.exchanges.binance import BinanceSpot
 from producers.replay.sources import open_sources
 from producers.streamer.connection import ConnectionSettings
-from producers.streamer.cursors import CursorFile
+from producers.streamer.cursors import CursorFile, DynamoCursorItem
 from producers.streamer.streamer import Streamer, StreamerSettings
 from tests.conftest import REPO_ROOT, SHARED_DATA
+from tests.emulators.aws import archived_bars, bars_in, client, envelopes_in, queue_behind_rule
 from tools.local_exchange.faults import Fault, FaultPlan
 from tools.local_exchange.server import LocalBinance
 from tools.local_exchange.tape import Tape
@@ -167,3 +174,98 @@ def test_sigterm_stops_stds_run_cleanly_and_saves_cursors(tmp_path: Path) -> Non
     assert process.returncode == 0, stderr
     assert (out / "cursors.json").read_text().startswith('{"binance|LINK/USDT|1m":')
     assert "bars" in stdout and (out / "summary.json").exists()
+
+
+SPOT_MINUTES = 240  # at 600x a minute closes every 0.1 s: the tape lasts 24 s
+
+
+@pytest.mark.parametrize("interruption", [signal.SIGKILL, signal.SIGTERM], ids=["reclaimed", "notice"])
+def test_a_spot_interruption_mid_minute_loses_no_bar_and_the_archive_keeps_each_once(
+    interruption: signal.Signals, tmp_path: Path, moto_endpoint: str, dynamodb_endpoint: str, dynamodb: Any
+) -> None:
+    """`stds stream` killed while minutes stream in, then a new task with the same cursors and bucket. SIGKILL
+    (the reclaim outlived its 2-minute notice): every bar reaches the bus at least once, a repeat carries the same
+    values, S3 holds each once. SIGTERM (the notice): no repeats at all."""
+    every = recorded_bars()
+    first_open = every[0].open_time_ms
+    bars = [bar for bar in every if bar.open_time_ms < first_open + SPOT_MINUTES * 60_000]
+    exchange = LocalBinance(Tape.of(bars), speed=600)
+    name = f"spot-{uuid.uuid4().hex[:8]}"
+    client("events", moto_endpoint).create_event_bus(Name=name)
+    client("s3", moto_endpoint).create_bucket(Bucket=name)
+    queue = queue_behind_rule(moto_endpoint, name, "bars", {"detail-type": ["BarsClosed"]})
+    prefix = f"{name}-"
+    create_tables(dynamodb, TableNames.with_prefix(prefix))
+    saved = DynamoCursorItem(dynamodb, TableNames.with_prefix(prefix).control)
+    last = {symbol: max(b.open_time_ms for b in bars if b.symbol == symbol) for symbol in SYMBOLS}
+    environment = {**os.environ, "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint}
+    environment |= {"AWS_ENDPOINT_URL_EVENTBRIDGE": moto_endpoint, "AWS_ENDPOINT_URL_S3": moto_endpoint}
+
+    with exchange.serving_in_thread() as (ws_url, rest_url):
+        command = [sys.executable, "-m", "infra.cli", "stream", "--symbols", ",".join(SYMBOLS)]
+        command += [
+            "--since",
+            str(first_open),
+            "--event-bus",
+            name,
+            "--bucket",
+            name,
+            "--table-prefix",
+            prefix,
+            "--ws-url",
+            ws_url,
+        ]
+        command += ["--rest-url", rest_url, "--heartbeat", "1", "--silence", "2", "--batch-wait", "0.5"]
+        command += ["--dead-letters", str(tmp_path / "dead-letters.jsonl")]
+
+        def task() -> subprocess.Popen[str]:
+            return subprocess.Popen(
+                command, cwd=REPO_ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+
+        first = task()
+        # interrupt once a third of the day is through (the cursors say so), at no particular point of a minute
+        wait_for(lambda: min(saved.load().values(), default=0) > first_open + SPOT_MINUTES // 3 * 60_000, first)
+        time.sleep(0.037)
+        first.send_signal(interruption)
+        _, first_err = first.communicate(timeout=60)
+        if interruption is signal.SIGTERM:
+            assert first.returncode == 0, first_err[-3000:]
+        replacement = task()
+        wait_for(lambda: saved.load() == {("binance", symbol, "1m"): at for symbol, at in last.items()}, replacement)
+        replacement.send_signal(signal.SIGTERM)
+        out, err = replacement.communicate(timeout=60)
+        assert replacement.returncode == 0, err[-3000:]
+        assert "all_delivered=True" in out
+
+    received = bars_in(envelopes_in(moto_endpoint, queue))
+    recorded = {key_of(b): b for b in bars}
+    assert set(map(key_of, received)) == recorded.keys()  # every bar at least once
+    assert all(values(bar) == values(recorded[key_of(bar)]) for bar in received)  # a repeat: the same bar
+    repeats = len(received) - len(recorded)
+    if interruption is signal.SIGTERM:
+        assert repeats == 0
+    archived = archived_bars(moto_endpoint, name)
+    assert Counter(map(key_of, archived)) == Counter(recorded.keys())  # each exactly once
+    assert all(values(bar) == values(recorded[key_of(bar)]) for bar in archived)
+    print(f"\n{interruption.name}: {len(recorded)} bars, {repeats} published again after the restart")
+
+
+def wait_for(condition: Any, process: subprocess.Popen[str], timeout_s: float = 180) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if process.poll() is not None:
+            raise AssertionError(f"stds stream exited early: {process.communicate()[1][-3000:]}")
+        if time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(f"gave up after {timeout_s} s: {process.communicate()[1][-3000:]}")
+        time.sleep(0.05)
+
+
+def key_of(bar: BarClosed) -> tuple[str, int]:
+    return (bar.symbol, bar.open_time_ms)
+
+
+def values(bar: BarClosed) -> tuple[object, ...]:
+    """What every source of a bar gives (REST klines through ccxt carry no trade count or quote volume)."""
+    return (bar.open, bar.high, bar.low, bar.close, bar.volume)

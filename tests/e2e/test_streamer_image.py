@@ -1,6 +1,7 @@
 """The streamer image's command as Fargate runs it, without Docker: the Dockerfile's entrypoint, environment
 and non-root user, in a read-only copy of its /app, against a local Binance that sends malformed messages,
-publishing to moto's EventBridge with cursors in DynamoDB Local and its metric to moto's CloudWatch.
+publishing minute batches to moto's EventBridge and its bar archive to moto's S3, with cursors in DynamoDB Local and
+its metric to moto's CloudWatch.
 
 What Docker would give and this emulates: the user (setpriv to the Dockerfile's uid), /app owned by root and
 not writable, /tmp writable (a directory standing for the container's /tmp), the ENV lines.
@@ -26,12 +27,11 @@ import orjson
 import pytest
 
 from consumers.stores.dynamodb import TableNames, create_tables
-from events.models import BarClosed
 from infra.aws.delivered_bars_metric import DIMENSION, METRIC_NAME, NAMESPACE
 from infra.aws.stream import streamer_command
 from infra.local.emulators import FAKE_CREDENTIALS
 from tests.conftest import REPO_ROOT, spot_day_bars
-from tests.emulators.aws import client, envelopes_in, queue_behind_rule
+from tests.emulators.aws import archived_bars, bars_in, client, envelopes_in, queue_behind_rule
 from tools.local_exchange.faults import FaultPlan
 from tools.local_exchange.server import LocalBinance
 from tools.local_exchange.tape import Tape
@@ -93,7 +93,8 @@ def test_the_image_command_as_its_user_in_a_read_only_app_keeps_malformed_messag
     exchange = LocalBinance(Tape.of(bars), speed=1200, faults=FaultPlan(malformed=0.1, seed=11))
     bus_name, prefix = f"image-{uuid.uuid4().hex[:8]}", f"i{uuid.uuid4().hex[:8]}-"
     client("events", moto_endpoint).create_event_bus(Name=bus_name)
-    queue = queue_behind_rule(moto_endpoint, bus_name, "bars", {"detail-type": ["BarClosed"]})
+    queue = queue_behind_rule(moto_endpoint, bus_name, "bars", {"detail-type": ["BarsClosed"]})
+    client("s3", moto_endpoint).create_bucket(Bucket=bus_name)
     create_tables(dynamodb, TableNames.with_prefix(prefix))
     image_env = {k: v.replace("/tmp/", f"{container_tmp}/", 1) for k, v in dockerfile_env().items()}
     environment = {
@@ -101,12 +102,13 @@ def test_the_image_command_as_its_user_in_a_read_only_app_keeps_malformed_messag
         "PYTHONPATH": str(app),  # the image's code is the read-only copy, not this checkout
         **image_env, **FAKE_CREDENTIALS, "AWS_ENDPOINT_URL_EVENTBRIDGE": moto_endpoint,
         "AWS_ENDPOINT_URL_CLOUDWATCH": moto_endpoint, "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint,
+        "AWS_ENDPOINT_URL_S3": moto_endpoint,
     }  # fmt: skip
 
     async def run() -> tuple[int, str, str]:
         async with exchange.running() as (ws_url, rest_url):
             command = [
-                *entrypoint(), *streamer_command(["BTC/USDT"], ["--event-bus", bus_name], prefix),
+                *entrypoint(), *streamer_command(["BTC/USDT"], ["--event-bus", bus_name], prefix, bucket=bus_name),
                 "--ws-url", ws_url, "--rest-url", rest_url, "--since", str(bars[0].open_time_ms),
                 "--duration", "25",  # the tape lasts 12 s: most of it over the websocket
             ]  # fmt: skip
@@ -129,10 +131,12 @@ def test_the_image_command_as_its_user_in_a_read_only_app_keeps_malformed_messag
     assert len(letters) == malformed and letters_file.stat().st_uid == uid
     assert {letter["payload"] for letter in letters} == {'{"stream": oops not json'}
     assert err.count("malformed message dropped") == malformed and "payload=" in err  # and in the task's log
-    received = [e.detail for e in envelopes_in(moto_endpoint, queue) if isinstance(e.detail, BarClosed)]
+    received = bars_in(envelopes_in(moto_endpoint, queue))
     published = int(summary["published"])  # all 240 unless a loaded machine slowed the start past the tape
     assert published > BARS // 2
-    assert Counter(bar.open_time_ms for bar in received) == Counter(bar.open_time_ms for bar in bars[:published])
+    expected = Counter(bar.open_time_ms for bar in bars[:published])
+    assert Counter(bar.open_time_ms for bar in received) == expected
+    assert Counter(bar.open_time_ms for bar in archived_bars(moto_endpoint, bus_name)) == expected  # written once
     statistics = client("cloudwatch", moto_endpoint).get_metric_statistics(
         Namespace=NAMESPACE, MetricName=METRIC_NAME, Dimensions=[{"Name": DIMENSION, "Value": prefix}],
         StartTime=0, EndTime=2**31, Period=60, Statistics=["Sum"],

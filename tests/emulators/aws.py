@@ -9,11 +9,11 @@ from typing import Any
 import orjson
 from botocore.exceptions import ClientError
 
-from events.bar_archive import encode_line, span_key
+from events.bar_archive import PREFIX, decode_object, encode_line, span_key
 from events.codec import from_dict
 from events.envelope import Envelope
 from events.minute_batches import batches_of
-from events.models import BarClosed
+from events.models import BarClosed, BarsClosed
 
 
 def queue_behind_rule(endpoint: str, bus_name: str, rule: str, pattern: Mapping[str, Any]) -> str:
@@ -46,16 +46,34 @@ def drain(endpoint: str, queue_url: str, *, quiet_s: float = 1.0) -> list[dict[s
     while time.monotonic() - quiet_since < quiet_s:
         answer = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
         messages = answer.get("Messages", [])
-        if messages:
-            quiet_since = time.monotonic()
         for message in messages:
             bodies.append(orjson.loads(message["Body"]))
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        if messages:  # quiet counts from here: on a busy machine the deletes alone can take longer than quiet_s
+            quiet_since = time.monotonic()
     return bodies
 
 
 def envelopes_in(endpoint: str, queue_url: str) -> list[Envelope]:
     return [from_dict(body, f"sqs {queue_url}") for body in drain(endpoint, queue_url)]
+
+
+def bars_in(envelopes: list[Envelope]) -> list[BarClosed]:
+    """Every bar the `BarsClosed` batches among `envelopes` carry, in the order received."""
+    return [bar for e in envelopes if isinstance(e.detail, BarsClosed) for bar in e.detail.bar_events()]
+
+
+def archived_bars(endpoint: str, bucket: str) -> list[BarClosed]:
+    """Every bar in the bucket's archive objects (`events.bar_archive`), object by object."""
+    s3 = client("s3", endpoint)
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=PREFIX)
+    keys = [item["Key"] for page in pages for item in page.get("Contents", [])]
+    bars: list[BarClosed] = []
+    for key in sorted(keys):
+        for bar in decode_object(s3.get_object(Bucket=bucket, Key=key)["Body"].read(), key):
+            assert isinstance(bar, BarClosed), bar
+            bars.append(bar)
+    return bars
 
 
 def client(service: str, endpoint: str) -> Any:

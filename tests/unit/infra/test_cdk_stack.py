@@ -223,6 +223,7 @@ def test_the_streamer_is_one_small_arm64_task_that_may_only_publish_and_keep_its
     assert container["StopTimeout"] == 30
     command = container["Command"]
     assert command[command.index("--symbols") + 1] == "BTC/USDT,ETH/USDT"  # the union of the strategy lines
+    assert command[command.index("--bucket") + 1] == {"Ref": _logical_id(template, "AWS::S3::Bucket")}
     role = task["Properties"]["TaskRoleArn"]["Fn::GetAtt"][0]
     (policy,) = [
         p for p in template.find_resources("AWS::IAM::Policy").values() if {"Ref": role} in p["Properties"]["Roles"]
@@ -428,3 +429,8 @@ def test_cfn_lint_would_see_each_accepted_finding_without_its_reason(template: T
         resource.pop("Metadata", None)
     rules = Counter(rule for rule, severity, _ in cfn_lint_findings(document) if severity == "error")
     assert rules == {"ES1007": 3, "ES6000": 2}  # the bus's permission to invoke each function; the 2 queues
+
+
+def _logical_id(template: Template, kind: str) -> str:
+    (logical_id,) = template.find_resources(kind)
+    return logical_id

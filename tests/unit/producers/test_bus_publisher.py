@@ -1,19 +1,22 @@
-"""The streamer's publisher: batches, retries what the bus refused, and never lets a cursor pass an undelivered bar."""
+"""The streamer's publisher: a minute per batch, retries what the bus or S3 refused, and never lets a cursor pass an
+undelivered bar."""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 
 from events.batching import Undelivered
 from events.envelope import Envelope
-from events.models import BarClosed
+from events.models import BarsClosed
 from producers.streamer.gate import stream_of
 from producers.streamer.publisher import BusPublisher, DeliveredCursors
 from tests.conftest import spot_day_bars
 
 BARS = spot_day_bars(limit=60)
 ETH = [bar.model_copy(update={"symbol": "ETH/USDT"}) for bar in BARS]
+SYMBOLS = ("BTC/USDT", "ETH/USDT")
 
 
 class RefusingBus:
@@ -21,20 +24,40 @@ class RefusingBus:
 
     def __init__(self, refusals: int) -> None:
         self.refusals = refusals
-        self.delivered: list[BarClosed] = []
-        self.batch_sizes: list[int] = []
+        self.delivered: list[Envelope] = []
         self.gate = threading.Event()
         self.gate.set()
 
     def publish(self, envelopes: Sequence[Envelope]) -> None:
         self.gate.wait()
-        self.batch_sizes.append(len(envelopes))
         if self.refusals:
             self.refusals -= 1
             refused = list(envelopes[::2])
-            self.delivered.extend(e.detail for e in envelopes[1::2] if isinstance(e.detail, BarClosed))
+            self.delivered.extend(envelopes[1::2])
             raise Undelivered("refused", refused, ["test"] * len(refused))
-        self.delivered.extend(e.detail for e in envelopes if isinstance(e.detail, BarClosed))
+        self.delivered.extend(envelopes)
+
+    def rows(self) -> list[tuple[str, int]]:
+        return [(row.symbol, e.detail.open_time_ms) for e in self.delivered if isinstance(e.detail, BarsClosed)
+                for row in e.detail.bars]  # fmt: skip
+
+
+class FailingArchive:
+    """Fails its first `failures` writes, as S3 does when it throttles or the network drops."""
+
+    def __init__(self, failures: int, bus: RefusingBus) -> None:
+        self.failures = failures
+        self.bus = bus
+        self.written: list[BarsClosed] = []
+        self.published_before: list[str] = []  # batches the bus had before they were written (none, we hope)
+
+    def write(self, batches: Sequence[BarsClosed]) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("S3 unreachable")
+        on_the_bus = {e.id for e in self.bus.delivered}
+        self.published_before.extend(b.event_id for b in batches if b.event_id in on_the_bus)
+        self.written.extend(batches)
 
 
 class FakeCursorStore:
@@ -48,23 +71,60 @@ class FakeCursorStore:
         self.saved = dict(cursors)
 
 
-def test_refused_bars_are_retried_until_every_bar_is_delivered_in_batches_of_ten() -> None:
+def until(condition: object, timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition() and time.monotonic() < deadline:  # type: ignore[operator]
+        time.sleep(0.005)
+
+
+def test_each_minute_goes_out_as_one_batch_stamped_with_its_close_and_refusals_are_retried() -> None:
     bus = RefusingBus(refusals=3)
-    publisher = BusPublisher(bus, retry_pause_s=0.001)
+    publisher = BusPublisher(bus, SYMBOLS, retry_pause_s=0.001, batch_wait_s=60)
     for btc, eth in zip(BARS, ETH, strict=True):
         publisher(btc)
         publisher(eth)
     assert publisher.close(timeout_s=10)
-    assert sorted((b.symbol, b.open_time_ms) for b in bus.delivered) == sorted(
-        (b.symbol, b.open_time_ms) for b in BARS + ETH
-    )
-    assert len(bus.delivered) == 120 and max(bus.batch_sizes) <= 10
-    assert publisher.stats.refused_batches == 3
+    assert sorted(bus.rows()) == sorted((b.symbol, b.open_time_ms) for b in BARS + ETH)  # each once
+    batches = [e for e in bus.delivered if isinstance(e.detail, BarsClosed)]
+    assert len(batches) == len(BARS) and all(len(e.detail.bars) == 2 for e in batches)
+    assert all(e.time.timestamp() * 1000 == e.detail.close_time_ms + 1 for e in batches)
+    assert publisher.stats.refused_batches == 3 and publisher.stats.published == 120
+
+
+def test_a_complete_minute_does_not_wait_and_an_incomplete_one_waits_only_its_time() -> None:
+    bus = RefusingBus(refusals=0)
+    publisher = BusPublisher(bus, SYMBOLS, batch_wait_s=0.3)
+    publisher(BARS[0])
+    publisher(ETH[0])
+    until(lambda: bus.delivered, timeout_s=0.25)
+    assert bus.rows() == [("BTC/USDT", BARS[0].open_time_ms), ("ETH/USDT", BARS[0].open_time_ms)]
+    started = time.monotonic()
+    publisher(BARS[1])  # ETH's bar of this minute never comes
+    until(lambda: len(bus.delivered) == 2)
+    assert 0.25 <= time.monotonic() - started < 2.0 and bus.rows()[-1] == ("BTC/USDT", BARS[1].open_time_ms)
+    publisher(ETH[1])  # late: follows in its own batch for the same open time, at once (the minute is complete)
+    until(lambda: len(bus.delivered) == 3, timeout_s=0.25)
+    assert bus.rows()[-1] == ("ETH/USDT", BARS[1].open_time_ms)
+    assert publisher.close(5)
+
+
+def test_bars_are_in_the_archive_before_they_are_published_and_an_archive_failure_is_retried() -> None:
+    bus = RefusingBus(refusals=0)
+    archive = FailingArchive(failures=2, bus=bus)
+    publisher = BusPublisher(bus, SYMBOLS, archive=archive, retry_pause_s=0.001)  # type: ignore[arg-type]
+    for btc, eth in zip(BARS[:5], ETH[:5], strict=True):
+        publisher(btc)
+        publisher(eth)
+        time.sleep(0.01)  # minute by minute, as they close
+    assert publisher.close(5)
+    assert [b.event_id for b in archive.written] == [e.detail.event_id for e in bus.delivered]
+    assert archive.published_before == []  # written, then published
+    assert len(archive.written) == 5 and publisher.stats.refused_batches == 2
 
 
 def test_cursors_are_saved_no_further_than_what_the_bus_accepted() -> None:
     bus = RefusingBus(refusals=0)
-    publisher = BusPublisher(bus)
+    publisher = BusPublisher(bus, ("BTC/USDT",))
     store = FakeCursorStore()
     cursors = DeliveredCursors(store, publisher)
     for bar in BARS[:5]:
@@ -73,6 +133,7 @@ def test_cursors_are_saved_no_further_than_what_the_bus_accepted() -> None:
     bus.gate.clear()  # the bus hangs: these stay undelivered
     for bar in BARS[5:9]:
         publisher(bar)
+    until(lambda: publisher.pending() == 4)
     stream = stream_of(BARS[0])
     cursors.save({stream: BARS[8].open_time_ms, stream_of(ETH[0]): ETH[3].open_time_ms})
     assert store.saved == {stream: BARS[4].open_time_ms, stream_of(ETH[0]): ETH[3].open_time_ms}
@@ -80,3 +141,21 @@ def test_cursors_are_saved_no_further_than_what_the_bus_accepted() -> None:
     assert publisher.close(5)
     cursors.save({stream: BARS[8].open_time_ms})
     assert store.saved == {stream: BARS[8].open_time_ms}
+
+
+def test_a_bar_still_gathering_holds_its_cursor_back_too() -> None:
+    publisher = BusPublisher(RefusingBus(refusals=0), SYMBOLS, batch_wait_s=60)
+    store = FakeCursorStore()
+    publisher(BARS[7])  # ETH has not closed this minute: the batch waits
+    DeliveredCursors(store, publisher).save({stream_of(BARS[7]): BARS[7].open_time_ms})
+    assert store.saved == {stream_of(BARS[7]): BARS[6].open_time_ms}
+    assert publisher.close(5)
+
+
+def test_the_rows_are_the_bars_given() -> None:
+    bus = RefusingBus(refusals=0)
+    publisher = BusPublisher(bus, ("BTC/USDT",))
+    for bar in BARS[:3]:
+        publisher(bar)
+    assert publisher.close(5)
+    assert [bar for e in bus.delivered if isinstance(e.detail, BarsClosed) for bar in e.detail.bar_events()] == BARS[:3]
