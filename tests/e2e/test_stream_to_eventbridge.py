@@ -168,7 +168,12 @@ def test_a_live_minute_of_400_symbols_costs_one_put_object_and_one_put_events(
             stream = StreamerSettings(symbols=symbols, ws_url=ws_url, rest_url=rest_url)  # live minutes only
             # the tape lasts 60 s; a machine too busy to join it in time fails the minute count instead of hanging
             options = StreamOptions(
-                stream=stream, event_bus=name, dead_letters=tmp_path / "d", bucket=name, duration_s=90
+                stream=stream,
+                event_bus=name,
+                cursors=tmp_path / "cursors.json",
+                dead_letters=tmp_path / "d",
+                bucket=name,
+                duration_s=90,
             )
             bus = EventBridgeBus(events, name)
             return await run_stream(options, bus, until_published=minutes * len(symbols), s3=s3)
