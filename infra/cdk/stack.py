@@ -292,6 +292,7 @@ class StdsStack(Stack):
                 actions=["s3:GetObject", "s3:PutObject"], resources=[self.bar_bucket.arn_for_objects(f"{BAR_PREFIX}/*")]
             )
         )
+        self._allow_listing_bars(task.task_role)
         capacity = "FARGATE_SPOT" if self.settings.streamer_spot else "FARGATE"
         service = ecs.FargateService(
             self, "Streamer", cluster=cluster, task_definition=task, desired_count=1, assign_public_ip=True,
@@ -409,10 +410,23 @@ class StdsStack(Stack):
             lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(self.settings.bar_retention_days))],
         )  # fmt: skip
 
+    def _allow_listing_bars(self, role: iam.IRole | None) -> None:
+        """Without ListBucket, S3 answers a GET of an hour not written yet with 403 instead of 404: the streamer
+        would retry its first write of each hour forever, and a cold strategy would fail on it."""
+        assert role is not None
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[self.bar_bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{BAR_PREFIX}/*"]}},
+            )
+        )
+
     def _grant_strategy(self, function: lambda_.Function, name: str) -> None:
         accounts, orders = self.tables["subaccounts"], self.tables["orders"]
         self._grant_publish(function)
         _allow(function, ["s3:GetObject"], [self.bar_bucket.arn_for_objects(f"{BAR_PREFIX}/*")])
+        self._allow_listing_bars(function.role)
         # its own partition of sub-accounts only (the partition key is the strategy's name)
         _allow(
             function, ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"], [accounts.table_arn],

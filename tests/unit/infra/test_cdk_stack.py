@@ -164,7 +164,7 @@ def test_a_strategy_may_touch_only_its_own_accounts_and_never_the_secret(templat
     sma = [s for name, s in documents.items() if name.startswith("StrategySmaBtc")]
     assert len(sma) == 1
     statements = sma[0]
-    leading = [s for s in statements if "Condition" in s]
+    leading = [s for s in statements if "dynamodb:LeadingKeys" in str(s.get("Condition"))]
     assert leading and leading[0]["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["sma_btc"]}}
     actions = {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
     assert not any(a.startswith("secretsmanager:") for a in actions)
@@ -234,6 +234,7 @@ def test_the_streamer_is_one_small_arm64_task_that_may_only_publish_and_keep_its
         "['s3:GetObject', 's3:PutObject']",
         "cloudwatch:PutMetricData",
         "events:PutEvents",
+        "s3:ListBucket",
     ]
     cursors = next(s for s in statements if "dynamodb:LeadingKeys" in str(s.get("Condition")))
     assert cursors["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["streamer-cursors"]}}
