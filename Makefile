@@ -87,8 +87,8 @@ synth: $(STAMP)
 	@ls cdk.out/*.template.json
 
 bench: $(STAMP) $(DDB_LOCAL_STAMP)
-	$(BIN)/python -m infra.bench
-	$(BIN)/python -m infra.bench_aws
+	$(BIN)/python -m tests.performance.bench_replay
+	$(BIN)/python -m tests.performance.bench_aws
 
 # All 94 recorded spot pairs for a whole day through the AWS path (moto's EventBridge and S3, DynamoDB Local) with
 # 5 strategies: trades equal to stds replay, and the AWS calls per minute printed. `make test` runs its first hour.

@@ -14,7 +14,7 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
-from infra.bench import BTCUSDT, replay_process
+from tests.performance.bench_replay import BTCUSDT, replay_process
 
 PEERS_SCRIPT = Path(__file__).with_name("peers_sma_cross.py")
 FAST, SLOW, QTY = 10, 30, "0.01"  # a qty the starting cash always covers: no engine's cash rule decides a trade

@@ -37,7 +37,7 @@ from producers.streamer.gate import StreamId
 from producers.streamer.streamer import Streamer, StreamerSettings
 from tools.local_exchange.server import kline_message
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 BTCUSDT = SHARED / "binance/spot/ccxt_ohlcv/1m/BTCUSDT"
 
 ONE = {"sma_cross": StrategyConfig(use="sma_cross", params={"fast": 10, "slow": 30})}
