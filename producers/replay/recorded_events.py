@@ -1,4 +1,5 @@
-"""JSON Lines of events recorded by stds (`--record`): the bars are replayed, the rest is regenerated."""
+"""JSON Lines of events recorded by stds (`--record`, or an AWS deployment's minute batches): the bars are
+replayed, one by one, and the rest is regenerated."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import orjson
 
 from events.codec import InvalidEvent, decode
 from events.dead_letters import DeadLetters
-from events.models import EVENT_TYPES, BarClosed
+from events.models import EVENT_TYPES, BarClosed, BarsClosed
 from producers.replay.lines import MAX_LINE_BYTES, text_lines
 
 
@@ -17,7 +18,7 @@ def read_recorded_bars(path: Path, dead_letters: DeadLetters) -> Iterator[tuple[
     for origin, line in text_lines(path, dead_letters):
         if not line.strip():
             continue
-        if '"BarClosed"' not in line:
+        if '"BarClosed"' not in line and '"BarsClosed"' not in line:
             if not _is_other_event(line):
                 dead_letters.put(origin, "not an stds event (no known detail-type)", line)
             continue  # orders and fills are outputs: a replay makes them again
@@ -28,6 +29,9 @@ def read_recorded_bars(path: Path, dead_letters: DeadLetters) -> Iterator[tuple[
             continue
         if isinstance(envelope.detail, BarClosed):
             yield origin, envelope.detail
+        elif isinstance(envelope.detail, BarsClosed):  # a minute batch, as the streamer publishes on AWS
+            for bar in envelope.detail.bar_events():
+                yield origin, bar
 
 
 def _is_other_event(line: str) -> bool:

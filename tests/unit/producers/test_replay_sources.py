@@ -179,3 +179,20 @@ def test_a_date_time_parses_as_python_reads_it_in_utc(moment: datetime) -> None:
 def test_an_impossible_date_time_is_refused_whatever_its_shape(text: str) -> None:
     with pytest.raises(InvalidBarRow, match="neither epoch ms nor"):
         parse_timestamp(text)
+
+
+def test_a_recording_of_minute_batches_replays_each_bar(tmp_path: Path) -> None:
+    """What an AWS deployment publishes (and its archive replays) is a recording `stds replay` reads too."""
+    from events.minute_batches import batches_of
+    from producers.replay.recorded_events import read_recorded_bars
+    from tests.conftest import spot_day_bars
+
+    btc = spot_day_bars(limit=2)
+    eth = [bar.model_copy(update={"symbol": "ETH/USDT"}) for bar in btc]
+    recording = tmp_path / "aws.jsonl"
+    recording.write_bytes(
+        b"".join(encode(wrap(batch)) + b"\n" for batch in batches_of([btc[0], eth[0], btc[1], eth[1]]))
+    )
+    dead = DeadLetterList()
+    assert [bar for _, bar in read_recorded_bars(recording, dead)] == [btc[0], eth[0], btc[1], eth[1]]
+    assert len(dead) == 0
