@@ -14,19 +14,9 @@ from events.bar_archive import span_key
 from events.dead_letters import DeadLetterList
 from events.models import BarClosed
 from tests.conftest import spot_day_bars
-from tests.emulators.aws import SpanFiles, client
+from tests.emulators.aws import CountingS3, SpanFiles, client
 
 STREAM = StreamKey("binance", "BTC/USDT", "1m")
-
-
-class CountingS3:
-    def __init__(self, real: Any) -> None:
-        self.real = real
-        self.gets: list[str] = []
-
-    def get_object(self, **kwargs: Any) -> Any:
-        self.gets.append(kwargs["Key"])
-        return self.real.get_object(**kwargs)
 
 
 def _archive(s3: Any, bucket: str, bars: list[BarClosed], extra: bytes = b"") -> None:

@@ -19,7 +19,7 @@ from infra.strategy_loader import load_strategies
 from producers.streamer.cursors import DynamoCursorItem
 from tests.conftest import REPO_ROOT, spot_day_bars
 from tests.e2e.dashboard_harness import running_dashboard
-from tests.emulators.aws import SpanFiles, client
+from tests.emulators.aws import CountingS3, SpanFiles, client
 
 CASH = Decimal(100_000)
 
@@ -79,19 +79,6 @@ def test_closes_read_each_settled_hour_of_the_archive_once(
         assert closes.times_ms == [bar.open_time_ms for bar in bars[9::10]]
         assert closes.closes == [float(bar.close) for bar in bars[9::10]]
     assert len(s3.gets) == len(set(s3.gets)) == 3  # three hours, each read once: they ended long ago
-
-
-class CountingS3:
-    def __init__(self, real: Any) -> None:
-        self.real = real
-        self.gets: list[str] = []
-
-    def get_object(self, **kwargs: Any) -> Any:
-        self.gets.append(kwargs["Key"])
-        return self.real.get_object(**kwargs)
-
-    def get_paginator(self, name: str) -> Any:
-        return self.real.get_paginator(name)
 
 
 def _get(url: str, token: str) -> Any:

@@ -141,3 +141,18 @@ class SpanFiles:
             touched.add(key)
         for key in sorted(touched):
             self.s3.put_object(Bucket=self.bucket, Key=key, Body=self.bodies[key] + extra)
+
+
+class CountingS3:
+    """A real S3 client (moto) that records the keys read with GetObject."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.gets: list[str] = []
+
+    def get_object(self, **kwargs: Any) -> Any:
+        self.gets.append(kwargs["Key"])
+        return self.real.get_object(**kwargs)
+
+    def get_paginator(self, name: str) -> Any:
+        return self.real.get_paginator(name)
