@@ -7,6 +7,7 @@ import importlib.util
 import inspect
 import sys
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -27,6 +28,11 @@ class StrategySpec:
     name: str
     strategy: Strategy
     pattern: dict[str, Any]
+
+
+def retention_for(specs: Sequence[StrategySpec]) -> int:
+    """Bars to keep per stream: the longest lookback, plus room for bars arriving out of order."""
+    return max((spec.strategy.lookback for spec in specs), default=1) * 2 + 100
 
 
 def load_strategies(config: StdsConfig, base_dir: Path) -> list[StrategySpec]:

@@ -25,8 +25,6 @@ BUNDLED = (
     "infra/__init__.py",
     "infra/config.py",
     "infra/strategy_loader.py",
-    "infra/local/__init__.py",  # the strategy handler sizes its bar window with the local runtime's retention_for
-    "infra/local/runtime.py",
     "infra/aws/__init__.py",
     "infra/aws/stores.py",
     "infra/aws/handlers",

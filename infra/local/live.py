@@ -20,12 +20,12 @@ from events.models import Event, OrderFilled
 from infra.config import StdsConfig
 from infra.local.collector import RunCollector
 from infra.local.recorder import EventRecorder
-from infra.local.runtime import LocalRuntime, retention_for
+from infra.local.runtime import LocalRuntime
 from infra.local.stores import run_stores
 from infra.local.stream_health import StreamHealthTable
 from infra.report import write_report
 from infra.report.trades import iso_utc
-from infra.strategy_loader import load_strategies
+from infra.strategy_loader import load_strategies, retention_for
 from producers.exchanges.registry import adapter_for
 from producers.streamer.cursors import CursorFile
 from producers.streamer.runner import stream_until_stopped

@@ -15,10 +15,10 @@ from events.models import OrderFilled
 from infra.config import StdsConfig
 from infra.local.collector import RunCollector
 from infra.local.recorder import EventRecorder
-from infra.local.runtime import LocalRuntime, retention_for
+from infra.local.runtime import LocalRuntime
 from infra.local.stores import run_stores
 from infra.report import write_report
-from infra.strategy_loader import load_strategies
+from infra.strategy_loader import load_strategies, retention_for
 from producers.replay.sources import Gap, UnreadableSource, open_sources, paced
 
 log = logging.getLogger(__name__)

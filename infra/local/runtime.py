@@ -23,11 +23,6 @@ EXECUTION = "execution"
 ORDERS_PATTERN = {"detail-type": ["OrderRequested"]}
 
 
-def retention_for(specs: Sequence[StrategySpec]) -> int:
-    """Bars to keep per stream: the longest lookback, plus room for bars arriving out of order."""
-    return max((spec.strategy.lookback for spec in specs), default=1) * 2 + 100
-
-
 class LocalRuntime:
     """Subscribes every configured strategy (by its own event pattern) and execution to one local bus."""
 

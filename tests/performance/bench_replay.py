@@ -28,9 +28,9 @@ from events.dead_letters import DeadLetterList
 from events.envelope import Envelope, wrap
 from events.models import BarClosed
 from infra.config import StdsConfig, StrategyConfig
-from infra.local.runtime import LocalRuntime, retention_for
+from infra.local.runtime import LocalRuntime
 from infra.local.stores import memory_stores, sqlite_stores
-from infra.strategy_loader import load_strategies
+from infra.strategy_loader import load_strategies, retention_for
 from producers.exchanges.binance import BinanceSpot
 from producers.replay.sources import open_sources
 from producers.streamer.gate import StreamId

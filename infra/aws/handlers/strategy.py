@@ -27,8 +27,7 @@ from infra.aws.handlers.embedded_metrics import embedded_metrics
 from infra.aws.handlers.environment import HandlerEnvironment
 from infra.aws.handlers.instances import Instances
 from infra.aws.handlers.tracing import traced
-from infra.local.runtime import retention_for
-from infra.strategy_loader import load_strategy
+from infra.strategy_loader import load_strategy, retention_for
 
 logger = Logger(service="stds-strategy")
 
