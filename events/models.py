@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
 
@@ -83,6 +84,16 @@ class BarClosed(Event):
     def event_id(self) -> str:
         return bar_event_id(self.exchange, self.symbol, self.timeframe, self.open_time_ms)
 
+    @property
+    def interval_ms(self) -> int:
+        """The candle's length in ms: the step between one bar's open time and the next's."""
+        return self.close_time_ms - self.open_time_ms + 1
+
+    @property
+    def closed_at(self) -> datetime:
+        """When the bar became a fact (the ms after its last): the time its envelope carries, live or replayed."""
+        return closed_at(self.close_time_ms)
+
 
 class MinuteBar(BaseModel):
     """One row of a `BarsClosed` batch: a bar without what the batch already says (exchange, timeframe, times)."""
@@ -156,6 +167,10 @@ class BarsClosed(Event):
     @property
     def close_time_ms(self) -> int:
         return self.open_time_ms + timeframe_ms(self.timeframe) - 1
+
+    @property
+    def closed_at(self) -> datetime:
+        return closed_at(self.close_time_ms)
 
     @property
     def event_id(self) -> str:
@@ -318,3 +333,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
 
 def new_order_id(strategy: str, exchange: str, symbol: str, bar_open_time_ms: int) -> str:
     return order_event_id(strategy, exchange, symbol, bar_open_time_ms)
+
+
+def closed_at(close_time_ms: int) -> datetime:
+    return datetime.fromtimestamp((close_time_ms + 1) / 1000, tz=UTC)

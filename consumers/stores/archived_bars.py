@@ -48,7 +48,7 @@ class ArchivedBars:
     def add(self, bar: BarClosed) -> bool:
         stream = StreamKey(bar.exchange, bar.symbol, bar.timeframe)
         added = self.memory.add(bar)
-        interval = bar.close_time_ms - bar.open_time_ms + 1
+        interval = bar.interval_ms
         newest = self._newest.get(stream)
         if newest is None or bar.open_time_ms > newest + interval:
             self._run_start[stream] = bar.open_time_ms  # a gap behind it (or the first bar): a new run

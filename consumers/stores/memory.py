@@ -34,7 +34,7 @@ class MemoryBarStore:
         key = StreamKey(bar.exchange, bar.symbol, bar.timeframe)
         series = self._series.get(key)
         if series is None:
-            series = self._series[key] = BarSeries(bar.close_time_ms - bar.open_time_ms + 1, self.retention_bars)
+            series = self._series[key] = BarSeries(bar.interval_ms, self.retention_bars)
         return series.add(bar)
 
     def window(self, stream: StreamKey, end_open_time_ms: int, length: int) -> Window | None:

@@ -151,7 +151,7 @@ class BarSeries:
     @classmethod
     def of(cls, bars: Sequence[BarClosed]) -> BarSeries:
         """A series holding exactly these bars, in the order given (a window built from a list)."""
-        interval_ms = bars[0].close_time_ms - bars[0].open_time_ms + 1 if bars else 1
+        interval_ms = bars[0].interval_ms if bars else 1
         series = cls(interval_ms)
         series.bars = list(bars)
         series.times = [bar.open_time_ms for bar in bars]

@@ -11,9 +11,9 @@ from consumers.execution.consumer import ExecutionConsumer
 from consumers.execution.paper import PaperBroker
 from consumers.execution.risk import RiskPolicy
 from consumers.stores.ports import ProcessedIds, Stores
-from consumers.strategy_consumer import StrategyConsumer
+from consumers.strategies.consumer import StrategyConsumer
 from events.dead_letters import DeadLetters
-from events.envelope import Envelope, time_of_ms, wrap
+from events.envelope import Envelope, wrap
 from events.local_bus import LocalBus
 from events.models import BarClosed, Event
 from infra.config import PaperConfig
@@ -54,7 +54,7 @@ class LocalRuntime:
 
     def publish_bar(self, bar: BarClosed) -> None:
         # a bar becomes a fact the moment its interval ends
-        self.bus.publish((wrap(bar, time_of_ms(bar.close_time_ms + 1)),))
+        self.bus.publish((wrap(bar, bar.closed_at),))
 
     def feed(
         self,

@@ -36,7 +36,7 @@ def in_sequence(
         previous = last_seen.get(key)
         if previous is not None:
             step = bar.open_time_ms - previous.open_time_ms
-            interval = bar.close_time_ms - bar.open_time_ms + 1
+            interval = bar.interval_ms
             if step != interval:
                 if step == 0 and bar == previous:
                     continue  # the same bar twice (overlapping files): keep one

@@ -39,7 +39,7 @@ class BarGate:
             return Admission(Verdict.PUBLISH)  # nothing known yet: the stream starts here
         if bar.open_time_ms <= last:
             return Admission(Verdict.DUPLICATE)
-        interval = bar.close_time_ms - bar.open_time_ms + 1
+        interval = bar.interval_ms
         if bar.open_time_ms == last + interval:
             return Admission(Verdict.PUBLISH)
         return Admission(Verdict.GAP, last + interval, bar.open_time_ms - interval)

@@ -54,7 +54,7 @@ class MinuteGathering:
         bars = list(minute.bars.values())
         self._sent.setdefault(key, set()).update(minute.bars)
         if len(self._sent) > SENT_MINUTES_KEPT:
-            interval = bars[0].close_time_ms - bars[0].open_time_ms + 1
+            interval = bars[0].interval_ms
             horizon = max(open_time_ms for _, _, open_time_ms in self._sent) - SENT_MINUTES_KEPT * interval
             self._sent = {sent: symbols for sent, symbols in self._sent.items() if sent[2] > horizon}
         return minute.first_at, bars

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from events.batching import Undelivered
 from events.bus import Bus
-from events.envelope import time_of_ms, wrap
+from events.envelope import wrap
 from events.minute_batches import batches_of
 from events.models import BarClosed, BarsClosed
 from producers.streamer.cursors import CursorStore
@@ -77,7 +77,7 @@ class BusPublisher:
         before its oldest undelivered one (streams with nothing pending are absent)."""
         floors: dict[StreamId, int] = {}
         for bar in self._undelivered():
-            floor = bar.open_time_ms - (bar.close_time_ms - bar.open_time_ms + 1)
+            floor = bar.open_time_ms - (bar.interval_ms)
             stream = stream_of(bar)
             floors[stream] = min(floor, floors.get(stream, floor))
         return floors
@@ -133,7 +133,7 @@ class BusPublisher:
         batches = batches_of(bar for _, bars in minutes for bar in bars)
         if self.archive is not None:
             self._until_archived(self.archive, batches)
-        waiting = [wrap(batch, time_of_ms(batch.close_time_ms + 1)) for batch in batches]
+        waiting = [wrap(batch, batch.closed_at) for batch in batches]
         while waiting:
             try:
                 self.bus.publish(waiting)

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from consumers.stores.dynamodb import DynamoBook, TableNames, create_tables
-from events.envelope import time_of_ms, wrap
+from events.envelope import wrap
 from events.eventbridge_bus import EventBridgeBus
 from events.minute_batches import batch_pattern, batches_of
 from events.models import BarClosed, OrderFilled
@@ -92,7 +92,7 @@ def _publish_bars(aws: dict[str, Any], bars: list[BarClosed]) -> None:
     stamped with the minute's close."""
     aws["spans"].write(bars)
     batches = batches_of(bars)
-    EventBridgeBus(aws["events"], aws["bus"]).publish([wrap(b, time_of_ms(b.close_time_ms + 1)) for b in batches])
+    EventBridgeBus(aws["events"], aws["bus"]).publish([wrap(b, b.closed_at) for b in batches])
 
 
 def _trades_and_account(aws: dict[str, Any], out: Path) -> tuple[str, Any]:
@@ -309,7 +309,7 @@ def test_the_sns_variant_trades_like_replay(
         for start in range(0, len(bars), 20):
             spans.write(bars[start : start + 20])
             batches = batches_of(bars[start : start + 20])
-            sns_bus.publish([wrap(batch, time_of_ms(batch.close_time_ms + 1)) for batch in batches])
+            sns_bus.publish([wrap(batch, batch.closed_at) for batch in batches])
             poller.run_until_quiet(quiet_s=0.2)
     finally:
         strategy.app.cache_clear()

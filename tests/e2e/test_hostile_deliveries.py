@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from consumers.stores.ports import AccountKey, OrderMismatch, UnknownOrder
 from events.codec import InvalidEvent, encode
-from events.envelope import time_of_ms, wrap
+from events.envelope import wrap
 from events.minute_batches import batches_of
 from infra.aws.handlers import execution, strategy
 from tests.conftest import spot_day_bars
@@ -25,9 +25,9 @@ from tests.factories import order_requested
 YEAR_2100_MS = 4_102_444_800_000
 BAR = spot_day_bars(limit=1)[0]
 (BATCH,) = batches_of([BAR])
-BAR_DELIVERY = {**orjson.loads(encode(wrap(BATCH, time_of_ms(BAR.close_time_ms + 1)))), "account": ACCOUNT}
+BAR_DELIVERY = {**orjson.loads(encode(wrap(BATCH, BAR.closed_at))), "account": ACCOUNT}
 ORDER = order_requested(AccountKey("sma", "binance", "BTC/USDT"), BAR.open_time_ms, "0.05", "22462.58")
-ORDER_DELIVERY = {**orjson.loads(encode(wrap(ORDER, time_of_ms(BAR.close_time_ms + 1)))), "account": ACCOUNT}
+ORDER_DELIVERY = {**orjson.loads(encode(wrap(ORDER, BAR.closed_at))), "account": ACCOUNT}
 REFUSALS = (InvalidEvent, UnknownOrder, OrderMismatch)
 
 

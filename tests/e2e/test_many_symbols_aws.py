@@ -22,7 +22,7 @@ import pytest
 
 from consumers.stores.dynamodb import DynamoBook, TableNames, create_tables
 from events.dead_letters import DeadLetterList
-from events.envelope import time_of_ms, wrap
+from events.envelope import wrap
 from events.eventbridge_bus import EventBridgeBus
 from events.minute_batches import batch_pattern, batches_of
 from events.models import BarClosed, OrderFilled
@@ -144,7 +144,7 @@ def test_94_symbols_and_5_strategies_through_eventbridge_and_dynamodb_trade_like
     for open_time in sorted(minutes):  # live order: each minute handled before the next closes
         bars = minutes[open_time]
         deployment["spans"].write(bars)
-        bus.publish([wrap(batch, time_of_ms(batch.close_time_ms + 1)) for batch in batches_of(bars)])
+        bus.publish([wrap(batch, batch.closed_at) for batch in batches_of(bars)])
         for name, poller in deployment["strategies"].items():
             deployment["monkeypatch"].setenv("STDS_STRATEGY", name)
             with strategy.app.take() as app:  # count this function's calls too (attaching twice counts once)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from events.envelope import time_of_ms, wrap
+from events.envelope import wrap
 from events.eventbridge_bus import EventBridgeBus
 from events.models import BarClosed
 from infra.cli import main
@@ -24,7 +24,7 @@ def test_archived_bars_are_replayed_to_the_rules(moto_endpoint: str, monkeypatch
     arn = events.create_event_bus(Name=bus)["EventBusArn"]
     events.create_archive(ArchiveName=f"{bus}-bars", EventSourceArn=arn, EventPattern='{"detail-type": ["BarClosed"]}')
     queue = queue_behind_rule(moto_endpoint, bus, "strategy", {"detail-type": ["BarClosed"]})
-    EventBridgeBus(events, bus).publish([wrap(bar, time_of_ms(bar.close_time_ms + 1)) for bar in BARS])
+    EventBridgeBus(events, bus).publish([wrap(bar, bar.closed_at) for bar in BARS])
     first = envelopes_in(moto_endpoint, queue)
     assert len(first) == len(BARS)
 

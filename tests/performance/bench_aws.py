@@ -129,7 +129,7 @@ def _per_minute(config: Path, symbols: int, minutes: int = 60, warm_up: int = 30
     """`symbols` symbols' minutes through the streamer's publisher (S3 span, then the batch to moto's EventBridge)
     and the strategy handler deciding them all, then execution on the orders: times and AWS calls per minute."""
 
-    from events.envelope import time_of_ms, wrap
+    from events.envelope import wrap
     from events.eventbridge_bus import EventBridgeBus
     from events.minute_batches import batches_of
     from infra.cost.calibration import measured_usage
@@ -163,7 +163,7 @@ def _per_minute(config: Path, symbols: int, minutes: int = 60, warm_up: int = 30
             publisher.flush(60.0)
             started, started_cpu = time.perf_counter(), time.process_time()
             for batch in batches_of(bars):  # what the rule delivers: each batch, as EventBridge wraps it
-                envelope = wrap(batch, time_of_ms(batch.close_time_ms + 1)).to_json_dict()
+                envelope = wrap(batch, batch.closed_at).to_json_dict()
                 strategy.handler({**envelope, "account": "123456789012"}, context)
             if n >= warm_up:
                 strategy_ms.append((time.perf_counter() - started) * 1000)

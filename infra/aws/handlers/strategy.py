@@ -16,7 +16,7 @@ from aws_lambda_powertools import Logger
 
 from consumers.stores.archived_bars import ArchivedBars
 from consumers.stores.memory import MemoryBarStore
-from consumers.strategy_consumer import StrategyConsumer
+from consumers.strategies.consumer import StrategyConsumer
 from events.bus import Bus
 from events.dead_letters import LoggedDeadLetters
 from events.envelope import wrap
@@ -90,7 +90,7 @@ def _on_delivery(delivery: dict[str, Any]) -> dict[str, Any]:
     # One line per invocation, which is also the metrics (CloudWatch's embedded metric format): no second
     # line for powertools' Metrics. No strategy dimension: that would be 3 custom metrics ($0.90/month) per
     # strategy, while Lambda's own free metrics (Invocations, Errors, Duration by FunctionName) tell them apart.
-    latency_ms = round(time.time() * 1000 - (batch.close_time_ms + 1))
+    latency_ms = round((time.time() - batch.closed_at.timestamp()) * 1000)
     logger.info(
         "batch decided",
         extra={

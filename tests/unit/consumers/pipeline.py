@@ -12,7 +12,7 @@ from consumers.execution.paper import PaperBroker
 from consumers.execution.risk import RiskPolicy
 from consumers.stores.memory import MemoryBarStore, MemoryBook, MemoryKillSwitch
 from consumers.strategies.base import Strategy
-from consumers.strategy_consumer import StrategyConsumer
+from consumers.strategies.consumer import StrategyConsumer
 from events.dead_letters import DeadLetterList
 from events.models import BarClosed, Event, OrderFilled, OrderRejected, OrderRequested
 

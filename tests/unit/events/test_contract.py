@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from events.codec import InvalidEvent, decode, encode
-from events.envelope import time_of_ms, wrap
+from events.envelope import wrap
 from events.ids import order_event_id
 from events.models import BarClosed
 from infra.cli import main
@@ -32,7 +32,7 @@ def test_order_ids_are_valid_binance_client_order_ids_whatever_the_strategy_name
 
 
 def test_round_trip_is_exact_and_decimals_are_strings() -> None:
-    encoded = encode(wrap(BAR, time_of_ms(BAR.close_time_ms + 1)))
+    encoded = encode(wrap(BAR, BAR.closed_at))
     document = json.loads(encoded)
     assert document["detail"]["close"] == "22685.44000000"  # the file's text, trailing zeros kept
     assert document["detail-type"] == "BarClosed" and document["time"] == "2023-01-21T00:01:00Z"
@@ -49,7 +49,7 @@ def test_round_trip_is_exact_and_decimals_are_strings() -> None:
     ],
 )
 def test_a_bad_event_names_its_origin_and_id(mutate, message: str) -> None:  # type: ignore[no-untyped-def]
-    document = json.loads(encode(wrap(BAR, time_of_ms(BAR.close_time_ms + 1))))
+    document = json.loads(encode(wrap(BAR, BAR.closed_at)))
     mutate(document)
     with pytest.raises(InvalidEvent) as refused:
         decode(json.dumps(document), "queue/7")

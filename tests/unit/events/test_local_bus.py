@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from events.dead_letters import DeadLetterList
-from events.envelope import Envelope, time_of_ms, wrap
+from events.envelope import Envelope, wrap
 from events.local_bus import LocalBus
 from events.models import Event, TargetChanged
 from events.patterns import InvalidPattern
@@ -15,7 +15,7 @@ BAR = spot_day_bars(limit=1)[0]
 
 
 def bar_envelope() -> Envelope:
-    return wrap(BAR, time_of_ms(BAR.close_time_ms + 1))
+    return wrap(BAR, BAR.closed_at)
 
 
 def target_changed() -> TargetChanged:

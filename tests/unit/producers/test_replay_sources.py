@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from events.codec import encode
 from events.dead_letters import DeadLetterList
-from events.envelope import time_of_ms, wrap
+from events.envelope import wrap
 from events.models import BarClosed
 from producers.replay.ohlcv_csv import parse_timestamp
 from producers.replay.rows import InvalidBarRow
@@ -116,7 +116,7 @@ def test_a_gap_is_reported_not_bridged(tmp_path: Path) -> None:
 def test_recorded_events_replay_their_bars_and_dead_letter_garbage(tmp_path: Path) -> None:
     bars, _, _ = read(BTCUSDT_SPOT_DAY)
     recording = tmp_path / "run.jsonl"
-    lines = [encode(wrap(bar, time_of_ms(bar.close_time_ms + 1))) for bar in bars[:50]]
+    lines = [encode(wrap(bar, bar.closed_at)) for bar in bars[:50]]
     recording.write_bytes(b"\n".join([*lines[:10], b"{broken", *lines[10:]]) + b"\n")
     replayed, dead_letters, _ = read(recording)
     assert replayed == bars[:50]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from events.envelope import Envelope, time_of_ms, wrap
+from events.envelope import Envelope, wrap
 from events.eventbridge_bus import EventBridgeBus
 from events.minute_batches import batches_of
 from infra.cost.calls import CallCounter
@@ -20,7 +20,7 @@ ROOT = re.compile(r"^Root=1-([0-9a-f]{8})-[0-9a-f]{24};Sampled=1$")
 def envelopes(bars_per_minute: int = 1) -> list[Envelope]:
     minutes = [[bar.model_copy(update={"symbol": f"C{n:03d}/USDT"}) for n in range(bars_per_minute)] for bar in BTC]
     batches = [batch for bars in minutes for batch in batches_of(bars, max_detail_bytes=4096)]
-    return [wrap(batch, time_of_ms(batch.close_time_ms + 1)) for batch in batches]
+    return [wrap(batch, batch.closed_at) for batch in batches]
 
 
 def test_one_batch_an_hour_is_traced_by_default_with_a_header_x_ray_accepts() -> None:

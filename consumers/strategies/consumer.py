@@ -52,7 +52,7 @@ class StrategyConsumer:
 
     def _decide_from(self, key: AccountKey, bar: BarClosed, account: Account) -> list[Event]:
         stream = StreamKey(bar.exchange, bar.symbol, bar.timeframe)
-        interval_ms = bar.close_time_ms - bar.open_time_ms + 1
+        interval_ms = bar.interval_ms
         lookback = self.strategy.lookback
         # This bar can complete the windows of itself and the next lookback-1 bars; once one
         # decides, keep going while the following bars (already here, having arrived early) do too.
