@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from events.dead_letters import DeadLetters
 from events.envelope import Envelope, wrap
+from events.models import Event
 from events.patterns import Matcher, compile_pattern
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Envelope], Sequence[Any]]
+DetailHandler = Callable[[Any], Sequence[Any]]
 Observer = Callable[[Envelope], None]
+# how many distinct routes (detail-type and the detail values patterns read) one detail-type may cache
+MAX_ROUTES = 4_096
+_ENVELOPE_KEYS = frozenset({"source", "detail-type", "detail"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +30,17 @@ class Subscription:
     pattern: Mapping[str, Any]
     matches: Matcher
     handler: Handler
+    on_detail: DetailHandler | None  # the handler of a subscriber that reads only the detail
+    routing_keys: frozenset[str] | None  # the detail fields its pattern reads, when it reads nothing else
+
+
+@dataclass(slots=True)
+class _Routes:
+    """Which subscriptions take an event of one detail-type, cached by the values their patterns read."""
+
+    keys: tuple[str, ...]
+    candidates: list[Subscription]
+    by_values: dict[tuple[Hashable, ...], list[Subscription]]
 
 
 class LocalBus:
@@ -38,6 +55,7 @@ class LocalBus:
         self._dead_letters = dead_letters
         self._subscriptions: list[Subscription] = []
         self._by_detail_type: dict[str, list[Subscription]] = {}
+        self._routes: dict[str, _Routes | None] = {}
         self._observers: list[Observer] = []
         self._queue: deque[Envelope] = deque()
         self._draining = False
@@ -45,10 +63,20 @@ class LocalBus:
 
     def subscribe(self, name: str, pattern: Mapping[str, Any], handler: Handler) -> None:
         """Raise `InvalidPattern` now, rather than silently never matching later."""
+        self._add(name, pattern, handler, None)
+
+    def subscribe_detail(self, name: str, pattern: Mapping[str, Any], on_detail: DetailHandler) -> None:
+        """As `subscribe`, for a handler that reads only the event, not its envelope: events routed by
+        `publish_event` reach it without an envelope being made (the replay's per-bar path)."""
+        self._add(name, pattern, lambda envelope: on_detail(envelope.detail), on_detail)
+
+    def _add(self, name: str, pattern: Mapping[str, Any], handler: Handler, on_detail: DetailHandler | None) -> None:
         if any(existing.name == name for existing in self._subscriptions):
             raise ValueError(f"a subscription named {name!r} already exists")
-        self._subscriptions.append(Subscription(name, pattern, compile_pattern(pattern), handler))
+        matches = compile_pattern(pattern)
+        self._subscriptions.append(Subscription(name, pattern, matches, handler, on_detail, _routing_keys(pattern)))
         self._by_detail_type.clear()
+        self._routes.clear()
 
     def observe(self, observer: Observer) -> None:
         """Call `observer` with every envelope the bus routes (recording, metrics)."""
@@ -63,6 +91,49 @@ class LocalBus:
             self._drain()
         finally:
             self._draining = False
+
+    def publish_event(self, event: Event, time: Callable[[], datetime]) -> None:
+        """`publish((wrap(event, time()),))`, delivered the same way and in the same order, but without
+        an envelope when nothing needs one: no observer, and every subscription that can take this
+        detail-type reads only the detail and selects on detail fields alone (cached by their values).
+        `time` is asked only when an envelope is made: for what the handlers caused, or a dead letter."""
+        routes = None if self._observers or self._draining else self._routes_for(event)
+        if routes is None:
+            self.publish((wrap(event, time()),))
+            return
+        caused: list[Any] = []
+        for subscription in routes:
+            self.delivered += 1
+            assert subscription.on_detail is not None  # routes hold only detail handlers
+            try:
+                caused.extend(subscription.on_detail(event))
+            except Exception as error:  # one bad delivery must not stop the bus
+                self._dead_letter(subscription, wrap(event, time()), error)
+        if caused:
+            at = time()
+            self.publish([wrap(effect, at) for effect in caused])
+
+    def _routes_for(self, event: Event) -> list[Subscription] | None:
+        detail_type = type(event).__name__
+        if detail_type in self._routes:
+            routes = self._routes[detail_type]
+        else:
+            routes = self._routes[detail_type] = _routes(self._candidates(detail_type))
+        if routes is None:
+            return None
+        fields = event.__dict__
+        values = tuple(fields.get(key, _ABSENT) for key in routes.keys)
+        try:
+            found = routes.by_values.get(values)
+        except TypeError:  # a value that cannot key a cache (a list): match this event the usual way
+            return None
+        if found is None:
+            if len(routes.by_values) >= MAX_ROUTES:  # patterns select on values that keep changing
+                self._routes[detail_type] = None
+                return None
+            envelope = wrap(event, _NO_TIME)  # patterns read no time here (_routing_keys)
+            found = routes.by_values[values] = [s for s in routes.candidates if s.matches(envelope)]
+        return found
 
     def _drain(self) -> None:
         queue = self._queue
@@ -94,6 +165,30 @@ class LocalBus:
         origin = f"subscription {subscription.name}, event {envelope.id}"
         log.error("handler failed: %s: %s: %s", origin, type(error).__name__, error)
         self._dead_letters.put(origin, f"{type(error).__name__}: {error}", envelope.to_json_dict())
+
+
+def _routing_keys(pattern: Mapping[str, Any]) -> frozenset[str] | None:
+    """The detail fields a pattern reads, if it reads nothing but those, the source and the
+    detail-type (both fixed by the event's class): its verdict then follows from their values."""
+    if not set(pattern) <= _ENVELOPE_KEYS:
+        return None
+    detail = pattern.get("detail", {})
+    if not isinstance(detail, Mapping) or any(
+        key.startswith("$") or not isinstance(leaf, list) for key, leaf in detail.items()
+    ):
+        return None  # $or, or a nested object: read the usual way
+    return frozenset(detail)
+
+
+def _routes(candidates: list[Subscription]) -> _Routes | None:
+    if any(s.on_detail is None or s.routing_keys is None for s in candidates):
+        return None
+    keys = sorted(set().union(*(s.routing_keys or () for s in candidates)))
+    return _Routes(tuple(keys), candidates, {})
+
+
+_ABSENT: Any = object()
+_NO_TIME = datetime(1970, 1, 1)
 
 
 def _may_match_type(pattern: Mapping[str, Any], detail_type: str) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from events.envelope import Envelope
 from events.local_bus import LocalBus
 from events.models import BarClosed, Event, OrderFilled, OrderRejected
 from infra.report.record import RunRecord
@@ -17,12 +16,10 @@ class RunCollector:
         self.rejects: dict[str, OrderRejected] = {}
         self.accounts: set[tuple[str, str, str]] = set()
         self.bars = 0
-        bus.subscribe("report-bars", {"detail-type": ["BarClosed"]}, self._on_bar)
-        bus.subscribe("report-orders", {"detail-type": ["OrderFilled", "OrderRejected"]}, self._on_settlement)
+        bus.subscribe_detail("report-bars", {"detail-type": ["BarClosed"]}, self._on_bar)
+        bus.subscribe_detail("report-orders", {"detail-type": ["OrderFilled", "OrderRejected"]}, self._on_settlement)
 
-    def _on_bar(self, envelope: Envelope) -> list[Event]:
-        bar = envelope.detail
-        assert isinstance(bar, BarClosed)
+    def _on_bar(self, bar: BarClosed) -> list[Event]:
         series = self.closes.get((bar.exchange, bar.symbol))
         if series is None:
             series = self.closes[(bar.exchange, bar.symbol)] = []
@@ -31,8 +28,7 @@ class RunCollector:
             self.bars += 1
         return []
 
-    def _on_settlement(self, envelope: Envelope) -> list[Event]:
-        event = envelope.detail
+    def _on_settlement(self, event: Event) -> list[Event]:
         if isinstance(event, OrderFilled):
             self.fills.setdefault(event.order_id, event)
         elif isinstance(event, OrderRejected):

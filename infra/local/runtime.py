@@ -13,7 +13,6 @@ from consumers.execution.risk import RiskPolicy
 from consumers.stores.ports import ProcessedIds, Stores
 from consumers.strategies.consumer import StrategyConsumer
 from events.dead_letters import DeadLetters
-from events.envelope import Envelope, wrap
 from events.local_bus import LocalBus
 from events.models import BarClosed, Event
 from infra.config import PaperConfig
@@ -42,7 +41,7 @@ class LocalRuntime:
             # no inbox here: the decision cursor already makes bar deliveries idempotent (property-tested),
             # and skipping the processed-id check is 12% of the per-bar cost
             consumer = StrategyConsumer(spec.name, spec.strategy, stores.bars, stores.book, dead_letters)
-            self.bus.subscribe(spec.name, spec.pattern, _detail_of(consumer.on_bar))
+            self.bus.subscribe_detail(spec.name, spec.pattern, consumer.on_bar)
         execution = ExecutionConsumer(
             book=stores.book,
             broker=broker or PaperBroker(paper.fee_bps, paper.slippage_bps),
@@ -50,11 +49,11 @@ class LocalRuntime:
             kill_switch=stores.kill_switch,
             fee_bps=paper.fee_bps,
         )
-        self.bus.subscribe(EXECUTION, ORDERS_PATTERN, _inbox(EXECUTION, stores.processed, execution.on_order))
+        self.bus.subscribe_detail(EXECUTION, ORDERS_PATTERN, _inbox(EXECUTION, stores.processed, execution.on_order))
 
     def publish_bar(self, bar: BarClosed) -> None:
         # a bar becomes a fact the moment its interval ends
-        self.bus.publish((wrap(bar, bar.closed_at),))
+        self.bus.publish_event(bar, lambda: bar.closed_at)
 
     def feed(
         self,
@@ -83,21 +82,17 @@ class LocalRuntime:
         return count
 
 
-def _detail_of(handle: Callable[[Any], list[Event]]) -> Callable[[Envelope], list[Event]]:
-    return lambda envelope: handle(envelope.detail)
-
-
 def _inbox(
     consumer: str, processed: ProcessedIds, handle: Callable[[Any], list[Event]]
-) -> Callable[[Envelope], list[Event]]:
-    """Skip deliveries this consumer already handled (keyed by the detail's deterministic id, since
+) -> Callable[[Event], list[Event]]:
+    """Skip deliveries this consumer already handled (keyed by the event's deterministic id, since
     EventBridge assigns its own envelope ids); mark only after the handler succeeded."""
 
-    def deliver(envelope: Envelope) -> list[Event]:
-        event_id = envelope.detail.event_id
+    def deliver(event: Event) -> list[Event]:
+        event_id = event.event_id
         if processed.seen(consumer, event_id):
             return []
-        caused = handle(envelope.detail)
+        caused = handle(event)
         processed.mark(consumer, event_id)
         return caused
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from events.dead_letters import DeadLetterList
 from events.envelope import Envelope, wrap
 from events.local_bus import LocalBus
-from events.models import Event, TargetChanged
+from events.models import BarClosed, Event, TargetChanged
 from events.patterns import InvalidPattern
 from tests.conftest import spot_day_bars
 
@@ -75,3 +79,85 @@ def test_an_invalid_pattern_is_refused_at_subscribe_time() -> None:
     with pytest.raises(ValueError, match="already exists"):
         bus.subscribe("x", {"source": ["a"]}, lambda e: [])
         bus.subscribe("x", {"source": ["b"]}, lambda e: [])
+
+
+# Patterns a subscriber may use: the first four select on detail fields alone (publish_event routes them from a
+# cache), the rest read something else (the source's prefix, a price, $or, the time), so the bus matches them
+# on an envelope as `publish` does.
+PATTERNS = [
+    {"detail-type": ["BarClosed"]},
+    {"detail-type": ["BarClosed"], "detail": {"symbol": ["BTC/USDT"]}},
+    {"detail": {"symbol": ["ETH/USDT", "BTC/USDT"], "exchange": ["binance"]}},
+    {"detail-type": ["TargetChanged"], "detail": {"symbol": [{"prefix": "BTC"}]}},
+    {"source": [{"prefix": "stds"}]},
+    {"detail": {"close": [{"numeric": [">", 20_000]}]}},
+    {"detail": {"$or": [{"symbol": ["ETH/USDT"]}, {"timeframe": ["5m"]}]}},
+    {"time": [{"prefix": "2023"}]},
+]
+
+
+@given(
+    subscribers=st.lists(
+        st.tuples(st.sampled_from(range(len(PATTERNS))), st.sampled_from(["detail", "envelope"]),
+                  st.sampled_from(["quiet", "targets", "raises"])),
+        min_size=1, max_size=6,
+    ),
+    symbols=st.lists(st.sampled_from(["BTC/USDT", "ETH/USDT", "SOL/USDT"]), min_size=1, max_size=12),
+    observed=st.booleans(),
+)  # fmt: skip
+def test_publish_event_delivers_exactly_what_publish_delivers(
+    subscribers: list[tuple[int, str, str]], symbols: list[str], observed: bool
+) -> None:
+    """Same handlers, same order, same caused envelopes (with the cause's time), same dead letters."""
+
+    def run(publish_event: bool) -> tuple[list[tuple[str, str, str]], int, list[tuple[str, str]]]:
+        dead, log = DeadLetterList(), []
+        bus = LocalBus(dead)
+        for number, (pattern, takes, behaviour) in enumerate(subscribers):
+
+            def handle(event: Event, name: str = f"s{number}", behaviour: str = behaviour) -> list[Event]:
+                log.append((name, type(event).__name__, event.event_id))
+                if behaviour == "raises":
+                    raise RuntimeError("broken handler")
+                if behaviour == "targets" and isinstance(event, BarClosed):
+                    return [target_changed().model_copy(update={"symbol": event.symbol})]
+                return []
+
+            if takes == "detail":
+                bus.subscribe_detail(f"s{number}", PATTERNS[pattern], handle)
+            else:
+                bus.subscribe(f"s{number}", PATTERNS[pattern], lambda envelope, handle=handle: handle(envelope.detail))
+        # caused events travel in envelopes that carry their cause's time
+        bus.subscribe(
+            "targets", {"detail-type": ["TargetChanged"]}, lambda e: log.append(("t", str(e.time), e.id)) or []
+        )
+        if observed:
+            bus.observe(lambda envelope: log.append(("observer", envelope.detail_type, envelope.id)))
+        for symbol in symbols:
+            bar = BAR.model_copy(update={"symbol": symbol})
+            if publish_event:
+                bus.publish_event(bar, lambda bar=bar: bar.closed_at)
+            else:
+                bus.publish((wrap(bar, bar.closed_at),))
+        return log, bus.delivered, [(d.origin, d.error) for d in dead]
+
+    assert run(publish_event=True) == run(publish_event=False)
+
+
+def test_publish_event_makes_no_envelope_for_a_bar_only_detail_subscribers_take() -> None:
+    bus, seen = LocalBus(DeadLetterList()), []
+    bus.subscribe_detail(
+        "strategy",
+        {"detail-type": ["BarClosed"], "detail": {"symbol": ["BTC/USDT"]}},
+        lambda bar: seen.append(bar) or [],
+    )
+    times = []
+
+    def time_of_bar() -> datetime:
+        times.append(1)
+        return BAR.closed_at
+
+    for _ in range(3):
+        bus.publish_event(BAR, time_of_bar)
+    assert seen == [BAR] * 3
+    assert times == []  # nothing was caused, nothing failed: no envelope, no time asked
