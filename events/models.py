@@ -179,22 +179,9 @@ class BarsClosed(Event):
     def bar_events(self) -> list[BarClosed]:
         """Each row as the `BarClosed` it stands for (already checked, so built without validating again)."""
         close_time_ms = self.close_time_ms
+        exchange, timeframe, open_time_ms = self.exchange, self.timeframe, self.open_time_ms
         return [
-            BarClosed.trusted(
-                exchange=self.exchange,
-                symbol=row.symbol,
-                timeframe=self.timeframe,
-                open_time_ms=self.open_time_ms,
-                close_time_ms=close_time_ms,
-                open=row.open,
-                high=row.high,
-                low=row.low,
-                close=row.close,
-                volume=row.volume,
-                quote_volume=row.quote_volume,
-                trades=row.trades,
-                backfilled=row.backfilled,
-            )
+            trusted_bar(exchange, row.symbol, timeframe, open_time_ms, close_time_ms, *_prices_of(row))
             for row in self.bars
         ]
 
@@ -303,6 +290,59 @@ class OrderRejected(OrderEvent):
     @property
     def event_id(self) -> str:
         return f"order-rejected:{self.order_id}"
+
+
+def trusted_bar(  # noqa: PLR0917 (a bar's own columns, in the order every reader has them)
+    exchange: str,
+    symbol: str,
+    timeframe: str,
+    open_time_ms: int,
+    close_time_ms: int,
+    open_: Decimal,
+    high: Decimal,
+    low: Decimal,
+    close: Decimal,
+    volume: Decimal,
+    quote_volume: Decimal | None = None,
+    trades: int | None = None,
+    backfilled: bool = False,
+) -> BarClosed:
+    """`BarClosed.trusted` for values already checked by `bar_problem`, built without a keyword dict: the
+    per-row path of every bar reader (a replay builds one per recorded row)."""
+    bar = _new_model(BarClosed)
+    _set_attribute(
+        bar,
+        "__dict__",
+        {
+            "schema_version": 1,
+            "exchange": exchange,
+            "symbol": symbol,
+            "timeframe": timeframe,
+            "open_time_ms": open_time_ms,
+            "close_time_ms": close_time_ms,
+            "open": open_,
+            "high": high,
+            "low": low,
+            "close": close,
+            "volume": volume,
+            "quote_volume": quote_volume,
+            "trades": trades,
+            "backfilled": backfilled,
+        },
+    )
+    _set_attribute(bar, "__pydantic_fields_set__", _BAR_FIELDS_SET.copy())
+    _set_attribute(bar, "__pydantic_extra__", None)
+    _set_attribute(bar, "__pydantic_private__", None)
+    return bar
+
+
+def _prices_of(row: MinuteBar) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal, Decimal | None, int | None, bool]:
+    return row.open, row.high, row.low, row.close, row.volume, row.quote_volume, row.trades, row.backfilled
+
+
+_new_model = BaseModel.__new__
+_set_attribute = object.__setattr__
+_BAR_FIELDS_SET = set(BarClosed.model_fields) - {"schema_version"}
 
 
 def construct_trusted(cls: type[M], fields: dict[str, Any]) -> M:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import IO
@@ -68,21 +69,20 @@ class NotAStateFile(StateFileError):
 
 
 class SqliteBarStore:
+    """The memory store, with the bars it took since the last commit kept for writing."""
+
     def __init__(self, memory: MemoryBarStore) -> None:
         self.memory = memory
         self.unsaved: list[BarClosed] = []
+        # reads are the memory store's own methods: no frame of this class on the per-bar path
+        self.window: Callable[[StreamKey, int, int], Window | None] = memory.window
+        self.first_complete_window: Callable[[StreamKey, int, int, int], int | None] = memory.first_complete_window
 
     def add(self, bar: BarClosed) -> bool:
         added = self.memory.add(bar)
         if added:
             self.unsaved.append(bar)
         return added
-
-    def window(self, stream: StreamKey, end_open_time_ms: int, length: int) -> Window | None:
-        return self.memory.window(stream, end_open_time_ms, length)
-
-    def first_complete_window(self, stream: StreamKey, first_end_ms: int, last_end_ms: int, length: int) -> int | None:
-        return self.memory.first_complete_window(stream, first_end_ms, last_end_ms, length)
 
 
 class SqliteKillSwitch:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from consumers.stores.ports import Account, AccountKey, BarStore, Book, Decision, StreamKey
 from consumers.strategies.base import Strategy
-from consumers.strategies.targets import InvalidTarget, checked_target
+from consumers.strategies.targets import InvalidTarget, TargetChecker
 from consumers.strategies.window import Window
 from events.dead_letters import DeadLetters
 from events.models import BarClosed, Event, OrderRequested, TargetChanged, new_order_id
@@ -32,6 +32,7 @@ class StrategyConsumer:
     bars: BarStore
     book: Book
     dead_letters: DeadLetters  # where a strategy's unusable answers go, naming the strategy, bar and value
+    checked_target: TargetChecker = field(default_factory=TargetChecker, init=False, repr=False, compare=False)
 
     def on_bars(self, bars: Sequence[BarClosed]) -> list[Event]:
         """Decide a batch (a minute of every symbol, on AWS): one read of the strategy's accounts before, one
@@ -108,7 +109,7 @@ class StrategyConsumer:
         that raises on one window) never stalls the bars after it."""
         bar = window.last
         try:
-            return checked_target(self.strategy.target(window, previous_target))
+            return self.checked_target(self.strategy.target(window, previous_target))
         except Exception as error:
             reason = str(error) if isinstance(error, InvalidTarget) else f"raised {error!r}"
             origin = f"strategy {self.name} at {bar.event_id}"

@@ -62,9 +62,6 @@ class RunningSums:
     def trim(self, drop: int) -> None:
         del self.sums[:drop]
 
-    def total(self, start: int, stop: int) -> Decimal:
-        return EXACT.subtract(self.sums[stop], self.sums[start])
-
 
 class RangeExtremes:
     """A sparse table over one column: `levels[k][i]` is the extreme (max or min) of the 2**k values
@@ -139,7 +136,7 @@ class BarSeries:
         self.retention_bars = retention_bars  # None: keep every bar
         self.times: list[int] = []
         self.bars: list[BarClosed] = []
-        self.closes: list[float] = []
+        self.closes: list[float] = []  # float views of bars[:len(closes)], extended on first use (float_views)
         self.highs: list[float] = []
         self.lows: list[float] = []
         self.trimmed = 0
@@ -155,9 +152,6 @@ class BarSeries:
         series = cls(interval_ms)
         series.bars = list(bars)
         series.times = [bar.open_time_ms for bar in bars]
-        series.closes = [float(bar.close) for bar in bars]
-        series.highs = [float(bar.high) for bar in bars]
-        series.lows = [float(bar.low) for bar in bars]
         return series
 
     def add(self, bar: BarClosed) -> bool:
@@ -167,9 +161,6 @@ class BarSeries:
         if not times or open_time > times[-1]:
             times.append(open_time)
             self.bars.append(bar)
-            self.closes.append(float(bar.close))
-            self.highs.append(float(bar.high))
-            self.lows.append(float(bar.low))
             if self._close_sums is not None:
                 self._close_sums.append(bar)
             if self._highest is not None:
@@ -186,9 +177,10 @@ class BarSeries:
             return False
         times.insert(index, open_time)
         self.bars.insert(index, bar)
-        self.closes.insert(index, float(bar.close))
-        self.highs.insert(index, float(bar.high))
-        self.lows.insert(index, float(bar.low))
+        if index < len(self.closes):  # the float views cover the bars up to where they were last read
+            self.closes.insert(index, float(bar.close))
+            self.highs.insert(index, float(bar.high))
+            self.lows.insert(index, float(bar.low))
         self.reordered += 1
         # rare (live bars arriving out of order): the aggregates after this bar are rebuilt
         if self._close_sums is not None:
@@ -245,10 +237,22 @@ class BarSeries:
         after = bisect_left(range(index, len(times)), True, key=lambda k: times[k] - at != (k - index) * interval)
         return start, index + after - 1
 
+    def float_views(self) -> tuple[list[float], list[float], list[float]]:
+        """Closes, highs and lows as floats, converted on first use: a strategy that reads only the exact
+        aggregates (or nothing) never pays for them."""
+        closes, bars = self.closes, self.bars
+        if len(closes) < len(bars):
+            added = bars[len(closes) :]
+            closes.extend([float(bar.close) for bar in added])
+            self.highs.extend([float(bar.high) for bar in added])
+            self.lows.extend([float(bar.low) for bar in added])
+        return closes, self.highs, self.lows
+
     def close_sum(self, start: int, stop: int) -> Decimal:
-        if self._close_sums is None:
-            self._close_sums = RunningSums(_close, self.bars)
-        return self._close_sums.total(start, stop)
+        sums = self._close_sums
+        if sums is None:
+            sums = self._close_sums = RunningSums(_close, self.bars)
+        return EXACT.subtract(sums.sums[stop], sums.sums[start])
 
     def highest_high(self, start: int, stop: int) -> Decimal:
         if self._highest is None:

@@ -23,3 +23,24 @@ def checked_target(value: object) -> Decimal:
         raise InvalidTarget(f"returned {value!r}: a target is a finite quantity of at most {MAX_VOLUME}")
     exponent = target.as_tuple().exponent
     return target.quantize(QUANTUM, rounding=ROUND_DOWN) if isinstance(exponent, int) and exponent < -8 else target
+
+
+class TargetChecker:
+    """`checked_target` that remembers its last answers by identity: a strategy mostly returns the same
+    few Decimal objects (its qty, zero), and a Decimal never changes, so each is checked once."""
+
+    __slots__ = ("_known",)
+    MAX_KNOWN = 16
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[object, Decimal]] = {}
+
+    def __call__(self, value: object) -> Decimal:
+        known = self._known.get(id(value))
+        if known is not None and known[0] is value:  # the reference held below keeps the id from reuse
+            return known[1]
+        target = checked_target(value)
+        if len(self._known) >= self.MAX_KNOWN:
+            self._known.clear()
+        self._known[id(value)] = (value, target)
+        return target

@@ -64,7 +64,7 @@ class Window:
 
     @property
     def last(self) -> BarClosed:
-        return self._series.bars[self._span()[1] - 1]
+        return self._series.bars[self._last(1, 0)[0]]
 
     @cached_property
     def bars(self) -> Sequence[BarClosed]:
@@ -74,17 +74,17 @@ class Window:
     @cached_property
     def closes(self) -> Sequence[float]:
         start, stop = self._span()
-        return self._series.closes[start:stop]
+        return self._series.float_views()[0][start:stop]
 
     @cached_property
     def highs(self) -> Sequence[float]:
         start, stop = self._span()
-        return self._series.highs[start:stop]
+        return self._series.float_views()[1][start:stop]
 
     @cached_property
     def lows(self) -> Sequence[float]:
         start, stop = self._span()
-        return self._series.lows[start:stop]
+        return self._series.float_views()[2][start:stop]
 
     @cached_property
     def opens(self) -> Sequence[float]:
@@ -112,5 +112,9 @@ class Window:
     def _last(self, n: int, ago: int) -> tuple[int, int]:
         if not 0 < n <= self._length - ago or ago < 0:
             raise ValueError(f"{n} bars ending {ago} before the last do not fit a window of {self._length}")
-        stop = self._span()[1] - ago
+        series = self._series
+        start = self._start - series.trimmed
+        if series.reordered != self._reordered or start < 0:  # the rare case: let _span find it or say why not
+            start = self._span()[0]
+        stop = start + self._length - ago
         return stop - n, stop

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from events.bar_checks import InvalidBar, bar_problem
-from events.models import BarClosed
+from events.models import BarClosed, trusted_bar
 
 
 class InvalidBarRow(InvalidBar):
@@ -41,7 +41,7 @@ def checked_bar(
 ) -> BarClosed:
     """Build a bar from the row's text; raise InvalidBarRow (without the origin) naming what is wrong."""
     try:
-        open_, high, low, close, volume = (Decimal(text) for text in fields)
+        open_, high, low, close, volume = map(Decimal, fields)
         quote = Decimal(quote_volume) if quote_volume else None
         trade_count = int(trades) if trades else None
     except (InvalidOperation, ValueError):
@@ -54,19 +54,9 @@ def checked_bar(
     )
     if problem is not None:
         raise InvalidBarRow(problem)
-    return BarClosed.trusted(
-        exchange=stream.exchange,
-        symbol=stream.symbol,
-        timeframe=stream.timeframe,
-        open_time_ms=open_time_ms,
-        close_time_ms=close_time_ms,
-        open=open_,
-        high=high,
-        low=low,
-        close=close,
-        volume=volume,
-        quote_volume=quote,
-        trades=trade_count,
+    exchange, symbol, timeframe = stream.exchange, stream.symbol, stream.timeframe
+    return trusted_bar(
+        exchange, symbol, timeframe, open_time_ms, close_time_ms, open_, high, low, close, volume, quote, trade_count
     )
 
 

@@ -67,6 +67,7 @@ def grown_series(draw: st.DrawFn) -> tuple[BarSeries, list[BarClosed]]:
             series.close_sum(0, len(series.bars))
             series.highest_high(0, len(series.bars))
             series.lowest_low(0, len(series.bars))
+            series.float_views()  # converted up to here; later bars (and late ones before them) catch up
         series.add(bars[index])
     return series, series.bars
 
@@ -83,6 +84,11 @@ def test_aggregates_equal_the_naive_computation_over_any_window(
     window = Window.over(series, start, stop)
     bars = held[start:stop]
     assert list(window.bars) == bars
+    assert (window.closes, window.highs, window.lows) == (
+        [float(bar.close) for bar in bars],
+        [float(bar.high) for bar in bars],
+        [float(bar.low) for bar in bars],
+    )
     n = data.draw(st.integers(min_value=1, max_value=len(bars)))
     ago = data.draw(st.integers(min_value=0, max_value=len(bars) - n))
     chosen = bars[len(bars) - ago - n : len(bars) - ago]
