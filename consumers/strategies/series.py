@@ -10,6 +10,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal
+from operator import attrgetter
 
 from events.models import BarClosed
 
@@ -21,16 +22,13 @@ ValueOf = Callable[[BarClosed], Decimal]
 Pick = Callable[[Decimal, Decimal], Decimal]
 
 
-def _close(bar: BarClosed) -> Decimal:
-    return bar.close
+_close: ValueOf = attrgetter("close")  # read in C, once per bar
 
 
-def _high(bar: BarClosed) -> Decimal:
-    return bar.high
+_high: ValueOf = attrgetter("high")  # read in C, once per bar
 
 
-def _low(bar: BarClosed) -> Decimal:
-    return bar.low
+_low: ValueOf = attrgetter("low")  # read in C, once per bar
 
 
 class RunningSums:
@@ -170,6 +168,8 @@ class BarSeries:
             if self.retention_bars is not None and len(times) >= 2 * self.retention_bars:
                 self._trim(len(times) - self.retention_bars)
             return True
+        if open_time == times[-1]:  # the newest bar again (every strategy of a local run adds it)
+            return False
         index = bisect_left(times, open_time)
         if times[index] == open_time or (
             index == 0 and self.retention_bars is not None and len(times) >= self.retention_bars
