@@ -18,12 +18,10 @@ from events.dead_letters import DeadLetterFile
 from events.envelope import Envelope, wrap
 from events.models import Event, OrderFilled
 from infra.config import StdsConfig
-from infra.local.collector import RunCollector
-from infra.local.recorder import EventRecorder
 from infra.local.runtime import LocalRuntime
+from infra.local.session import LocalSession
 from infra.local.stores import run_stores
 from infra.local.stream_health import StreamHealthTable
-from infra.report import write_report
 from infra.report.trades import iso_utc
 from infra.strategy_loader import load_strategies, retention_for
 from producers.exchanges.registry import adapter_for
@@ -58,23 +56,22 @@ async def run_live(options: LiveOptions, local_exchange: LocalBinance | None = N
     in this process, point the streamer (and a ccxt broker) at it, and also stop once its recorded bars are
     all published. With a ccxt broker, reconcile with the exchange at start, every few minutes, and at stop."""
     specs = load_strategies(options.config, options.config_dir)
-    paper = options.config.paper
     options.out.mkdir(parents=True, exist_ok=True)
     db = options.db or options.out / "state.sqlite"
-    stores = run_stores(db, options.config, specs, retention_for(specs), resume=True, fresh=options.fresh)
-    health = StreamHealthTable(db)
-    dead_letters = DeadLetterFile(options.out / "dead-letters.jsonl")
-    recorder = EventRecorder(options.record) if options.record else None
-    started = time.perf_counter()
-    try:
+    with contextlib.ExitStack() as closing:
+        stores = run_stores(db, options.config, specs, retention_for(specs), resume=True, fresh=options.fresh)
+        closing.callback(stores.close)
+        health = StreamHealthTable(db)
+        closing.callback(health.close)
+        dead_letters = DeadLetterFile(options.out / "dead-letters.jsonl")
+        closing.callback(dead_letters.close)
+        started = time.perf_counter()
         async with _endpoints(options, local_exchange) as (ws_url, rest_url):
             broker = _trading_broker(options, local_exchange, rest_url)
-            runtime = LocalRuntime(
-                specs, stores, dead_letters, risk=options.config.risk_policy(), paper=paper, broker=broker
+            session = LocalSession.start(
+                closing, options.config, specs, stores, dead_letters, record=options.record, broker=broker
             )
-            collector = RunCollector(runtime.bus)
-            if recorder is not None:
-                runtime.bus.observe(recorder)
+            runtime = session.runtime
             if options.print_trades:
                 runtime.bus.subscribe("print-fills", {"detail-type": ["OrderFilled"]}, _print_fill)
             reconciling = _Reconciling.of(options, stores, runtime, broker)
@@ -98,24 +95,7 @@ async def run_live(options: LiveOptions, local_exchange: LocalBinance | None = N
             await stream_until_stopped(streamer, on_tick, options.duration_s, until)
             reconciling.now()
             health.save(streamer.health(), force=True)
-        elapsed = time.perf_counter() - started
-        earlier = [r.settlement for r in stores.orders() if isinstance(r.settlement, OrderFilled)]
-        accounts = sorted((a.key.strategy, a.key.exchange, a.key.symbol) for a in stores.book.accounts())
-        record = collector.record(
-            starting_cash=paper.starting_cash,
-            accounts=accounts,
-            elapsed_s=elapsed,
-            dead_letters=dead_letters.count,
-            gaps=0,
-            earlier_fills=earlier,
-        )
-        summary = write_report(record, options.out)
-    finally:
-        stores.close()
-        health.close()
-        dead_letters.close()
-        if recorder is not None:
-            recorder.close()
+        summary = session.report(options.out, elapsed_s=time.perf_counter() - started, gaps=0)
     summary["streamer"] = {
         "published": streamer.published,
         "backfilled": streamer.backfilled,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,13 +12,9 @@ from typing import Any
 from tqdm import tqdm
 
 from events.dead_letters import DeadLetterFile
-from events.models import OrderFilled
 from infra.config import StdsConfig
-from infra.local.collector import RunCollector
-from infra.local.recorder import EventRecorder
-from infra.local.runtime import LocalRuntime
+from infra.local.session import LocalSession
 from infra.local.stores import run_stores
-from infra.report import write_report
 from infra.strategy_loader import load_strategies, retention_for
 from producers.replay.sources import Gap, UnreadableSource, open_sources, paced
 
@@ -44,26 +41,24 @@ class ReplayOptions:
 def run_replay(options: ReplayOptions) -> dict[str, Any]:
     specs = load_strategies(options.config, options.config_dir)
     options.out.mkdir(parents=True, exist_ok=True)
-    paper = options.config.paper
-    retention = retention_for(specs)
     db = options.db or options.out / "state.sqlite"
-    # a replay (resumed too) reads every file from the start: its dead letters and recording start over,
-    # so each bad row is listed once and the recording replays equal
-    dead_letters = DeadLetterFile(options.out / "dead-letters.jsonl", append=False)
-    gaps: list[Gap] = []
-    source = open_sources(  # checks every path before any state is touched
-        options.paths, dead_letters, exchange=options.exchange, symbol=options.symbol, on_gap=gaps.append
-    )
-    if options.record is not None and options.record.resolve() in source.files:
-        raise UnreadableSource(f"--record {options.record} is also replayed: record into another file")
-    stores = run_stores(db, options.config, specs, retention, resume=options.resume, fresh=options.fresh)
-    recorder = None
-    try:
-        runtime = LocalRuntime(specs, stores, dead_letters, risk=options.config.risk_policy(), paper=paper)
-        collector = RunCollector(runtime.bus)
-        if options.record:
-            recorder = EventRecorder(options.record, append=False)
-            runtime.bus.observe(recorder)
+    with ExitStack() as closing:
+        # a replay (resumed too) reads every file from the start: its dead letters and recording start over,
+        # so each bad row is listed once and the recording replays equal
+        dead_letters = DeadLetterFile(options.out / "dead-letters.jsonl", append=False)
+        closing.callback(dead_letters.close)
+        gaps: list[Gap] = []
+        source = open_sources(  # checks every path before any state is touched
+            options.paths, dead_letters, exchange=options.exchange, symbol=options.symbol, on_gap=gaps.append
+        )
+        if options.record is not None and options.record.resolve() in source.files:
+            raise UnreadableSource(f"--record {options.record} is also replayed: record into another file")
+        config = options.config
+        stores = run_stores(db, config, specs, retention_for(specs), resume=options.resume, fresh=options.fresh)
+        closing.callback(stores.close)
+        session = LocalSession.start(
+            closing, config, specs, stores, dead_letters, record=options.record, record_from_scratch=True
+        )
         bars = paced(source, options.speed) if options.speed else source
         with tqdm(
             total=source.total_rows, unit="bar", unit_scale=True, disable=not options.progress, leave=False
@@ -73,27 +68,11 @@ def run_replay(options: ReplayOptions) -> dict[str, Any]:
                 progress.update(bars_done)
 
             started = time.perf_counter()
-            runtime.feed(bars, on_progress=advance)
+            session.runtime.feed(bars, on_progress=advance)
             elapsed = time.perf_counter() - started
-        earlier = [record.settlement for record in stores.orders() if isinstance(record.settlement, OrderFilled)]
-        # a sub-account exists once its strategy has seen a bar of that symbol
-        accounts = sorted((a.key.strategy, a.key.exchange, a.key.symbol) for a in stores.book.accounts())
-        record = collector.record(
-            starting_cash=paper.starting_cash,
-            accounts=accounts,
-            elapsed_s=elapsed,
-            dead_letters=dead_letters.count,
-            gaps=len(gaps),
-            earlier_fills=earlier,
-        )
-        summary = write_report(record, options.out, chart=options.chart)
-    finally:
-        stores.close()
-        dead_letters.close()
-        if recorder is not None:
-            recorder.close()
+        summary = session.report(options.out, elapsed_s=elapsed, gaps=len(gaps), chart=options.chart)
     log.info(
         "replay finished",
-        extra={"bars": record.bars, "seconds": round(elapsed, 3), "out": str(options.out), "gaps": len(gaps)},
+        extra={"bars": summary["bars"], "seconds": round(elapsed, 3), "out": str(options.out), "gaps": len(gaps)},
     )
     return summary

@@ -1,0 +1,74 @@
+"""What `stds replay` and `stds run` share: the runtime on its bus with the report's collector and an optional
+recording, the report written from what the run did, and everything closed however the run ends."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from consumers.execution.broker import Broker
+from consumers.stores.ports import Stores
+from events.dead_letters import DeadLetterFile
+from events.models import OrderFilled
+from infra.config import StdsConfig
+from infra.local.collector import RunCollector
+from infra.local.recorder import EventRecorder
+from infra.local.runtime import LocalRuntime
+from infra.report import write_report
+from infra.strategy_loader import StrategySpec
+
+
+@dataclass(frozen=True)
+class LocalSession:
+    """A local run's runtime, and what its report is made of. Open it with `start` inside an `ExitStack` that
+    also holds the run's stores and dead letters: the stores are committed and closed, the recording and the
+    dead letters flushed, whether the run finishes, is stopped or fails."""
+
+    config: StdsConfig
+    stores: Stores
+    dead_letters: DeadLetterFile
+    runtime: LocalRuntime
+    collector: RunCollector
+
+    @classmethod
+    def start(
+        cls,
+        closing: ExitStack,
+        config: StdsConfig,
+        specs: Sequence[StrategySpec],
+        stores: Stores,
+        dead_letters: DeadLetterFile,
+        *,
+        record: Path | None = None,
+        record_from_scratch: bool = False,
+        broker: Broker | None = None,
+    ) -> LocalSession:
+        runtime = LocalRuntime(
+            specs, stores, dead_letters, risk=config.risk_policy(), paper=config.paper, broker=broker
+        )
+        collector = RunCollector(runtime.bus)
+        if record is not None:
+            recorder = EventRecorder(record, append=not record_from_scratch)
+            closing.callback(recorder.close)
+            runtime.bus.observe(recorder)
+        return cls(config, stores, dead_letters, runtime, collector)
+
+    def report(self, out: Path, *, elapsed_s: float, gaps: int, chart: bool = True) -> dict[str, Any]:
+        """trades.csv, equity.csv, summary.json (and chart.png) in `out`; the summary is returned. Fills an
+        earlier (resumed) run already settled count too: a sub-account's report covers its whole life."""
+        stores = self.stores
+        earlier = [record.settlement for record in stores.orders() if isinstance(record.settlement, OrderFilled)]
+        # a sub-account exists once its strategy has seen a bar of that symbol
+        accounts = sorted((a.key.strategy, a.key.exchange, a.key.symbol) for a in stores.book.accounts())
+        record = self.collector.record(
+            starting_cash=self.config.paper.starting_cash,
+            accounts=accounts,
+            elapsed_s=elapsed_s,
+            dead_letters=self.dead_letters.count,
+            gaps=gaps,
+            earlier_fills=earlier,
+        )
+        return write_report(record, out, chart=chart)
