@@ -52,8 +52,11 @@ def in_sequence(
                 gap = Gap(*key, previous.open_time_ms, bar.open_time_ms, step // interval - 1)
                 log.warning(
                     "gap in recorded bars: %s %s %s: %d bar(s) missing after %d (at %s)",
-                    *key, gap.missing_bars, gap.after_open_time_ms, origin,
-                )  # fmt: skip
+                    *key,
+                    gap.missing_bars,
+                    gap.after_open_time_ms,
+                    origin,
+                )
                 if on_gap is not None:
                     on_gap(gap)
         last_seen[key] = bar

@@ -84,11 +84,13 @@ class ReplaySource:
         for csv_file in self._csv_files:
             by_stream.setdefault(csv_file.stream, []).append(csv_file)
         sources = [self._stream(sorted(group, key=_in_time_order)) for group in by_stream.values()]
-        sources += [in_sequence(read_recorded_bars(path, self._dead_letters), self._dead_letters, self._on_gap)
-                    for path in self._recordings]  # fmt: skip
+        sources += [self._recording(path) for path in self._recordings]
         if len(sources) == 1:
             return sources[0]
         return heapq.merge(*sources, key=lambda bar: (bar.open_time_ms, bar.exchange, bar.symbol))
+
+    def _recording(self, path: Path) -> Iterator[BarClosed]:
+        return in_sequence(read_recorded_bars(path, self._dead_letters), self._dead_letters, self._on_gap)
 
     def _stream(self, files: list[_CsvFile]) -> Iterator[BarClosed]:
         rows = itertools.chain.from_iterable(_READERS[f.kind](f.path, f.stream, self._dead_letters) for f in files)
