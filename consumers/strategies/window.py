@@ -3,12 +3,33 @@ aggregates (`sma`, `highest`, `lowest`) that cost the same whatever the window's
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
-from functools import cached_property
+from typing import Any, Generic, TypeVar, overload
 
 from consumers.strategies.series import BarSeries
 from events.models import BarClosed
+
+T = TypeVar("T")
+
+
+class _kept(Generic[T]):  # noqa: N801 (used as a decorator, like the functools.cached_property it stands for)
+    """`functools.cached_property` without the lock Python 3.11 takes on every first read: a window is
+    made per decision and its views are read once or twice, so that lock was most of their cost."""
+
+    def __init__(self, compute: Callable[[Any], T]) -> None:
+        self._compute = compute
+        self._name = compute.__name__
+
+    @overload
+    def __get__(self, window: None, owner: type | None = None) -> _kept[T]: ...
+    @overload
+    def __get__(self, window: object, owner: type | None = None) -> T: ...
+    def __get__(self, window: object | None, owner: type | None = None) -> T | _kept[T]:
+        if window is None:
+            return self
+        value = window.__dict__[self._name] = self._compute(window)  # read from there next time
+        return value
 
 
 class WindowGone(LookupError):
@@ -66,31 +87,31 @@ class Window:
     def last(self) -> BarClosed:
         return self._series.bars[self._last(1, 0)[0]]
 
-    @cached_property
+    @_kept
     def bars(self) -> Sequence[BarClosed]:
         start, stop = self._span()
         return self._series.bars[start:stop]
 
-    @cached_property
+    @_kept
     def closes(self) -> Sequence[float]:
         start, stop = self._span()
         return self._series.float_views()[0][start:stop]
 
-    @cached_property
+    @_kept
     def highs(self) -> Sequence[float]:
         start, stop = self._span()
         return self._series.float_views()[1][start:stop]
 
-    @cached_property
+    @_kept
     def lows(self) -> Sequence[float]:
         start, stop = self._span()
         return self._series.float_views()[2][start:stop]
 
-    @cached_property
+    @_kept
     def opens(self) -> Sequence[float]:
         return [float(bar.open) for bar in self.bars]
 
-    @cached_property
+    @_kept
     def volumes(self) -> Sequence[float]:
         return [float(bar.volume) for bar in self.bars]
 
