@@ -39,8 +39,8 @@ class MemoryBarStore:
 
     def window(self, stream: StreamKey, end_open_time_ms: int, length: int) -> Window | None:
         series = self._series.get(stream)
-        if series is None:
-            return None
+        if series is None or not series.times or end_open_time_ms > series.times[-1]:
+            return None  # the usual probe after a decision: the next bar has not arrived yet
         start = series.span_ending(end_open_time_ms, length)
         return None if start is None else Window.over(series, start, start + length)
 
