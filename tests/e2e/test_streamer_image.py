@@ -29,9 +29,9 @@ import pytest
 from consumers.stores.dynamodb import TableNames, create_tables
 from infra.aws.delivered_bars_metric import DIMENSION, METRIC_NAME, NAMESPACE
 from infra.aws.stream import streamer_command
-from infra.local.emulators import FAKE_CREDENTIALS
 from tests.conftest import REPO_ROOT, spot_day_bars
 from tests.emulators.aws import archived_bars, bars_in, client, envelopes_in, queue_behind_rule
+from tests.emulators.launcher import FAKE_CREDENTIALS
 from tools.local_exchange.faults import FaultPlan
 from tools.local_exchange.server import LocalBinance
 from tools.local_exchange.tape import Tape

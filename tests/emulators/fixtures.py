@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from consumers.stores.dynamodb import TableNames, create_tables
-from infra.local.emulators import FAKE_CREDENTIALS, dynamodb_local, moto_server
+from tests.emulators.launcher import FAKE_CREDENTIALS, dynamodb_local, moto_server
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,8 @@ import boto3
 from botocore.config import Config
 
 from infra.aws.delivered_bars_metric import DIMENSION, METRIC_NAME, NAMESPACE, DeliveredBarsMetric
-from infra.local.emulators import free_port
 from tests.emulators.aws import client
+from tests.emulators.launcher import free_port
 
 
 def _sums(cloudwatch: Any, deployment: str) -> list[float]:

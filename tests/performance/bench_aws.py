@@ -299,8 +299,8 @@ def _aws(config: Path) -> Iterator[tuple[Any, Any, str, Any, Any, Any]]:
     import boto3
 
     from consumers.stores.dynamodb import TableNames, create_tables
-    from infra.local.emulators import FAKE_CREDENTIALS, dynamodb_local, moto_server
     from tests.emulators.aws import queue_behind_rule
+    from tests.emulators.launcher import FAKE_CREDENTIALS, dynamodb_local, moto_server
 
     os.environ.update(FAKE_CREDENTIALS)
     with ExitStack() as stack:
