@@ -2,77 +2,22 @@
 
 from __future__ import annotations
 
-import os
 import time
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from consumers.execution.broker import Broker
+from consumers.execution.app import ExecutionApp
 from consumers.execution.consumer import ExecutionConsumer
-from consumers.execution.paper import PaperBroker
-from consumers.stores.ports import ProcessedIds
-from events.bus import Bus
-from events.envelope import wrap
-from events.models import Event, OrderFilled, OrderRejected, OrderRequested
+from events.models import OrderFilled, OrderRejected, OrderRequested
 from infra.aws.handlers.delivery import detail_of, handle_each
-from infra.aws.handlers.environment import HandlerEnvironment
+from infra.aws.handlers.environment import HandlerEnvironment, ProcessSettings
 from infra.aws.handlers.instances import Instances
 from infra.aws.handlers.tracing import traced
-from infra.config import ConfigError
-
-CONSUMER = "execution"
 
 logger = Logger(service="stds-execution")
 metrics = Metrics(namespace="STDS", service="stds-execution")
-
-
-@dataclass(frozen=True)
-class ExecutionApp:
-    consumer: ExecutionConsumer
-    processed: ProcessedIds
-    bus: Bus
-
-    def on_order(self, order: OrderRequested, at: datetime) -> list[Event]:
-        """Skip a delivery already handled; publish before marking, so a crash in between re-publishes
-        (consumers dedupe by the deterministic ids) rather than loses the settlement."""
-        if self.processed.seen(CONSUMER, order.event_id):
-            return []
-        caused = self.consumer.on_order(order)
-        self.bus.publish([wrap(event, at) for event in caused])
-        self.processed.mark(CONSUMER, order.event_id)
-        return caused
-
-
-def broker_from_environment(environment: HandlerEnvironment) -> Broker:
-    kind = os.environ.get("STDS_BROKER", "paper")
-    if kind == "paper":
-        paper = environment.config.paper
-        return PaperBroker(paper.fee_bps, paper.slippage_bps)
-    if kind != "ccxt":
-        raise ConfigError(f"STDS_BROKER={kind!r}: expected paper or ccxt")
-    # imported here only: ccxt costs the strategy functions nothing, and paper execution nothing either
-    from consumers.execution.ccxt_broker import (
-        CcxtBroker,
-        credentials_from_environment,
-        credentials_from_secrets_manager,
-    )
-
-    secret_id = os.environ.get("STDS_EXCHANGE_SECRET_ID")
-    credentials = (
-        credentials_from_secrets_manager(secret_id, environment.client("secretsmanager"))
-        if secret_id
-        else credentials_from_environment()
-    )
-    return CcxtBroker(
-        os.environ.get("STDS_EXCHANGE", "binance"),
-        credentials,
-        sandbox=os.environ.get("STDS_EXCHANGE_SANDBOX", "").lower() == "true",
-        rest_url=os.environ.get("STDS_EXCHANGE_REST_URL") or None,
-    )
 
 
 def _build() -> ExecutionApp:
@@ -81,7 +26,7 @@ def _build() -> ExecutionApp:
     config = environment.config
     consumer = ExecutionConsumer(
         book=stores.book,
-        broker=broker_from_environment(environment),
+        broker=environment.broker(),
         risk=config.risk_policy(),
         kill_switch=stores.kill_switch,
         fee_bps=config.paper.fee_bps,
@@ -118,5 +63,5 @@ def _on_delivery(delivery: dict[str, Any]) -> dict[str, Any]:
     return {"order": order.order_id, "outcome": outcome}
 
 
-if "AWS_LAMBDA_FUNCTION_NAME" in os.environ:
+if ProcessSettings.read().on_lambda:
     app()

@@ -5,40 +5,30 @@ recovers go onto the bus; a difference it cannot explain engages the kill switch
 
 from __future__ import annotations
 
-import os
 import time
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+from consumers.reconciliation.app import ReconciliationApp
 from consumers.reconciliation.reconciler import Reconciler
-from events.bus import Bus
-from events.envelope import wrap
-from infra.aws.handlers.environment import HandlerEnvironment
-from infra.aws.handlers.execution import broker_from_environment
+from infra.aws.handlers.environment import HandlerEnvironment, ProcessSettings
 
 logger = Logger(service="stds-reconciliation")
 metrics = Metrics(namespace="STDS", service="stds-reconciliation")
 
 
-@dataclass(frozen=True)
-class ReconciliationApp:
-    reconciler: Reconciler | None  # None with the paper broker: there is no exchange account to compare with
-    bus: Bus
-
-
 @cache
 def app() -> ReconciliationApp:
     environment = HandlerEnvironment.read()
-    if os.environ.get("STDS_BROKER", "paper") != "ccxt":
+    if environment.settings.broker != "ccxt":
         return ReconciliationApp(None, environment.bus())
     from consumers.execution.ccxt_broker import CcxtBroker
 
     config = environment.config
-    broker = broker_from_environment(environment)
+    broker = environment.broker()
     assert isinstance(broker, CcxtBroker)
     keys = config.sub_accounts(config.broker.exchange, config.named_symbols())
     return ReconciliationApp(
@@ -50,11 +40,9 @@ def app() -> ReconciliationApp:
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Any invocation (the schedule's, or a manual one) reconciles once."""
-    reconciling = app()
-    if reconciling.reconciler is None:
+    result = app().run(int(time.time() * 1000))
+    if result is None:
         return {"skipped": "STDS_BROKER is paper: nothing on an exchange to reconcile with"}
-    result = reconciling.reconciler.run(int(time.time() * 1000))
-    reconciling.bus.publish([wrap(settlement) for settlement in result.settled])
     metrics.add_metric(name="ReconciliationProblems", unit=MetricUnit.Count, value=len(result.problems))
     metrics.add_metric(name="ReconciliationSettled", unit=MetricUnit.Count, value=len(result.settled))
     document = result.document()
@@ -70,5 +58,5 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     }
 
 
-if "AWS_LAMBDA_FUNCTION_NAME" in os.environ:
+if ProcessSettings.read().on_lambda:
     app()

@@ -6,25 +6,22 @@ It must start fast (a cold start delays the minute's decisions), so nothing here
 
 from __future__ import annotations
 
-import os
 import time
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
 from consumers.stores.archived_bars import ArchivedBars
 from consumers.stores.memory import MemoryBarStore
+from consumers.strategies.app import StrategyApp
 from consumers.strategies.consumer import StrategyConsumer
-from events.bus import Bus
 from events.dead_letters import LoggedDeadLetters
 from events.envelope import wrap
-from events.models import BarsClosed, OrderRequested
-from events.patterns import Matcher, compile_pattern
+from events.models import BarsClosed
+from events.patterns import compile_pattern
 from infra.aws.handlers.delivery import detail_of, handle_each
 from infra.aws.handlers.embedded_metrics import embedded_metrics
-from infra.aws.handlers.environment import HandlerEnvironment
+from infra.aws.handlers.environment import HandlerEnvironment, ProcessSettings
 from infra.aws.handlers.instances import Instances
 from infra.aws.handlers.tracing import traced
 from infra.strategy_loader import load_strategy, retention_for
@@ -32,37 +29,14 @@ from infra.strategy_loader import load_strategy, retention_for
 logger = Logger(service="stds-strategy")
 
 
-@dataclass(frozen=True)
-class StrategyApp:
-    consumer: StrategyConsumer
-    bus: Bus
-    wanted: Matcher  # the strategy's own bar pattern: which rows of a batch are its bars
-
-    def on_batch(self, batch: BarsClosed, at: datetime) -> Decided:
-        """Decide every bar of the batch the strategy subscribes to, in one go; publish what the decisions
-        caused (stamped `at`, the batch event's time)."""
-        bars = [bar for bar in batch.bar_events() if self.wanted(bar)]
-        caused = self.consumer.on_bars(bars) if bars else []
-        if caused:
-            self.bus.publish([wrap(event, at) for event in caused])
-        return Decided(bars=len(bars), orders=sum(isinstance(event, OrderRequested) for event in caused))
-
-
-@dataclass(frozen=True)
-class Decided:
-    bars: int
-    orders: int
-
-
 def _build() -> StrategyApp:
     environment = HandlerEnvironment.read()
-    name = os.environ.get("STDS_STRATEGY", "")
-    spec = load_strategy(environment.config, name, environment.config_dir)
+    spec = load_strategy(environment.config, environment.settings.required_strategy(), environment.config_dir)
     dead_letters = LoggedDeadLetters(logger)
     wanted = compile_pattern(spec.pattern)
     bars = ArchivedBars(
         environment.client("s3"),
-        environment.required_bar_bucket(),
+        environment.settings.required_bar_bucket(),
         MemoryBarStore(retention_for([spec])),
         dead_letters,
         wanted=lambda bar: wanted(wrap(bar)),
@@ -72,7 +46,7 @@ def _build() -> StrategyApp:
     return StrategyApp(consumer, environment.bus(), lambda bar: wanted(wrap(bar)))
 
 
-app = Instances(_build, function=lambda: os.environ.get("STDS_STRATEGY", ""))
+app = Instances(_build, function=lambda: ProcessSettings.read().strategy or "")
 
 
 @logger.inject_lambda_context
@@ -105,5 +79,5 @@ def _on_delivery(delivery: dict[str, Any]) -> dict[str, Any]:
     return {"batch": envelope.id, "bars": decided.bars, "orders": decided.orders}
 
 
-if "AWS_LAMBDA_FUNCTION_NAME" in os.environ:
+if ProcessSettings.read().on_lambda:
     app()  # build clients and load the strategy during init, which Lambda runs at full CPU

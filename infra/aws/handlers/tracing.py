@@ -8,15 +8,16 @@ which must start fast, has it when its environment sets STDS_XRAY_SDK=true.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any, TypeVar
+
+from infra.aws.handlers.environment import ProcessSettings
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 
 def traced(service: str, *, always: bool = False) -> Callable[[Handler], Handler]:
-    if not always and os.environ.get("STDS_XRAY_SDK", "false").lower() != "true":
+    if not always and not ProcessSettings.read().xray_sdk:
         return lambda handler: handler
     from aws_lambda_powertools import Tracer
 

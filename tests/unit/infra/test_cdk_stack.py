@@ -21,6 +21,7 @@ from infra.aws.delivered_bars_metric import DIMENSION, METRIC_NAME, NAMESPACE
 from infra.cdk.app import build_stack
 from infra.cdk.names import InvalidName, function_name, stack_name
 from infra.cdk.stack import StackSettings, sns_filter_policy
+from tests.unit.infra.test_handler_settings import documented_variables
 
 CONFIG = """\
 [strategies]
@@ -435,3 +436,17 @@ def test_cfn_lint_would_see_each_accepted_finding_without_its_reason(template: T
 def _logical_id(template: Template, kind: str) -> str:
     (logical_id,) = template.find_resources(kind)
     return logical_id
+
+
+def test_the_functions_get_exactly_the_variables_their_settings_table_says_the_stack_sets(
+    template: Template, sns_synthesized: tuple[Template, Annotations]
+) -> None:
+    set_by = documented_variables()
+    given = {
+        name
+        for synthesized in (template, sns_synthesized[0])
+        for function in synthesized.find_resources("AWS::Lambda::Function").values()
+        for name in function["Properties"].get("Environment", {}).get("Variables", {})
+        if not name.startswith("POWERTOOLS_")  # powertools' own, read by powertools
+    }
+    assert given == {name for name, setter in set_by.items() if setter == "stack"}
