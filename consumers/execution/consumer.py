@@ -11,6 +11,9 @@ from consumers.stores.ports import Account, AccountKey, Book, KillSwitch, OrderM
 from consumers.stores.transitions import apply_settlement
 from events.models import Event, OrderFilled, OrderRejected, OrderRequested
 
+# what execution subscribes to, on the local bus and as the AWS rule or SNS filter
+ORDERS_PATTERN = {"detail-type": ["OrderRequested"]}
+
 
 @dataclass(frozen=True, slots=True)
 class ExecutionConsumer:

@@ -1,12 +1,30 @@
-"""cfn-lint serverless-rules findings this design accepts, each with its reason, written into the template's
-resource metadata where cfn-lint reads them (`make test` lints both bus variants and allows no other error)."""
+"""Linter findings this design accepts, each with its reason: cdk-nag's AwsSolutions checks (run on synth), and
+cfn-lint serverless-rules, written into the template's resource metadata where cfn-lint reads them (`make test`
+lints both bus variants and allows no other error)."""
 
 from __future__ import annotations
 
-from aws_cdk import CfnResource, Stack
+from aws_cdk import CfnElement, CfnResource, Stack
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
+from cdk_nag import NagPackSuppression, NagSuppressions
+
+from events.bar_archive import PREFIX as BAR_PREFIX
+
+NAG_REASONS = {
+    "AwsSolutions-SMG4": "exchange API keys are issued by the exchange; AWS cannot rotate them",
+    "AwsSolutions-SQS3": "these queues are the dead-letter queues of the rule targets and functions",
+    "AwsSolutions-VPC7": "a public-subnet VPC for one outbound websocket client, no inbound traffic; "
+    "flow logs would cost more than the task",
+    "AwsSolutions-IAM4": "AWSLambdaBasicExecutionRole only lets a function write its own logs",
+    "AwsSolutions-ECS4": "Container Insights would cost more than the one task it watches; the streamer-lag "
+    "alarm watches the BarsDelivered metric the streamer puts, and ECS's own CPU and memory metrics are free",
+    "AwsSolutions-S1": "the bar bucket holds public market data the streamer writes; access logs would be "
+    "written once a minute and cost more than the bucket",
+    "AwsSolutions-L1": "Python 3.13, not 3.14: part of ccxt's dependency tree has no cp314 ARM64 wheels yet",
+}
 
 REASONS = {
     "ES1007": "the function has an EventInvokeConfig with an on-failure destination, naming the function by Ref; "
@@ -18,6 +36,31 @@ REASONS = {
     "ES7000": "an alarm e-mail that cannot be delivered has nowhere better to go; the alarm stays visible in "
     "CloudWatch, and a dead letter of it could only alarm again through the same topic",
 }
+
+
+def explain_nag_findings(stack: Stack, bar_bucket: s3.Bucket) -> None:
+    """cdk-nag AwsSolutions findings this design accepts, each with its reason."""
+    suppressions = [NagPackSuppression(id=rule, reason=reason) for rule, reason in NAG_REASONS.items()]
+    suppressions.append(
+        NagPackSuppression(
+            id="AwsSolutions-IAM5",
+            reason="X-Ray (xray:PutTraceSegments), ECR (ecr:GetAuthorizationToken) and CloudWatch "
+            "(cloudwatch:PutMetricData, limited to its namespace) accept no resource but '*'; every "
+            "DynamoDB, EventBridge and Secrets Manager grant names its resource",
+            applies_to=["Resource::*"],
+        )
+    )
+    bucket = bar_bucket.node.default_child
+    assert isinstance(bucket, CfnElement)
+    suppressions.append(
+        NagPackSuppression(
+            id="AwsSolutions-IAM5",
+            reason="the bar bucket's objects are one per exchange, timeframe and hour, named as they are written: "
+            "the grant is limited to the bars/ prefix and to GetObject (strategies) or Get/PutObject (streamer)",
+            applies_to=[f"Resource::<{stack.get_logical_id(bucket)}.Arn>/{BAR_PREFIX}/*"],
+        )
+    )
+    NagSuppressions.add_stack_suppressions(stack, suppressions)
 
 
 def accept(resource: CfnResource, rule: str) -> None:

@@ -47,3 +47,8 @@ def function_name(prefix: str, role: str) -> str:
 def bar_bucket_name(prefix: str, account: str, region: str) -> str:
     """The bucket the streamer keeps bars in: bucket names are global, so the account and region are in it."""
     return f"{prefix}bars-{account}-{region}"
+
+
+def construct_id(name: str) -> str:
+    """A construct id from a strategy's or table's name: `sma_btc` → `SmaBtc` (logical ids are made from it)."""
+    return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", name) if part)

@@ -52,14 +52,15 @@ class Watch(Construct):
         )
         self.topic.add_to_resource_policy(
             iam.PolicyStatement(
-                actions=["sns:Publish"], resources=[self.topic.topic_arn],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
                 principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
                 conditions={
                     "ArnLike": {"aws:SourceArn": alarms},
                     "StringEquals": {"aws:SourceAccount": stack.account},
                 },
             )
-        )  # fmt: skip
+        )
         if alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
         self.failed = self._queue("FailedInvocations", "events a function failed on after Lambda's retries")
@@ -68,36 +69,50 @@ class Watch(Construct):
         CfnOutput(self, "UndeliveredUrl", key=UNDELIVERED_OUTPUT, value=self.undelivered.queue_url)
         CfnOutput(self, "AlarmTopic", key=ALARM_TOPIC_OUTPUT, value=self.topic.topic_arn)
         lag = cloudwatch.Metric(
-            namespace=NAMESPACE, metric_name=METRIC_NAME, dimensions_map={DIMENSION: prefix}, statistic="Sum",
+            namespace=NAMESPACE,
+            metric_name=METRIC_NAME,
+            dimensions_map={DIMENSION: prefix},
+            statistic="Sum",
             period=Duration.minutes(5),
-        )  # fmt: skip
+        )
         self._alarm(
-            "StreamerLag", "streamer lag: no bar delivered for 5 minutes", lag,
-            cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD, cloudwatch.TreatMissingData.BREACHING,
-        )  # fmt: skip
+            "StreamerLag",
+            "streamer lag: no bar delivered for 5 minutes",
+            lag,
+            cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            cloudwatch.TreatMissingData.BREACHING,
+        )
 
     def allow_bus(self, service: str, source_arn: str) -> None:
         """One statement for every rule of the bus (or subscription of the topic), not one per rule: a queue
         policy has a size limit that a per-strategy statement would reach."""
         self.undelivered.add_to_resource_policy(
             iam.PolicyStatement(
-                actions=["sqs:SendMessage"], resources=[self.undelivered.queue_arn],
-                principals=[iam.ServicePrincipal(service)], conditions={"ArnLike": {"aws:SourceArn": source_arn}},
+                actions=["sqs:SendMessage"],
+                resources=[self.undelivered.queue_arn],
+                principals=[iam.ServicePrincipal(service)],
+                conditions={"ArnLike": {"aws:SourceArn": source_arn}},
             )
-        )  # fmt: skip
+        )
 
     def alarm_on_any(self, id_: str, description: str, metric: cloudwatch.IMetric) -> None:
         """One more alarm on the stack's topic: any datapoint of 1 or more (none is fine)."""
         self._alarm(
-            id_, description, metric, cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            id_,
+            description,
+            metric,
+            cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             cloudwatch.TreatMissingData.NOT_BREACHING,
-        )  # fmt: skip
+        )
 
     def _queue(self, id_: str, what: str) -> sqs.Queue:
         queue = sqs.Queue(
-            self, id_, retention_period=Duration.days(14), enforce_ssl=True,
+            self,
+            id_,
+            retention_period=Duration.days(14),
+            enforce_ssl=True,
             encryption=sqs.QueueEncryption.SQS_MANAGED,
-        )  # fmt: skip
+        )
         depth = queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(5))
         self.alarm_on_any(f"{id_}Depth", f"{what} (stds dlq list)", depth)
         return queue
@@ -111,8 +126,15 @@ class Watch(Construct):
         missing: cloudwatch.TreatMissingData,
     ) -> None:
         alarm = cloudwatch.Alarm(
-            self, id_, alarm_name=f"{self.prefix}{id_}", alarm_description=description, metric=metric, threshold=1,
-            evaluation_periods=1, comparison_operator=comparison, treat_missing_data=missing,
-        )  # fmt: skip
+            self,
+            id_,
+            alarm_name=f"{self.prefix}{id_}",
+            alarm_description=description,
+            metric=metric,
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=comparison,
+            treat_missing_data=missing,
+        )
         alarm.add_alarm_action(actions.SnsAction(self.topic))
         alarm.add_ok_action(actions.SnsAction(self.topic))

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from consumers.execution.broker import Broker
-from consumers.execution.consumer import ExecutionConsumer
+from consumers.execution.consumer import ORDERS_PATTERN, ExecutionConsumer
 from consumers.execution.paper import PaperBroker
 from consumers.execution.risk import RiskPolicy
 from consumers.stores.ports import ProcessedIds, Stores
@@ -19,7 +19,6 @@ from infra.config import PaperConfig
 from infra.strategy_loader import StrategySpec
 
 EXECUTION = "execution"
-ORDERS_PATTERN = {"detail-type": ["OrderRequested"]}
 
 
 class LocalRuntime:

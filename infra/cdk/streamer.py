@@ -1,0 +1,104 @@
+"""The streamer: one always-on Fargate task on public subnets (no NAT gateway to pay for), restarted by ECS if it
+dies, publishing minute batches on the channel and keeping recent bars in the bucket."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Duration, IgnoreMode, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+
+from infra.aws.delivered_bars_metric import NAMESPACE
+from infra.aws.stream import streamer_command
+from infra.cdk.bar_bucket import BarBucket
+from infra.cdk.channel import Channel
+
+
+def streamer(
+    stack: Stack,
+    context: Path,
+    symbols: list[str],
+    *,
+    prefix: str,
+    cpu: int,
+    memory_mb: int,
+    spot: bool,
+    channel: Channel,
+    bars: BarBucket,
+    control: dynamodb.Table,
+) -> ecs.FargateService:
+    vpc = ec2.Vpc(
+        stack,
+        "Vpc",
+        max_azs=2,
+        nat_gateways=0,
+        subnet_configuration=[ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC)],
+    )
+    # no Container Insights: its per-task metrics would cost more than the task; the lag alarm watches
+    # BarsDelivered, and ECS's own CPU and memory metrics are free
+    cluster = ecs.Cluster(
+        stack,
+        "Cluster",
+        vpc=vpc,
+        container_insights_v2=ecs.ContainerInsights.DISABLED,
+        enable_fargate_capacity_providers=True,
+    )
+    task = ecs.FargateTaskDefinition(
+        stack,
+        "StreamerTask",
+        cpu=cpu,
+        memory_limit_mib=memory_mb,
+        runtime_platform=ecs.RuntimePlatform(
+            cpu_architecture=ecs.CpuArchitecture.ARM64, operating_system_family=ecs.OperatingSystemFamily.LINUX
+        ),
+    )
+    log_group = logs.LogGroup(
+        stack,
+        "StreamerLogs",
+        log_group_name=f"/stds/{prefix}streamer",
+        retention=logs.RetentionDays.ONE_MONTH,
+        removal_policy=RemovalPolicy.DESTROY,
+    )
+    task.add_container(
+        "streamer",
+        image=ecs.ContainerImage.from_asset(
+            str(context), platform=ecr_assets.Platform.LINUX_ARM64, ignore_mode=IgnoreMode.DOCKER
+        ),
+        command=streamer_command(symbols, [channel.option, channel.name], prefix, bars.bucket.bucket_name),
+        logging=ecs.LogDrivers.aws_logs(stream_prefix="streamer", log_group=log_group),
+        stop_timeout=Duration.seconds(30),  # SIGTERM, then 30 s to deliver the queue and save cursors
+    )
+    channel.grant_publish(task.task_role)
+    task.task_role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["cloudwatch:PutMetricData"],
+            resources=["*"],
+            conditions={"StringEquals": {"cloudwatch:namespace": NAMESPACE}},
+        )
+    )
+    task.task_role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["dynamodb:GetItem", "dynamodb:PutItem"],
+            resources=[control.table_arn],
+            conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["streamer-cursors"]}},
+        )
+    )
+    bars.allow(task.task_role, ["s3:GetObject", "s3:PutObject"])  # rewrite the current span; read one back
+    capacity = "FARGATE_SPOT" if spot else "FARGATE"  # on Spot, a reclaimed task restarts from its cursors
+    return ecs.FargateService(
+        stack,
+        "Streamer",
+        cluster=cluster,
+        task_definition=task,
+        desired_count=1,
+        assign_public_ip=True,
+        capacity_provider_strategies=[ecs.CapacityProviderStrategy(capacity_provider=capacity, weight=1)],
+        min_healthy_percent=0,  # never two streamers at once
+        max_healthy_percent=100,
+        circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
+    )
