@@ -23,13 +23,19 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import orjson
 from botocore.exceptions import ClientError
 
 from consumers.stores.ports import Account, AccountKey, Decision, OrderRecord, Settlement, UnknownOrder
+from consumers.stores.records import (
+    ACCOUNT_FIELDS,
+    account_fields,
+    account_from_fields,
+    order_from_fields,
+    request_field,
+    settlement_fields,
+)
 from consumers.stores.transitions import apply_decision, apply_settlement, moves_only_the_cursor
-from events.codec import detail_from_dict
-from events.models import OrderFilled, OrderRejected, OrderRequested
+from events.models import OrderRequested
 
 Item = dict[str, Any]
 
@@ -247,7 +253,7 @@ class DynamoBook:
                 account.decided_through_ms = saved
         return accounts
 
-    def records(self) -> list[OrderRecord]:
+    def orders(self) -> list[OrderRecord]:
         return [_order_from_item(item) for item in _scan(self.client, self.names.orders)]
 
     def _read_account(self, key: AccountKey) -> tuple[Account, int]:
@@ -295,7 +301,7 @@ class DynamoBook:
         item = {
             "order_id": {"S": order.order_id},
             "strategy": {"S": order.strategy},
-            "request": {"S": order.model_dump_json()},
+            "request": {"S": request_field(order)},
         }
         return {
             "Put": {
@@ -306,6 +312,7 @@ class DynamoBook:
         }
 
     def _settle_order(self, settlement: Settlement) -> Item:
+        settlement_type, document = settlement_fields(settlement)
         return {
             "Update": {
                 "TableName": self.names.orders,
@@ -313,8 +320,8 @@ class DynamoBook:
                 "UpdateExpression": "SET settlement_type = :t, settlement = :s",
                 "ConditionExpression": "attribute_exists(order_id) AND attribute_not_exists(settlement_type)",
                 "ExpressionAttributeValues": {
-                    ":t": {"S": type(settlement).__name__},
-                    ":s": {"S": settlement.model_dump_json()},
+                    ":t": {"S": settlement_type},
+                    ":s": {"S": document},
                 },
             }
         }
@@ -414,53 +421,33 @@ def _cursors_from_item(item: Item) -> tuple[dict[str, int], int]:
 
 
 def _account_item(account: Account, version: int) -> Item:
-    key = account.key
-    item: Item = {
-        **_key_of(key),
-        "exchange": {"S": key.exchange},
-        "symbol": {"S": key.symbol},
-        "cash": {"S": str(account.cash)},
-        "position": {"S": str(account.position)},
-        "pending": {"S": str(account.pending)},
-        "fees": {"S": str(account.fees)},
-        "target": {"S": str(account.target)},
-        "fills": {"N": str(account.fills)},
-        "rejects": {"N": str(account.rejects)},
-        "version": {"N": str(version)},
-    }
-    if account.decided_through_ms is not None:
-        item["decided_through_ms"] = {"N": str(account.decided_through_ms)}
-    if account.refused_target is not None:
-        item["refused_target"] = {"S": str(account.refused_target)}
-    if account.fee_assets:
-        item["fee_assets"] = {"M": {asset: {"S": str(paid)} for asset, paid in account.fee_assets.items()}}
-    return item
+    fields = account_fields(account)
+    item = {name: _attribute(value) for name, value in fields.items() if value is not None}
+    return {**item, "account": {"S": _account_id(account.key)}, "version": {"N": str(version)}}
 
 
 def _account_from_item(item: Item) -> tuple[Account, int]:
-    account = Account(
-        AccountKey(item["strategy"]["S"], item["exchange"]["S"], item["symbol"]["S"]),
-        cash=Decimal(item["cash"]["S"]),
-        position=Decimal(item["position"]["S"]),
-        pending=Decimal(item["pending"]["S"]),
-        fees=Decimal(item["fees"]["S"]),
-        target=Decimal(item["target"]["S"]),
-        decided_through_ms=int(item["decided_through_ms"]["N"]) if "decided_through_ms" in item else None,
-        fills=int(item["fills"]["N"]),
-        rejects=int(item["rejects"]["N"]),
-        refused_target=Decimal(item["refused_target"]["S"]) if "refused_target" in item else None,
-        fee_assets={asset: Decimal(paid["S"]) for asset, paid in item.get("fee_assets", {}).get("M", {}).items()},
-    )
+    account = account_from_fields({name: _plain(item[name]) for name in ACCOUNT_FIELDS if name in item})
     return account, int(item["version"]["N"])
 
 
+def _attribute(value: str | int | dict[str, str]) -> Item:
+    """A stored field as a DynamoDB attribute: text, a number, or a map of texts (third-asset fees)."""
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, int):
+        return {"N": str(value)}
+    return {"M": {name: {"S": text} for name, text in value.items()}}
+
+
+def _plain(attribute: Item) -> object:
+    if "S" in attribute:
+        return attribute["S"]
+    if "N" in attribute:
+        return int(attribute["N"])
+    return {name: _plain(value) for name, value in attribute["M"].items()}
+
+
 def _order_from_item(item: Item) -> OrderRecord:
-    order_id = item["order_id"]["S"]
-    settlement: Settlement | None = None
-    if "settlement_type" in item:
-        event = detail_from_dict(
-            item["settlement_type"]["S"], orjson.loads(item["settlement"]["S"]), f"dynamodb orders/{order_id}"
-        )
-        assert isinstance(event, OrderFilled | OrderRejected)
-        settlement = event
-    return OrderRecord(OrderRequested.model_validate_json(item["request"]["S"]), settlement)
+    settled = (item["settlement_type"]["S"], item["settlement"]["S"]) if "settlement_type" in item else None
+    return order_from_fields(item["request"]["S"], settled, f"dynamodb orders/{item['order_id']['S']}")

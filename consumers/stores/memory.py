@@ -106,7 +106,7 @@ class MemoryBook:
     def accounts(self) -> list[Account]:
         return [account.copy() for account in self._accounts.values()]
 
-    def records(self) -> list[OrderRecord]:
+    def orders(self) -> list[OrderRecord]:
         return list(self._orders.values())
 
     def load(self, accounts: list[Account], orders: list[OrderRecord]) -> None:

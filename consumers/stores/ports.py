@@ -127,6 +127,10 @@ class Book(Protocol):
 
     def accounts(self) -> list[Account]: ...
 
+    def orders(self) -> list[OrderRecord]:
+        """Every order recorded, each with its settlement once settled."""
+        ...
+
 
 class ProcessedIds(Protocol):
     """Which (consumer, event id) deliveries were fully handled, so a redelivery is skipped cheaply."""
@@ -174,5 +178,5 @@ class Stores:
     kill_switch: KillSwitch
     commit: Callable[[], None]  # a consistent point: everything routed so far is fully applied
     close: Callable[[], None]
-    orders: Callable[[], list[OrderRecord]]  # every order the state holds, for reports
+    orders: Callable[[], list[OrderRecord]]  # the book's `orders`: every order with its settlement, for reports
     reconciliations: ReconciliationLog

@@ -23,10 +23,16 @@ from consumers.stores.memory import (
     MemoryBook,
     MemoryProcessedIds,
 )
-from consumers.stores.ports import Account, AccountKey, OrderRecord, Settlement, StreamKey
+from consumers.stores.ports import Account, OrderRecord, StreamKey
+from consumers.stores.records import (
+    ACCOUNT_FIELDS,
+    account_fields,
+    account_from_fields,
+    order_fields,
+    order_from_fields,
+)
 from consumers.strategies.window import Window
-from events.codec import detail_from_dict
-from events.models import BarClosed, OrderFilled, OrderRejected, OrderRequested
+from events.models import BarClosed
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS bars (
@@ -309,40 +315,17 @@ def _holder(lock_path: str) -> str:
 
 
 def _account_row(account: Account) -> tuple[object, ...]:
-    key = account.key
-    return (
-        key.strategy,
-        key.exchange,
-        key.symbol,
-        str(account.cash),
-        str(account.position),
-        str(account.pending),
-        str(account.fees),
-        str(account.target),
-        account.decided_through_ms,
-        account.fills,
-        account.rejects,
-        None if account.refused_target is None else str(account.refused_target),
-        _fee_assets_text(account.fee_assets),
-    )
+    fields = account_fields(account)
+    paid = fields["fee_assets"]
+    fields["fee_assets"] = orjson.dumps(paid).decode() if paid else None  # a JSON object of decimal strings
+    return tuple(fields.values())
 
 
 def _account_from_row(row: tuple[object, ...]) -> Account:
-    strategy, exchange, symbol, cash, position, pending, fees, target, cursor, fills, rejects, refused, *newer = row
-    paid = newer[0] if newer else None  # a file `stds holdings` reads as it is, from before fee_assets
-    return Account(
-        AccountKey(str(strategy), str(exchange), str(symbol)),
-        cash=Decimal(str(cash)),
-        position=Decimal(str(position)),
-        pending=Decimal(str(pending)),
-        fees=Decimal(str(fees)),
-        target=Decimal(str(target)),
-        decided_through_ms=int(str(cursor)) if cursor is not None else None,
-        fills=int(str(fills)),
-        rejects=int(str(rejects)),
-        refused_target=None if refused is None else Decimal(str(refused)),
-        fee_assets=_fee_assets_from_text(paid),
-    )
+    # a file `stds holdings` reads as it is, from before fee_assets, has one column less
+    fields = dict(zip(ACCOUNT_FIELDS, row, strict=False))
+    paid = fields.get("fee_assets")
+    return account_from_fields({**fields, "fee_assets": orjson.loads(str(paid)) if paid else None})
 
 
 def _add_fee_assets_column(connection: sqlite3.Connection) -> None:
@@ -352,30 +335,11 @@ def _add_fee_assets_column(connection: sqlite3.Connection) -> None:
         connection.execute("ALTER TABLE accounts ADD COLUMN fee_assets TEXT")
 
 
-def _fee_assets_text(fee_assets: dict[str, Decimal]) -> str | None:
-    return orjson.dumps({asset: str(paid) for asset, paid in fee_assets.items()}).decode() if fee_assets else None
-
-
-def _fee_assets_from_text(text: object) -> dict[str, Decimal]:
-    """Third-asset fees stored as a JSON object of decimal strings (None: none paid)."""
-    return {asset: Decimal(paid) for asset, paid in orjson.loads(str(text)).items()} if text else {}
-
-
 def _order_row(record: OrderRecord) -> tuple[object, ...]:
-    settlement = record.settlement
-    return (
-        record.request.order_id,
-        record.request.model_dump_json(),
-        type(settlement).__name__ if settlement else None,
-        settlement.model_dump_json() if settlement else None,
-    )
+    return order_fields(record)
 
 
 def order_from_row(row: tuple[object, ...]) -> OrderRecord:
     order_id, request, settlement_type, settlement = row
-    parsed: Settlement | None = None
-    if settlement_type is not None:
-        event = detail_from_dict(str(settlement_type), orjson.loads(str(settlement)), f"orders/{order_id}")
-        assert isinstance(event, OrderFilled | OrderRejected)
-        parsed = event
-    return OrderRecord(OrderRequested.model_validate_json(str(request)), parsed)
+    settled = None if settlement_type is None else (str(settlement_type), str(settlement))
+    return order_from_fields(str(request), settled, f"orders/{order_id}")

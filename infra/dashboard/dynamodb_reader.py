@@ -59,7 +59,7 @@ class DynamoReader:
         """One scan per refresh, shared by every view of it (the server asks several times per snapshot)."""
         now = time.monotonic()
         if now - self._scanned_at > SCAN_REUSE_S:
-            self._scanned = self._book.records()
+            self._scanned = self._book.orders()
             self._scanned_at = now
         return self._scanned
 

@@ -34,7 +34,7 @@ def memory_stores(starting_cash: Decimal, retention_bars: int) -> Stores:
         kill_switch=MemoryKillSwitch(),
         commit=lambda: None,
         close=lambda: None,
-        orders=book.records,
+        orders=book.orders,
         reconciliations=MemoryReconciliationLog(),
     )
 
@@ -52,7 +52,7 @@ def stores_of(state: SqliteState) -> Stores:
         kill_switch=state.kill_switch,
         commit=state.commit,
         close=state.close,
-        orders=state.book.records,
+        orders=state.book.orders,
         reconciliations=state.reconciliations,
     )
 

@@ -98,7 +98,7 @@ def _publish_bars(aws: dict[str, Any], bars: list[BarClosed]) -> None:
 def _trades_and_account(aws: dict[str, Any], out: Path) -> tuple[str, Any]:
     book = DynamoBook(aws["dynamodb"], aws["tables"], Decimal(10_000))
     fills = sorted(
-        (r.settlement for r in book.records() if isinstance(r.settlement, OrderFilled)),
+        (r.settlement for r in book.orders() if isinstance(r.settlement, OrderFilled)),
         key=lambda fill: fill.bar_open_time_ms,
     )
     write_trades_csv(fills, out / "aws-trades.csv")

@@ -157,7 +157,7 @@ def test_94_symbols_and_5_strategies_through_eventbridge_and_dynamodb_trade_like
         deployment["execution"].run_until_quiet(quiet_s=0.02)
         assert not deployment["execution"].failures
     book = DynamoBook(deployment["dynamodb"], deployment["tables"], CASH)
-    fills = [r.settlement for r in book.records() if isinstance(r.settlement, OrderFilled)]
+    fills = [r.settlement for r in book.orders() if isinstance(r.settlement, OrderFilled)]
     aws_trades = sorted(_trade_row(fill) for fill in fills)
     replay_trades, replay_accounts = _replay(deployment["config"], day, tmp_path / "replay")
     assert len(aws_trades) > 20

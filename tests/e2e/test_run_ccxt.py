@@ -63,7 +63,7 @@ def test_a_ccxt_session_places_each_order_once_and_ends_with_the_exchanges_balan
     assert set(orders.placed.values()) == {1}  # the exchange's own count: no client order id traded twice
     state = SqliteState(out / "state.sqlite", Decimal(100_000), lock=False)
     filled = [
-        r for r in state.book.records() if r.settlement is not None and r.settlement.event_id.startswith("order-f")
+        r for r in state.book.orders() if r.settlement is not None and r.settlement.event_id.startswith("order-f")
     ]
     assert len(filled) == summary["trades"] == len([o for o in orders.orders if o.fills])
     base_assets = {"BTC/USDT": ("BTC", "USDT")}

@@ -41,7 +41,7 @@ def run(answer: Execution | Refusal | StillOpen | None, balances: dict[str, str]
     book.decide(Decision(KEY, 0, order.target, order))
     exchange = Account({asset: Decimal(v) for asset, v in balances.items()}, answer)
     reconciler = Reconciler(
-        book, book.records, MemoryKillSwitch(), exchange, MemoryReconciliationLog(), ReconcileSettings(), [KEY]
+        book, book.orders, MemoryKillSwitch(), exchange, MemoryReconciliationLog(), ReconcileSettings(), [KEY]
     )
     reconciler.run(HOUR_MS)
     return reconciler, book
