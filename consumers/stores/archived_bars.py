@@ -17,11 +17,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from consumers.stores.memory import MemoryBarStore
-from consumers.stores.ports import StreamKey
 from consumers.strategies.window import Window
 from events.bar_archive import ArchiveLineError, decode_object, span_key, span_ms, span_start
 from events.dead_letters import DeadLetters
 from events.models import BarClosed
+from events.streams import StreamKey
 from events.timeframes import timeframe_ms
 
 

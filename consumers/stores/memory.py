@@ -5,19 +5,12 @@ from __future__ import annotations
 from collections import deque
 from decimal import Decimal
 
-from consumers.stores.ports import (
-    Account,
-    AccountKey,
-    Decision,
-    OrderRecord,
-    Settlement,
-    StreamKey,
-    UnknownOrder,
-)
+from consumers.stores.ports import Account, AccountKey, Decision, OrderRecord, Settlement, UnknownOrder
 from consumers.stores.transitions import apply_decision, apply_settlement
 from consumers.strategies.series import BarSeries
 from consumers.strategies.window import Window
 from events.models import BarClosed
+from events.streams import StreamKey
 
 DEFAULT_RETENTION_BARS = 2_000
 DEFAULT_PROCESSED_CAPACITY = 200_000

@@ -9,18 +9,11 @@ from typing import NamedTuple, Protocol
 
 from consumers.strategies.window import Window
 from events.models import BarClosed, OrderFilled, OrderRejected, OrderRequested
+from events.streams import StreamKey
 
 ZERO = Decimal(0)
 
 Settlement = OrderFilled | OrderRejected
-
-
-class StreamKey(NamedTuple):
-    """One bar series: the unit of ordering, gap detection and history (a tuple: hashed in C, per bar)."""
-
-    exchange: str
-    symbol: str
-    timeframe: str
 
 
 class AccountKey(NamedTuple):

@@ -23,7 +23,7 @@ from consumers.stores.memory import (
     MemoryBook,
     MemoryProcessedIds,
 )
-from consumers.stores.ports import Account, OrderRecord, StreamKey
+from consumers.stores.ports import Account, OrderRecord
 from consumers.stores.records import (
     ACCOUNT_FIELDS,
     account_fields,
@@ -33,6 +33,7 @@ from consumers.stores.records import (
 )
 from consumers.strategies.window import Window
 from events.models import BarClosed
+from events.streams import StreamKey
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS bars (

@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from consumers.stores.ports import Account, AccountKey, BarStore, Book, Decision, StreamKey
+from consumers.stores.ports import Account, AccountKey, BarStore, Book, Decision
 from consumers.strategies.base import Strategy
 from consumers.strategies.targets import InvalidTarget, TargetChecker
 from consumers.strategies.window import Window
 from events.dead_letters import DeadLetters
 from events.models import BarClosed, Event, OrderRequested, TargetChanged, new_order_id
+from events.streams import StreamKey
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from consumers.stores.ports import StreamKey
 from events.bar_archive import PREFIX, decode_object, span_key, span_ms
 from events.models import BarClosed
+from events.streams import StreamKey
 
 SETTLED_MS = 10 * 60_000
 KEEP_SPANS = 2_000  # settled spans kept in memory (a month of hours is 720)

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from consumers.stores.ports import Account, AccountKey, OrderRecord, StreamKey
+from consumers.stores.ports import Account, AccountKey, OrderRecord
 from events.models import OrderFilled, OrderRejected
+from events.streams import StreamKey
 from infra.dashboard.source import Fill, StreamSpan
 
 ZERO = Decimal(0)

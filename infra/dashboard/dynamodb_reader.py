@@ -9,8 +9,9 @@ from decimal import Decimal
 from typing import Any
 
 from consumers.stores.dynamodb import DynamoBook, DynamoKillSwitch, TableNames
-from consumers.stores.ports import Account, OrderRecord, StreamKey
+from consumers.stores.ports import Account, OrderRecord
 from events.models import OrderFilled
+from events.streams import StreamKey
 from events.timeframes import timeframe_ms
 from infra.dashboard.archive_reader import ArchiveReader
 from infra.dashboard.source import Closes, Fill, StreamHealth, StreamSpan

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from consumers.stores.ports import Account, StreamKey
+from consumers.stores.ports import Account
+from events.streams import StreamKey
 from infra.dashboard.book_view import fills_by_account
 from infra.dashboard.source import Closes, Fill, StateReader, StreamSpan
 

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import orjson
 from aiohttp import web
 
-from consumers.stores.ports import StreamKey
+from events.streams import StreamKey
 from infra.dashboard.access import token_matches
 from infra.dashboard.series_view import equity_series, full_range, symbol_series
 from infra.dashboard.snapshot import snapshot

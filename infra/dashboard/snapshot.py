@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from events.streams import StreamKey
 from events.timeframes import timeframe_ms
 from infra.dashboard.book_view import account_rows, activity, fills_by_account, strategy_rows
 from infra.dashboard.series_view import full_range
@@ -18,12 +19,12 @@ def snapshot(reader: StateReader, source: str) -> dict[str, Any]:
     streams = reader.streams()
     rows = account_rows(reader.accounts(), fills_by_account(fills), streams)
     health = reader.health()
-    counted = {(s["exchange"], s["symbol"], s["timeframe"]): s for s in health.streams}
+    counted = {StreamKey(s["exchange"], s["symbol"], s["timeframe"]): s for s in health.streams}
     now_ms = int(time.time() * 1000)
     stream_rows = []
     for stream, span in sorted(streams.items()):
         closed_at_ms = span.last_open_time_ms + timeframe_ms(stream.timeframe)
-        streamer = counted.get((stream.exchange, stream.symbol, stream.timeframe), {})
+        streamer = counted.get(stream, {})
         stream_rows.append(
             {
                 "exchange": stream.exchange,

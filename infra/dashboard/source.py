@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
-from consumers.stores.ports import Account, KillSwitch, OrderRecord, StreamKey
+from consumers.stores.ports import Account, KillSwitch, OrderRecord
 from events.models import OrderFilled
+from events.streams import StreamKey
 
 
 @dataclass(frozen=True, slots=True)

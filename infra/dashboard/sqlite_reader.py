@@ -10,8 +10,9 @@ from typing import Any
 
 import orjson
 
-from consumers.stores.ports import Account, OrderRecord, StreamKey
+from consumers.stores.ports import Account, OrderRecord
 from consumers.stores.sqlite import SqliteKillSwitch, open_existing, order_from_row, read_accounts
+from events.streams import StreamKey
 from infra.dashboard.source import Closes, Fill, StreamHealth, StreamSpan
 from infra.local.stream_health import TOTALS
 

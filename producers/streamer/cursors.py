@@ -8,13 +8,13 @@ from typing import Any, Protocol
 
 import orjson
 
-from producers.streamer.gate import StreamId
+from events.streams import StreamKey
 
 
 class CursorStore(Protocol):
-    def load(self) -> dict[StreamId, int]: ...
+    def load(self) -> dict[StreamKey, int]: ...
 
-    def save(self, cursors: dict[StreamId, int]) -> None: ...
+    def save(self, cursors: dict[StreamKey, int]) -> None: ...
 
 
 class CursorFile:
@@ -23,17 +23,17 @@ class CursorFile:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def load(self) -> dict[StreamId, int]:
+    def load(self) -> dict[StreamKey, int]:
         if not self.path.exists():
             return {}
         document = orjson.loads(self.path.read_bytes())
-        return {tuple(key.split("|", 2)): int(value) for key, value in document.items()}
+        return {StreamKey.from_text(key): int(value) for key, value in document.items()}
 
-    def save(self, cursors: dict[StreamId, int]) -> None:
+    def save(self, cursors: dict[StreamKey, int]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_suffix(".tmp")
         with temporary.open("wb") as handle:
-            handle.write(orjson.dumps({"|".join(key): value for key, value in sorted(cursors.items())}))
+            handle.write(orjson.dumps({key.as_text(): value for key, value in sorted(cursors.items())}))
             handle.flush()
             os.fsync(handle.fileno())
         temporary.replace(self.path)
@@ -47,13 +47,13 @@ class DynamoCursorItem:
         self.table = table
         self.key = {"name": {"S": name}}
 
-    def load(self) -> dict[StreamId, int]:
+    def load(self) -> dict[StreamKey, int]:
         answer = self.client.get_item(TableName=self.table, Key=self.key, ConsistentRead=True)
         if "Item" not in answer:
             return {}
         document = orjson.loads(answer["Item"]["value"]["S"])
-        return {tuple(key.split("|", 2)): int(value) for key, value in document.items()}
+        return {StreamKey.from_text(key): int(value) for key, value in document.items()}
 
-    def save(self, cursors: dict[StreamId, int]) -> None:
-        value = orjson.dumps({"|".join(key): value for key, value in sorted(cursors.items())}).decode()
+    def save(self, cursors: dict[StreamKey, int]) -> None:
+        value = orjson.dumps({key.as_text(): value for key, value in sorted(cursors.items())}).decode()
         self.client.put_item(TableName=self.table, Item={**self.key, "value": {"S": value}})

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from events.models import BarClosed
-
-StreamId = tuple[str, str, str]  # (exchange, symbol, timeframe)
+from events.streams import StreamKey
 
 
 class Verdict(Enum):
@@ -23,18 +22,14 @@ class Admission:
     missing_to_ms: int = 0  # with GAP: the last missing open time
 
 
-def stream_of(bar: BarClosed) -> StreamId:
-    return (bar.exchange, bar.symbol, bar.timeframe)
-
-
 class BarGate:
     """Remembers the last published open time per stream (the cursor); decides what a bar is."""
 
-    def __init__(self, cursors: dict[StreamId, int] | None = None) -> None:
-        self.cursors: dict[StreamId, int] = dict(cursors or {})
+    def __init__(self, cursors: dict[StreamKey, int] | None = None) -> None:
+        self.cursors: dict[StreamKey, int] = dict(cursors or {})
 
     def admit(self, bar: BarClosed) -> Admission:
-        last = self.cursors.get(stream_of(bar))
+        last = self.cursors.get(StreamKey.of(bar))
         if last is None:
             return Admission(Verdict.PUBLISH)  # nothing known yet: the stream starts here
         if bar.open_time_ms <= last:
@@ -45,4 +40,4 @@ class BarGate:
         return Admission(Verdict.GAP, last + interval, bar.open_time_ms - interval)
 
     def published(self, bar: BarClosed) -> None:
-        self.cursors[stream_of(bar)] = bar.open_time_ms
+        self.cursors[StreamKey.of(bar)] = bar.open_time_ms

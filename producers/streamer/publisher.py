@@ -27,8 +27,8 @@ from events.bus import Bus
 from events.envelope import wrap
 from events.minute_batches import batches_of
 from events.models import BarClosed, BarsClosed
+from events.streams import StreamKey
 from producers.streamer.cursors import CursorStore
-from producers.streamer.gate import StreamId, stream_of
 from producers.streamer.minute_gathering import MinuteGathering
 from producers.streamer.s3_archive import SpanArchive
 
@@ -72,13 +72,13 @@ class BusPublisher:
             self._gathering.add(bar, time.monotonic())
             self._condition.notify()
 
-    def pending_floors(self) -> dict[StreamId, int]:
+    def pending_floors(self) -> dict[StreamKey, int]:
         """Per stream with undelivered bars, the cursor it may be saved at: the open time of the bar
         before its oldest undelivered one (streams with nothing pending are absent)."""
-        floors: dict[StreamId, int] = {}
+        floors: dict[StreamKey, int] = {}
         for bar in self._undelivered():
             floor = bar.open_time_ms - (bar.interval_ms)
-            stream = stream_of(bar)
+            stream = StreamKey.of(bar)
             floors[stream] = min(floor, floors.get(stream, floor))
         return floors
 
@@ -174,9 +174,9 @@ class DeliveredCursors:
         self.store = store
         self.publisher = publisher
 
-    def load(self) -> dict[StreamId, int]:
+    def load(self) -> dict[StreamKey, int]:
         return self.store.load()
 
-    def save(self, cursors: dict[StreamId, int]) -> None:
+    def save(self, cursors: dict[StreamKey, int]) -> None:
         floors = self.publisher.pending_floors()
         self.store.save({stream: min(cursor, floors.get(stream, cursor)) for stream, cursor in cursors.items()})

@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from events.bar_checks import now_ms
 from events.dead_letters import DeadLetters
 from events.models import BarClosed
+from events.streams import StreamKey
 from events.timeframes import timeframe_ms
 from producers.exchanges.adapter import CandleStream, MalformedMessage, Subscription
 from producers.streamer.backfill import RestBackfill
 from producers.streamer.connection import ConnectionSettings, StreamConnection
 from producers.streamer.cursors import CursorStore
-from producers.streamer.gate import BarGate, StreamId, Verdict, stream_of
+from producers.streamer.gate import BarGate, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ class StreamerSettings:
 
 @dataclass(frozen=True, slots=True)
 class StreamStatus:
-    stream: StreamId
+    stream: StreamKey
     last_open_time_ms: int  # the newest bar published (the stream's cursor)
     lag_bars: int  # behind the freshest stream
     backfilled: int  # bars recovered over REST after gaps and reconnects
@@ -81,9 +82,9 @@ class Streamer:
         self.published = 0
         self.backfilled = 0
         self.malformed = 0
-        self.backfilled_per_stream: dict[StreamId, int] = {}
-        self.last_publish_wall: dict[StreamId, float] = {}
-        self._locks: dict[StreamId, asyncio.Lock] = {}
+        self.backfilled_per_stream: dict[StreamKey, int] = {}
+        self.last_publish_wall: dict[StreamKey, float] = {}
+        self._locks: dict[StreamKey, asyncio.Lock] = {}
         self.connections: list[StreamConnection] = []
 
     def stop(self) -> None:
@@ -133,7 +134,7 @@ class Streamer:
             await self._admit(bar)
 
     async def _admit(self, bar: BarClosed) -> None:
-        stream = stream_of(bar)
+        stream = StreamKey.of(bar)
         async with self._lock(stream):
             admission = self.gate.admit(bar)
             if admission.verdict is Verdict.GAP:
@@ -153,13 +154,13 @@ class Streamer:
                     interval = timeframe_ms(sub.timeframe)
                     await self._fill(stream, cursor + interval, 2**62, confirm_gap=False)
 
-    async def _fill(self, stream: StreamId, from_ms: int, to_ms: int, *, confirm_gap: bool = True) -> bool:
+    async def _fill(self, stream: StreamKey, from_ms: int, to_ms: int, *, confirm_gap: bool = True) -> bool:
         """Publish the closed bars in [from_ms, to_ms] from REST; True when the range is settled."""
         _, symbol, timeframe = stream
         try:
             bars = await self.backfill.closed_bars(symbol, timeframe, from_ms, to_ms)
         except Exception as error:  # REST trouble must not kill the stream; the gap is retried later
-            log.warning("backfill failed", extra={"stream": "|".join(stream), "error": repr(error)})
+            log.warning("backfill failed", extra={"stream": stream.as_text(), "error": repr(error)})
             return False
         for bar in bars:
             if bar.close_time_ms >= now_ms():
@@ -174,7 +175,7 @@ class Streamer:
             # REST answered and these minutes are closed: the exchange itself has no bars for them
             log.warning(
                 "exchange has no bars for a gap; moving past it",
-                extra={"stream": "|".join(stream), "from_ms": max(last + 1, from_ms), "to_ms": to_ms},
+                extra={"stream": stream.as_text(), "from_ms": max(last + 1, from_ms), "to_ms": to_ms},
             )
             self.gate.cursors[stream] = to_ms
         return True
@@ -183,7 +184,7 @@ class Streamer:
         self.sink(bar)
         self.gate.published(bar)
         self.published += 1
-        self.last_publish_wall[stream_of(bar)] = time.monotonic()
+        self.last_publish_wall[StreamKey.of(bar)] = time.monotonic()
 
     def health(self) -> StreamerHealth:
         """What the heartbeat logs, also saved where a dashboard can read it."""
@@ -226,14 +227,14 @@ class Streamer:
             )  # fmt: skip
             self.cursor_store.save(self.gate.cursors)
 
-    def _lock(self, stream: StreamId) -> asyncio.Lock:
+    def _lock(self, stream: StreamKey) -> asyncio.Lock:
         lock = self._locks.get(stream)
         if lock is None:
             lock = self._locks[stream] = asyncio.Lock()
         return lock
 
-    def _stream(self, sub: Subscription) -> StreamId:
-        return (self.adapter.exchange, sub.symbol, sub.timeframe)
+    def _stream(self, sub: Subscription) -> StreamKey:
+        return StreamKey(self.adapter.exchange, sub.symbol, sub.timeframe)
 
 
 def _last_closed_open_ms(timeframe: str) -> int:
@@ -241,13 +242,13 @@ def _last_closed_open_ms(timeframe: str) -> int:
     return (now_ms() // interval - 1) * interval
 
 
-def _not_after_now(cursors: dict[StreamId, int]) -> dict[StreamId, int]:
+def _not_after_now(cursors: dict[StreamKey, int]) -> dict[StreamKey, int]:
     """Saved cursors, each at most the last bar closed by now: a cursor in the future (saved by an
     older version after a bar dated ahead) would make every real bar look like a duplicate."""
     kept = {}
     for stream, cursor in cursors.items():
         latest = _last_closed_open_ms(stream[2])
         if cursor > latest:
-            log.warning("saved cursor is in the future; resuming from now", extra={"stream": "|".join(stream)})
+            log.warning("saved cursor is in the future; resuming from now", extra={"stream": stream.as_text()})
         kept[stream] = min(cursor, latest)
     return kept

@@ -9,10 +9,10 @@ import pytest
 
 from consumers.stores.archived_bars import ArchivedBars
 from consumers.stores.memory import MemoryBarStore
-from consumers.stores.ports import StreamKey
 from events.bar_archive import span_key
 from events.dead_letters import DeadLetterList
 from events.models import BarClosed
+from events.streams import StreamKey
 from tests.conftest import spot_day_bars
 from tests.emulators.aws import CountingS3, SpanFiles, client
 

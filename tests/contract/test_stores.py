@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from consumers.stores.ports import AccountKey, Decision, Stores, StreamKey, UnknownOrder
+from consumers.stores.ports import AccountKey, Decision, Stores, UnknownOrder
 from events.models import OrderFilled, OrderRequested
+from events.streams import StreamKey
 from infra.aws.stores import dynamodb_stores
 from infra.local.stores import memory_stores, sqlite_stores
 from tests.conftest import spot_day_bars

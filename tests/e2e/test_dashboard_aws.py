@@ -10,6 +10,7 @@ from typing import Any
 
 from consumers.stores.dynamodb import TableNames
 from events.dead_letters import DeadLetterList
+from events.streams import StreamKey
 from infra.aws.stores import dynamodb_stores
 from infra.config import StdsConfig, StrategyConfig
 from infra.dashboard.archive_reader import ArchiveReader
@@ -71,7 +72,7 @@ def test_closes_read_each_settled_hour_of_the_archive_once(
     s3 = CountingS3(client("s3", moto_endpoint))
     SpanFiles(s3.real, bar_bucket).write(bars)
     # no account yet: the streams are the ones the streamer keeps cursors for
-    DynamoCursorItem(dynamodb, tables.control).save({("binance", "BTC/USDT", "1m"): bars[-1].open_time_ms})
+    DynamoCursorItem(dynamodb, tables.control).save({StreamKey("binance", "BTC/USDT", "1m"): bars[-1].open_time_ms})
     reader = DynamoReader(dynamodb, tables, ArchiveReader(s3, bar_bucket))
     (stream,) = reader.streams()
     for _ in range(3):  # refreshes

@@ -27,13 +27,13 @@ from events.codec import encode
 from events.dead_letters import DeadLetterList
 from events.envelope import Envelope, wrap
 from events.models import BarClosed
+from events.streams import StreamKey
 from infra.config import StdsConfig, StrategyConfig
 from infra.local.runtime import LocalRuntime
 from infra.local.stores import memory_stores, sqlite_stores
 from infra.strategy_loader import load_strategies, retention_for
 from producers.exchanges.binance import BinanceSpot
 from producers.replay.sources import open_sources
-from producers.streamer.gate import StreamId
 from producers.streamer.streamer import Streamer, StreamerSettings
 from tools.local_exchange.server import kline_message
 
@@ -216,10 +216,10 @@ def _streamer_throughput(repeat: int, symbols: int = 400, minutes: int = 30) -> 
 
 
 class _NoCursors:
-    def load(self) -> dict[StreamId, int]:
+    def load(self) -> dict[StreamKey, int]:
         return {}
 
-    def save(self, cursors: dict[StreamId, int]) -> None:
+    def save(self, cursors: dict[StreamKey, int]) -> None:
         pass
 
 

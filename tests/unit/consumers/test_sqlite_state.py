@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from consumers.stores.ports import AccountKey, Decision, StreamKey
+from consumers.stores.ports import AccountKey, Decision
 from consumers.stores.sqlite import SCHEMA, SqliteState, StateLocked, bar_json
 from events.models import BarClosed, OrderFilled
+from events.streams import StreamKey
 from tests.conftest import spot_day_bars
 from tests.factories import order_requested
 from tests.unit.consumers.pipeline import Pipeline

@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from consumers.stores.memory import MemoryBarStore
-from consumers.stores.ports import StreamKey
 from consumers.strategies.sma_cross import SmaCross
 from consumers.strategies.window import Window
 from events.models import BarClosed
+from events.streams import StreamKey
 from tests.conftest import spot_day_bars
 from tests.unit.consumers.pipeline import Pipeline
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from consumers.stores.ports import StreamKey
 from events.dead_letters import DeadLetterFile
+from events.streams import StreamKey
 from infra.config import StdsConfig, StrategyConfig
 from infra.dashboard.sqlite_reader import SqliteReader
 from infra.local.runtime import LocalRuntime
@@ -67,7 +67,7 @@ def test_the_streamer_counters_come_back_as_saved(tmp_path: Path) -> None:
     reader = SqliteReader(tmp_path / "state.sqlite")
     assert reader.health().updated_ms is None  # nothing saved yet: a replay's state looks like this
     table = StreamHealthTable(tmp_path / "state.sqlite")
-    status = StreamStatus(("binance", "BTC/USDT", "1m"), 1_674_259_200_000, 2, 5, 0.4)
+    status = StreamStatus(STREAM, 1_674_259_200_000, 2, 5, 0.4)
     table.save(StreamerHealth([status], published=100, backfilled=5, malformed=1, reconnects=3), force=True)
     health = reader.health()
     assert health.totals == {"published": 100, "backfilled": 5, "malformed": 1, "reconnects": 3}

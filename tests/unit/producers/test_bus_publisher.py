@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from events.batching import Undelivered
 from events.envelope import Envelope
 from events.models import BarsClosed
-from producers.streamer.gate import stream_of
+from events.streams import StreamKey
 from producers.streamer.publisher import BusPublisher, DeliveredCursors
 from tests.conftest import spot_day_bars
 
@@ -134,9 +134,9 @@ def test_cursors_are_saved_no_further_than_what_the_bus_accepted() -> None:
     for bar in BARS[5:9]:
         publisher(bar)
     until(lambda: publisher.pending() == 4)
-    stream = stream_of(BARS[0])
-    cursors.save({stream: BARS[8].open_time_ms, stream_of(ETH[0]): ETH[3].open_time_ms})
-    assert store.saved == {stream: BARS[4].open_time_ms, stream_of(ETH[0]): ETH[3].open_time_ms}
+    stream = StreamKey.of(BARS[0])
+    cursors.save({stream: BARS[8].open_time_ms, StreamKey.of(ETH[0]): ETH[3].open_time_ms})
+    assert store.saved == {stream: BARS[4].open_time_ms, StreamKey.of(ETH[0]): ETH[3].open_time_ms}
     bus.gate.set()
     assert publisher.close(5)
     cursors.save({stream: BARS[8].open_time_ms})
@@ -147,8 +147,8 @@ def test_a_bar_still_gathering_holds_its_cursor_back_too() -> None:
     publisher = BusPublisher(RefusingBus(refusals=0), SYMBOLS, batch_wait_s=60)
     store = FakeCursorStore()
     publisher(BARS[7])  # ETH has not closed this minute: the batch waits
-    DeliveredCursors(store, publisher).save({stream_of(BARS[7]): BARS[7].open_time_ms})
-    assert store.saved == {stream_of(BARS[7]): BARS[6].open_time_ms}
+    DeliveredCursors(store, publisher).save({StreamKey.of(BARS[7]): BARS[7].open_time_ms})
+    assert store.saved == {StreamKey.of(BARS[7]): BARS[6].open_time_ms}
     assert publisher.close(5)
 
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from events.dead_letters import DeadLetterList
 from events.models import BarClosed
+from events.streams import StreamKey
 from producers.exchanges.binance import BinanceSpot
 from producers.streamer.backfill import RestBackfill
 from producers.streamer.connection import ConnectionSettings, backoff_delay
@@ -170,11 +171,11 @@ def test_a_kline_dated_in_the_future_is_refused_and_later_bars_still_flow(tmp_pa
     assert [b.open_time_ms for b in published] == [b.open_time_ms for b in BARS[:2]]
     [letter] = made.dead_letters  # type: ignore[attr-defined]
     assert "in the future" in letter.error and made.malformed == 1
-    assert made.gate.cursors[("binance", "BTC/USDT", "1m")] == BARS[1].open_time_ms
+    assert made.gate.cursors[StreamKey("binance", "BTC/USDT", "1m")] == BARS[1].open_time_ms
 
 
 def test_a_saved_cursor_in_the_future_does_not_silence_the_stream(tmp_path: Path) -> None:
-    CursorFile(tmp_path / "cursors.json").save({("binance", "BTC/USDT", "1m"): YEAR_2100_MS})
+    CursorFile(tmp_path / "cursors.json").save({StreamKey("binance", "BTC/USDT", "1m"): YEAR_2100_MS})
     made, published = streamer(tmp_path, start_ms=None)
     minute = time.time_ns() // 1_000_000 // 60_000 * 60_000  # the bar closing within the next minute
     live = BARS[0].model_copy(update={"open_time_ms": minute, "close_time_ms": minute + 59_999})
