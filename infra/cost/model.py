@@ -225,8 +225,9 @@ def reconciliation_line(sizes: Sizes, p: Callable[[str], Decimal]) -> Line:
         + rru / MILLION * p("dynamodb_read_request_units_per_million")
         + wru / MILLION * p("dynamodb_write_request_units_per_million")
         + runs * 2 * LOG_BYTES_PER_INVOCATION / GB * p("cloudwatch_logs_ingest_per_gb")
-        + p("cloudwatch_alarm_month") + 2 * p("cloudwatch_custom_metric_month")
-    )  # fmt: skip
+        + p("cloudwatch_alarm_month")
+        + 2 * p("cloudwatch_custom_metric_month")
+    )
     return Line("Scheduled reconciliation", f"{runs:,.0f} runs (every {RECONCILE_EVERY_MIN} min), 1 alarm", usd)
 
 

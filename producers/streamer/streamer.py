@@ -216,15 +216,18 @@ class Streamer:
             log.info(
                 "streamer heartbeat",
                 extra={
-                    "published": health.published, "backfilled": health.backfilled, "malformed": health.malformed,
+                    "published": health.published,
+                    "backfilled": health.backfilled,
+                    "malformed": health.malformed,
                     "reconnects": health.reconnects,
                     "lag_bars": {"|".join(s.stream[1:]): s.lag_bars for s in health.streams},
                     "seconds_since_publish": {
                         "|".join(s.stream[1:]): s.seconds_since_publish
-                        for s in health.streams if s.seconds_since_publish is not None
+                        for s in health.streams
+                        if s.seconds_since_publish is not None
                     },
                 },
-            )  # fmt: skip
+            )
             self.cursor_store.save(self.gate.cursors)
 
     def _lock(self, stream: StreamKey) -> asyncio.Lock:
