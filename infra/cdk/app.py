@@ -15,7 +15,8 @@ from cdk_nag import AwsSolutionsChecks
 
 from infra.cdk.names import DEFAULT_PREFIX, stack_name
 from infra.cdk.packaging import REPO_ROOT, build_asset, folder_size
-from infra.cdk.stack import StackSettings, StdsStack
+from infra.cdk.settings import StackSettings
+from infra.cdk.stack import StdsStack
 from infra.config import load_config
 
 

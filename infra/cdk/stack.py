@@ -14,7 +14,6 @@ nesting would change every logical id, and CloudFormation would replace the name
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,25 +26,12 @@ from infra.cdk.execution import execution
 from infra.cdk.functions import Functions
 from infra.cdk.lint_exceptions import accept_known_findings, explain_nag_findings
 from infra.cdk.names import check_prefix
+from infra.cdk.settings import StackSettings
 from infra.cdk.strategy_functions import strategy_functions
 from infra.cdk.streamer import streamer
 from infra.cdk.tables import tables
 from infra.cdk.watch import Watch
 from infra.config import StdsConfig
-
-
-@dataclass(frozen=True)
-class StackSettings:
-    prefix: str = "stds-"  # names of the bus and tables
-    archive_retention_days: int = 365
-    bus: str = "eventbridge"  # or "sns": a topic with filter policies instead of a bus with rules (no archive)
-    function_memory_mb: int = 256
-    streamer_symbols: tuple[str, ...] = ()  # added to every symbol a strategy line names
-    streamer_cpu: int = 256  # 0.25 vCPU: the streamer benchmark shows ~500x headroom for 400 pairs
-    streamer_memory_mb: int = 512
-    alarm_email: str | None = None  # subscribed to the alarm topic (AWS mails a confirmation link first)
-    bar_retention_days: int = 14  # the streamer's S3 spans; a cold strategy restores its windows from them
-    streamer_spot: bool = True  # Fargate Spot: a reclaimed task restarts from its cursors with no bar lost
 
 
 class StdsStack(Stack):
@@ -93,10 +79,7 @@ class StdsStack(Stack):
             self,
             streamer_context,
             symbols,
-            prefix=prefix,
-            cpu=settings.streamer_cpu,
-            memory_mb=settings.streamer_memory_mb,
-            spot=settings.streamer_spot,
+            settings,
             channel=self.channel,
             bars=self.bar_bucket,
             control=self.tables["control"],

@@ -17,17 +17,15 @@ from infra.aws.delivered_bars_metric import NAMESPACE
 from infra.aws.stream import streamer_command
 from infra.cdk.bar_bucket import BarBucket
 from infra.cdk.channel import Channel
+from infra.cdk.settings import StackSettings
 
 
 def streamer(
     stack: Stack,
     context: Path,
     symbols: list[str],
+    settings: StackSettings,
     *,
-    prefix: str,
-    cpu: int,
-    memory_mb: int,
-    spot: bool,
     channel: Channel,
     bars: BarBucket,
     control: dynamodb.Table,
@@ -51,8 +49,8 @@ def streamer(
     task = ecs.FargateTaskDefinition(
         stack,
         "StreamerTask",
-        cpu=cpu,
-        memory_limit_mib=memory_mb,
+        cpu=settings.streamer_cpu,
+        memory_limit_mib=settings.streamer_memory_mb,
         runtime_platform=ecs.RuntimePlatform(
             cpu_architecture=ecs.CpuArchitecture.ARM64, operating_system_family=ecs.OperatingSystemFamily.LINUX
         ),
@@ -60,7 +58,7 @@ def streamer(
     log_group = logs.LogGroup(
         stack,
         "StreamerLogs",
-        log_group_name=f"/stds/{prefix}streamer",
+        log_group_name=f"/stds/{settings.prefix}streamer",
         retention=logs.RetentionDays.ONE_MONTH,
         removal_policy=RemovalPolicy.DESTROY,
     )
@@ -69,7 +67,7 @@ def streamer(
         image=ecs.ContainerImage.from_asset(
             str(context), platform=ecr_assets.Platform.LINUX_ARM64, ignore_mode=IgnoreMode.DOCKER
         ),
-        command=streamer_command(symbols, [channel.option, channel.name], prefix, bars.bucket.bucket_name),
+        command=streamer_command(symbols, [channel.option, channel.name], settings.prefix, bars.bucket.bucket_name),
         logging=ecs.LogDrivers.aws_logs(stream_prefix="streamer", log_group=log_group),
         stop_timeout=Duration.seconds(30),  # SIGTERM, then 30 s to deliver the queue and save cursors
     )
@@ -89,7 +87,9 @@ def streamer(
         )
     )
     bars.allow(task.task_role, ["s3:GetObject", "s3:PutObject"])  # rewrite the current span; read one back
-    capacity = "FARGATE_SPOT" if spot else "FARGATE"  # on Spot, a reclaimed task restarts from its cursors
+    capacity = (
+        "FARGATE_SPOT" if settings.streamer_spot else "FARGATE"
+    )  # on Spot, a reclaimed task restarts from its cursors
     return ecs.FargateService(
         stack,
         "Streamer",

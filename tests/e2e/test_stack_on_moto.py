@@ -34,7 +34,7 @@ from events.envelope import wrap
 from events.minute_batches import batches_of
 from infra.cdk.app import build_stack
 from infra.cdk.names import stack_name
-from infra.cdk.stack import StackSettings
+from infra.cdk.settings import StackSettings
 from infra.cli import main
 from tests.conftest import REPO_ROOT, spot_day_bars
 

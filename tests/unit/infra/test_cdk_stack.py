@@ -21,7 +21,7 @@ from infra.aws.delivered_bars_metric import DIMENSION, METRIC_NAME, NAMESPACE
 from infra.cdk.app import build_stack
 from infra.cdk.channel import sns_filter_policy
 from infra.cdk.names import InvalidName, function_name, stack_name
-from infra.cdk.stack import StackSettings
+from infra.cdk.settings import StackSettings
 from tests.unit.infra.test_handler_settings import documented_variables
 
 CONFIG = """\

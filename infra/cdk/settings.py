@@ -1,0 +1,19 @@
+"""What one deployment chooses beside its strategies file (the `stds:*` context of infra/cdk/app.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    prefix: str = "stds-"  # names of the bus and tables
+    archive_retention_days: int = 365
+    bus: str = "eventbridge"  # or "sns": a topic with filter policies instead of a bus with rules (no archive)
+    function_memory_mb: int = 256
+    streamer_symbols: tuple[str, ...] = ()  # added to every symbol a strategy line names
+    streamer_cpu: int = 256  # 0.25 vCPU: the streamer benchmark shows ~500x headroom for 400 pairs
+    streamer_memory_mb: int = 512
+    alarm_email: str | None = None  # subscribed to the alarm topic (AWS mails a confirmation link first)
+    bar_retention_days: int = 14  # the streamer's S3 spans; a cold strategy restores its windows from them
+    streamer_spot: bool = True  # Fargate Spot: a reclaimed task restarts from its cursors with no bar lost
