@@ -7,7 +7,7 @@ scheduled AWS function; only the stores and the exchange adapter differ.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -24,7 +24,6 @@ from consumers.stores.ports import (
     AccountKey,
     Book,
     KillSwitch,
-    OrderRecord,
     ReconciliationLog,
     Settlement,
     Stores,
@@ -104,8 +103,7 @@ def describe(document: dict[str, Any]) -> list[str]:
 
 @dataclass
 class Reconciler:
-    book: Book
-    orders: Callable[[], list[OrderRecord]]  # every order the state holds (read only when something is pending)
+    book: Book  # its orders are read only when something is pending
     kill_switch: KillSwitch
     exchange: ExchangeAccount
     log: ReconciliationLog
@@ -116,9 +114,7 @@ class Reconciler:
     def of(
         cls, stores: Stores, exchange: ExchangeAccount, settings: ReconcileSettings, sub_accounts: Sequence[AccountKey]
     ) -> Reconciler:
-        return cls(
-            stores.book, stores.orders, stores.kill_switch, exchange, stores.reconciliations, settings, sub_accounts
-        )
+        return cls(stores.book, stores.kill_switch, exchange, stores.reconciliations, settings, sub_accounts)
 
     def run(self, now_ms: int) -> Reconciliation:
         result = Reconciliation(now_ms)
@@ -135,7 +131,7 @@ class Reconciler:
         accounts = self._accounts()
         in_flight: set[str] = set()
         if any(account.pending for account in accounts.values()):
-            for record in self.orders():
+            for record in self.book.orders():
                 if record.settlement is None:
                     self._settle_from_exchange(record.request, result, in_flight)
             accounts = self._accounts()  # settling moved them

@@ -171,5 +171,4 @@ class Stores:
     kill_switch: KillSwitch
     commit: Callable[[], None]  # a consistent point: everything routed so far is fully applied
     close: Callable[[], None]
-    orders: Callable[[], list[OrderRecord]]  # the book's `orders`: every order with its settlement, for reports
     reconciliations: ReconciliationLog

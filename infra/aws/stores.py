@@ -27,6 +27,5 @@ def dynamodb_stores(client: Any, names: TableNames, starting_cash: Decimal, bars
         kill_switch=DynamoKillSwitch(client, names.control),
         commit=lambda: None,
         close=lambda: None,
-        orders=book.orders,
         reconciliations=DynamoReconciliationLog(client, names.control),
     )

@@ -60,7 +60,7 @@ class LocalSession:
         """trades.csv, equity.csv, summary.json (and chart.png) in `out`; the summary is returned. Fills an
         earlier (resumed) run already settled count too: a sub-account's report covers its whole life."""
         stores = self.stores
-        earlier = [record.settlement for record in stores.orders() if isinstance(record.settlement, OrderFilled)]
+        earlier = [record.settlement for record in stores.book.orders() if isinstance(record.settlement, OrderFilled)]
         # a sub-account exists once its strategy has seen a bar of that symbol
         accounts = sorted((a.key.strategy, a.key.exchange, a.key.symbol) for a in stores.book.accounts())
         record = self.collector.record(

@@ -34,7 +34,6 @@ def memory_stores(starting_cash: Decimal, retention_bars: int) -> Stores:
         kill_switch=MemoryKillSwitch(),
         commit=lambda: None,
         close=lambda: None,
-        orders=book.orders,
         reconciliations=MemoryReconciliationLog(),
     )
 
@@ -52,7 +51,6 @@ def stores_of(state: SqliteState) -> Stores:
         kill_switch=state.kill_switch,
         commit=state.commit,
         close=state.close,
-        orders=state.book.orders,
         reconciliations=state.reconciliations,
     )
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from events.dead_letters import DeadLetters
 from events.models import BarClosed
+from events.streams import StreamKey
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +31,9 @@ def in_sequence(
     on_gap: Callable[[Gap], None] | None = None,
 ) -> Iterator[BarClosed]:
     """`rows` are (origin, bar) of possibly several streams; each stream must step forward in time."""
-    last_seen: dict[tuple[str, str, str], BarClosed] = {}
+    last_seen: dict[StreamKey, BarClosed] = {}
     for origin, bar in rows:
-        key = (bar.exchange, bar.symbol, bar.timeframe)
+        key = StreamKey.of(bar)
         previous = last_seen.get(key)
         if previous is not None:
             step = bar.open_time_ms - previous.open_time_ms

@@ -124,7 +124,7 @@ def test_accounts_and_orders_are_listed_with_exact_money(stores: Stores) -> None
     accounts = {account.key: account for account in stores.book.accounts()}
     assert accounts[KEY].cash == CASH - Decimal("23.00001") - Decimal("0.0000230000")
     assert (accounts[other].rejects, accounts[other].refused_target, accounts[other].pending) == (1, -0.5, 0)
-    records = {record.request.order_id: record for record in stores.orders()}
+    records = {record.request.order_id: record for record in stores.book.orders()}
     assert records[second.order_id].settlement == rejected(second, "no short")
     assert records[first.order_id].request == first
 

@@ -201,7 +201,7 @@ def _replay(config: Path, day: Path, out: Path) -> tuple[list[Any], dict[Any, An
     assert main(["replay", str(day), "--config", str(config), "--out", str(out), "--no-progress", "--no-chart"]) == 0
     stores = sqlite_stores(out / "state.sqlite", CASH, 100)
     try:
-        fills = [r.settlement for r in stores.orders() if isinstance(r.settlement, OrderFilled)]
+        fills = [r.settlement for r in stores.book.orders() if isinstance(r.settlement, OrderFilled)]
         return sorted(_trade_row(fill) for fill in fills), {a.key: a for a in stores.book.accounts()}
     finally:
         stores.close()

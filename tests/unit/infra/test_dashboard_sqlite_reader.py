@@ -36,7 +36,7 @@ def test_fills_written_after_the_first_look_are_read_on_the_next(tmp_path: Path)
     runtime.feed(bars[200:])
     assert reader.changed() and not reader.changed()
     settled = sorted(
-        (r.settlement.bar_open_time_ms, r.settlement.order_id) for r in stores.orders() if r.settlement is not None
+        (r.settlement.bar_open_time_ms, r.settlement.order_id) for r in stores.book.orders() if r.settlement is not None
     )
     assert 0 < len(early) < len(settled)
     assert [(f.bar_open_time_ms, f.order_id) for f in reader.fills()] == settled

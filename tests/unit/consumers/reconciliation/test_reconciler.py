@@ -40,9 +40,7 @@ def run(answer: Execution | Refusal | StillOpen | None, balances: dict[str, str]
     order = order_requested(KEY, 0, "0.01", price="20000")
     book.decide(Decision(KEY, 0, order.target, order))
     exchange = Account({asset: Decimal(v) for asset, v in balances.items()}, answer)
-    reconciler = Reconciler(
-        book, book.orders, MemoryKillSwitch(), exchange, MemoryReconciliationLog(), ReconcileSettings(), [KEY]
-    )
+    reconciler = Reconciler(book, MemoryKillSwitch(), exchange, MemoryReconciliationLog(), ReconcileSettings(), [KEY])
     reconciler.run(HOUR_MS)
     return reconciler, book
 
