@@ -84,7 +84,7 @@ class StrategyConsumer:
     def _decide(self, key: AccountKey, window: Window, account: Account) -> list[Event]:
         bar = window.last
         previous_target = account.target
-        target = self._target(window, previous_target)
+        target = self._target(window, bar, previous_target)
         order = _order_toward(self.name, account, bar, target)
         if not self.book.decide(Decision(key, bar.open_time_ms, target, order)):
             return []  # another delivery decided this bar first
@@ -104,11 +104,10 @@ class StrategyConsumer:
             emitted.append(order)
         return emitted
 
-    def _target(self, window: Window, previous_target: Decimal) -> Decimal:
+    def _target(self, window: Window, bar: BarClosed, previous_target: Decimal) -> Decimal:
         """The strategy's answer if it can be a position; otherwise the target stays where it was and
         the answer is dead-lettered. Either way the bar is decided, so one bad answer (or a strategy
         that raises on one window) never stalls the bars after it."""
-        bar = window.last
         try:
             return self.checked_target(self.strategy.target(window, previous_target))
         except Exception as error:

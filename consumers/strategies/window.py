@@ -83,7 +83,7 @@ class Window:
     def __len__(self) -> int:
         return self._length
 
-    @property
+    @_kept
     def last(self) -> BarClosed:
         return self._series.bars[self._last(1, 0)[0]]
 
