@@ -37,7 +37,7 @@ class BollingerReversion(Strategy):
         params = self.params
         closes = window.closes
         middle = sum(closes) / params.period
-        deviation = math.sqrt(sum((close - middle) ** 2 for close in closes) / params.period)
+        deviation = math.sqrt(sum([(close - middle) ** 2 for close in closes]) / params.period)
         close = closes[-1]
         if close < middle - params.k * deviation:
             return params.qty

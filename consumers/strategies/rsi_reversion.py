@@ -27,13 +27,17 @@ def wilder_rsi(closes: Sequence[float], period: int) -> float:
     gains = losses = 0.0
     for index in range(1, period + 1):
         change = closes[index] - closes[index - 1]
-        gains += max(change, 0.0)
-        losses += max(-change, 0.0)
+        if change > 0.0:
+            gains += change
+        else:
+            losses -= change
     average_gain, average_loss = gains / period, losses / period
+    kept = period - 1
     for index in range(period + 1, len(closes)):
         change = closes[index] - closes[index - 1]
-        average_gain = (average_gain * (period - 1) + max(change, 0.0)) / period
-        average_loss = (average_loss * (period - 1) + max(-change, 0.0)) / period
+        gain, loss = (change, 0.0) if change > 0.0 else (0.0, -change)
+        average_gain = (average_gain * kept + gain) / period
+        average_loss = (average_loss * kept + loss) / period
     if average_loss == 0:
         return 100.0 if average_gain > 0 else 50.0
     return 100.0 - 100.0 / (1.0 + average_gain / average_loss)

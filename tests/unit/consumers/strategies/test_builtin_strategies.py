@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from consumers.strategies.bollinger_reversion import BollingerReversion
@@ -111,3 +113,32 @@ def test_strategies_are_pure() -> None:
         shaped = window(closes[-strategy.lookback :]) if strategy.lookback <= len(closes) else the_window
         answers = {strategy.target(shaped, current) for current in (ZERO,) * 3}
         assert len(answers) == 1
+
+
+def textbook_rsi(closes: list[float], period: int) -> float:
+    """Wilder's RSI as first written here (max() per change): the faster form must equal it to the last bit."""
+    gains = losses = 0.0
+    for index in range(1, period + 1):
+        change = closes[index] - closes[index - 1]
+        gains += max(change, 0.0)
+        losses += max(-change, 0.0)
+    average_gain, average_loss = gains / period, losses / period
+    for index in range(period + 1, len(closes)):
+        change = closes[index] - closes[index - 1]
+        average_gain = (average_gain * (period - 1) + max(change, 0.0)) / period
+        average_loss = (average_loss * (period - 1) + max(-change, 0.0)) / period
+    if average_loss == 0:
+        return 100.0 if average_gain > 0 else 50.0
+    return 100.0 - 100.0 / (1.0 + average_gain / average_loss)
+
+
+@given(
+    closes=st.lists(
+        st.one_of(st.floats(min_value=1e-12, max_value=1e12), st.sampled_from([1.0, 2.0, 100.5])),
+        min_size=4, max_size=60,
+    ),
+    period=st.integers(min_value=2, max_value=15),
+)  # fmt: skip
+def test_wilder_rsi_equals_the_textbook_form_exactly(closes: list[float], period: int) -> None:
+    period = min(period, len(closes) - 1)
+    assert wilder_rsi(closes, period) == textbook_rsi(closes, period)
