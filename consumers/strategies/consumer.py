@@ -34,6 +34,10 @@ class StrategyConsumer:
     book: Book
     dead_letters: DeadLetters  # where a strategy's unusable answers go, naming the strategy, bar and value
     checked_target: TargetChecker = field(default_factory=TargetChecker, init=False, repr=False, compare=False)
+    lookback: int = field(init=False, repr=False, compare=False)  # the strategy's, read once: its params are frozen
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "lookback", self.strategy.lookback)
 
     def on_bars(self, bars: Sequence[BarClosed]) -> list[Event]:
         """Decide a batch (a minute of every symbol, on AWS): one read of the strategy's accounts before, one
@@ -55,7 +59,7 @@ class StrategyConsumer:
     def _decide_from(self, key: AccountKey, bar: BarClosed, account: Account) -> list[Event]:
         stream = StreamKey(bar.exchange, bar.symbol, bar.timeframe)
         interval_ms = bar.interval_ms
-        lookback = self.strategy.lookback
+        lookback = self.lookback
         # This bar can complete the windows of itself and the next lookback-1 bars; once one
         # decides, keep going while the following bars (already here, having arrived early) do too.
         # Start at the first undecided bar whose window can contain this one, not at this bar: a
@@ -63,8 +67,8 @@ class StrategyConsumer:
         # and deciding this bar first would move the cursor past it for good.
         first = bar.open_time_ms - (lookback - 1) * interval_ms
         cursor = account.decided_through_ms
-        if cursor is not None:
-            first = max(first, cursor + interval_ms)
+        if cursor is not None and cursor + interval_ms > first:
+            first = cursor + interval_ms
         # in order and warmed up, the first candidate is this bar and its window is whole: no search
         window = self.bars.window(stream, first, lookback)
         candidate: int | None = first
