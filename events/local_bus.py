@@ -102,14 +102,18 @@ class LocalBus:
             self.publish((wrap(event, time()),))
             return
         caused: list[Any] = []
-        for subscription in routes:
-            self.delivered += 1
-            assert subscription.on_detail is not None  # routes hold only detail handlers
-            try:
-                caused.extend(subscription.on_detail(event))
-            except Exception as error:  # one bad delivery must not stop the bus
-                self._dead_letter(subscription, wrap(event, time()), error)
-        if caused:
+        self._draining = True  # what a handler publishes itself waits in the queue, as during a drain
+        try:
+            for subscription in routes:
+                self.delivered += 1
+                assert subscription.on_detail is not None  # routes hold only detail handlers
+                try:
+                    caused.extend(subscription.on_detail(event))
+                except Exception as error:  # one bad delivery must not stop the bus
+                    self._dead_letter(subscription, wrap(event, time()), error)
+        finally:
+            self._draining = False
+        if caused or self._queue:
             at = time()
             self.publish([wrap(effect, at) for effect in caused])
 

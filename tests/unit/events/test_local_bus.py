@@ -99,7 +99,7 @@ PATTERNS = [
 @given(
     subscribers=st.lists(
         st.tuples(st.sampled_from(range(len(PATTERNS))), st.sampled_from(["detail", "envelope"]),
-                  st.sampled_from(["quiet", "targets", "raises"])),
+                  st.sampled_from(["quiet", "targets", "raises", "publishes"])),
         min_size=1, max_size=6,
     ),
     symbols=st.lists(st.sampled_from(["BTC/USDT", "ETH/USDT", "SOL/USDT"]), min_size=1, max_size=12),
@@ -121,6 +121,8 @@ def test_publish_event_delivers_exactly_what_publish_delivers(
                     raise RuntimeError("broken handler")
                 if behaviour == "targets" and isinstance(event, BarClosed):
                     return [target_changed().model_copy(update={"symbol": event.symbol})]
+                if behaviour == "publishes" and isinstance(event, BarClosed):  # onto the bus itself, mid-delivery
+                    bus.publish((wrap(target_changed().model_copy(update={"exchange": "okx"}), event.closed_at),))
                 return []
 
             if takes == "detail":
