@@ -46,7 +46,7 @@ class ArchivedBars:
         self._latest = -1  # the newest open time given, over every stream
 
     def add(self, bar: BarClosed) -> bool:
-        stream = StreamKey(bar.exchange, bar.symbol, bar.timeframe)
+        stream = StreamKey.of(bar)
         added = self.memory.add(bar)
         interval = bar.interval_ms
         newest = self._newest.get(stream)

@@ -24,7 +24,7 @@ class MemoryBarStore:
         self._series: dict[StreamKey, BarSeries] = {}
 
     def add(self, bar: BarClosed) -> bool:
-        key = StreamKey(bar.exchange, bar.symbol, bar.timeframe)
+        key = StreamKey.of(bar)
         series = self._series.get(key)
         if series is None:
             series = self._series[key] = BarSeries(bar.interval_ms, self.retention_bars)

@@ -57,7 +57,7 @@ class StrategyConsumer:
         return self._decide_from(key, bar, account)
 
     def _decide_from(self, key: AccountKey, bar: BarClosed, account: Account) -> list[Event]:
-        stream = StreamKey(bar.exchange, bar.symbol, bar.timeframe)
+        stream = StreamKey.of(bar)
         interval_ms = bar.interval_ms
         lookback = self.lookback
         # This bar can complete the windows of itself and the next lookback-1 bars; once one
