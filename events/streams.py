@@ -18,7 +18,8 @@ class StreamKey(NamedTuple):
 
     @classmethod
     def of(cls, bar: BarClosed) -> StreamKey:
-        return cls(bar.exchange, bar.symbol, bar.timeframe)
+        # what the generated __new__ does, without its frame: this runs several times per bar
+        return tuple.__new__(cls, (bar.exchange, bar.symbol, bar.timeframe))
 
     @classmethod
     def from_text(cls, text: str) -> StreamKey:

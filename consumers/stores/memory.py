@@ -22,8 +22,12 @@ class MemoryBarStore:
     def __init__(self, retention_bars: int = DEFAULT_RETENTION_BARS) -> None:
         self.retention_bars = retention_bars
         self._series: dict[StreamKey, BarSeries] = {}
+        self._newest: BarClosed | None = None  # the bar last offered: every strategy of a local run offers it
 
     def add(self, bar: BarClosed) -> bool:
+        if bar is self._newest:
+            return False  # kept or refused a moment ago: the same answer as the series would give again
+        self._newest = bar
         key = StreamKey.of(bar)
         series = self._series.get(key)
         if series is None:
@@ -59,7 +63,9 @@ class MemoryBook:
         return account
 
     def decide(self, decision: Decision) -> bool:
-        account = self.account(decision.account)
+        account = self._accounts.get(decision.account)
+        if account is None:
+            account = self.account(decision.account)
         cursor = account.decided_through_ms
         if cursor is not None and decision.bar_open_time_ms <= cursor:
             return False

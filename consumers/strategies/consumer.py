@@ -35,6 +35,7 @@ class StrategyConsumer:
     dead_letters: DeadLetters  # where a strategy's unusable answers go, naming the strategy, bar and value
     checked_target: TargetChecker = field(default_factory=TargetChecker, init=False, repr=False, compare=False)
     lookback: int = field(init=False, repr=False, compare=False)  # the strategy's, read once: its params are frozen
+    account_keys: dict[StreamKey, AccountKey] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "lookback", self.strategy.lookback)
@@ -49,15 +50,17 @@ class StrategyConsumer:
 
     def on_bar(self, bar: BarClosed) -> list[Event]:
         self.bars.add(bar)
-        key = AccountKey(self.name, bar.exchange, bar.symbol)
+        stream = StreamKey.of(bar)
+        key = self.account_keys.get(stream)
+        if key is None:
+            key = self.account_keys[stream] = AccountKey(self.name, bar.exchange, bar.symbol)
         account = self.book.account(key)
         cursor = account.decided_through_ms
         if cursor is not None and bar.open_time_ms <= cursor:
             return self._in_flight_order(key, bar)
-        return self._decide_from(key, bar, account)
+        return self._decide_from(key, stream, bar, account)
 
-    def _decide_from(self, key: AccountKey, bar: BarClosed, account: Account) -> list[Event]:
-        stream = StreamKey.of(bar)
+    def _decide_from(self, key: AccountKey, stream: StreamKey, bar: BarClosed, account: Account) -> list[Event]:
         interval_ms = bar.interval_ms
         lookback = self.lookback
         # This bar can complete the windows of itself and the next lookback-1 bars; once one
@@ -88,8 +91,12 @@ class StrategyConsumer:
     def _decide(self, key: AccountKey, window: Window, account: Account) -> list[Event]:
         bar = window.last
         previous_target = account.target
-        target = self._target(window, bar, previous_target)
-        order = _order_toward(self.name, account, bar, target)
+        try:
+            target = self.checked_target(self.strategy.target(window, previous_target))
+        except Exception as error:
+            target = self._refuse(error, bar, previous_target)
+        wanted = target - (account.position + account.pending)
+        order = None if not wanted or target == account.refused_target else _order(self.name, bar, wanted, target)
         if not self.book.decide(Decision(key, bar.open_time_ms, target, order)):
             return []  # another delivery decided this bar first
         emitted: list[Event] = []
@@ -108,18 +115,15 @@ class StrategyConsumer:
             emitted.append(order)
         return emitted
 
-    def _target(self, window: Window, bar: BarClosed, previous_target: Decimal) -> Decimal:
-        """The strategy's answer if it can be a position; otherwise the target stays where it was and
-        the answer is dead-lettered. Either way the bar is decided, so one bad answer (or a strategy
+    def _refuse(self, error: Exception, bar: BarClosed, previous_target: Decimal) -> Decimal:
+        """A strategy's answer that cannot be a position (or a strategy that raised) leaves the target where it
+        was, and the answer is dead-lettered. Either way the bar is decided, so one bad answer (or a strategy
         that raises on one window) never stalls the bars after it."""
-        try:
-            return self.checked_target(self.strategy.target(window, previous_target))
-        except Exception as error:
-            reason = str(error) if isinstance(error, InvalidTarget) else f"raised {error!r}"
-            origin = f"strategy {self.name} at {bar.event_id}"
-            log.error("strategy answer refused", extra={"strategy": self.name, "bar": bar.event_id, "error": reason})
-            self.dead_letters.put(origin, f"{reason}; the target stays {previous_target}", {"bar": bar.event_id})
-            return previous_target
+        reason = str(error) if isinstance(error, InvalidTarget) else f"raised {error!r}"
+        origin = f"strategy {self.name} at {bar.event_id}"
+        log.error("strategy answer refused", extra={"strategy": self.name, "bar": bar.event_id, "error": reason})
+        self.dead_letters.put(origin, f"{reason}; the target stays {previous_target}", {"bar": bar.event_id})
+        return previous_target
 
     def _in_flight_order(self, key: AccountKey, bar: BarClosed) -> list[Event]:
         """A redelivered bar re-announces its order if still unsettled: its first publish may have been lost."""
@@ -129,10 +133,8 @@ class StrategyConsumer:
         return [record.request]
 
 
-def _order_toward(strategy: str, account: Account, bar: BarClosed, target: Decimal) -> OrderRequested | None:
-    wanted = target - (account.position + account.pending)
-    if not wanted or target == account.refused_target:
-        return None
+def _order(strategy: str, bar: BarClosed, wanted: Decimal, target: Decimal) -> OrderRequested:
+    """The order for `wanted` (target − (position + pending), not zero) at this bar."""
     return OrderRequested.trusted(
         order_id=new_order_id(strategy, bar.exchange, bar.symbol, bar.open_time_ms),
         strategy=strategy,

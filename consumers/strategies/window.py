@@ -45,10 +45,12 @@ class Window:
     money; the aggregates are Decimals too, exact up to the one rounding of a division.
     """
 
-    __slots__ = ("__dict__", "_end_open_time_ms", "_length", "_reordered", "_series", "_start")
+    __slots__ = ("__dict__", "_length", "_reordered", "_series", "_start", "last")
 
     def __init__(self, bars: Sequence[BarClosed]) -> None:
         """A window of exactly these bars (oldest first), for stores and tests that hold a list."""
+        if not bars:
+            raise ValueError("a window holds at least one bar")
         self._bind(BarSeries.of(bars), 0, len(bars))
 
     @classmethod
@@ -63,29 +65,25 @@ class Window:
         self._start = series.trimmed + start  # counted from the series' first bar ever, so trims do not move it
         self._length = stop - start
         self._reordered = series.reordered
-        self._end_open_time_ms = series.times[stop - 1] if stop > start else 0
+        self.last: BarClosed = series.bars[stop - 1]  # the bar decided on: read by every decision
 
     def _span(self) -> tuple[int, int]:
         """Current positions [start, stop) of this window's bars in its series."""
         series = self._series
         if series.reordered != self._reordered:  # a late bar was slotted in before: find the end again
-            end = series.position_of(self._end_open_time_ms)
+            end = series.position_of(self.last.open_time_ms)
             self._start = -1 if end is None else series.trimmed + end - self._length + 1
             self._reordered = series.reordered
         start = self._start - series.trimmed
         if start < 0:
             raise WindowGone(
-                f"the window ending at {self._end_open_time_ms} is no longer held by its store: "
+                f"the window ending at {self.last.open_time_ms} is no longer held by its store: "
                 "copy the views you keep past the decision (list(window.closes))"
             )
         return start, start + self._length
 
     def __len__(self) -> int:
         return self._length
-
-    @_kept
-    def last(self) -> BarClosed:
-        return self._series.bars[self._last(1, 0)[0]]
 
     @_kept
     def bars(self) -> Sequence[BarClosed]:
