@@ -7,6 +7,7 @@ from collections import deque
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from events.dead_letters import DeadLetters
@@ -40,7 +41,8 @@ class _Routes:
 
     keys: tuple[str, ...]
     candidates: list[Subscription]
-    by_values: dict[tuple[Hashable, ...], list[Subscription]]
+    by_values: dict[Hashable, list[Subscription]]
+    values_of: Callable[[dict[str, Any]], Hashable]  # those values, read from an event's fields in C
 
 
 class LocalBus:
@@ -119,15 +121,17 @@ class LocalBus:
 
     def _routes_for(self, event: Event) -> list[Subscription] | None:
         detail_type = type(event).__name__
-        if detail_type in self._routes:
-            routes = self._routes[detail_type]
-        else:
+        routes: _Routes | None = self._routes.get(detail_type, _UNSEEN)
+        if routes is _UNSEEN:
             routes = self._routes[detail_type] = _routes(self._candidates(detail_type))
         if routes is None:
             return None
         fields = event.__dict__
-        values = tuple(fields.get(key, _ABSENT) for key in routes.keys)
         try:
+            values = routes.values_of(fields)
+            found = routes.by_values.get(values)
+        except KeyError:  # a field this event lacks: read them one by one
+            values = tuple(fields.get(key, _ABSENT) for key in routes.keys)
             found = routes.by_values.get(values)
         except TypeError:  # a value that cannot key a cache (a list): match this event the usual way
             return None
@@ -187,11 +191,16 @@ def _routing_keys(pattern: Mapping[str, Any]) -> frozenset[str] | None:
 def _routes(candidates: list[Subscription]) -> _Routes | None:
     if any(s.on_detail is None or s.routing_keys is None for s in candidates):
         return None
-    keys = sorted(set().union(*(s.routing_keys or () for s in candidates)))
-    return _Routes(tuple(keys), candidates, {})
+    keys = tuple(sorted(set().union(*(s.routing_keys or () for s in candidates))))
+    return _Routes(keys, candidates, {}, itemgetter(*keys) if keys else _no_values)
+
+
+def _no_values(fields: dict[str, Any]) -> Hashable:
+    return ()
 
 
 _ABSENT: Any = object()
+_UNSEEN: Any = object()  # a detail-type not routed yet (None is one that cannot be cached)
 _NO_TIME = datetime(1970, 1, 1)
 
 

@@ -81,14 +81,15 @@ def test_an_invalid_pattern_is_refused_at_subscribe_time() -> None:
         bus.subscribe("x", {"source": ["b"]}, lambda e: [])
 
 
-# Patterns a subscriber may use: the first four select on detail fields alone (publish_event routes them from a
-# cache), the rest read something else (the source's prefix, a price, $or, the time), so the bus matches them
-# on an envelope as `publish` does.
+# Patterns a subscriber may use: the first five select on detail fields alone (publish_event routes them from a
+# cache; the fifth reads a field a bar does not have), the rest read something else (the source's prefix, a price,
+# $or, the time), so the bus matches them on an envelope as `publish` does.
 PATTERNS = [
     {"detail-type": ["BarClosed"]},
     {"detail-type": ["BarClosed"], "detail": {"symbol": ["BTC/USDT"]}},
     {"detail": {"symbol": ["ETH/USDT", "BTC/USDT"], "exchange": ["binance"]}},
     {"detail-type": ["TargetChanged"], "detail": {"symbol": [{"prefix": "BTC"}]}},
+    {"detail": {"strategy": ["s"]}},
     {"source": [{"prefix": "stds"}]},
     {"detail": {"close": [{"numeric": [">", 20_000]}]}},
     {"detail": {"$or": [{"symbol": ["ETH/USDT"]}, {"timeframe": ["5m"]}]}},
