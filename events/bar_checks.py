@@ -45,17 +45,11 @@ def bar_problem(  # noqa: PLR0917 (the row's own columns, in the order every rea
     """Why these values are not a closed bar, or None. `prices` is (open, high, low, close); `clock_ms`
     is now (default: this machine's clock). Every bar read passes here: the usual case is a few
     comparisons, and only a refused bar pays for finding the words."""
-    open_, high, low, close = prices
     try:
-        values_ok = (
-            MIN_PRICE <= low <= open_ <= high <= MAX_PRICE
-            and low <= close <= high
-            and ZERO <= volume <= MAX_VOLUME
-            and (quote_volume is None or ZERO <= quote_volume <= MAX_VOLUME)
-        )
+        values_ok = values_fit(*prices, volume, quote_volume, trades)
     except InvalidOperation:  # a NaN cannot be compared
         values_ok = False
-    if not values_ok or (trades is not None and not 0 <= trades <= MAX_TRADES):
+    if not values_ok:
         return _value_problem(prices, volume, quote_volume, trades)
     interval_ms = TIMEFRAME_MS.get(timeframe)
     if interval_ms is None:
@@ -70,6 +64,25 @@ def bar_problem(  # noqa: PLR0917 (the row's own columns, in the order every rea
     if close_time_ms > now + CLOCK_SKEW_MS:
         return f"bar opened at {open_time_ms} closes in the future (clock {now}): refused"
     return None
+
+
+def values_fit(  # noqa: PLR0917 (a row's own columns, in the order every reader has them)
+    open_: Decimal,
+    high: Decimal,
+    low: Decimal,
+    close: Decimal,
+    volume: Decimal,
+    quote_volume: Decimal | None = None,
+    trades: int | None = None,
+) -> bool:
+    """Whether these can be a bar's prices and amounts: a few comparisons (a NaN raises InvalidOperation)."""
+    return (
+        MIN_PRICE <= low <= open_ <= high <= MAX_PRICE
+        and low <= close <= high
+        and ZERO <= volume <= MAX_VOLUME
+        and (quote_volume is None or ZERO <= quote_volume <= MAX_VOLUME)
+        and (trades is None or 0 <= trades <= MAX_TRADES)
+    )
 
 
 def _value_problem(

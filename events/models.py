@@ -330,9 +330,9 @@ def trusted_bar(  # noqa: PLR0917 (a bar's own columns, in the order every reade
             "backfilled": backfilled,
         },
     )
-    _set_attribute(bar, "__pydantic_fields_set__", _BAR_FIELDS_SET.copy())
-    _set_attribute(bar, "__pydantic_extra__", None)
-    _set_attribute(bar, "__pydantic_private__", None)
+    _set_fields_set(bar, _BAR_FIELDS_SET)
+    _set_extra(bar, None)
+    _set_private(bar, None)
     return bar
 
 
@@ -342,6 +342,11 @@ def _prices_of(row: MinuteBar) -> tuple[Decimal, Decimal, Decimal, Decimal, Deci
 
 _new_model = BaseModel.__new__
 _set_attribute = object.__setattr__
+# the slots' own setters: half the cost of object.__setattr__, which looks the slot up on every call
+_set_fields_set = vars(BaseModel)["__pydantic_fields_set__"].__set__
+_set_extra = vars(BaseModel)["__pydantic_extra__"].__set__
+_set_private = vars(BaseModel)["__pydantic_private__"].__set__
+# shared by every trusted bar: a frozen model never changes it in place (model_copy copies it first)
 _BAR_FIELDS_SET = set(BarClosed.model_fields) - {"schema_version"}
 
 

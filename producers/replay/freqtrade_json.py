@@ -11,7 +11,8 @@ from typing import Any
 
 from events.dead_letters import DeadLetters
 from events.models import BarClosed
-from producers.replay.rows import InvalidBarRow, StreamInfo, checked_bar, to_ms
+from producers.replay.rows import InvalidBarRow, RowBars, StreamInfo, to_ms
+from producers.replay.sequencing import StreamOrder, ordered_bars
 
 COLUMNS = 6
 # freqtrade names a pair file BASE_QUOTE-TIMEFRAME.json (futures add _SETTLE and -futures; spot is what we read)
@@ -50,27 +51,23 @@ def count_rows(path: Path) -> int:
         return max(0, sum(chunk.count(b"[") for chunk in iter(lambda: handle.read(1 << 20), b"")) - 1)
 
 
-def read_freqtrade_json(path: Path, stream: StreamInfo, dead_letters: DeadLetters) -> Iterator[tuple[str, BarClosed]]:
+def read_freqtrade_json(
+    path: Path, stream: StreamInfo, dead_letters: DeadLetters, order: StreamOrder
+) -> Iterator[BarClosed]:
     """Each row as a bar, origin `file:row N` (1-based); a bad row or an unreadable file is dead-lettered."""
+    raw = path.read_bytes()
+    # numbers kept as their JSON text: a price goes from the file into a Decimal without passing through a float;
+    # a file without a quote holds no JSON string, so there its numbers can stay plain str (a cheaper hook)
+    number = str if b'"' not in raw else _JsonNumber
     try:
-        # numbers kept as their JSON text: a price goes from the file into a Decimal without passing through a float
-        rows = json.loads(path.read_bytes(), parse_float=_JsonNumber, parse_int=_JsonNumber)
+        rows = json.loads(raw, parse_float=number, parse_int=number)
     except (ValueError, UnicodeDecodeError) as error:
-        dead_letters.put(
-            str(path), f"not a freqtrade JSON file: {error}", path.read_bytes()[:200].decode("utf-8", "replace")
-        )
-        return
+        dead_letters.put(str(path), f"not a freqtrade JSON file: {error}", raw[:200].decode("utf-8", "replace"))
+        return iter(())
     if not isinstance(rows, list):
         dead_letters.put(str(path), "not a freqtrade JSON file: expected an array of rows", type(rows).__name__)
-        return
-    for number, row in enumerate(rows, start=1):
-        origin = f"{path}:row {number}"
-        try:
-            bar = _bar(row, stream)
-        except InvalidBarRow as error:
-            dead_letters.put(origin, str(error), row)
-            continue
-        yield origin, bar
+        return iter(())
+    return ordered_bars([(1, rows)], _FreqtradeRows(stream, number).bar, f"{path}:row ", order, dead_letters)
 
 
 class _JsonNumber(str):
@@ -79,12 +76,19 @@ class _JsonNumber(str):
     __slots__ = ()
 
 
-def _bar(row: Any, stream: StreamInfo) -> BarClosed:
-    if not isinstance(row, list) or len(row) != COLUMNS:
-        raise InvalidBarRow(f"expected a row of {COLUMNS} numbers [open_time_ms, open, high, low, close, volume]")
-    if not all(isinstance(value, _JsonNumber) for value in row):
-        raise InvalidBarRow("every value of a row must be a JSON number")
-    open_time, open_, high, low, close, volume = row
-    if not open_time.isdigit():
-        raise InvalidBarRow(f"open time {open_time} is not an integer of ms")
-    return checked_bar(stream, to_ms(open_time), (open_, high, low, close, volume))
+class _FreqtradeRows:
+    __slots__ = ("_bars", "_numbers_only")
+
+    def __init__(self, stream: StreamInfo, number: type[str]) -> None:
+        self._bars = RowBars(stream)
+        self._numbers_only = {number}
+
+    def bar(self, row: Any) -> BarClosed:
+        if type(row) is not list or len(row) != COLUMNS:
+            raise InvalidBarRow(f"expected a row of {COLUMNS} numbers [open_time_ms, open, high, low, close, volume]")
+        if set(map(type, row)) != self._numbers_only:
+            raise InvalidBarRow("every value of a row must be a JSON number")
+        open_time, open_, high, low, close, volume = row
+        if not open_time.isdigit():
+            raise InvalidBarRow(f"open time {open_time} is not an integer of ms")
+        return self._bars.bar(to_ms(open_time), (open_, high, low, close, volume))

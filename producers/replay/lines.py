@@ -4,7 +4,7 @@ with its file:line, and the file goes on (a crashed download must not end a mont
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 from events.dead_letters import DeadLetters
@@ -14,10 +14,14 @@ MAX_LINE_BYTES = 64 * 1024  # a bar row is ~150 bytes, a recorded event ~700; a 
 PAYLOAD_BYTES = 2_000  # how much of a refused line a dead letter keeps
 BOM = "\ufeff"
 
+LineRun = tuple[int, list[str]]  # (number of the first line, the texts of consecutive lines)
 
-def text_lines(path: Path, dead_letters: DeadLetters) -> Iterator[tuple[str, str]]:
-    """(origin `file:line`, text without the line break) for every line that is UTF-8 text without NULs.
-    The file is read in blocks, so a line (or a file) without line breaks is never held whole."""
+
+def line_runs(path: Path, dead_letters: DeadLetters) -> Iterator[LineRun]:
+    """Runs of consecutive lines that are UTF-8 text without NULs, without their line breaks. A line that is not
+    is dead-lettered with its file:line once the lines before it are read, so letters keep the file's order.
+    The file is read in blocks, so a line (or a file) without line breaks is never held whole; a block of good
+    lines is one run, and its origins are only spelled out for a line something is wrong with."""
     name = str(path)
     line_number = 0
     partial = b""  # the unfinished last line of the blocks read so far
@@ -35,31 +39,52 @@ def text_lines(path: Path, dead_letters: DeadLetters) -> Iterator[tuple[str, str
                 _refuse_overlong(dead_letters, f"{name}:{line_number}", overlong, skipped + end)
                 overlong, data = None, data[end + 1 :]
             cut = data.rfind(b"\n")
-            complete, partial = (data[:cut], data[cut + 1 :]) if cut >= 0 else (b"", data)
             if cut >= 0:
-                for text in _lines(complete):
-                    line_number += 1
-                    origin = f"{name}:{line_number}"
-                    if isinstance(text, str) and len(text) <= MAX_LINE_BYTES and "\0" not in text:
-                        yield origin, _clean(text, line_number)
-                    else:
-                        _refuse(text, origin, dead_letters)
+                complete, partial = data[:cut], data[cut + 1 :]
+                line_number += yield from _runs(complete, line_number + 1, name, dead_letters)
+            else:
+                partial = data
             if len(partial) > MAX_LINE_BYTES:
                 overlong, skipped, partial = partial, len(partial), b""
     if overlong is not None:
         _refuse_overlong(dead_letters, f"{name}:{line_number + 1}", overlong, skipped)
     elif partial:
-        line_number += 1
-        origin = f"{name}:{line_number}"
-        try:
-            text = partial.decode("utf-8")
-        except UnicodeDecodeError:
-            _refuse(partial, origin, dead_letters)
-            return
-        if len(partial) <= MAX_LINE_BYTES and "\0" not in text:
-            yield origin, _clean(text, line_number)
-        else:
-            _refuse(partial, origin, dead_letters)
+        yield from _runs(partial, line_number + 1, name, dead_letters)
+
+
+def _runs(complete: bytes, first: int, name: str, dead_letters: DeadLetters) -> Generator[LineRun, None, int]:
+    """The lines of `complete` (whole lines, the first numbered `first`): one run when all are good. Returns how
+    many lines there were."""
+    try:
+        text = complete.decode("utf-8")
+    except UnicodeDecodeError:
+        text = "\0"  # not all UTF-8: sorted out line by line below
+    if "\0" not in text:
+        lines = text.split("\n")
+        if len(complete) <= MAX_LINE_BYTES or max(map(len, lines)) <= MAX_LINE_BYTES:
+            if "\r" in text:
+                lines = [line.removesuffix("\r") for line in lines]
+            if first == 1:
+                lines[0] = lines[0].removeprefix(BOM)
+            yield first, lines
+            return len(lines)
+    return (yield from _checked_runs(complete, first, name, dead_letters))
+
+
+def _checked_runs(complete: bytes, first: int, name: str, dead_letters: DeadLetters) -> Generator[LineRun, None, int]:
+    run_first, run = first, []
+    lines = _lines(complete)
+    for line_number, line in enumerate(lines, first):
+        if isinstance(line, str) and len(line) <= MAX_LINE_BYTES and "\0" not in line:
+            run.append(_clean(line, line_number))
+            continue
+        if run:
+            yield run_first, run
+        _refuse(line, f"{name}:{line_number}", dead_letters)
+        run_first, run = line_number + 1, []
+    if run:
+        yield run_first, run
+    return len(lines)
 
 
 def _lines(complete: bytes) -> list[str] | list[str | bytes]:
@@ -78,8 +103,7 @@ def _decoded_or_raw(raw: bytes) -> str | bytes:
 
 
 def _clean(text: str, line_number: int) -> str:
-    if text.endswith("\r"):
-        text = text[:-1]
+    text = text.removesuffix("\r")
     return text.removeprefix(BOM) if line_number == 1 else text
 
 
@@ -100,17 +124,14 @@ def _refuse_overlong(dead_letters: DeadLetters, origin: str, start: bytes, lengt
     dead_letters.put(origin, f"line longer than {MAX_LINE_BYTES} bytes ({length} bytes): not a row", _shown(start))
 
 
-def csv_rows(path: Path, dead_letters: DeadLetters) -> Iterator[tuple[str, str, list[str]]]:
-    """(origin, text, fields) of each data row: a first row of column names (e.g. the UM-futures
-    archives' header) is skipped, anything else is data and is checked like every row."""
-    first = True
-    for origin, text in text_lines(path, dead_letters):
-        fields = csv_fields(text)
-        if first:
-            first = False
-            if is_header(fields):
-                continue
-        yield origin, text, fields
+def csv_runs(path: Path, dead_letters: DeadLetters) -> Iterator[LineRun]:
+    """`line_runs` of the data rows: a first row of column names (e.g. the UM-futures archives' header) is
+    skipped, anything else is data and is checked like every row."""
+    runs = line_runs(path, dead_letters)
+    for first, texts in runs:
+        yield (first + 1, texts[1:]) if is_header(csv_fields(texts[0])) else (first, texts)
+        break
+    yield from runs
 
 
 def csv_fields(text: str) -> list[str]:

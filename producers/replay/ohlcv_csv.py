@@ -2,30 +2,64 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from events.dead_letters import DeadLetters
 from events.models import BarClosed
-from producers.replay.lines import csv_rows
-from producers.replay.rows import InvalidBarRow, StreamInfo, checked_bar, to_ms
+from producers.replay.lines import csv_fields, csv_runs
+from producers.replay.rows import InvalidBarRow, RowBars, StreamInfo, to_ms
+from producers.replay.sequencing import StreamOrder, ordered_bars
 
 COLUMNS = 6
 NAIVE_EPOCH = datetime(1970, 1, 1)
 ONE_MS = timedelta(milliseconds=1)
+DAY_MS = 86_400_000
+MAX_DAYS_KEPT = 4_096
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T]")
+_TIME_OF_DAY = re.compile(r"[0-9]{2}:[0-9]{2}:[0-9]{2}")
 
 
-def read_ohlcv(path: Path, stream: StreamInfo, dead_letters: DeadLetters) -> Iterator[tuple[str, BarClosed]]:
-    for origin, text, row in csv_rows(path, dead_letters):
-        try:
-            if len(row) != COLUMNS:
-                raise InvalidBarRow(f"expected {COLUMNS} columns, found {len(row)}")
-            bar = checked_bar(stream, parse_timestamp(row[0]), (row[1], row[2], row[3], row[4], row[5]))
-        except InvalidBarRow as error:
-            dead_letters.put(origin, str(error), text)
-            continue
-        yield origin, bar
+def read_ohlcv(path: Path, stream: StreamInfo, dead_letters: DeadLetters, order: StreamOrder) -> Iterator[BarClosed]:
+    """The bars of the file's good rows in time order; bad rows go to `dead_letters` with their file:line."""
+    return ordered_bars(csv_runs(path, dead_letters), _OhlcvRows(stream).bar, f"{path}:", order, dead_letters)
+
+
+class _OhlcvRows:
+    __slots__ = ("_bars", "_days", "_times")
+
+    def __init__(self, stream: StreamInfo) -> None:
+        self._bars = RowBars(stream)
+        # 'YYYY-MM-DD HH:MM:SS' is a day and a time of day, each read once by `parse_timestamp` (so checked as it
+        # checks them) and then looked up; only that exact shape is kept, so any other text is parsed in full
+        self._days: dict[str, int] = {}
+        self._times: dict[str, int] = {}
+
+    def bar(self, text: str) -> BarClosed:
+        row = text.split(",") if '"' not in text else csv_fields(text)
+        if len(row) != COLUMNS:
+            raise InvalidBarRow(f"expected {COLUMNS} columns, found {len(row)}")
+        stamp = row[0]
+        if stamp.isdigit():
+            open_time_ms = to_ms(stamp)
+        else:
+            try:
+                open_time_ms = self._days[stamp[:11]] + self._times[stamp[11:]]
+            except KeyError:
+                open_time_ms = self._learn(stamp)
+        return self._bars.bar(open_time_ms, (row[1], row[2], row[3], row[4], row[5]))
+
+    def _learn(self, stamp: str) -> int:
+        open_time_ms = parse_timestamp(stamp)
+        day, time_of_day = stamp[:11], stamp[11:]
+        if _DAY.fullmatch(day) and _TIME_OF_DAY.fullmatch(time_of_day):
+            if len(self._days) >= MAX_DAYS_KEPT:
+                self._days.clear()
+            self._days[day] = open_time_ms - open_time_ms % DAY_MS
+            self._times[time_of_day] = open_time_ms % DAY_MS
+        return open_time_ms
 
 
 def parse_timestamp(text: str) -> int:

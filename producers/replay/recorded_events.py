@@ -11,27 +11,31 @@ import orjson
 from events.codec import InvalidEvent, decode
 from events.dead_letters import DeadLetters
 from events.models import EVENT_TYPES, BarClosed, BarsClosed
-from producers.replay.lines import MAX_LINE_BYTES, text_lines
+from producers.replay.lines import MAX_LINE_BYTES, line_runs
 
 
 def read_recorded_bars(path: Path, dead_letters: DeadLetters) -> Iterator[tuple[str, BarClosed]]:
-    for origin, line in text_lines(path, dead_letters):
-        if not line.strip():
-            continue
-        if '"BarClosed"' not in line and '"BarsClosed"' not in line:
-            if not _is_other_event(line):
-                dead_letters.put(origin, "not an stds event (no known detail-type)", line)
-            continue  # orders and fills are outputs: a replay makes them again
-        try:
-            envelope = decode(line, origin)
-        except InvalidEvent as error:
-            dead_letters.put(origin, str(error), line)
-            continue
-        if isinstance(envelope.detail, BarClosed):
-            yield origin, envelope.detail
-        elif isinstance(envelope.detail, BarsClosed):  # a minute batch, as the streamer publishes on AWS
-            for bar in envelope.detail.bar_events():
-                yield origin, bar
+    for first, lines in line_runs(path, dead_letters):
+        for line_number, line in enumerate(lines, first):
+            if line.strip():
+                yield from _bars_of(line, f"{path}:{line_number}", dead_letters)
+
+
+def _bars_of(line: str, origin: str, dead_letters: DeadLetters) -> Iterator[tuple[str, BarClosed]]:
+    if '"BarClosed"' not in line and '"BarsClosed"' not in line:
+        if not _is_other_event(line):
+            dead_letters.put(origin, "not an stds event (no known detail-type)", line)
+        return  # orders and fills are outputs: a replay makes them again
+    try:
+        envelope = decode(line, origin)
+    except InvalidEvent as error:
+        dead_letters.put(origin, str(error), line)
+        return
+    if isinstance(envelope.detail, BarClosed):
+        yield origin, envelope.detail
+    elif isinstance(envelope.detail, BarsClosed):  # a minute batch, as the streamer publishes on AWS
+        for bar in envelope.detail.bar_events():
+            yield origin, bar
 
 
 def _is_other_event(line: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from events.bar_checks import InvalidBar, bar_problem
+from events.bar_checks import CLOCK_SKEW_MS, EARLIEST_OPEN_MS, InvalidBar, bar_problem, now_ms, values_fit
 from events.models import BarClosed, trusted_bar
 
 
@@ -58,6 +58,58 @@ def checked_bar(
     return trusted_bar(
         exchange, symbol, timeframe, open_time_ms, close_time_ms, open_, high, low, close, volume, quote, trade_count
     )
+
+
+class RowBars:
+    """Bars of one stream from the texts of its rows, as `checked_bar` makes them. A good row pays for its Decimals
+    and a few comparisons (the clock read once); any other row goes to `checked_bar`, whose words and clock decide."""
+
+    __slots__ = ("_latest_open_ms", "_stream")
+
+    def __init__(self, stream: StreamInfo) -> None:
+        self._stream = stream
+        self._latest_open_ms = self._clock_limit()
+
+    def bar(
+        self,
+        open_time_ms: int,
+        fields: tuple[str, str, str, str, str],
+        quote_volume: str | None = None,
+        trades: str | None = None,
+    ) -> BarClosed:
+        """The bar of a row; raise InvalidBarRow (without the origin) naming what is wrong."""
+        stream = self._stream
+        try:
+            open_, high, low, close, volume = map(Decimal, fields)
+            quote = Decimal(quote_volume) if quote_volume else None
+            trade_count = int(trades) if trades else None
+            fits = values_fit(open_, high, low, close, volume, quote, trade_count)
+        except (InvalidOperation, ValueError):
+            fits = False
+        interval_ms = stream.interval_ms
+        if fits and not open_time_ms % interval_ms and EARLIEST_OPEN_MS <= open_time_ms <= self._latest_open_ms:
+            close_time_ms = open_time_ms + interval_ms - 1
+            exchange, symbol, timeframe = stream.exchange, stream.symbol, stream.timeframe
+            return trusted_bar(
+                exchange,
+                symbol,
+                timeframe,
+                open_time_ms,
+                close_time_ms,
+                open_,
+                high,
+                low,
+                close,
+                volume,
+                quote,
+                trade_count,
+            )
+        self._latest_open_ms = self._clock_limit()
+        return checked_bar(stream, open_time_ms, fields, quote_volume, trades)
+
+    def _clock_limit(self) -> int:
+        """The latest open time of a bar that is not in the future: the clock only moves on, so it stays true."""
+        return now_ms() + CLOCK_SKEW_MS - self._stream.interval_ms + 1
 
 
 def _is_number(text: str) -> bool:

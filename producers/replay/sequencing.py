@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 from events.dead_letters import DeadLetters
 from events.models import BarClosed
-from events.streams import StreamKey
+from producers.replay.rows import InvalidBarRow
 
 log = logging.getLogger(__name__)
+Row = TypeVar("Row")
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,40 +27,92 @@ class Gap:
     missing_bars: int
 
 
+class StreamOrder:
+    """Where one stream is in time. The bar that opens at `next_open_ms` follows the last one let through (one
+    comparison, made by the reader); any other goes through `admits`, which reports or refuses it."""
+
+    __slots__ = ("_dead_letters", "_on_gap", "last", "next_open_ms")
+
+    def __init__(self, dead_letters: DeadLetters, on_gap: Callable[[Gap], None] | None) -> None:
+        self._dead_letters = dead_letters
+        self._on_gap = on_gap
+        self.last: BarClosed | None = None
+        self.next_open_ms = -1  # no bar opens before the epoch: the first bar goes through `admits`
+
+    def admits(self, bar: BarClosed, origin: str) -> bool:
+        """Whether `bar` (not the next one) is let through: a gap is reported and let through, the same bar again
+        is dropped, a bar back in time (or with other values at the same time) is dead-lettered with `origin`."""
+        previous = self.last
+        if previous is None:
+            return True
+        step = bar.open_time_ms - previous.open_time_ms
+        interval = bar.interval_ms
+        if step == interval:
+            return True
+        if step == 0 and bar == previous:
+            return False  # the same bar twice (overlapping files): keep one
+        if step <= 0:
+            self._dead_letters.put(
+                origin,
+                f"bar {bar.symbol} {bar.open_time_ms} goes back in time (previous {previous.open_time_ms})"
+                if step < 0
+                else f"bar {bar.symbol} {bar.open_time_ms} repeats the previous open time with other values",
+                bar.model_dump(mode="json"),
+            )
+            return False
+        gap = Gap(
+            bar.exchange, bar.symbol, bar.timeframe, previous.open_time_ms, bar.open_time_ms, step // interval - 1
+        )
+        log.warning(
+            "gap in recorded bars: %s %s %s: %d bar(s) missing after %d (at %s)",
+            gap.exchange,
+            gap.symbol,
+            gap.timeframe,
+            gap.missing_bars,
+            gap.after_open_time_ms,
+            origin,
+        )
+        if self._on_gap is not None:
+            self._on_gap(gap)
+        return True
+
+
+def ordered_bars(
+    runs: Iterable[tuple[int, list[Row]]],
+    bar_of: Callable[[Row], BarClosed],
+    origin_prefix: str,
+    order: StreamOrder,
+    dead_letters: DeadLetters,
+) -> Iterator[BarClosed]:
+    """The bars of one stream's rows, given as runs of (number of the first row, rows): a row `bar_of` refuses is
+    dead-lettered whole as `<origin_prefix><number>`, and `order` keeps the stream stepping forward in time."""
+    for first, rows in runs:
+        for number, row in enumerate(rows, first):
+            try:
+                bar = bar_of(row)
+            except InvalidBarRow as error:
+                dead_letters.put(f"{origin_prefix}{number}", str(error), row)
+                continue
+            open_time_ms = bar.open_time_ms
+            if open_time_ms != order.next_open_ms and not order.admits(bar, f"{origin_prefix}{number}"):
+                continue
+            order.last, order.next_open_ms = bar, bar.close_time_ms + 1
+            yield bar
+
+
 def in_sequence(
     rows: Iterable[tuple[str, BarClosed]],
     dead_letters: DeadLetters,
     on_gap: Callable[[Gap], None] | None = None,
 ) -> Iterator[BarClosed]:
-    """`rows` are (origin, bar) of possibly several streams; each stream must step forward in time."""
-    last_seen: dict[StreamKey, BarClosed] = {}
+    """`rows` are (origin, bar) of possibly several streams (a recording); each stream must step forward in time."""
+    orders: dict[tuple[str, str, str], StreamOrder] = {}
     for origin, bar in rows:
-        key = StreamKey.of(bar)
-        previous = last_seen.get(key)
-        if previous is not None:
-            step = bar.open_time_ms - previous.open_time_ms
-            interval = bar.interval_ms
-            if step != interval:
-                if step == 0 and bar == previous:
-                    continue  # the same bar twice (overlapping files): keep one
-                if step <= 0:
-                    dead_letters.put(
-                        origin,
-                        f"bar {bar.symbol} {bar.open_time_ms} goes back in time (previous {previous.open_time_ms})"
-                        if step < 0
-                        else f"bar {bar.symbol} {bar.open_time_ms} repeats the previous open time with other values",
-                        bar.model_dump(mode="json"),
-                    )
-                    continue
-                gap = Gap(*key, previous.open_time_ms, bar.open_time_ms, step // interval - 1)
-                log.warning(
-                    "gap in recorded bars: %s %s %s: %d bar(s) missing after %d (at %s)",
-                    *key,
-                    gap.missing_bars,
-                    gap.after_open_time_ms,
-                    origin,
-                )
-                if on_gap is not None:
-                    on_gap(gap)
-        last_seen[key] = bar
+        key = (bar.exchange, bar.symbol, bar.timeframe)
+        order = orders.get(key)
+        if order is None:
+            order = orders[key] = StreamOrder(dead_letters, on_gap)
+        if bar.open_time_ms != order.next_open_ms and not order.admits(bar, origin):
+            continue
+        order.last, order.next_open_ms = bar, bar.close_time_ms + 1
         yield bar

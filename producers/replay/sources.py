@@ -15,11 +15,11 @@ from events.models import BarClosed
 from events.timeframes import TIMEFRAME_MS
 from producers.replay.binance_csv import read_binance_klines
 from producers.replay.freqtrade_json import count_rows, first_open_ms, is_freqtrade_json, pair_of, read_freqtrade_json
-from producers.replay.lines import csv_fields, is_header, text_lines
+from producers.replay.lines import csv_fields, is_header, line_runs
 from producers.replay.ohlcv_csv import parse_timestamp, read_ohlcv
 from producers.replay.recorded_events import is_recording, read_recorded_bars
 from producers.replay.rows import InvalidBarRow, StreamInfo
-from producers.replay.sequencing import Gap, in_sequence
+from producers.replay.sequencing import Gap, StreamOrder, in_sequence
 from producers.symbols import unified_symbol
 
 __all__ = ["Gap", "ReplaySource", "UnreadableSource", "open_sources", "paced"]
@@ -93,8 +93,10 @@ class ReplaySource:
         return in_sequence(read_recorded_bars(path, self._dead_letters), self._dead_letters, self._on_gap)
 
     def _stream(self, files: list[_CsvFile]) -> Iterator[BarClosed]:
-        rows = itertools.chain.from_iterable(_READERS[f.kind](f.path, f.stream, self._dead_letters) for f in files)
-        return in_sequence(rows, self._dead_letters, self._on_gap)
+        order = StreamOrder(self._dead_letters, self._on_gap)  # one stream: its files follow one another
+        return itertools.chain.from_iterable(
+            _READERS[f.kind](f.path, f.stream, self._dead_letters, order) for f in files
+        )
 
 
 def _in_time_order(csv_file: _CsvFile) -> tuple[int, str]:
@@ -164,7 +166,8 @@ def _describe_csv(path: Path, exchange: str | None, symbol: str | None) -> _CsvF
 
 def _first_rows(path: Path, count: int = 5) -> list[list[str]]:
     """The first few readable rows (what is unreadable is dead-lettered when the file is replayed)."""
-    return [csv_fields(text) for _, text in itertools.islice(text_lines(path, DeadLetterList()), count)]
+    texts = itertools.chain.from_iterable(run for _, run in line_runs(path, DeadLetterList()))
+    return [csv_fields(text) for text in itertools.islice(texts, count)]
 
 
 def _open_time_ms(fields: list[str]) -> int | None:
