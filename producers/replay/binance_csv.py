@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import repeat
+from operator import add
 from pathlib import Path
 
 from events.dead_letters import DeadLetters
 from events.models import BarClosed
 from producers.replay.lines import csv_fields, csv_runs
-from producers.replay.rows import InvalidBarRow, RowBars, StreamInfo, to_ms
+from producers.replay.rows import MICROSECONDS, InvalidBarRow, RowBars, StreamInfo, to_ms
 from producers.replay.sequencing import StreamOrder, ordered_bars
 
 COLUMNS = 12
@@ -18,7 +20,8 @@ def read_binance_klines(
     path: Path, stream: StreamInfo, dead_letters: DeadLetters, order: StreamOrder
 ) -> Iterator[BarClosed]:
     """The bars of the file's good rows in time order; bad rows go to `dead_letters` with their file:line."""
-    return ordered_bars(csv_runs(path, dead_letters), _KlineRows(stream).bar, f"{path}:", order, dead_letters)
+    rows = _KlineRows(stream)
+    return ordered_bars(csv_runs(path, dead_letters), rows.run_bars, rows.bar, f"{path}:", order, dead_letters)
 
 
 class _KlineRows:
@@ -38,3 +41,20 @@ class _KlineRows:
         if close_time_ms != open_time_ms + stream.interval_ms - 1:
             raise InvalidBarRow(f"close_time {row[6]} does not end the {stream.timeframe} bar opened at {row[0]}")
         return self._bars.bar(open_time_ms, (row[1], row[2], row[3], row[4], row[5]), row[7], row[8])
+
+    def run_bars(self, texts: list[str]) -> list[BarClosed] | None:
+        """`RowBars.run_bars` of these rows, or None when one of them needs a closer look."""
+        rows = [text.split(",") for text in texts]
+        if not rows:
+            return []
+        if '"' in "".join(texts) or set(map(len, rows)) != {COLUMNS}:
+            return None
+        columns = list(zip(*rows, strict=True))
+        try:
+            open_times_ms, close_times_ms = list(map(int, columns[0])), list(map(int, columns[6]))
+        except ValueError:
+            return None
+        last_ms = self._stream.interval_ms - 1
+        if max(open_times_ms) >= MICROSECONDS or close_times_ms != list(map(add, open_times_ms, repeat(last_ms))):
+            return None  # µs or a close time that is not the bar's end: row by row (`to_ms` and its words)
+        return self._bars.run_bars(open_times_ms, columns[1:6], columns[7], columns[8])

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 from events.dead_letters import DeadLetters
 from events.models import BarClosed
-from producers.replay.rows import InvalidBarRow, RowBars, StreamInfo, to_ms
+from producers.replay.rows import MICROSECONDS, InvalidBarRow, RowBars, StreamInfo, to_ms
 from producers.replay.sequencing import StreamOrder, ordered_bars
 
 COLUMNS = 6
@@ -67,7 +68,8 @@ def read_freqtrade_json(
     if not isinstance(rows, list):
         dead_letters.put(str(path), "not a freqtrade JSON file: expected an array of rows", type(rows).__name__)
         return iter(())
-    return ordered_bars([(1, rows)], _FreqtradeRows(stream, number).bar, f"{path}:row ", order, dead_letters)
+    reader = _FreqtradeRows(stream, number)
+    return ordered_bars([(1, rows)], reader.run_bars, reader.bar, f"{path}:row ", order, dead_letters)
 
 
 class _JsonNumber(str):
@@ -92,3 +94,20 @@ class _FreqtradeRows:
         if not open_time.isdigit():
             raise InvalidBarRow(f"open time {open_time} is not an integer of ms")
         return self._bars.bar(to_ms(open_time), (open_, high, low, close, volume))
+
+    def run_bars(self, rows: list[Any]) -> list[BarClosed] | None:
+        """`RowBars.run_bars` of these rows, or None when one of them needs a closer look."""
+        if not rows:
+            return []
+        if set(map(type, rows)) != {list} or set(map(len, rows)) != {COLUMNS}:
+            return None
+        columns = list(zip(*rows, strict=True))
+        if set(map(type, chain.from_iterable(columns))) != self._numbers_only or not all(map(str.isdigit, columns[0])):
+            return None
+        try:
+            open_times_ms = list(map(int, columns[0]))
+        except ValueError:
+            return None
+        if max(open_times_ms) >= MICROSECONDS:
+            return None
+        return self._bars.run_bars(open_times_ms, columns[1:6])

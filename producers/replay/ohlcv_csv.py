@@ -24,7 +24,8 @@ _TIME_OF_DAY = re.compile(r"[0-9]{2}:[0-9]{2}:[0-9]{2}")
 
 def read_ohlcv(path: Path, stream: StreamInfo, dead_letters: DeadLetters, order: StreamOrder) -> Iterator[BarClosed]:
     """The bars of the file's good rows in time order; bad rows go to `dead_letters` with their file:line."""
-    return ordered_bars(csv_runs(path, dead_letters), _OhlcvRows(stream).bar, f"{path}:", order, dead_letters)
+    rows = _OhlcvRows(stream)
+    return ordered_bars(csv_runs(path, dead_letters), rows.run_bars, rows.bar, f"{path}:", order, dead_letters)
 
 
 class _OhlcvRows:
@@ -41,15 +42,29 @@ class _OhlcvRows:
         row = text.split(",") if '"' not in text else csv_fields(text)
         if len(row) != COLUMNS:
             raise InvalidBarRow(f"expected {COLUMNS} columns, found {len(row)}")
-        stamp = row[0]
+        return self._bars.bar(self._open_time_ms(row[0]), (row[1], row[2], row[3], row[4], row[5]))
+
+    def run_bars(self, texts: list[str]) -> list[BarClosed] | None:
+        """`RowBars.run_bars` of these rows, or None when one of them needs a closer look."""
+        rows = [text.split(",") for text in texts]
+        if not rows:
+            return []
+        if '"' in "".join(texts) or set(map(len, rows)) != {COLUMNS}:
+            return None
+        stamps, opens, highs, lows, closes, volumes = zip(*rows, strict=True)
+        try:
+            open_times_ms = list(map(self._open_time_ms, stamps))
+        except InvalidBarRow:
+            return None
+        return self._bars.run_bars(open_times_ms, (opens, highs, lows, closes, volumes))
+
+    def _open_time_ms(self, stamp: str) -> int:
         if stamp.isdigit():
-            open_time_ms = to_ms(stamp)
-        else:
-            try:
-                open_time_ms = self._days[stamp[:11]] + self._times[stamp[11:]]
-            except KeyError:
-                open_time_ms = self._learn(stamp)
-        return self._bars.bar(open_time_ms, (row[1], row[2], row[3], row[4], row[5]))
+            return to_ms(stamp)
+        try:
+            return self._days[stamp[:11]] + self._times[stamp[11:]]
+        except KeyError:
+            return self._learn(stamp)
 
     def _learn(self, stamp: str) -> int:
         open_time_ms = parse_timestamp(stamp)

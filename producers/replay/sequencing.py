@@ -77,16 +77,24 @@ class StreamOrder:
         return True
 
 
-def ordered_bars(
+def ordered_bars(  # noqa: PLR0917 (a reader's parts, each named)
     runs: Iterable[tuple[int, list[Row]]],
+    run_bars: Callable[[list[Row]], list[BarClosed] | None],
     bar_of: Callable[[Row], BarClosed],
     origin_prefix: str,
     order: StreamOrder,
     dead_letters: DeadLetters,
 ) -> Iterator[BarClosed]:
-    """The bars of one stream's rows, given as runs of (number of the first row, rows): a row `bar_of` refuses is
-    dead-lettered whole as `<origin_prefix><number>`, and `order` keeps the stream stepping forward in time."""
+    """The bars of one stream's rows, given as runs of (number of the first row, rows). A run `run_bars` reads whole
+    (every row good, one interval apart) that follows the stream's last bar goes at once; any other is read row by
+    row: a row `bar_of` refuses is dead-lettered whole as `<origin_prefix><number>`, and `order` keeps the stream
+    stepping forward in time."""
     for first, rows in runs:
+        bars = run_bars(rows)
+        if bars and (order.last is None or bars[0].open_time_ms == order.next_open_ms):
+            order.last, order.next_open_ms = bars[-1], bars[-1].close_time_ms + 1
+            yield from bars
+            continue
         for number, row in enumerate(rows, first):
             try:
                 bar = bar_of(row)
