@@ -129,8 +129,6 @@ class RowBars:
             open_times_ms != list(range(first_ms, first_ms + len(open_times_ms) * interval_ms, interval_ms))
             or first_ms % interval_ms
             or not EARLIEST_OPEN_MS <= first_ms <= open_times_ms[-1] <= self._latest_open_ms
-            or (quote_volumes is not None and not all(quote_volumes))
-            or (trades is not None and not all(trades))
         ):
             return None
         try:

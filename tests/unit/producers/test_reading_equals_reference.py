@@ -171,24 +171,28 @@ def ohlcv_stamp(open_time_ms: int, shape: str) -> str:
     return shapes[shape]
 
 
-def csv_row(kind: str, index: int, shape: str) -> list[str]:
+def csv_row(kind: str, index: int, shape: str, shift_ms: int) -> list[str]:
     cells = GOOD[index]
-    return [ohlcv_stamp(int(cells[0]), shape), *cells[1:6]] if kind == "ohlcv" else cells
+    if kind == "ohlcv":
+        return [ohlcv_stamp(int(cells[0]) + shift_ms, shape), *cells[1:6]]
+    return [str(int(cells[0]) + shift_ms), *cells[1:6], str(int(cells[6]) + shift_ms), *cells[7:]]
 
 
 @st.composite
 def csv_file(draw: st.DrawFn, kind: str, first: int) -> bytes:
-    """A file whose first data row is the good row `first` (so files sort by it), then rows of any kind."""
+    """A file whose first data row is the good row `first` (so files sort by it), then rows of any kind; now and
+    then all of them off the minute."""
+    shift_ms = draw(st.sampled_from([0, 0, 0, 30_000]))
     picks = draw(st.lists(st.integers(min_value=first + 1, max_value=len(GOOD) - 1), max_size=30))
     if draw(st.booleans()):
         picks.sort()  # mostly forward in time, with gaps and repeats; unsorted: back in time too
     header = "timestamp,open,high,low,close,volume" if kind == "ohlcv" else ",".join(["column"] * 12)
     lines_out = [header.encode()] if draw(st.booleans()) else []
-    lines_out.append(",".join(csv_row(kind, first, "space")).encode())
+    lines_out.append(",".join(csv_row(kind, first, "space", shift_ms)).encode())
     after_first = len(lines_out)
     shapes = st.sampled_from(["space"] * 12 + ["T", "ms", "us", "padded", "fraction", "zone", "date", "bad", "hour 24"])
     for index in picks:
-        cells = csv_row(kind, index, draw(shapes))
+        cells = csv_row(kind, index, draw(shapes), shift_ms)
         lines_out.append(",".join(draw(bad_fields(cells)) if draw(st.integers(0, 4)) == 0 else cells).encode())
     noise = st.sampled_from([b"", b"\xff\xfe", b"\0\0", b"\xff\0", b"1" * (MAX_LINE + 5), b'"1",2', "ünï".encode()])
     for _ in range(draw(st.integers(0, 3))):
