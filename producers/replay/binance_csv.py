@@ -9,7 +9,7 @@ from pathlib import Path
 
 from events.dead_letters import DeadLetters
 from events.models import BarClosed
-from producers.replay.lines import csv_fields, csv_runs
+from producers.replay.lines import csv_columns, csv_fields, csv_runs
 from producers.replay.rows import MICROSECONDS, InvalidBarRow, RowBars, StreamInfo, to_ms
 from producers.replay.sequencing import StreamOrder, ordered_bars
 
@@ -44,12 +44,9 @@ class _KlineRows:
 
     def run_bars(self, texts: list[str]) -> list[BarClosed] | None:
         """`RowBars.run_bars` of these rows, or None when one of them needs a closer look."""
-        rows = [text.split(",") for text in texts]
-        if not rows:
-            return []
-        if '"' in "".join(texts) or set(map(len, rows)) != {COLUMNS}:
+        columns = csv_columns(texts, COLUMNS)
+        if columns is None:
             return None
-        columns = list(zip(*rows, strict=True))
         try:
             open_times_ms, close_times_ms = list(map(int, columns[0])), list(map(int, columns[6]))
         except ValueError:

@@ -97,8 +97,6 @@ class _FreqtradeRows:
 
     def run_bars(self, rows: list[Any]) -> list[BarClosed] | None:
         """`RowBars.run_bars` of these rows, or None when one of them needs a closer look."""
-        if not rows:
-            return []
         if set(map(type, rows)) != {list} or set(map(len, rows)) != {COLUMNS}:
             return None
         columns = list(zip(*rows, strict=True))

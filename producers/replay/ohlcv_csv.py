@@ -9,7 +9,7 @@ from pathlib import Path
 
 from events.dead_letters import DeadLetters
 from events.models import BarClosed
-from producers.replay.lines import csv_fields, csv_runs
+from producers.replay.lines import csv_columns, csv_fields, csv_runs
 from producers.replay.rows import InvalidBarRow, RowBars, StreamInfo, to_ms
 from producers.replay.sequencing import StreamOrder, ordered_bars
 
@@ -46,16 +46,18 @@ class _OhlcvRows:
 
     def run_bars(self, texts: list[str]) -> list[BarClosed] | None:
         """`RowBars.run_bars` of these rows, or None when one of them needs a closer look."""
-        rows = [text.split(",") for text in texts]
-        if not rows:
-            return []
-        if '"' in "".join(texts) or set(map(len, rows)) != {COLUMNS}:
+        columns = csv_columns(texts, COLUMNS)
+        if columns is None:
             return None
-        stamps, opens, highs, lows, closes, volumes = zip(*rows, strict=True)
+        stamps, opens, highs, lows, closes, volumes = columns
+        days, times = self._days, self._times
         try:
-            open_times_ms = list(map(self._open_time_ms, stamps))
-        except InvalidBarRow:
-            return None
+            open_times_ms = [days[stamp[:11]] + times[stamp[11:]] for stamp in stamps]
+        except KeyError:  # a day or a time of day not seen yet, or another shape: one by one
+            try:
+                open_times_ms = list(map(self._open_time_ms, stamps))
+            except InvalidBarRow:
+                return None
         return self._bars.run_bars(open_times_ms, (opens, highs, lows, closes, volumes))
 
     def _open_time_ms(self, stamp: str) -> int:

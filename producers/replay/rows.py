@@ -118,11 +118,9 @@ class RowBars:
         quote_volumes: Sequence[str] | None = None,
         trades: Sequence[str] | None = None,
     ) -> list[BarClosed] | None:
-        """The bars of a run of rows, given column by column (`fields`: opens, highs, lows, closes, volumes), when
-        every row is good and each opens one interval after the one before; else None (read them row by row).
-        The columns are converted and compared in C: no Python call per value."""
-        if not open_times_ms:
-            return []
+        """The bars of a run of rows (one or more), given column by column (`fields`: opens, highs, lows, closes,
+        volumes), when every row is good and each opens one interval after the one before; else None (read them row
+        by row). The columns are converted and compared in C: no Python call per value."""
         interval_ms = self._stream.interval_ms
         first_ms = open_times_ms[0]
         if (

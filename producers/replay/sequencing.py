@@ -13,6 +13,7 @@ from producers.replay.rows import InvalidBarRow
 
 log = logging.getLogger(__name__)
 Row = TypeVar("Row")
+PIECE_ROWS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +90,7 @@ def ordered_bars(  # noqa: PLR0917 (a reader's parts, each named)
     (every row good, one interval apart) that follows the stream's last bar goes at once; any other is read row by
     row: a row `bar_of` refuses is dead-lettered whole as `<origin_prefix><number>`, and `order` keeps the stream
     stepping forward in time."""
-    for first, rows in runs:
+    for first, rows in _pieces(runs):
         bars = run_bars(rows)
         if bars and (order.last is None or bars[0].open_time_ms == order.next_open_ms):
             order.last, order.next_open_ms = bars[-1], bars[-1].close_time_ms + 1
@@ -106,6 +107,14 @@ def ordered_bars(  # noqa: PLR0917 (a reader's parts, each named)
                 continue
             order.last, order.next_open_ms = bar, bar.close_time_ms + 1
             yield bar
+
+
+def _pieces(runs: Iterable[tuple[int, list[Row]]]) -> Iterator[tuple[int, list[Row]]]:
+    """Runs cut to pieces of up to PIECE_ROWS rows (never none): the bars of a piece are alive at once, and few
+    live objects keep the garbage collector's passes short."""
+    for first, rows in runs:
+        for start in range(0, len(rows), PIECE_ROWS):
+            yield first + start, rows[start : start + PIECE_ROWS]
 
 
 def in_sequence(
