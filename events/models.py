@@ -360,12 +360,7 @@ class TrustedBars:
         values["volume"] = volume
         values["quote_volume"] = quote_volume
         values["trades"] = trades
-        bar = _new_model(BarClosed)  # as `_bar_of` does, without a call per bar
-        _set_attribute(bar, "__dict__", values)
-        _set_fields_set(bar, _BAR_FIELDS_SET)
-        _set_extra(bar, None)
-        _set_private(bar, None)
-        return bar
+        return _bar_of(values)
 
 
 def _bar_of(fields: dict[str, Any]) -> BarClosed:
