@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from consumers.stores.ports import AccountKey, Decision
-from consumers.stores.sqlite import SCHEMA, SqliteState, StateLocked, bar_json
+from consumers.stores.sqlite import BARS_PER_INSERT, SCHEMA, SqliteState, StateLocked, bar_json
 from events.models import BarClosed, OrderFilled
 from events.streams import StreamKey
 from tests.conftest import spot_day_bars
@@ -133,3 +133,15 @@ def test_a_bar_is_stored_as_the_model_serialises_it(bar: BarClosed) -> None:
 def test_real_bars_are_stored_as_the_model_serialises_them() -> None:
     validated = spot_day_bars(limit=200)
     assert [bar_json(bar) for bar in validated] == [bar.model_dump_json() for bar in validated]
+
+
+def test_every_bar_of_a_commit_is_stored_once_across_insert_chunks(tmp_path: Path) -> None:
+    bars = spot_day_bars(limit=2 * BARS_PER_INSERT + 7)  # two full INSERTs and a short one
+    state = SqliteState(tmp_path / "state.sqlite", Decimal(100_000))
+    state.bars.unsaved.extend([*bars, bars[3]])  # a bar twice in one commit is stored once
+    state.commit()
+    state.bars.unsaved.extend(bars[:5])  # and a bar already stored stays as it was
+    state.commit()
+    rows = state._connection.execute("SELECT open_time_ms, bar FROM bars ORDER BY open_time_ms").fetchall()
+    state.close()
+    assert rows == [(bar.open_time_ms, bar.model_dump_json()) for bar in bars]
