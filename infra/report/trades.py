@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import Path
 
 from events.models import OrderFilled
@@ -14,15 +13,30 @@ DAY_MS = 86_400_000
 
 
 def iso_utc(epoch_ms: int) -> str:
-    """'YYYY-MM-DDTHH:MM:SSZ' (ms dropped); the date is formatted once per day, since a report writes a line a bar."""
+    """'YYYY-MM-DDTHH:MM:SSZ' (ms dropped); each date and each clock time is formatted once, since a report
+    writes a line a bar."""
     day, ms_of_day = divmod(epoch_ms, DAY_MS)
-    seconds = ms_of_day // 1000
-    return f"{_date_of(day)}T{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}Z"
+    return f"{_DATES[day]}T{_CLOCKS[ms_of_day // 1000]}Z"
 
 
-@lru_cache(maxsize=64)
-def _date_of(day: int) -> str:
-    return datetime.fromtimestamp(day * 86_400, tz=UTC).strftime("%Y-%m-%d")
+class _Dates(dict[int, str]):
+    """Day number since the epoch → 'YYYY-MM-DD', filled on first use (a dict lookup is what a bar pays)."""
+
+    def __missing__(self, day: int) -> str:
+        date = self[day] = datetime.fromtimestamp(day * 86_400, tz=UTC).strftime("%Y-%m-%d")
+        return date
+
+
+class _Clocks(dict[int, str]):
+    """Second of the day → 'HH:MM:SS', filled on first use (at most 86,400 entries)."""
+
+    def __missing__(self, seconds: int) -> str:
+        clock = self[seconds] = f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+        return clock
+
+
+_DATES = _Dates()
+_CLOCKS = _Clocks()
 
 
 def write_trades_csv(fills: list[OrderFilled], path: Path) -> None:
