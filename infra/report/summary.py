@@ -55,7 +55,9 @@ def max_drawdown_pct(curve: list[EquityPoint]) -> float:
 
 def sharpe(curve: list[EquityPoint], bar_ms: int) -> float:
     """Annualised from per-bar simple returns (risk-free rate 0); 0 when equity never moved."""
-    returns = [float(now.equity / before.equity - 1) for before, now in itertools.pairwise(curve) if before.equity]
+    pairs = itertools.pairwise(point.equity for point in curve)
+    # an unchanged equity's return is 0.0 exactly, without the Decimal division (a flat position's every bar)
+    returns = [0.0 if now == before else float(now / before - 1) for before, now in pairs if before]
     if len(returns) < 2:
         return 0.0
     mean = sum(returns) / len(returns)
