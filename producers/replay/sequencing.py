@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from events.dead_letters import DeadLetters
 from events.models import BarClosed
+from events.streams import StreamKey
 from producers.replay.rows import InvalidBarRow
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,10 @@ class StreamOrder:
         self._on_gap = on_gap
         self.last: BarClosed | None = None
         self.next_open_ms = -1  # no bar opens before the epoch: the first bar goes through `admits`
+
+    def advance(self, bar: BarClosed) -> None:
+        """`bar` was let through: the stream's next bar opens when it closes."""
+        self.last, self.next_open_ms = bar, bar.close_time_ms + 1
 
     def admits(self, bar: BarClosed, origin: str) -> bool:
         """Whether `bar` (not the next one) is let through: a gap is reported and let through, the same bar again
@@ -93,7 +98,7 @@ def ordered_bars(  # noqa: PLR0917 (a reader's parts, each named)
     for first, rows in _pieces(runs):
         bars = run_bars(rows)
         if bars and (order.last is None or bars[0].open_time_ms == order.next_open_ms):
-            order.last, order.next_open_ms = bars[-1], bars[-1].close_time_ms + 1
+            order.advance(bars[-1])
             yield from bars
             continue
         for number, row in enumerate(rows, first):
@@ -105,7 +110,7 @@ def ordered_bars(  # noqa: PLR0917 (a reader's parts, each named)
             open_time_ms = bar.open_time_ms
             if open_time_ms != order.next_open_ms and not order.admits(bar, f"{origin_prefix}{number}"):
                 continue
-            order.last, order.next_open_ms = bar, bar.close_time_ms + 1
+            order.advance(bar)
             yield bar
 
 
@@ -123,13 +128,13 @@ def in_sequence(
     on_gap: Callable[[Gap], None] | None = None,
 ) -> Iterator[BarClosed]:
     """`rows` are (origin, bar) of possibly several streams (a recording); each stream must step forward in time."""
-    orders: dict[tuple[str, str, str], StreamOrder] = {}
+    orders: dict[StreamKey, StreamOrder] = {}
     for origin, bar in rows:
-        key = (bar.exchange, bar.symbol, bar.timeframe)
+        key = StreamKey.of(bar)
         order = orders.get(key)
         if order is None:
             order = orders[key] = StreamOrder(dead_letters, on_gap)
         if bar.open_time_ms != order.next_open_ms and not order.admits(bar, origin):
             continue
-        order.last, order.next_open_ms = bar, bar.close_time_ms + 1
+        order.advance(bar)
         yield bar
