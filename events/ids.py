@@ -15,7 +15,11 @@ def bars_event_id(exchange: str, timeframe: str, open_time_ms: int, symbols: lis
     return f"bars:{exchange}:{timeframe}:{open_time_ms}:{rows}"
 
 
+# Binance's clientOrderId rule, which every order id must fit (it is sent as one); a DynamoDB key cannot be empty
+ORDER_ID_PATTERN = r"^[.A-Z:/a-z0-9_-]{1,36}$"
+
+
 def order_event_id(strategy: str, exchange: str, symbol: str, bar_open_time_ms: int) -> str:
-    """Fits Binance's clientOrderId rule (^[.A-Z:/a-z0-9_-]{1,36}$) whatever the strategy name is."""
+    """Fits ORDER_ID_PATTERN whatever the strategy name is."""
     key = f"{strategy}|{exchange}|{symbol}|{bar_open_time_ms}".encode()
     return "stds-" + hashlib.blake2b(key, digest_size=15).hexdigest()

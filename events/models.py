@@ -9,7 +9,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
 from events.bar_checks import MAX_PRICE, MAX_VOLUME, bar_problem
-from events.ids import bar_event_id, bars_event_id, order_event_id
+from events.ids import ORDER_ID_PATTERN, bar_event_id, bars_event_id, order_event_id
 from events.timeframes import timeframe_ms
 
 # Decimals travel as JSON strings so no consumer (in any language) reads them through a float.
@@ -224,7 +224,9 @@ class TargetChanged(Event):
 class OrderEvent(Event):
     """What every order event carries: which order, whose, for what, which way and how much."""
 
-    order_id: str = Field(description="deterministic from strategy/exchange/symbol/bar; also the clientOrderId")
+    order_id: str = Field(
+        pattern=ORDER_ID_PATTERN, description="deterministic from strategy/exchange/symbol/bar; also the clientOrderId"
+    )
     strategy: str
     exchange: str
     symbol: str

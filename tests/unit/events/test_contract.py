@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from consumers.stores.ports import AccountKey
 from events.codec import InvalidEvent, decode, encode
 from events.envelope import wrap
 from events.ids import order_event_id
 from events.models import BarClosed
 from infra.cli import main
 from tests.conftest import spot_day_bars
+from tests.factories import order_requested
 
 BAR = spot_day_bars(limit=1)[0]
 
@@ -29,6 +31,16 @@ def test_order_ids_are_valid_binance_client_order_ids_whatever_the_strategy_name
     assert re.fullmatch(r"[.A-Z:/a-z0-9_-]{1,36}", order_id)
     assert order_id == order_event_id("a-very-long-strategy-name-with-many-words" * 3, "binance", "BTC/USDT", 1)
     assert order_id != order_event_id("a-very-long-strategy-name-with-many-words" * 3, "binance", "BTC/USDT", 2)
+
+
+@pytest.mark.parametrize("order_id", ["", "x" * 37, "stds-a b", "stds-ü"])
+def test_an_order_event_whose_id_binance_and_dynamodb_would_refuse_is_refused_on_arrival(order_id: str) -> None:
+    """An empty id reached DynamoDB's GetItem, which raised instead of the handler refusing the event."""
+    order = order_requested(AccountKey("sma", "binance", "BTC/USDT"), 1_674_259_200_000, "1")
+    document = json.loads(encode(wrap(order, BAR.closed_at)))
+    document["detail"]["order_id"] = order_id
+    with pytest.raises(InvalidEvent, match="order_id: String should match pattern"):
+        decode(json.dumps(document), "queue/8")
 
 
 def test_round_trip_is_exact_and_decimals_are_strings() -> None:
