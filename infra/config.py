@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
@@ -92,6 +91,8 @@ class StdsConfig(BaseModel):
 
 
 def load_config(path: Path) -> StdsConfig:
+    import tomllib  # only a --config file needs the TOML parser; `--strategy` runs skip its import
+
     try:
         document = tomllib.loads(path.read_text())
     except FileNotFoundError:

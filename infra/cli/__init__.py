@@ -27,7 +27,6 @@ from infra.cli import (
     strategy,
     stream,
 )
-from infra.config import ConfigError
 
 if TYPE_CHECKING:
     from infra.cli.options import Commands
@@ -81,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args.run(args)
         return result
-    except (ConfigError, FileNotFoundError, ValueError) as error:
+    except (FileNotFoundError, ValueError) as error:  # ValueError: infra.config's ConfigError too
         print(f"stds: error: {error}", file=sys.stderr)
         return 2
     except OSError as error:  # a read-only --out, a full disk: say which file, not where in stds it failed

@@ -7,9 +7,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from infra.config import ConfigError, StdsConfig, StrategyConfig, load_config, paper_config
-
 if TYPE_CHECKING:
+    from infra.config import StdsConfig
     from producers.streamer.streamer import StreamerSettings
 
     Commands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -90,6 +89,9 @@ def streamer_settings(args: argparse.Namespace) -> StreamerSettings:
 
 def config_from_args(args: argparse.Namespace, strategy_symbols: str | None) -> tuple[StdsConfig, Path]:
     """The strategies file (--config), or the one strategy of --strategy/--param; with the paper options over it."""
+    # here, not at the top: the configuration's pydantic models are slow to import and `stds --help` needs none
+    from infra.config import ConfigError, StdsConfig, StrategyConfig, load_config, paper_config
+
     if args.config:
         config, config_dir = load_config(args.config), args.config.parent
         if args.param:
@@ -142,6 +144,8 @@ def _given(options: dict[str, Any]) -> dict[str, Any]:
 
 
 def _key_value(item: str) -> tuple[str, str]:
+    from infra.config import ConfigError  # as in config_from_args, its only caller
+
     key, sep, value = item.partition("=")
     if not sep or not key:
         raise ConfigError(f"--param {item!r}: expected KEY=VALUE, e.g. --param fast=10")

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from infra.cli.options import add_broker_options, symbol_list, with_broker_args
-from infra.config import load_config
 
 if TYPE_CHECKING:
     from infra.cli.options import Commands
@@ -38,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
     import ccxt
 
     from consumers.reconciliation.reconciler import Reconciler, describe
+    from infra.config import load_config
     from infra.local.exchange_keys import load_credentials
     from infra.local.stores import sqlite_stores
     from infra.local.trading import ccxt_broker

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -63,6 +62,7 @@ def add(commands: Commands) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import asyncio
+    from dataclasses import replace  # here, with the others: dataclasses imports inspect, slow for `stds --help`
 
     from infra.cli.exchange import open_local_exchange
     from infra.local.live import LiveOptions, run_live
