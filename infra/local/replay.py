@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import logging
 import time
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from tqdm import tqdm
 
 from events.dead_letters import DeadLetterFile
 from infra.config import StdsConfig
@@ -60,13 +59,7 @@ def run_replay(options: ReplayOptions) -> dict[str, Any]:
             closing, config, specs, stores, dead_letters, record=options.record, record_from_scratch=True
         )
         bars = paced(source, options.speed) if options.speed else source
-        with tqdm(
-            total=source.total_rows, unit="bar", unit_scale=True, disable=not options.progress, leave=False
-        ) as progress:
-
-            def advance(bars_done: int) -> None:
-                progress.update(bars_done)
-
+        with _progress_bar(source.total_rows, shown=options.progress) as advance:
             started = time.perf_counter()
             session.runtime.feed(bars, on_progress=advance)
             elapsed = time.perf_counter() - started
@@ -76,3 +69,19 @@ def run_replay(options: ReplayOptions) -> dict[str, Any]:
         extra={"bars": summary["bars"], "seconds": round(elapsed, 3), "out": str(options.out), "gaps": len(gaps)},
     )
     return summary
+
+
+@contextmanager
+def _progress_bar(total_rows: int, *, shown: bool) -> Iterator[Callable[[int], None] | None]:
+    """What hears how many bars went by: a progress bar on stderr, or nothing."""
+    if not shown:
+        yield None
+        return
+    from tqdm import tqdm  # only here: importing it loads multiprocessing, and each bar starts a monitor thread
+
+    with tqdm(total=total_rows, unit="bar", unit_scale=True, leave=False) as progress:
+
+        def advance(bars_done: int) -> None:
+            progress.update(bars_done)
+
+        yield advance
