@@ -16,7 +16,8 @@ DEFAULT_REGION = "local"
 class Envelope(BaseModel):
     """`id`, `source`, `detail-type`, `time`, `detail`, `version` as EventBridge delivers them."""
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
+    # built at first use, like the events': a replay wraps its events without validating or serializing them
+    model_config = ConfigDict(frozen=True, populate_by_name=True, defer_build=True)
 
     version: str = "0"
     id: str

@@ -26,7 +26,8 @@ M = TypeVar("M", bound=BaseModel)
 class Event(BaseModel):
     """Base of every event detail: frozen, strict about unknown fields, versioned."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # validators and serializers are built at first use: a replay builds its events unvalidated (`trusted`)
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     schema_version: Literal[1] = 1
     source: ClassVar[str] = "stds"
@@ -98,7 +99,7 @@ class BarClosed(Event):
 class MinuteBar(BaseModel):
     """One row of a `BarsClosed` batch: a bar without what the batch already says (exchange, timeframe, times)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)  # as Event's
 
     symbol: str
     open: Money

@@ -14,7 +14,8 @@ from events.bar_checks import MAX_VOLUME
 class StrategyParams(BaseModel):
     """Base for a strategy's parameters; every strategy trades a fixed `qty` (base units) when in."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # each subclass's validator is built at its first use: a run validates the parameters of its strategies only
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     qty: Decimal = Field(default=Decimal(1), gt=0, le=MAX_VOLUME, description="base units held when in")
 
