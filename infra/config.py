@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from consumers.execution.risk import RiskLimits, RiskPolicy
-from consumers.reconciliation.reconciler import ReconcileSettings
+from consumers.reconciliation.settings import ReconcileSettings
 from consumers.stores.ports import AccountKey
 from events.codec import describe_errors
 

@@ -10,15 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
 
 from consumers.execution.broker import Execution, Refusal, fill_of, fill_problem
 from consumers.reconciliation.comparison import AssetComparison, book_holdings, compare, plain
 from consumers.reconciliation.ports import ExchangeAccount, ExchangeUnreachable, OpenOrder
+from consumers.reconciliation.settings import ReconcileSettings
 from consumers.stores.ports import (
     Account,
     AccountKey,
@@ -29,17 +28,6 @@ from consumers.stores.ports import (
     Stores,
 )
 from events.models import OrderRejected, OrderRequested
-
-
-class ReconcileSettings(BaseModel):
-    """`[broker.reconcile]` in the strategies file."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    every_min: float = Field(default=5, gt=0, description="minutes between reconciliations while running")
-    pending_deadline_s: float = Field(default=300, ge=0, description="an unsettled order older than this is looked up")
-    tolerance: Decimal = Field(default=Decimal("0.000001"), ge=0, description="per asset, for the exchange's rounding")
-    baseline: dict[str, Decimal] = Field(default={}, description="what you hold on the exchange outside STDS")
 
 
 @dataclass

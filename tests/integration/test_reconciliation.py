@@ -13,7 +13,8 @@ import pytest
 from consumers.execution.ccxt_broker import CcxtBroker, Credentials, OrderStillOpen
 from consumers.execution.consumer import ExecutionConsumer
 from consumers.execution.risk import RiskPolicy
-from consumers.reconciliation.reconciler import Reconciler, ReconcileSettings
+from consumers.reconciliation.reconciler import Reconciler
+from consumers.reconciliation.settings import ReconcileSettings
 from consumers.stores.ports import AccountKey, Decision, Stores
 from events.models import OrderFilled, OrderRejected, OrderRequested
 from infra.aws.stores import dynamodb_stores

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 from consumers.execution.broker import Execution, Refusal
 from consumers.reconciliation.ports import OpenOrder, StillOpen
-from consumers.reconciliation.reconciler import Reconciler, ReconcileSettings
+from consumers.reconciliation.reconciler import Reconciler
+from consumers.reconciliation.settings import ReconcileSettings
 from consumers.stores.memory import MemoryBook, MemoryKillSwitch, MemoryReconciliationLog
 from consumers.stores.ports import AccountKey, Decision
 from events.models import OrderRequested
