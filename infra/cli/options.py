@@ -119,7 +119,7 @@ def with_broker_args(config: StdsConfig, args: argparse.Namespace) -> StdsConfig
     return config.model_copy(update={"broker": broker})
 
 
-def print_summary(summary: dict[str, Any], out: Path) -> None:
+def print_summary(summary: dict[str, Any], out: Path, *, chart: bool = True) -> None:
     rows = [
         ("bars", summary.get("bars")),
         ("trades", summary.get("trades")),
@@ -136,7 +136,8 @@ def print_summary(summary: dict[str, Any], out: Path) -> None:
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name:>{width}}  {value}")
-    print(f"{'report':>{width}}  {out}/ (trades.csv, equity.csv, summary.json, chart.png)")
+    files = f"trades.csv, equity.csv, summary.json{', chart.png' if chart else ''}"
+    print(f"{'report':>{width}}  {out}/ ({files})")
 
 
 def _given(options: dict[str, Any]) -> dict[str, Any]:

@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
             chart=not args.no_chart,
         )
     )
-    print_summary(summary, args.out)
+    print_summary(summary, args.out, chart=not args.no_chart)
     return 0
 
 

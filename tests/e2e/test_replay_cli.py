@@ -84,7 +84,7 @@ def test_replay_of_a_recording_gives_byte_identical_events(tmp_path: Path) -> No
     assert kinds == {"BarClosed", "TargetChanged", "OrderRequested", "OrderFilled"}
 
 
-def test_several_strategies_and_symbols_side_by_side(tmp_path: Path) -> None:
+def test_several_strategies_and_symbols_side_by_side(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "strategies.toml"
     config.write_text(
         '[strategies]\nsma = { use = "sma_cross" }\nbreakout = { use = "donchian_breakout", symbols = ["LINK/USDT"] }\n'
@@ -92,6 +92,8 @@ def test_several_strategies_and_symbols_side_by_side(tmp_path: Path) -> None:
     paths = [str(FUTURES / f"{s}/{s}-1m-2023-02-01.csv") for s in ("LINKUSDT", "NEARUSDT")]
     out = tmp_path / "out"
     assert main(["replay", *paths, "--config", str(config), "--out", str(out), "--no-progress", "--no-chart"]) == 0
+    assert f"{out}/ (trades.csv, equity.csv, summary.json)\n" in capsys.readouterr().out  # no chart.png promised
+    assert not (out / "chart.png").exists()
     summary = json.loads((out / "summary.json").read_text())
     assert summary["bars"] == 2 * 1440
     accounts = {(a["strategy"], a["symbol"]) for a in summary["accounts"]}
