@@ -14,19 +14,19 @@ import matplotlib.dates as mdates
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure  # not pyplot: a file needs no window manager (and imports 0.3 s faster)
 
-from infra.report.equity import EquityPoint
+from infra.report.equity import EquityCurve
 from infra.report.record import RunRecord
 
 MAX_LINE_POINTS = 4_000  # lines are thinned to this; fill markers never are
 ZERO = Decimal(0)
 
 
-def write_chart(record: RunRecord, curve: list[EquityPoint], path: Path) -> None:
+def write_chart(record: RunRecord, curve: EquityCurve, path: Path) -> None:
     figure = draw_chart(record, curve)
     figure.savefig(path, dpi=110, bbox_inches="tight")
 
 
-def draw_chart(record: RunRecord, curve: list[EquityPoint]) -> Any:
+def draw_chart(record: RunRecord, curve: EquityCurve) -> Any:
     single_market = len(record.closes) == 1
     figure = Figure(figsize=(12, 8))
     FigureCanvasAgg(figure)  # draws to pixels, for the PNG (and for tests that measure the layout)
@@ -48,14 +48,14 @@ def draw_chart(record: RunRecord, curve: list[EquityPoint]) -> Any:
     return figure
 
 
-def _strategy_returns(axes: Any, record: RunRecord, curve: list[EquityPoint]) -> None:
+def _strategy_returns(axes: Any, record: RunRecord, curve: EquityCurve) -> None:
     starts: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for account in record.accounts:
         starts[account[0]] += record.starting_cash
-    times = [_date(point.time_ms) for point in curve]
+    times = [_date(time_ms) for time_ms in curve.times_ms]
     for strategy in sorted(starts):
         start = float(starts[strategy])
-        values = [(float(point.by_strategy.get(strategy, start)) / start - 1) * 100 for point in curve]
+        values = [(float(equity) / start - 1) * 100 for equity in curve.by_strategy.get(strategy, [])]
         thinned_times, thinned = _thin(times, values)
         axes.plot(
             thinned_times, thinned, linewidth=1.1, label=f"{strategy} ({values[-1]:+.2f} %)" if values else strategy

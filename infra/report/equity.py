@@ -1,79 +1,129 @@
-"""The equity curve: every sub-account marked to the last close at each bar time, fills applied at their bar."""
+"""The equity curve: every sub-account marked to the last close at each bar time, fills applied at their bar.
+
+Held as columns (one list a value, an entry a bar time): each account's values are computed a run of bars at a
+time, between its fills, and the accounts are then added up in a fixed order, so every Decimal is exactly what
+marking the whole book bar by bar would give, exponent included."""
 
 from __future__ import annotations
 
+import bisect
 import heapq
-from collections import defaultdict
-from collections.abc import Iterable
+import operator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import groupby
 from pathlib import Path
 
+from events.models import OrderFilled
 from infra.report.record import RunRecord
 from infra.report.trades import iso_utc
 
 ZERO = Decimal(0)
 
+Account = tuple[str, str, str]  # (strategy, exchange, symbol)
+Market = tuple[str, str]  # (exchange, symbol)
+
 
 @dataclass(frozen=True, slots=True)
-class EquityPoint:
-    time_ms: int
-    equity: Decimal
-    by_strategy: dict[str, Decimal]  # each strategy's sub-accounts added up
+class EquityCurve:
+    times_ms: list[int]  # each distinct bar time of the run, in order
+    equity: list[Decimal]  # the whole book at each of those times
+    by_strategy: dict[str, list[Decimal]]  # each strategy's sub-accounts added up, at each of those times
 
 
-def equity_curve(record: RunRecord) -> list[EquityPoint]:
-    accounts = list(record.accounts)
-    cash = dict.fromkeys(accounts, record.starting_cash)
-    position = dict.fromkeys(accounts, ZERO)
-    fills_at: dict[tuple[int, str, str], list[int]] = defaultdict(list)
-    for index, fill in enumerate(record.fills):
-        fills_at[(fill.bar_open_time_ms, fill.exchange, fill.symbol)].append(index)
-        cash.setdefault((fill.strategy, fill.exchange, fill.symbol), record.starting_cash)
-        position.setdefault((fill.strategy, fill.exchange, fill.symbol), ZERO)
-    last_close: dict[tuple[str, str], Decimal] = {}
-    points: list[EquityPoint] = []
-    # each account with its strategy and market, looked up once rather than at every bar
-    marked = [(account, account[0], (account[1], account[2])) for account in cash]
-    series = list(record.closes.items())
-    merged: Iterable[tuple[int, tuple[str, str], Decimal]] = (
-        [(time_ms, series[0][0], close) for time_ms, close in series[0][1]]
-        if len(series) == 1
-        else heapq.merge(*[[(time_ms, market, close) for time_ms, close in closes] for market, closes in series])
-    )
-    pending_time: int | None = None
-    for time_ms, market, close in merged:
-        if pending_time is not None and time_ms != pending_time:
-            points.append(_mark(pending_time, marked, cash, position, last_close))
-        last_close[market] = close
-        for index in fills_at.get((time_ms, *market), ()):
-            fill = record.fills[index]
-            account = (fill.strategy, fill.exchange, fill.symbol)
-            cash[account] += fill.cash_change
-            position[account] += fill.position_change
-        pending_time = time_ms
-    if pending_time is not None:
-        points.append(_mark(pending_time, marked, cash, position, last_close))
-    return points
+@dataclass(frozen=True, slots=True)
+class _Timeline:
+    times_ms: list[int]
+    closes: dict[Market, list[Decimal]]  # each market's last close at each time (ZERO before its first bar)
+    bar_times: dict[Market, list[int]]  # the times each market has a bar at: only those apply its fills
 
 
-def _mark(
-    time_ms: int,
-    marked: list[tuple[tuple[str, str, str], str, tuple[str, str]]],
-    cash: dict[tuple[str, str, str], Decimal],
-    position: dict[tuple[str, str, str], Decimal],
-    last_close: dict[tuple[str, str], Decimal],
-) -> EquityPoint:
-    by_strategy: dict[str, Decimal] = {}
-    for account, strategy, market in marked:
-        value = cash[account] + position[account] * last_close.get(market, ZERO)
-        by_strategy[strategy] = by_strategy.get(strategy, ZERO) + value
-    return EquityPoint(time_ms, sum(by_strategy.values(), ZERO), by_strategy)
+def equity_curve(record: RunRecord) -> EquityCurve:
+    timeline = _timeline(record)
+    by_strategy: dict[str, list[list[Decimal]]] = {}
+    for account, fills in _accounts_with_fills(record).items():
+        values = _account_values(record.starting_cash, fills, timeline, (account[1], account[2]))
+        by_strategy.setdefault(account[0], []).append(values)
+    size = len(timeline.times_ms)
+    strategies = {strategy: _added_up(columns, size) for strategy, columns in by_strategy.items()}
+    return EquityCurve(timeline.times_ms, _added_up(list(strategies.values()), size), strategies)
 
 
-def write_equity_csv(points: list[EquityPoint], path: Path) -> None:
+def _timeline(record: RunRecord) -> _Timeline:
+    series = record.closes
+    bar_times = {market: list(map(operator.itemgetter(0), bars)) for market, bars in series.items()}
+    if len(series) == 1:  # the common case: the one market's bars are the timeline
+        ((market, bars),) = series.items()
+        return _Timeline(bar_times[market], {market: list(map(operator.itemgetter(1), bars))}, bar_times)
+    times_ms = [time_ms for time_ms, _ in groupby(heapq.merge(*bar_times.values()))]
+    closes = {market: _filled_forward(bars, times_ms) for market, bars in series.items()}
+    return _Timeline(times_ms, closes, bar_times)
+
+
+def _filled_forward(bars: list[tuple[int, Decimal]], times_ms: list[int]) -> list[Decimal]:
+    """The last close at or before each time, ZERO before the first."""
+    column: list[Decimal] = []
+    close = ZERO
+    for time_ms, next_close in bars:
+        column += [close] * (bisect.bisect_left(times_ms, time_ms) - len(column))
+        close = next_close
+    column += [close] * (len(times_ms) - len(column))
+    return column
+
+
+def _accounts_with_fills(record: RunRecord) -> dict[Account, list[OrderFilled]]:
+    """Every account in the order the book first meets it (the order its values are added up in), with its fills
+    in the order they apply: by bar time, and as listed within one bar."""
+    fills: dict[Account, list[OrderFilled]] = {account: [] for account in record.accounts}
+    for fill in record.fills:
+        fills.setdefault((fill.strategy, fill.exchange, fill.symbol), []).append(fill)
+    for account_fills in fills.values():
+        account_fills.sort(key=operator.attrgetter("bar_open_time_ms"))  # stable: keeps the order within a bar
+    return fills
+
+
+def _account_values(cash: Decimal, fills: list[OrderFilled], timeline: _Timeline, market: Market) -> list[Decimal]:
+    """cash + position × last close at each time: one multiply-add a bar, in C, for each run of bars between
+    fills (the same expression the book would evaluate bar by bar, so the same Decimal)."""
+    closes = timeline.closes.get(market) or [ZERO] * len(timeline.times_ms)  # a market without bars is marked at 0
+    position = ZERO
+    values: list[Decimal] = []
+    start = 0
+    for point, applied in _fills_by_point(fills, timeline, market):
+        values += map(cash.__add__, map(position.__mul__, closes[start:point]))
+        for fill in applied:
+            cash += fill.cash_change
+            position += fill.position_change
+        start = point
+    values += map(cash.__add__, map(position.__mul__, closes[start:]))
+    return values
+
+
+def _fills_by_point(
+    fills: list[OrderFilled], timeline: _Timeline, market: Market
+) -> Iterator[tuple[int, list[OrderFilled]]]:
+    """(index on the timeline, the fills applied there), for fills whose market has a bar at their time: a fill
+    at a time its market has no bar never applies, as in a book driven by the bars."""
+    bar_times = timeline.bar_times.get(market, [])
+    for time_ms, at_time in groupby(fills, key=operator.attrgetter("bar_open_time_ms")):
+        index = bisect.bisect_left(bar_times, time_ms)
+        if index < len(bar_times) and bar_times[index] == time_ms:
+            yield bisect.bisect_left(timeline.times_ms, time_ms), list(at_time)
+
+
+def _added_up(columns: list[list[Decimal]], size: int) -> list[Decimal]:
+    """ZERO + first + second + … at each time, in that order (the sum's exponent and rounding depend on it)."""
+    if not columns:
+        return [ZERO] * size
+    total = list(map(ZERO.__add__, columns[0]))
+    for column in columns[1:]:
+        total = list(map(operator.add, total, column))
+    return total
+
+
+def write_equity_csv(curve: EquityCurve, path: Path) -> None:
     # what csv.writer writes (CRLF rows; a time and a Decimal never need quoting), a line a bar in one write
+    rows = zip(curve.times_ms, curve.equity, strict=True)
     with path.open("w", newline="") as handle:
-        handle.write(
-            "".join(["time,equity\r\n", *(f"{iso_utc(point.time_ms)},{point.equity}\r\n" for point in points)])
-        )
+        handle.write("".join(["time,equity\r\n", *(f"{iso_utc(time_ms)},{equity}\r\n" for time_ms, equity in rows)]))

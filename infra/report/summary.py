@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -12,24 +14,24 @@ import orjson
 
 from events.models import OrderFilled
 from events.timeframes import TIMEFRAME_MS
-from infra.report.equity import EquityPoint
+from infra.report.equity import EquityCurve
 from infra.report.record import RunRecord
 
 ZERO = Decimal(0)
 MS_PER_YEAR = 365 * 24 * 3600 * 1000
 
 
-def summarize(record: RunRecord, curve: list[EquityPoint], timeframe: str = "1m") -> dict[str, Any]:
+def summarize(record: RunRecord, curve: EquityCurve, timeframe: str = "1m") -> dict[str, Any]:
     starting = record.starting_cash * len(_all_accounts(record))
-    final = curve[-1].equity if curve else starting
+    final = curve.equity[-1] if curve.equity else starting
     pnl = final - starting
     return {
         "starting_equity": str(starting),
         "final_equity": str(final),
         "pnl": str(pnl),
         "return_pct": round(float(pnl / starting * 100), 4) if starting else 0.0,
-        "max_drawdown_pct": round(max_drawdown_pct(curve), 4),
-        "sharpe": round(sharpe(curve, TIMEFRAME_MS[timeframe]), 4),
+        "max_drawdown_pct": round(max_drawdown_pct(curve.equity), 4),
+        "sharpe": round(sharpe(curve.equity, TIMEFRAME_MS[timeframe]), 4),
         "trades": len(record.fills),
         "rejects": len(record.rejects),
         "fees": str(sum((quote_fees(fill) for fill in record.fills), ZERO)),
@@ -43,28 +45,43 @@ def summarize(record: RunRecord, curve: list[EquityPoint], timeframe: str = "1m"
     }
 
 
-def max_drawdown_pct(curve: list[EquityPoint]) -> float:
+def max_drawdown_pct(equity: list[Decimal]) -> float:
+    # a bar whose equity did not move keeps the bar before's peak and drawdown: only the moves are converted
+    moves = [float(value) for value in equity[:1]] + [float(equity[index]) for index in _moved(equity)]
     peak, worst = -math.inf, 0.0
-    for point in curve:
-        equity = float(point.equity)
-        peak = max(peak, equity)
+    for now in moves:
+        peak = max(peak, now)
         if peak > 0:
-            worst = max(worst, (peak - equity) / peak)
+            worst = max(worst, (peak - now) / peak)
     return worst * 100
 
 
-def sharpe(curve: list[EquityPoint], bar_ms: int) -> float:
+def sharpe(equity: list[Decimal], bar_ms: int) -> float:
     """Annualised from per-bar simple returns (risk-free rate 0); 0 when equity never moved."""
-    pairs = itertools.pairwise(point.equity for point in curve)
-    # an unchanged equity's return is 0.0 exactly, without the Decimal division (a flat position's every bar)
-    returns = [0.0 if now == before else float(now / before - 1) for before, now in pairs if before]
+    returns = _returns(equity)
     if len(returns) < 2:
         return 0.0
     mean = sum(returns) / len(returns)
-    variance = sum((value - mean) ** 2 for value in returns) / (len(returns) - 1)
+    deviations = map(operator.sub, returns, itertools.repeat(mean))
+    variance = sum(map(pow, deviations, itertools.repeat(2))) / (len(returns) - 1)  # (value - mean) ** 2, in C
     if variance <= 0:
         return 0.0
     return mean / math.sqrt(variance) * math.sqrt(MS_PER_YEAR / bar_ms)
+
+
+def _returns(equity: list[Decimal]) -> list[float]:
+    """Each bar's simple return on the bar before, none after a zero equity. An unchanged equity's return is 0.0
+    exactly, so only the bars that moved (a flat position's bars do not) pay a Decimal division."""
+    returns = [0.0] * max(len(equity) - 1, 0)
+    for index in _moved(equity):
+        if before := equity[index - 1]:
+            returns[index - 1] = float(equity[index] / before - 1)
+    return list(itertools.compress(returns, equity))  # the return after a bar is kept when that bar's equity is not 0
+
+
+def _moved(equity: list[Decimal]) -> Iterator[int]:
+    """The indices of the values that differ from the one before, compared in C."""
+    return itertools.compress(range(1, len(equity)), map(operator.ne, equity[1:], equity))
 
 
 def quote_fees(fill: OrderFilled) -> Decimal:

@@ -1,0 +1,158 @@
+"""The equity curve held as columns is exactly the book marked bar by bar: same times, same Decimals (exponents
+included) for the whole book and for each strategy, over random fills on several markets and strategies."""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from events.models import OrderFilled
+from infra.report.equity import EquityCurve, equity_curve, write_equity_csv
+from infra.report.record import RunRecord
+
+MINUTE = 60_000
+ZERO = Decimal(0)
+MARKETS = [("binance", "BTC/USDT"), ("binance", "ETH/USDT"), ("kraken", "BTC/USDT")]
+STRATEGIES = ["sma", "donchian", "rsi"]
+
+Marked = tuple[int, Decimal, dict[str, Decimal]]
+
+
+def marked_bar_by_bar(record: RunRecord) -> list[Marked]:
+    """The straightforward curve (the report's before it was held as columns): at each bar time, every account's
+    cash + position × its market's last close, added up per strategy, then the strategies added up."""
+    cash = dict.fromkeys(record.accounts, record.starting_cash)
+    position = dict.fromkeys(record.accounts, ZERO)
+    fills_at: dict[tuple[int, str, str], list[OrderFilled]] = defaultdict(list)
+    for fill in record.fills:
+        fills_at[(fill.bar_open_time_ms, fill.exchange, fill.symbol)].append(fill)
+        cash.setdefault((fill.strategy, fill.exchange, fill.symbol), record.starting_cash)
+        position.setdefault((fill.strategy, fill.exchange, fill.symbol), ZERO)
+    last_close: dict[tuple[str, str], Decimal] = {}
+    merged: Iterable[tuple[int, tuple[str, str], Decimal]] = heapq.merge(
+        *[[(time_ms, market, close) for time_ms, close in closes] for market, closes in record.closes.items()]
+    )
+    points: list[Marked] = []
+    pending_time: int | None = None
+    for time_ms, market, close in merged:
+        if pending_time is not None and time_ms != pending_time:
+            points.append(_mark(pending_time, cash, position, last_close))
+        last_close[market] = close
+        for fill in fills_at.get((time_ms, *market), ()):
+            account = (fill.strategy, fill.exchange, fill.symbol)
+            cash[account] += fill.cash_change
+            position[account] += fill.position_change
+        pending_time = time_ms
+    if pending_time is not None:
+        points.append(_mark(pending_time, cash, position, last_close))
+    return points
+
+
+def _mark(
+    time_ms: int,
+    cash: dict[tuple[str, str, str], Decimal],
+    position: dict[tuple[str, str, str], Decimal],
+    last_close: dict[tuple[str, str], Decimal],
+) -> Marked:
+    by_strategy: dict[str, Decimal] = {}
+    for account, account_cash in cash.items():
+        value = account_cash + position[account] * last_close.get((account[1], account[2]), ZERO)
+        by_strategy[account[0]] = by_strategy.get(account[0], ZERO) + value
+    return time_ms, sum(by_strategy.values(), ZERO), by_strategy
+
+
+def exactly(curve: EquityCurve) -> list[tuple[int, str, dict[str, str]]]:
+    """Each point with its Decimals as text, so that 100 and 1E+2 differ."""
+    return [
+        (time_ms, repr(curve.equity[index]), {name: repr(values[index]) for name, values in curve.by_strategy.items()})
+        for index, time_ms in enumerate(curve.times_ms)
+    ]
+
+
+def exactly_marked(points: list[Marked]) -> list[tuple[int, str, dict[str, str]]]:
+    return [
+        (time_ms, repr(equity), {name: repr(value) for name, value in by.items()}) for time_ms, equity, by in points
+    ]
+
+
+# exponents from 1E+2 to 20 places, zeros with exponents, and values long enough to round at 28 digits
+amounts = st.sampled_from(
+    [Decimal("1E+2"), Decimal("100"), Decimal("0.10"), Decimal("0E-8"), Decimal("84000.12000000"), Decimal("3")]
+) | st.decimals(min_value=Decimal("0.00000001"), max_value=Decimal(10**6), allow_nan=False, places=8)
+long_amounts = st.decimals(min_value=Decimal("0.1"), max_value=Decimal(10**9), allow_nan=False, places=20)
+
+
+@st.composite
+def records(draw: st.DrawFn) -> RunRecord:
+    markets = draw(st.lists(st.sampled_from(MARKETS), min_size=1, max_size=3, unique=True))
+    closes = {
+        market: [
+            (minute * MINUTE, draw(amounts | long_amounts))
+            for minute in sorted(draw(st.sets(st.integers(0, 12), max_size=10)))
+        ]
+        for market in markets
+    }
+    strategies = draw(st.lists(st.sampled_from(STRATEGIES), min_size=1, max_size=3, unique=True))
+    # listed accounts may repeat, and fills may come on accounts not listed, on markets without bars, or at
+    # times their market has no bar (those never apply)
+    accounts = draw(st.lists(st.tuples(st.sampled_from(strategies), st.sampled_from(MARKETS)), max_size=5))
+    fills = [
+        OrderFilled(
+            order_id=f"o{number}",
+            strategy=draw(st.sampled_from(strategies)),
+            exchange=(market := draw(st.sampled_from(MARKETS)))[0],
+            symbol=market[1],
+            side=draw(st.sampled_from(["buy", "sell"])),  # sells beyond the position go short
+            qty=draw(amounts.filter(bool)),
+            bar_open_time_ms=draw(st.integers(0, 12)) * MINUTE,
+            price=draw(amounts.filter(bool)),
+            fee=draw(st.sampled_from([ZERO, Decimal("0.001"), Decimal("1E+1")])),
+            fee_base=draw(st.sampled_from([ZERO, Decimal("0.00000001")])),
+        )
+        for number in range(draw(st.integers(0, 12)))
+    ]
+    return RunRecord(
+        starting_cash=draw(st.sampled_from([Decimal("100000"), Decimal("1E+5"), Decimal("0.00"), Decimal("0")])),
+        accounts=[(strategy, *market) for strategy, market in accounts],
+        closes=closes,
+        fills=sorted(fills, key=lambda fill: fill.bar_open_time_ms) if draw(st.booleans()) else fills,
+        rejects=[],
+        bars=sum(map(len, closes.values())),
+        elapsed_s=1.0,
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(records())
+def test_the_curve_is_the_book_marked_bar_by_bar(record: RunRecord) -> None:
+    assert exactly(equity_curve(record)) == exactly_marked(marked_bar_by_bar(record))
+
+
+def test_a_curve_without_bars_is_empty(tmp_path: Path) -> None:
+    record = RunRecord(Decimal(100), [("sma", "binance", "BTC/USDT")], {}, [], [], 0, 1.0)
+    curve = equity_curve(record)
+    assert (curve.times_ms, curve.equity, curve.by_strategy) == ([], [], {"sma": []})
+    write_equity_csv(curve, tmp_path / "equity.csv")
+    assert (tmp_path / "equity.csv").read_bytes() == b"time,equity\r\n"
+
+
+def test_equity_csv_writes_each_decimal_as_it_is(tmp_path: Path) -> None:
+    record = RunRecord(
+        Decimal("1E+5"),
+        [("sma", "binance", "BTC/USDT")],
+        {("binance", "BTC/USDT"): [(0, Decimal("84000.5")), (MINUTE, Decimal("84001.25"))]},
+        [],
+        [],
+        2,
+        1.0,
+    )
+    write_equity_csv(equity_curve(record), tmp_path / "equity.csv")
+    assert (tmp_path / "equity.csv").read_bytes() == (
+        b"time,equity\r\n1970-01-01T00:00:00Z,100000.0\r\n1970-01-01T00:01:00Z,100000.00\r\n"
+    )
