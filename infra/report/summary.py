@@ -62,8 +62,11 @@ def sharpe(equity: list[Decimal], bar_ms: int) -> float:
     if len(returns) < 2:
         return 0.0
     mean = sum(returns) / len(returns)
-    deviations = map(operator.sub, returns, itertools.repeat(mean))
-    variance = sum(map(pow, deviations, itertools.repeat(2))) / (len(returns) - 1)  # (value - mean) ** 2, in C
+    # (value - mean) ** 2 of each return, in order; a return of 0.0 (every unmoved bar) has the same square
+    squares = [(0.0 - mean) ** 2] * len(returns)
+    for index in itertools.compress(range(len(returns)), returns):
+        squares[index] = (returns[index] - mean) ** 2
+    variance = sum(squares) / (len(returns) - 1)
     if variance <= 0:
         return 0.0
     return mean / math.sqrt(variance) * math.sqrt(MS_PER_YEAR / bar_ms)

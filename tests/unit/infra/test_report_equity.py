@@ -3,9 +3,13 @@ included) for the whole book and for each strategy, over random fills on several
 
 from __future__ import annotations
 
+import csv
 import heapq
+import io
+import tempfile
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -128,10 +132,23 @@ def records(draw: st.DrawFn) -> RunRecord:
     )
 
 
+def written_by_csv_writer(points: list[Marked]) -> bytes:
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(["time", "equity"])
+    for time_ms, equity, _ in points:
+        writer.writerow([datetime.fromtimestamp(time_ms // 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), equity])
+    return text.getvalue().encode()
+
+
 @settings(max_examples=300, deadline=None)
 @given(records())
-def test_the_curve_is_the_book_marked_bar_by_bar(record: RunRecord) -> None:
-    assert exactly(equity_curve(record)) == exactly_marked(marked_bar_by_bar(record))
+def test_the_curve_and_its_csv_are_the_book_marked_bar_by_bar(record: RunRecord) -> None:
+    curve, points = equity_curve(record), marked_bar_by_bar(record)
+    assert exactly(curve) == exactly_marked(points)
+    with tempfile.TemporaryDirectory() as folder:
+        write_equity_csv(curve, Path(folder) / "equity.csv")
+        assert (Path(folder) / "equity.csv").read_bytes() == written_by_csv_writer(points)
 
 
 def test_a_curve_without_bars_is_empty(tmp_path: Path) -> None:
