@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import math
 import operator
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -25,13 +24,14 @@ def summarize(record: RunRecord, curve: EquityCurve, timeframe: str = "1m") -> d
     starting = record.starting_cash * len(_all_accounts(record))
     final = curve.equity[-1] if curve.equity else starting
     pnl = final - starting
+    moved = moved_indices(curve.equity)
     return {
         "starting_equity": str(starting),
         "final_equity": str(final),
         "pnl": str(pnl),
         "return_pct": round(float(pnl / starting * 100), 4) if starting else 0.0,
-        "max_drawdown_pct": round(max_drawdown_pct(curve.equity), 4),
-        "sharpe": round(sharpe(curve.equity, TIMEFRAME_MS[timeframe]), 4),
+        "max_drawdown_pct": round(max_drawdown_pct(curve.equity, moved), 4),
+        "sharpe": round(sharpe(curve.equity, moved, TIMEFRAME_MS[timeframe]), 4),
         "trades": len(record.fills),
         "rejects": len(record.rejects),
         "fees": str(sum((quote_fees(fill) for fill in record.fills), ZERO)),
@@ -45,9 +45,15 @@ def summarize(record: RunRecord, curve: EquityCurve, timeframe: str = "1m") -> d
     }
 
 
-def max_drawdown_pct(equity: list[Decimal]) -> float:
+def moved_indices(equity: list[Decimal]) -> list[int]:
+    """The indices of the values that differ from the one before (compared in C): a flat position's bars do not,
+    and drawdown and Sharpe skip the work on those."""
+    return list(itertools.compress(range(1, len(equity)), map(operator.ne, equity[1:], equity)))
+
+
+def max_drawdown_pct(equity: list[Decimal], moved: list[int]) -> float:
     # a bar whose equity did not move keeps the bar before's peak and drawdown: only the moves are converted
-    moves = [float(value) for value in equity[:1]] + [float(equity[index]) for index in _moved(equity)]
+    moves = [float(value) for value in equity[:1]] + [float(equity[index]) for index in moved]
     peak, worst = -math.inf, 0.0
     for now in moves:
         peak = max(peak, now)
@@ -56,9 +62,10 @@ def max_drawdown_pct(equity: list[Decimal]) -> float:
     return worst * 100
 
 
-def sharpe(equity: list[Decimal], bar_ms: int) -> float:
-    """Annualised from per-bar simple returns (risk-free rate 0); 0 when equity never moved."""
-    returns = _returns(equity)
+def sharpe(equity: list[Decimal], moved: list[int], bar_ms: int) -> float:
+    """Annualised from per-bar simple returns (risk-free rate 0); 0 when equity never moved. `moved` are
+    `moved_indices(equity)`."""
+    returns = _returns(equity, moved)
     if len(returns) < 2:
         return 0.0
     mean = sum(returns) / len(returns)
@@ -72,19 +79,14 @@ def sharpe(equity: list[Decimal], bar_ms: int) -> float:
     return mean / math.sqrt(variance) * math.sqrt(MS_PER_YEAR / bar_ms)
 
 
-def _returns(equity: list[Decimal]) -> list[float]:
+def _returns(equity: list[Decimal], moved: list[int]) -> list[float]:
     """Each bar's simple return on the bar before, none after a zero equity. An unchanged equity's return is 0.0
     exactly, so only the bars that moved (a flat position's bars do not) pay a Decimal division."""
     returns = [0.0] * max(len(equity) - 1, 0)
-    for index in _moved(equity):
+    for index in moved:
         if before := equity[index - 1]:
             returns[index - 1] = float(equity[index] / before - 1)
     return list(itertools.compress(returns, equity))  # the return after a bar is kept when that bar's equity is not 0
-
-
-def _moved(equity: list[Decimal]) -> Iterator[int]:
-    """The indices of the values that differ from the one before, compared in C."""
-    return itertools.compress(range(1, len(equity)), map(operator.ne, equity[1:], equity))
 
 
 def quote_fees(fill: OrderFilled) -> Decimal:
