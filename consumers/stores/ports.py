@@ -169,7 +169,6 @@ class Stores:
     book: Book
     processed: ProcessedIds
     kill_switch: KillSwitch
-    commit: Callable[[], None]  # a consistent point: everything routed so far is fully applied, and durable
-    commit_behind: Callable[[], None]  # the same point, durable once the next commit or close returns
+    commit: Callable[[], None]  # a consistent point: everything routed so far is fully applied
     close: Callable[[], None]
     reconciliations: ReconciliationLog

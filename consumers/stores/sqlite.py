@@ -1,20 +1,16 @@
 """The embedded default: one SQLite file holding bars, the book, processed ids and the kill switch.
 
-State lives in the memory stores and is written behind in one transaction per commit, on a thread
-of its own: a process killed between commits restarts from the last commit that reached the file,
-and because every id is deterministic, re-processing the same bars repeats the same decisions
-without doubling anything.
+State lives in the memory stores and is written behind in one transaction per `commit()`: a
+process killed between commits restarts from the last commit, and because every id is
+deterministic, re-processing the same bars repeats the same decisions without doubling anything.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
-import queue
 import sqlite3
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import IO
@@ -169,34 +165,45 @@ class SqliteState:
         self.kill_switch = SqliteKillSwitch(self._connection)
         self.reconciliations = SqliteReconciliationLog(self._connection)
         self._load()
-        self._writer = StateWriter(path)
 
     def commit(self) -> None:
-        """Write every change since the last commit in one transaction, and return once it is in the file."""
-        self.commit_behind()
-        self._writer.wait()
-
-    def commit_behind(self) -> None:
-        """Hand every change since the last commit to the writer as one transaction, and return at once (a
-        replay decides its next bars meanwhile); the next `commit` or `close` waits for it to be in the file."""
-        book = self.book
+        """Write every change since the last commit in one transaction."""
+        book, connection = self.book, self._connection
         bars, self.bars.unsaved = self.bars.unsaved, []
-        # accounts change in place: their rows are taken now; bars and order records never change
-        accounts = [_account_row(book.account(key)) for key in book.changed_accounts]
-        orders = [_order_row(record) for order_id in book.changed_orders if (record := book.order(order_id))]
+        accounts = [book.account(key) for key in book.changed_accounts]
+        orders = [record for order_id in book.changed_orders if (record := book.order(order_id))]
         processed, self.processed.changed = self.processed.changed, []
         book.changed_accounts, book.changed_orders = set(), set()
-        self._writer.submit(Change(bars, accounts, orders, processed, self.processed.capacity))
+        if not (bars or accounts or orders or processed):
+            return
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            _insert_bars(connection, bars)
+            connection.executemany(
+                "INSERT OR REPLACE INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [_account_row(account) for account in accounts],
+            )
+            connection.executemany(
+                "INSERT OR REPLACE INTO orders VALUES (?, ?, ?, ?)", [_order_row(record) for record in orders]
+            )
+            connection.executemany("INSERT OR IGNORE INTO processed VALUES (?, ?)", processed)
+            if processed:  # keep what memory keeps: the newest deliveries (rowid order is arrival order)
+                connection.execute(
+                    "DELETE FROM processed WHERE rowid <= (SELECT MAX(rowid) FROM processed) - ?",
+                    (self.processed.capacity,),
+                )
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:  # SQLite has already rolled back on some errors (a full disk)
+                connection.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         try:
             self.commit()
+            self._connection.close()
         finally:
-            try:
-                self._writer.close()
-            finally:
-                self._connection.close()
-                self._unlock()
+            self._unlock()
 
     def setting(self, name: str) -> str | None:
         """A value kept in the control table (the kill switch, the configuration a run was started with)."""
@@ -230,87 +237,6 @@ class SqliteState:
         for consumer, event_id in connection.execute("SELECT consumer, event_id FROM processed ORDER BY rowid"):
             self.processed.mark(consumer, event_id)
         self.processed.changed = []
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """What one commit writes: the bars, rows and processed ids changed since the commit before."""
-
-    bars: list[BarClosed]
-    accounts: list[tuple[object, ...]]
-    orders: list[tuple[object, ...]]
-    processed: list[tuple[str, str]]
-    processed_capacity: int
-
-    def __bool__(self) -> bool:
-        return bool(self.bars or self.accounts or self.orders or self.processed)
-
-
-class StateWriter:
-    """Writes changes to the state file in order, one transaction each, on a thread with its own connection:
-    SQLite lets go of the GIL while it writes, so the run goes on meanwhile. At most one change waits while
-    another is written. After a failed write nothing more is written (a later change without the lost one
-    would not be a consistent state), and every later call raises that failure."""
-
-    def __init__(self, path: Path) -> None:
-        self._connection = _connect(path, create=False)
-        self._connection.execute("PRAGMA synchronous=NORMAL")
-        self._changes: queue.Queue[Change | None] = queue.Queue(maxsize=1)
-        self._failure: BaseException | None = None
-        self._thread = threading.Thread(target=self._write_all, name=f"stds-state-writer {path}", daemon=True)
-        self._thread.start()
-
-    def submit(self, change: Change) -> None:
-        self._raise_failure()
-        if change:
-            self._changes.put(change)
-
-    def wait(self) -> None:
-        """Return once every change submitted is in the file."""
-        self._changes.join()
-        self._raise_failure()
-
-    def close(self) -> None:
-        self._changes.put(None)
-        self._thread.join()
-        self._connection.close()
-        self._raise_failure()
-
-    def _write_all(self) -> None:
-        while (change := self._changes.get()) is not None:
-            try:
-                if self._failure is None:
-                    _write(self._connection, change)
-            except Exception as error:  # handed to the run's thread, which raises it
-                self._failure = error
-            finally:
-                self._changes.task_done()
-        self._changes.task_done()
-
-    def _raise_failure(self) -> None:
-        if self._failure is not None:
-            raise self._failure
-
-
-def _write(connection: sqlite3.Connection, change: Change) -> None:
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        _insert_bars(connection, change.bars)
-        connection.executemany(
-            "INSERT OR REPLACE INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", change.accounts
-        )
-        connection.executemany("INSERT OR REPLACE INTO orders VALUES (?, ?, ?, ?)", change.orders)
-        connection.executemany("INSERT OR IGNORE INTO processed VALUES (?, ?)", change.processed)
-        if change.processed:  # keep what memory keeps: the newest deliveries (rowid order is arrival order)
-            connection.execute(
-                "DELETE FROM processed WHERE rowid <= (SELECT MAX(rowid) FROM processed) - ?",
-                (change.processed_capacity,),
-            )
-        connection.execute("COMMIT")
-    except BaseException:
-        if connection.in_transaction:  # SQLite has already rolled back on some errors (a full disk)
-            connection.execute("ROLLBACK")
-        raise
 
 
 def _insert_bars(connection: sqlite3.Connection, bars: list[BarClosed]) -> None:

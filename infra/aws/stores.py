@@ -26,7 +26,6 @@ def dynamodb_stores(client: Any, names: TableNames, starting_cash: Decimal, bars
         processed=DynamoProcessedIds(client, names.processed),
         kill_switch=DynamoKillSwitch(client, names.control),
         commit=lambda: None,
-        commit_behind=lambda: None,
         close=lambda: None,
         reconciliations=DynamoReconciliationLog(client, names.control),
     )

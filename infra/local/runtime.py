@@ -61,9 +61,8 @@ class LocalRuntime:
         commit_every_s: float = 1.0,
         on_progress: Callable[[int], None] | None = None,
     ) -> int:
-        """Publish bars in the given order, committing state at least every `commit_every_s` seconds (written
-        behind, while the next bars are decided) and after the last bar (waited for); `on_progress` hears how
-        many bars went by, in batches."""
+        """Publish bars in the given order, committing state at least every `commit_every_s` seconds
+        (and after the last bar); `on_progress` hears how many bars went by, in batches."""
         count = 0
         next_commit = time.monotonic() + commit_every_s
         publish = self.publish_bar
@@ -74,7 +73,7 @@ class LocalRuntime:
                 if on_progress is not None:
                     on_progress(256)
                 if time.monotonic() >= next_commit:
-                    self.stores.commit_behind()
+                    self.stores.commit()
                     next_commit = time.monotonic() + commit_every_s
         self.stores.commit()
         if on_progress is not None:

@@ -33,7 +33,6 @@ def memory_stores(starting_cash: Decimal, retention_bars: int) -> Stores:
         processed=MemoryProcessedIds(),
         kill_switch=MemoryKillSwitch(),
         commit=lambda: None,
-        commit_behind=lambda: None,
         close=lambda: None,
         reconciliations=MemoryReconciliationLog(),
     )
@@ -51,7 +50,6 @@ def stores_of(state: SqliteState) -> Stores:
         processed=state.processed,
         kill_switch=state.kill_switch,
         commit=state.commit,
-        commit_behind=state.commit_behind,
         close=state.close,
         reconciliations=state.reconciliations,
     )

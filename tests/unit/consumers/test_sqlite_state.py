@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 from decimal import Decimal
 from pathlib import Path
@@ -146,79 +145,3 @@ def test_every_bar_of_a_commit_is_stored_once_across_insert_chunks(tmp_path: Pat
     rows = state._connection.execute("SELECT open_time_ms, bar FROM bars ORDER BY open_time_ms").fetchall()
     state.close()
     assert rows == [(bar.open_time_ms, bar.model_dump_json()) for bar in bars]
-
-
-def _stored_bars(path: Path) -> list[int]:
-    with contextlib.closing(sqlite3.connect(path)) as reader:
-        return [row[0] for row in reader.execute("SELECT open_time_ms FROM bars ORDER BY open_time_ms")]
-
-
-@settings(max_examples=25, deadline=None)
-@given(steps=st.lists(st.tuples(st.integers(min_value=0, max_value=40), st.booleans()), min_size=1, max_size=12))
-def test_commits_written_behind_land_whole_and_in_order(
-    tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[int, bool]]
-) -> None:
-    """Each step adds bars and moves the account, then commits behind (False) or waits (True): a waited commit
-    finds every earlier change in the file, and closing leaves exactly what memory holds."""
-    path = tmp_path_factory.mktemp("behind") / "state.sqlite"
-    state = SqliteState(path, Decimal(100_000))
-    key = AccountKey("sma", "binance", "BTC/USDT")
-    bars = iter(BARS)
-    added: list[int] = []
-    for count, wait in steps:
-        for bar in [bar for bar, _ in zip(bars, range(count), strict=False)]:
-            state.bars.add(bar)
-            added.append(bar.open_time_ms)
-        state.book.account(key).cash -= 1
-        state.book.changed_accounts.add(key)
-        if wait:
-            state.commit()
-            assert _stored_bars(path) == added
-        else:
-            state.commit_behind()
-    state.close()
-    reopened = SqliteState(path, Decimal(100_000))
-    assert _stored_bars(path) == added
-    assert reopened.book.account(key).cash == Decimal(100_000) - len(steps)
-    reopened.close()
-
-
-def test_an_account_is_written_as_it_was_when_committed_behind(tmp_path: Path) -> None:
-    path = tmp_path / "state.sqlite"
-    state = SqliteState(path, Decimal(100_000))
-    key = AccountKey("sma", "binance", "BTC/USDT")
-    state.book.account(key).cash = Decimal(90_000)
-    state.book.changed_accounts.add(key)
-    state.commit_behind()
-    state.book.account(key).cash = Decimal(1)  # changed in memory after the commit, never committed
-    state.commit()
-    with contextlib.closing(sqlite3.connect(path)) as reader:
-        assert reader.execute("SELECT cash FROM accounts").fetchall() == [("90000",)]
-    state._writer.close()  # the process dies here: the last change never reaches the file
-    state._connection.close()
-    state._lock_file.close()  # type: ignore[union-attr]
-    assert SqliteState(path, Decimal(100_000)).book.account(key).cash == Decimal(90_000)
-
-
-def test_a_failed_write_behind_is_raised_by_the_next_call_and_nothing_after_it_is_written(tmp_path: Path) -> None:
-    path = tmp_path / "state.sqlite"
-    state = SqliteState(path, Decimal(100_000))
-    state.bars.add(BARS[0])
-    state.commit()
-    with contextlib.closing(sqlite3.connect(path)) as saboteur:  # a write that fails as a full disk would
-        saboteur.execute("CREATE TRIGGER no_more BEFORE INSERT ON bars BEGIN SELECT RAISE(ABORT, 'no room'); END")
-        saboteur.commit()
-    state.bars.add(BARS[1])
-    state.commit_behind()  # returns before the write: the failure comes with the next call
-    with pytest.raises(sqlite3.IntegrityError, match="no room"):
-        state.commit()
-    with contextlib.closing(sqlite3.connect(path)) as fixer:  # the disk has room again
-        fixer.execute("DROP TRIGGER no_more")
-        fixer.commit()
-    state.bars.add(BARS[2])
-    with pytest.raises(sqlite3.IntegrityError, match="no room"):
-        state.commit_behind()  # a later change without the lost one would not be a consistent state
-    with pytest.raises(sqlite3.IntegrityError, match="no room"):
-        state.close()
-    assert _stored_bars(path) == [BARS[0].open_time_ms]  # the file holds the commit before the failure, whole
-    SqliteState(path, Decimal(100_000)).close()  # and the lock was let go
