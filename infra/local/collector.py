@@ -21,8 +21,7 @@ class RunCollector:
         bus.subscribe_detail("report-orders", {"detail-type": ["OrderFilled", "OrderRejected"]}, self._on_settlement)
 
     def _on_bar(self, bar: BarClosed) -> tuple[()]:
-        # a model's attributes are read through pydantic's __getattr__ hook, ~400 instructions each: read its
-        # fields in one go from its __dict__
+        # the four fields in one C call on the model's __dict__, rather than four attribute lookups through its class
         exchange, symbol, open_time_ms, close = _BAR_FIELDS(bar.__dict__)
         series = self.closes.get((exchange, symbol))
         if series is None:

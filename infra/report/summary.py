@@ -69,11 +69,7 @@ def sharpe(equity: list[Decimal], moved: list[int], bar_ms: int) -> float:
     if len(returns) < 2:
         return 0.0
     mean = sum(returns) / len(returns)
-    # (value - mean) ** 2 of each return, in order; a return of 0.0 (every unmoved bar) has the same square
-    squares = [(0.0 - mean) ** 2] * len(returns)
-    for index in itertools.compress(range(len(returns)), returns):
-        squares[index] = (returns[index] - mean) ** 2
-    variance = sum(squares) / (len(returns) - 1)
+    variance = sum((value - mean) ** 2 for value in returns) / (len(returns) - 1)
     if variance <= 0:
         return 0.0
     return mean / math.sqrt(variance) * math.sqrt(MS_PER_YEAR / bar_ms)
