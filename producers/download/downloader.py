@@ -97,7 +97,7 @@ class Downloader:
         if request.until_ms is not None:
             self.end_ms = min(self.end_ms, request.until_ms)
         self.report = DownloadReport([], self.end_ms)
-        self._progress: Callable[[int], None] = lambda bars: None
+        self._progress: Callable[[int], object] = lambda bars: None
 
     def streams(self) -> list[StreamFiles]:
         request = self.request
@@ -115,7 +115,7 @@ class Downloader:
             for start, end in missing(month_span, files.covered(month_start_ms(month_span[0])))
         )
 
-    def run(self, progress: Callable[[int], None] = lambda bars: None) -> DownloadReport:
+    def run(self, progress: Callable[[int], object] = lambda bars: None) -> DownloadReport:
         self._progress = progress
         for files in self.streams():
             self.report.streams.append(self._stream(files))

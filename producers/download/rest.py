@@ -21,7 +21,7 @@ from events.exchange_urls import point_at
 log = logging.getLogger(__name__)
 
 PAGE_LIMIT = 1000  # Binance's most rows per klines request
-WEIGHT_LIMIT_1M = 6000  # Binance spot's REQUEST_WEIGHT per minute and IP (exchangeInfo's rateLimits)
+WEIGHT_LIMIT_1M = 6000  # Binance spot's REQUEST_WEIGHT per minute and IP, unless exchangeInfo's rateLimits says
 SLOW_DOWN_AT = 0.8  # of the limit: from there on, wait for the next minute before asking again
 ATTEMPTS = 6
 MAX_RATE_LIMITED = 10  # 429s in a row before giving up
@@ -57,18 +57,22 @@ class KlinesRest:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.exchange: Any = ccxt.binance({"enableRateLimit": False, "options": {"fetchMarkets": ["spot"]}})
+        self.exchange: Any = ccxt.binance(
+            {"enableRateLimit": False, "enableLastJsonResponse": True, "options": {"fetchMarkets": ["spot"]}}
+        )
         if rest_url:
             point_at(self.exchange, rest_url)
         self.where = rest_url or "api.binance.com"
         self._sleep = sleep
         self._clock = clock
         self.requests = 0
+        self.weight_limit_1m = WEIGHT_LIMIT_1M
         self.waited_s = 0.0  # time spent waiting for the weight budget or a Retry-After
 
     def markets(self) -> dict[str, str]:
         """Unified symbol → exchange market id (BTC/USDT → BTCUSDT) of every spot market, from exchangeInfo."""
         loaded = self._call(self.exchange.load_markets)
+        self.weight_limit_1m = _weight_limit_1m(self.exchange.last_json_response) or WEIGHT_LIMIT_1M
         return {symbol: market["id"] for symbol, market in loaded.items() if market.get("spot")}
 
     def server_time_ms(self) -> int:
@@ -127,11 +131,24 @@ class KlinesRest:
     def _respect_weight(self) -> None:
         """Near the minute's weight limit, wait for the next minute (the budget starts over then)."""
         used = (self.exchange.last_response_headers or {}).get(WEIGHT_HEADER)
-        if used is None or not used.isdigit() or int(used) < SLOW_DOWN_AT * WEIGHT_LIMIT_1M:
+        if used is None or not used.isdigit() or int(used) < SLOW_DOWN_AT * self.weight_limit_1m:
             return
-        self._wait(60.0 - self._clock() % 60.0 + 1.0, f"weight {used} of {WEIGHT_LIMIT_1M} used this minute")
+        self._wait(60.0 - self._clock() % 60.0 + 1.0, f"weight {used} of {self.weight_limit_1m} used this minute")
 
     def _wait(self, seconds: float, why: str) -> None:
         log.warning("waiting %.0f s: %s", seconds, why)
         self.waited_s += seconds
         self._sleep(seconds)
+
+
+def _weight_limit_1m(exchange_info: Any) -> int | None:
+    """The REQUEST_WEIGHT limit per minute in exchangeInfo's rateLimits, if it states one."""
+    limits = exchange_info.get("rateLimits") if isinstance(exchange_info, dict) else None
+    for limit in limits or []:
+        if (limit.get("rateLimitType"), limit.get("interval"), limit.get("intervalNum")) == (
+            "REQUEST_WEIGHT",
+            "MINUTE",
+            1,
+        ):
+            return int(limit["limit"])
+    return None
