@@ -27,9 +27,9 @@ class ArchiveUnavailable(RuntimeError):
 class BinanceArchive:
     """Reads `data/spot/{monthly,daily}/klines/<MARKET>/<timeframe>/<MARKET>-<timeframe>-<period>.zip`."""
 
-    def __init__(self, base_url: str = ARCHIVE_URL, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, base_url: str = ARCHIVE_URL, sleep: Callable[[float], None] | None = None) -> None:
         self.base_url = base_url.rstrip("/")
-        self._sleep = sleep
+        self._sleep = sleep or time.sleep  # looked up now, so a test can stub time.sleep
         self.files_read = 0
         self.refused: list[str] = []  # every zip refused for its checksum, as "<url>: <why>"
 

@@ -54,7 +54,7 @@ class KlinesRest:
     def __init__(
         self,
         rest_url: str | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.exchange: Any = ccxt.binance(
@@ -63,7 +63,7 @@ class KlinesRest:
         if rest_url:
             point_at(self.exchange, rest_url)
         self.where = rest_url or "api.binance.com"
-        self._sleep = sleep
+        self._sleep = sleep or time.sleep  # looked up now, so a test can stub time.sleep
         self._clock = clock
         self.requests = 0
         self.weight_limit_1m = WEIGHT_LIMIT_1M
