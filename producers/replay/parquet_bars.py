@@ -24,6 +24,7 @@ from producers.replay.sequencing import StreamOrder, ordered_bars
 
 SUFFIX = ".parquet"
 DECIMAL_COLUMNS = ("open", "high", "low", "close", "volume", "quote_volume")
+PRICE_COLUMNS = DECIMAL_COLUMNS[:4]  # read as dictionaries: a month of 1m bars has few distinct prices
 SCHEMA = pa.schema(
     [
         ("open_time", pa.int64()),
@@ -76,7 +77,7 @@ def read_parquet_bars(
     """The bars of the file's good rows in time order; a bad row goes to `dead_letters` as `file:row N`, with the
     same words the CSV readers use for the same values."""
     try:
-        table = pq.read_table(path, columns=list(COLUMNS), read_dictionary=list(DECIMAL_COLUMNS))
+        table = pq.read_table(path, columns=list(COLUMNS), read_dictionary=list(PRICE_COLUMNS))
     except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as error:
         dead_letters.put(str(path), f"not a readable bars file: {error}; download it again", str(path))
         return iter(())
@@ -155,27 +156,32 @@ def _whole_numbers(column: pa.ChunkedArray, irregular: set[int]) -> list[int]:
 
 
 def _decimals(column: pa.ChunkedArray, irregular: set[int]) -> list[Decimal]:
-    """The column's texts as Decimals, each distinct text converted once; a null or a text that is no number
-    (noted as irregular) reads as 0 until its row is read on its own."""
+    """The column's texts as Decimals; a null or a text that is no number (noted as irregular) reads as 0 until its
+    row is read on its own. Prices repeat, so each distinct one is converted once; volumes seldom do."""
     values: list[Decimal] = []
     for chunk in column.chunks:
-        encoded = chunk if isinstance(chunk, pa.DictionaryArray) else chunk.dictionary_encode()
-        distinct = [_decimal_or_none(text) for text in encoded.dictionary.to_pylist()]
-        bad = {number for number, value in enumerate(distinct) if value is None}
-        indices = encoded.indices
-        if indices.null_count:
-            bad.add(len(distinct))
-            indices = indices.fill_null(len(distinct))
-        codes = indices.to_pylist()
-        if bad:
-            offset = len(values)
-            irregular.update(offset + row for row, code in enumerate(codes) if code in bad)
-        lookup = [Decimal(0) if value is None else value for value in distinct] + [Decimal(0)]
-        values.extend(map(lookup.__getitem__, codes))
+        try:
+            if chunk.null_count:
+                raise TypeError("a null")
+            if isinstance(chunk, pa.DictionaryArray):
+                distinct = list(map(Decimal, chunk.dictionary.to_pylist()))  # map runs in C: no Python call per value
+                values.extend(map(distinct.__getitem__, chunk.indices.to_pylist()))
+            else:
+                values.extend(map(Decimal, chunk.to_pylist()))
+        except (InvalidOperation, TypeError):
+            values.extend(_checked_decimals(chunk.to_pylist(), len(values), irregular))
     return values
 
 
-def _decimal_or_none(text: str) -> Decimal | None:
+def _checked_decimals(texts: list[str | None], offset: int, irregular: set[int]) -> list[Decimal]:
+    checked = [_decimal_or_none(text) for text in texts]
+    irregular.update(offset + row for row, value in enumerate(checked) if value is None)
+    return [Decimal(0) if value is None else value for value in checked]
+
+
+def _decimal_or_none(text: str | None) -> Decimal | None:
+    if text is None:
+        return None
     try:
         return Decimal(text)
     except InvalidOperation:
