@@ -87,7 +87,10 @@ def run(args: argparse.Namespace) -> int:
         dead_letters = DeadLetterFile(args.out / REFUSED_ROWS)
         downloader = Downloader(request, BinanceArchive(args.archive_url), rest, dead_letters, now_ms)
         started = time.monotonic()
-        report = _with_progress(downloader, show=not args.no_progress and sys.stderr.isatty())
+        try:
+            report = _with_progress(downloader, show=not args.no_progress and sys.stderr.isatty())
+        finally:
+            dead_letters.close()
     except ValueError as error:
         return _fail(str(error))
     except ExchangeUnreachable as error:

@@ -306,3 +306,17 @@ def test_an_unreachable_exchange_is_one_line_saying_what_to_check(
     assert len(retries) == 5 and all(line.startswith("warning waiting") for line in retries)
     assert last.startswith("stds download: cannot reach the exchange at http://127.0.0.1:9")
     assert last.endswith("check the network (or --rest-url) and run again")
+
+
+def test_the_command_downloads_every_matching_pair_and_says_what_it_stored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with venue() as place:
+        urls = ["--rest-url", place.rest_url, "--archive-url", place.archive_url]
+        code = main(["download", "--pairs", "LINK/.*", "--since", "2023-02-05", *urls, "--out", str(tmp_path)])
+    printed = capsys.readouterr().out.splitlines()
+    assert code == 0
+    assert printed[0] == "LINK/USDT 1m: 630 bars (2023-02-05 00:00 → 2023-02-05 10:29), 630 new"
+    assert printed[1].endswith("the candle opening at 2023-02-05 10:30 was still forming (not stored)")
+    assert printed[2].startswith("0 archive file(s), 3 REST request(s)")  # exchangeInfo, time, one page
+    assert stored(tmp_path) == closed_before(FORMING_OPEN, start_ms=FEB_1 + 4 * DAY_MS)
