@@ -189,8 +189,9 @@ class Downloader:
         while start < end:
             page = self.rest.page(files.market, files.timeframe, start, end)
             bars = [bar for row in page if (bar := self._bar(rows, row, origin)) is not None]
-            last_open_ms = max((int(row[0]) for row in page), default=start - self.interval_ms)
-            # a short page is all the exchange has up to `end`; a full one, all it has up to its last bar
+            last_open_ms = max((bar.open_time_ms for bar in bars), default=start - self.interval_ms)
+            # a short page is all the exchange has up to `end`; a full one, all it has up to its last bar (a full page
+            # of rows the bar rules refuse, all dead-lettered, ends the span: asking again would bring the same rows)
             done_to = (
                 end if len(page) < PAGE_LIMIT or last_open_ms < start else min(end, last_open_ms + self.interval_ms)
             )
