@@ -320,3 +320,22 @@ def test_the_command_downloads_every_matching_pair_and_says_what_it_stored(
     assert printed[1].endswith("the candle opening at 2023-02-05 10:30 was still forming (not stored)")
     assert printed[2].startswith("0 archive file(s), 3 REST request(s)")  # exchangeInfo, time, one page
     assert stored(tmp_path) == closed_before(FORMING_OPEN, start_ms=FEB_1 + 4 * DAY_MS)
+
+
+def test_any_timeframe_the_archive_has_is_stored_under_its_name(tmp_path: Path) -> None:
+    """Binance's own 5m bars of 2021-05-07 (freqtrade's file) served as the archive's daily 5m zip."""
+    source = REPO.parent / "shared/data/binance/spot/freqtrade_json/5m/BTC_USDT-5m.json"
+    may_7 = 1_620_345_600_000
+    expected = [bar for bar in open_sources([source], DeadLetterList()) if may_7 <= bar.open_time_ms < may_7 + DAY_MS]
+    rows = "".join(
+        f"{bar.open_time_ms},{bar.open},{bar.high},{bar.low},{bar.close},{bar.volume},{bar.close_time_ms},,,,,\n"
+        for bar in expected
+    )
+    archive = LocalArchive()
+    archive.add("daily", "BTCUSDT", "5m", "2021-05-07", rows.encode())
+    with archive.serving() as archive_url:
+        request = DownloadRequest("binance", {"BTC/USDT": "BTCUSDT"}, "5m", may_7, may_7 + DAY_MS, tmp_path, "archive")
+        report = Downloader(request, BinanceArchive(archive_url), None, DeadLetterList(), may_7 + 2 * DAY_MS).run()
+    assert report.streams[0].bars == 288
+    assert (tmp_path / "binance/5m/BTCUSDT/BTCUSDT-5m-2021-05.parquet").is_file()
+    assert stored(tmp_path) == expected
