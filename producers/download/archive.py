@@ -37,7 +37,7 @@ class BinanceArchive:
         """Write the CSV inside the `period` ("monthly" or "daily") zip labelled `label` (2024-01 or 2024-01-05)
         to the folder `into`; None when the archive has no such file (not published yet, or no trading)."""
         name = f"{market}-{timeframe}-{label}.zip"
-        url = f"{self.base_url}/data/spot/{period}/klines/{market}/{timeframe}/{name}"
+        url = self.url(market, timeframe, period, label)
         for attempt in range(1, ATTEMPTS + 1):
             zipped = self._get(url)
             if zipped is None:
@@ -51,6 +51,9 @@ class BinanceArchive:
             log.warning("refused %s (attempt %d of %d): %s", url, attempt, ATTEMPTS, problem)
             self._sleep(min(2.0**attempt, 30.0))
         raise ArchiveUnavailable(f"{url}: refused {ATTEMPTS} times ({problem}); run again later")
+
+    def url(self, market: str, timeframe: str, period: str, label: str) -> str:
+        return f"{self.base_url}/data/spot/{period}/klines/{market}/{timeframe}/{market}-{timeframe}-{label}.zip"
 
     def _get(self, url: str) -> bytes | None:
         """The body, or None on 404; other failures are tried again, then raise ArchiveUnavailable."""

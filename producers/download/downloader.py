@@ -172,8 +172,12 @@ class Downloader:
                 return 0
             if csv is None:
                 return 0
-            order = StreamOrder(self.dead_letters, None)  # gaps are reported per stream, once all is stored
-            bars = list(read_binance_klines(csv, stream, self.dead_letters, order))
+            # a refused row is named by the zip it came from, not by the temporary folder it was read in
+            letters = _Renamed(
+                self.dead_letters, str(csv), self.archive.url(files.market, files.timeframe, period, label)
+            )
+            order = StreamOrder(letters, None)  # gaps are reported per stream, once all is stored
+            bars = list(read_binance_klines(csv, stream, letters, order))
         new = month.add(bars, span)
         month.save()
         self._progress((span[1] - span[0]) // self.interval_ms)
@@ -228,3 +232,15 @@ class Downloader:
                 previous = open_ms
                 report.bars += 1
         report.last_open_ms = previous
+
+
+class _Renamed:
+    """Dead letters whose origin starts with `temporary` are put as coming from `shown` (e.g. a zip's URL)."""
+
+    def __init__(self, dead_letters: DeadLetters, temporary: str, shown: str) -> None:
+        self._dead_letters, self._temporary, self._shown = dead_letters, temporary, shown
+
+    def put(self, origin: str, error: str, payload: Any) -> None:
+        if origin.startswith(self._temporary):
+            origin = self._shown + origin[len(self._temporary) :]
+        self._dead_letters.put(origin, error, payload)

@@ -71,13 +71,20 @@ class Venue:
         return self.exchange.clock
 
     def download(
-        self, out: Path, *, since_ms: int = FEB_1, until_ms: int | None = None, source: str = "auto"
+        self,
+        out: Path,
+        *,
+        since_ms: int = FEB_1,
+        until_ms: int | None = None,
+        source: str = "auto",
+        dead_letters: DeadLetterList | None = None,
     ) -> DownloadReport:
         rest = KlinesRest(self.rest_url, sleep=self.time.sleep, clock=self.time.time)
         markets = {SYMBOL: rest.markets()[SYMBOL]}
         request = DownloadRequest("binance", markets, "1m", since_ms, until_ms, out, source)
         archive = BinanceArchive(self.archive_url, sleep=self.time.sleep)
-        return Downloader(request, archive, rest, DeadLetterList(), rest.server_time_ms()).run()
+        letters = DeadLetterList() if dead_letters is None else dead_letters
+        return Downloader(request, archive, rest, letters, rest.server_time_ms()).run()
 
     def klines_requests(self) -> int:
         return self.exchange.rest_limits.requests.get("/api/v3/klines", 0)
@@ -339,3 +346,19 @@ def test_any_timeframe_the_archive_has_is_stored_under_its_name(tmp_path: Path) 
     assert report.streams[0].bars == 288
     assert (tmp_path / "binance/5m/BTCUSDT/BTCUSDT-5m-2021-05.parquet").is_file()
     assert stored(tmp_path) == expected
+
+
+def test_a_spoilt_archive_row_is_refused_by_the_zip_and_line_it_came_from(tmp_path: Path) -> None:
+    lines = day_file(1).read_text().splitlines()
+    cells = lines[16].split(",")
+    cells[2] = "-1"  # high below the low
+    lines[16] = ",".join(cells)
+    letters = DeadLetterList()
+    with venue(archive_days=range(0)) as place:
+        zip_path = place.archive.add("daily", "LINKUSDT", "1m", "2023-02-01", ("\n".join(lines) + "\n").encode())
+        report = place.download(tmp_path, until_ms=FEB_1 + DAY_MS, source="archive", dead_letters=letters)
+    [letter] = letters
+    assert letter.origin == f"{place.archive_url}{zip_path}:17"
+    assert letter.payload == lines[16]
+    assert [gap.missing_bars for gap in report.streams[0].gaps] == [1]
+    assert stored(tmp_path) == [bar for bar in closed_before(FEB_1 + DAY_MS) if bar.open_time_ms != FEB_1 + 16 * MINUTE]
