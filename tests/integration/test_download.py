@@ -222,6 +222,7 @@ def test_rest_faults_are_ridden_out_and_change_nothing(tmp_path: Path) -> None:
         answered = dict(place.exchange.rest_limits.answered)
     assert stored(tmp_path) == closed_before(FORMING_OPEN)
     assert answered.get(429, 0) > 0 and answered.get(500, 0) + answered.get(503, 0) > 0
+    assert answered.get(599, 0) > 0  # connections closed with no answer
     assert report.waited_s == sum(place.time.slept)
 
 
