@@ -55,6 +55,8 @@ class RestLimits:
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
         path = request.path
+        if not path.startswith("/api/"):  # the websockets have limits of their own, not modelled here
+            return await handler(request)
         self.requests[path] = self.requests.get(path, 0) + 1
         response = self._refusal(path) or self._fault(request) or await handler(request)
         response.headers[WEIGHT_HEADER] = str(self._used)
