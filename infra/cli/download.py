@@ -58,7 +58,8 @@ def add(commands: Commands) -> None:
         "--source",
         choices=["auto", "archive", "rest"],
         default="auto",
-        help="auto (default): archive for closed months and days, REST for the rest; archive or rest: only that",
+        help="auto (default): archive for closed months and days, REST for the rest; archive or rest: only that "
+        "(the markets and the exchange's time always come from REST)",
     )
     download.add_argument("--archive-url", default="https://data.binance.vision", help="base URL of the archive")
     download.add_argument("--rest-url", help="base URL of the exchange's REST API (default Binance's own)")
