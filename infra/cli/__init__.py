@@ -16,6 +16,7 @@ from infra.cli import (
     dashboard,
     deploy,
     dlq,
+    download,
     exchange,
     holdings,
     kill_switch,
@@ -43,6 +44,7 @@ class Command(Protocol):
 # in the order `stds --help` lists them
 COMMANDS: tuple[Command, ...] = (
     replay,
+    download,
     run,
     stream,
     cost,
@@ -64,6 +66,7 @@ examples:
   stds run --symbols BTC/USDT --strategy sma_cross --local-exchange DATA --speed 3600  # against recorded bars
   stds replay ../shared/data/binance/spot/klines/1m/BTCUSDT --strategy sma_cross --param fast=10 --out out/sma
   stds replay DATA_DIR --config strategies.toml --out out/many      # several strategies from a file
+  stds download --symbols BTC/USDT,ETH/USDT --since 2024-01-01 --out data   # history, archive then REST
   stds strategies                                                    # built-in strategies and their parameters
   stds schema --out schemas/                                         # JSON Schema of every event
   stds halt --db out/sma/state.sqlite --reason "exchange incident"   # global kill switch

@@ -20,11 +20,11 @@ def read_binance_klines(
     path: Path, stream: StreamInfo, dead_letters: DeadLetters, order: StreamOrder
 ) -> Iterator[BarClosed]:
     """The bars of the file's good rows in time order; bad rows go to `dead_letters` with their file:line."""
-    rows = _KlineRows(stream)
+    rows = KlineRows(stream)
     return ordered_bars(csv_runs(path, dead_letters), rows.run_bars, rows.bar, f"{path}:", order, dead_letters)
 
 
-class _KlineRows:
+class KlineRows:
     __slots__ = ("_bars", "_stream")
 
     def __init__(self, stream: StreamInfo) -> None:

@@ -121,22 +121,34 @@ class RowBars:
         """The bars of a run of rows (one or more), given column by column (`fields`: opens, highs, lows, closes,
         volumes), when every row is good and each opens one interval after the one before; else None (read them row
         by row). The columns are converted and compared in C: no Python call per value."""
-        interval_ms = self._stream.interval_ms
-        first_ms = open_times_ms[0]
-        if (
-            open_times_ms != list(range(first_ms, first_ms + len(open_times_ms) * interval_ms, interval_ms))
-            or first_ms % interval_ms
-            or not EARLIEST_OPEN_MS <= first_ms <= open_times_ms[-1] <= self._latest_open_ms
-        ):
-            return None
         try:
             opens, highs, lows, closes, volumes = (list(map(Decimal, column)) for column in fields)
             quotes = list(map(Decimal, quote_volumes)) if quote_volumes is not None else None
             counts = list(map(int, trades)) if trades is not None else None
-            if not _run_fits(opens, highs, lows, closes, volumes, quotes, counts):
-                return None
         except (InvalidOperation, ValueError):
             return None
+        return self.decimal_run_bars(open_times_ms, opens, highs, lows, closes, volumes, quotes, counts)
+
+    def decimal_run_bars(  # noqa: PLR0917 (a run's own columns, in the order every reader has them)
+        self,
+        open_times_ms: list[int],
+        opens: list[Decimal],
+        highs: list[Decimal],
+        lows: list[Decimal],
+        closes: list[Decimal],
+        volumes: list[Decimal],
+        quotes: list[Decimal] | None = None,
+        counts: list[int] | None = None,
+    ) -> list[BarClosed] | None:
+        """`run_bars` of columns already converted (a columnar file converts each distinct value once)."""
+        if not self._steps_on(open_times_ms):
+            return None
+        try:
+            if not _run_fits(opens, highs, lows, closes, volumes, quotes, counts):
+                return None
+        except InvalidOperation:  # a NaN compared
+            return None
+        interval_ms = self._stream.interval_ms
         close_times_ms = map(add, open_times_ms, repeat(interval_ms - 1))
         return list(
             map(
@@ -151,6 +163,16 @@ class RowBars:
                 quotes or repeat(None),
                 counts or repeat(None),
             )
+        )
+
+    def _steps_on(self, open_times_ms: list[int]) -> bool:
+        """Each open time one interval after the one before, on the interval's grid, and none in the future."""
+        interval_ms = self._stream.interval_ms
+        first_ms = open_times_ms[0]
+        return (
+            open_times_ms == list(range(first_ms, first_ms + len(open_times_ms) * interval_ms, interval_ms))
+            and not first_ms % interval_ms
+            and EARLIEST_OPEN_MS <= first_ms <= open_times_ms[-1] <= self._latest_open_ms
         )
 
     def _clock_limit(self) -> int:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from events.dead_letters import DeadLetters
 from events.models import BarClosed
@@ -13,7 +13,7 @@ from events.streams import StreamKey
 from producers.replay.rows import InvalidBarRow
 
 log = logging.getLogger(__name__)
-Row = TypeVar("Row")
+Rows = TypeVar("Rows", bound=Sequence[Any])  # a list of rows, or a columnar file's view of some
 PIECE_ROWS = 256
 
 
@@ -84,9 +84,9 @@ class StreamOrder:
 
 
 def ordered_bars(  # noqa: PLR0917 (a reader's parts, each named)
-    runs: Iterable[tuple[int, list[Row]]],
-    run_bars: Callable[[list[Row]], list[BarClosed] | None],
-    bar_of: Callable[[Row], BarClosed],
+    runs: Iterable[tuple[int, Rows]],
+    run_bars: Callable[[Rows], list[BarClosed] | None],
+    bar_of: Callable[[Any], BarClosed],
     origin_prefix: str,
     order: StreamOrder,
     dead_letters: DeadLetters,
@@ -114,12 +114,12 @@ def ordered_bars(  # noqa: PLR0917 (a reader's parts, each named)
             yield bar
 
 
-def _pieces(runs: Iterable[tuple[int, list[Row]]]) -> Iterator[tuple[int, list[Row]]]:
+def _pieces(runs: Iterable[tuple[int, Rows]]) -> Iterator[tuple[int, Rows]]:
     """Runs cut to pieces of up to PIECE_ROWS rows (never none): the bars of a piece are alive at once, and few
     live objects keep the garbage collector's passes short."""
     for first, rows in runs:
         for start in range(0, len(rows), PIECE_ROWS):
-            yield first + start, rows[start : start + PIECE_ROWS]
+            yield first + start, rows[start : start + PIECE_ROWS]  # type: ignore[misc]  # a slice of Rows is Rows
 
 
 def in_sequence(

@@ -24,7 +24,7 @@ from producers.symbols import unified_symbol
 
 __all__ = ["Gap", "ReplaySource", "UnreadableSource", "open_sources", "paced"]
 
-_SUFFIXES = {".csv", ".jsonl", ".json"}
+_SUFFIXES = {".csv", ".jsonl", ".json", ".parquet"}
 _TIMEFRAME_IN_NAME = re.compile(r"[-_](" + "|".join(TIMEFRAME_MS) + r")[-_.]")
 
 
@@ -36,7 +36,7 @@ class UnreadableSource(ValueError):
 class _CsvFile:
     path: Path
     stream: StreamInfo
-    kind: str  # "binance" (12-column archive), "ohlcv" or "freqtrade" (JSON array)
+    kind: str  # "binance" (12-column archive), "ohlcv", "freqtrade" (JSON array) or "parquet" (`stds download`)
     first_open_ms: int | None  # files of a stream are read in time order, whatever their names say
 
 
@@ -54,6 +54,8 @@ def open_sources(
     for path in files:
         if is_freqtrade_json(path):
             csv_files.append(_describe_freqtrade(path, exchange, symbol))
+        elif path.suffix == ".parquet":
+            csv_files.append(_describe_parquet(path, exchange, symbol))
         elif path.suffix in {".jsonl", ".json"} or is_recording(path):
             recordings.append(path)
         else:
@@ -76,7 +78,7 @@ class ReplaySource:
         self._dead_letters = dead_letters
         self._on_gap = on_gap
         self.files = {path.resolve() for path in (*(f.path for f in csv_files), *recordings)}
-        self.total_rows = sum((count_rows if f.kind == "freqtrade" else _count_lines)(f.path) for f in csv_files)
+        self.total_rows = sum(_ROW_COUNTS.get(f.kind, _count_lines)(f.path) for f in csv_files)
         self.total_rows += sum(map(_count_lines, recordings))
 
     def __iter__(self) -> Iterator[BarClosed]:
@@ -191,7 +193,41 @@ def _describe_freqtrade(path: Path, exchange: str | None, symbol: str | None) ->
     return _CsvFile(path, stream, "freqtrade", first_open_ms(path))
 
 
-_READERS = {"binance": read_binance_klines, "ohlcv": read_ohlcv, "freqtrade": read_freqtrade_json}
+def _describe_parquet(path: Path, exchange: str | None, symbol: str | None) -> _CsvFile:
+    from producers.replay import parquet_bars  # pyarrow is imported only when a Parquet file is replayed
+
+    try:
+        metadata = parquet_bars.file_metadata(path)
+    except parquet_bars.UnreadableParquet as error:
+        raise UnreadableSource(str(error)) from None
+    timeframe = metadata.get(parquet_bars.TIMEFRAME, b"").decode()
+    market = symbol or metadata.get(parquet_bars.SYMBOL, b"").decode()
+    if timeframe not in TIMEFRAME_MS or not market:
+        raise UnreadableSource(f"{path}: its metadata does not name the symbol and timeframe; download it again")
+    venue = exchange or metadata.get(parquet_bars.EXCHANGE, b"binance").decode()
+    stream = StreamInfo(venue, market, timeframe, TIMEFRAME_MS[timeframe])
+    return _CsvFile(path, stream, "parquet", parquet_bars.first_open_ms(path))
+
+
+def _read_parquet(path: Path, stream: StreamInfo, dead_letters: DeadLetters, order: StreamOrder) -> Iterator[BarClosed]:
+    from producers.replay.parquet_bars import read_parquet_bars
+
+    return read_parquet_bars(path, stream, dead_letters, order)
+
+
+def _count_parquet_rows(path: Path) -> int:
+    from producers.replay.parquet_bars import count_rows as count_parquet_rows
+
+    return count_parquet_rows(path)
+
+
+_READERS = {
+    "binance": read_binance_klines,
+    "ohlcv": read_ohlcv,
+    "freqtrade": read_freqtrade_json,
+    "parquet": _read_parquet,
+}
+_ROW_COUNTS = {"freqtrade": count_rows, "parquet": _count_parquet_rows}
 
 
 def _count_lines(path: Path) -> int:

@@ -124,15 +124,15 @@ def _toml_params(params: dict[str, object]) -> list[str]:
     return [f"{key} = {value!r}" if isinstance(value, str) else f"{key} = {value}" for key, value in params.items()]
 
 
-def replay_process(options: list[str]) -> tuple[float, float, int]:
-    """(wall s, CPU s, bars) of one `stds replay` of the BTC/USDT bars in a fresh process, from start-up
-    to its report written (`make bench-peers` times it the same way)."""
+def replay_process(options: list[str], paths: tuple[Path, ...] = (BTCUSDT,)) -> tuple[float, float, int]:
+    """(wall s, CPU s, bars) of one `stds replay` of the BTC/USDT bars (or `paths`) in a fresh process, from
+    start-up to its report written (`make bench-peers` times it the same way)."""
     _cache_bytecode()
     stds = Path(sys.executable).with_name("stds")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(
-        [str(stds), "replay", str(BTCUSDT), *options, "--fresh", "--no-progress", "--no-chart"],
+        [str(stds), "replay", *map(str, paths), *options, "--fresh", "--no-progress", "--no-chart"],
         capture_output=True,
         text=True,
         check=False,

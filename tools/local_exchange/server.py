@@ -24,6 +24,7 @@ from events.models import BarClosed
 from events.timeframes import timeframe_ms
 from tools.local_exchange.faults import Fault, FaultPicker, FaultPlan
 from tools.local_exchange.orders import SpotAccount, SpotOrders
+from tools.local_exchange.rest_limits import RestLimits
 from tools.local_exchange.tape import MarketClock, Tape
 
 log = logging.getLogger(__name__)
@@ -51,13 +52,18 @@ class LocalBinance:
         faults: FaultPlan | None = None,
         forming_updates: bool = True,
         account: SpotAccount | None = None,
+        *,
+        rest_limits: RestLimits | None = None,
+        clock: MarketClock | None = None,
     ) -> None:
         self.tape = tape
         self.speed = speed
         self.faults: FaultPicker = (faults or FaultPlan()).picker()
         self.refuse_after_drop_s = (faults or FaultPlan()).refuse_after_drop_s
         self.forming_updates = forming_updates
-        self.clock = MarketClock(tape.first_open_ms, speed)
+        self.rest_limits = rest_limits or RestLimits()
+        self._pinned_clock = clock  # e.g. a FixedClock: the market's time set by a test, not by the wall clock
+        self.clock = clock or MarketClock(tape.first_open_ms, speed)
         self.clients: set[_Client] = set()
         self.refuse_until = 0.0
         self.stats: dict[str, int] = {fault.value: 0 for fault in Fault} | {"connections": 0, "refused": 0}
@@ -70,7 +76,7 @@ class LocalBinance:
     @contextlib.asynccontextmanager
     async def running(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[tuple[str, str]]:
         """Serve until the block ends; yields (websocket base URL, REST base URL)."""
-        app = web.Application()
+        app = web.Application(middlewares=[self.rest_limits.middleware])
         app.router.add_get("/stream", self._websocket)
         app.router.add_get("/ws/{stream}", self._websocket)
         app.router.add_get("/api/v3/klines", self._klines)
@@ -83,7 +89,7 @@ class LocalBinance:
         site = web.TCPSite(self._runner, host, port)
         await site.start()
         bound = self._runner.addresses[0][1]
-        self.clock = MarketClock(self.tape.first_open_ms, self.speed)
+        self.clock = self._pinned_clock or MarketClock(self.tape.first_open_ms, self.speed)
         self._publisher = asyncio.create_task(self._publish_forever())
         try:
             yield f"ws://{host}:{bound}", f"http://{host}:{bound}"
@@ -235,8 +241,17 @@ class LocalBinance:
 
     async def _exchange_info(self, request: web.Request) -> web.Response:
         symbols = list(self.markets.values())
-        document = {"timezone": "UTC", "serverTime": self.clock.now_ms(), "rateLimits": [], "symbols": symbols}
+        document = {
+            "timezone": "UTC",
+            "serverTime": self.clock.now_ms(),
+            "rateLimits": self._rate_limits(),
+            "symbols": symbols,
+        }
         return web.Response(body=orjson.dumps(document), content_type="application/json")
+
+    def _rate_limits(self) -> list[dict[str, Any]]:
+        limit = self.rest_limits.limit_1m
+        return [{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": limit}]
 
     async def _time(self, request: web.Request) -> web.Response:
         return web.json_response({"serverTime": self.clock.now_ms()})

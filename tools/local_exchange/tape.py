@@ -56,3 +56,14 @@ class MarketClock:
 
     def now_ms(self) -> int:
         return self.start_ms + int((time.monotonic() - self._started) * 1000 * self.speed)
+
+
+class FixedClock(MarketClock):
+    """The market's time held where a test puts it (`now`), so which candle is forming never depends on timing."""
+
+    def __init__(self, now: int) -> None:
+        super().__init__(now, 0.0)
+        self.now = now
+
+    def now_ms(self) -> int:
+        return self.now
