@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from infra.cli.options import speed
+
 if TYPE_CHECKING:
     from infra.cli.options import Commands
     from tools.local_exchange.server import LocalBinance
@@ -20,7 +22,7 @@ def add(commands: Commands) -> None:
     exchange.add_argument("paths", nargs="+", type=Path, help="files or folders of recorded bars")
     exchange.add_argument("--host", default="127.0.0.1")
     exchange.add_argument("--port", type=int, default=8765)
-    exchange.add_argument("--speed", type=float, default=60.0, help="market time × this")
+    exchange.add_argument("--speed", type=speed, default=60.0, help="market time × this")
     exchange.add_argument("--faults", type=float, default=0.0, help="fault rate per message (0 = none)")
     exchange.add_argument("--seed", type=int, default=7, help="seed of the fault generator")
     exchange.set_defaults(run=run)

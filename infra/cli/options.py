@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     Commands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
 DEFAULT_REGION = "ap-northeast-1"  # Binance answers US addresses with HTTP 451; its own servers are in Tokyo
+# market time × speed: slower than 1/1000 a minute bar would take 17 hours; faster than 1e9 no clock can tell
+MIN_SPEED, MAX_SPEED = 0.001, 1e9
 
 
 def decimal_number(text: str) -> Decimal:
@@ -24,6 +26,28 @@ def decimal_number(text: str) -> Decimal:
     if not value.is_finite():
         raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
     return value
+
+
+def speed(text: str) -> float:
+    """`--speed`: how many times faster than the market's own time bars are released."""
+    value = _float_or_nan(text)
+    if not MIN_SPEED <= value <= MAX_SPEED:  # NaN, infinities and negatives fail this too
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: a speed is a factor of market time from {MIN_SPEED} to {MAX_SPEED:.0e} (3600: an hour a second)"
+        )
+    return value
+
+
+def speed_or_zero(text: str) -> float:
+    """`--speed` where 0 means as fast as possible."""
+    return 0.0 if _float_or_nan(text) == 0 else speed(text)
+
+
+def _float_or_nan(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")
 
 
 def epoch_ms(text: str) -> int:

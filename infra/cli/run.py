@@ -14,6 +14,7 @@ from infra.cli.options import (
     add_streamer_options,
     config_from_args,
     print_summary,
+    speed,
     streamer_settings,
     with_broker_args,
 )
@@ -54,7 +55,7 @@ def add(commands: Commands) -> None:
         metavar="PATH",
         help="serve these recorded bars from a local Binance in this process and stream from it",
     )
-    live.add_argument("--speed", type=float, default=600.0, help="with --local-exchange: market time × this")
+    live.add_argument("--speed", type=speed, default=600.0, help="with --local-exchange: market time × this")
     live.add_argument("--faults", type=float, default=0.0, help="with --local-exchange: fault rate per message")
     add_broker_options(live)
     live.set_defaults(run=run)

@@ -1,0 +1,101 @@
+"""Hostile input at the command line: each case ends in one line naming what to fix, exit 2, and nothing
+written (no state, no lock, no report)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from infra.cli import main
+from tests.conftest import BTCUSDT_SPOT_DAY, one_line_error
+
+SMA = ["--strategy", "sma_cross", "--no-progress", "--no-chart"]
+
+
+def exit_code(argv: list[str]) -> int:
+    """What `stds ARGV` exits with, whether argparse refused it or the command returned."""
+    try:
+        return main(argv)
+    except SystemExit as leaving:
+        return int(leaving.code or 0)
+
+
+def refused(capsys: pytest.CaptureFixture[str], argv: list[str], *needles: str) -> str:
+    assert exit_code(argv) == 2
+    return one_line_error(capsys, *needles)
+
+
+def nothing_in(folder: Path) -> bool:
+    return not folder.exists() or not any(folder.iterdir())
+
+
+@pytest.mark.parametrize("speed", ["nan", "-5", "1e-300", "inf", "0.0001", "1e10", "fast"])
+@pytest.mark.parametrize("command", ["replay", "run", "exchange"])
+def test_a_speed_that_is_no_speed_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, speed: str
+) -> None:
+    argv = {
+        "replay": ["replay", str(BTCUSDT_SPOT_DAY), *SMA, "--out", str(tmp_path / "out")],
+        "run": ["run", "--symbols", "BTC/USDT", "--strategy", "sma_cross", "--out", str(tmp_path / "out")],
+        "exchange": ["exchange", str(BTCUSDT_SPOT_DAY)],
+    }[command]
+    refused(capsys, [*argv, f"--speed={speed}"], "--speed", "from 0.001 to 1e+09")
+    assert nothing_in(tmp_path)
+
+
+def test_speed_zero_is_as_fast_as_possible_for_a_replay_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    refused(capsys, ["run", "--symbols", "BTC/USDT", "--strategy", "sma_cross", "--speed", "0"], "--speed")
+    assert main(["replay", str(BTCUSDT_SPOT_DAY), *SMA, "--out", str(tmp_path), "--speed", "0"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("params", "needles"),
+    [
+        (["slow=9223372036854775808"], ("sma_cross.params.slow", "beyond a 64-bit integer")),
+        (["fast=10", "slow=" + "9" * 40], ("sma_cross.params.slow", "beyond a 64-bit integer")),
+        (["slow=9223372036854775807"], ("lookback of 9223372036854775807 bars", "outside 1 to 1,000,000")),
+    ],
+)
+def test_an_integer_parameter_too_large_for_any_store_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], params: list[str], needles: tuple[str, ...]
+) -> None:
+    given = [arg for param in params for arg in ("--param", param)]
+    refused(capsys, ["replay", str(BTCUSDT_SPOT_DAY), *SMA, *given, "--out", str(tmp_path / "out")], *needles)
+    assert nothing_in(tmp_path)
+
+
+@pytest.mark.parametrize("period", ["-1", "-60"])
+def test_a_lookback_of_no_bars_is_refused_since_the_strategy_would_never_trade(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], period: str
+) -> None:
+    momentum = str(Path(__file__).parents[2] / "examples/strategies/momentum.py")
+    argv = ["replay", str(BTCUSDT_SPOT_DAY), "--strategy", momentum, "--param", f"period={period}"]
+    lookback = int(period) + 1
+    refused(capsys, [*argv, "--out", str(tmp_path / "out")], f"lookback of {lookback} bars", "momentum.params")
+    assert nothing_in(tmp_path)
+
+
+def test_an_empty_freqtrade_file_is_refused_not_an_empty_backtest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "BTC_USDT-1m.json").write_bytes(b"")
+    out = tmp_path / "out"
+    refused(capsys, ["replay", str(data), *SMA, "--out", str(out)], "no bar could be read", str(data))
+    assert nothing_in(out)
+
+
+def test_a_freqtrade_file_nested_100000_deep_is_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "BTC_USDT-1m.json").write_bytes(b"[" * 100_000 + b"]" * 100_000)
+    out = tmp_path / "out"
+    refused(capsys, ["replay", str(data), *SMA, "--out", str(out)], "no bar could be read", "1 refused")
+    assert [path.name for path in out.iterdir()] == ["dead-letters.jsonl"]  # where the reason is, nothing else
+    assert "nested far deeper than rows" in (out / "dead-letters.jsonl").read_text()
