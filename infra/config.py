@@ -94,12 +94,20 @@ def load_config(path: Path) -> StdsConfig:
     import tomllib  # only a --config file needs the TOML parser; `--strategy` runs skip its import
 
     try:
-        document = tomllib.loads(path.read_text())
+        document = tomllib.loads(utf8_text(path))
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such configuration file (see strategies.example.toml)") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
     return parse_config(document, str(path))
+
+
+def utf8_text(path: Path) -> str:
+    """A file the user wrote (a strategies file, a key file), refused naming it if it is not UTF-8 text."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {error.start} is not): save it as UTF-8") from None
 
 
 def parse_config(document: dict[str, Any], origin: str = "configuration") -> StdsConfig:
