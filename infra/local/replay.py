@@ -54,10 +54,10 @@ def run_replay(options: ReplayOptions) -> dict[str, Any]:
         if options.record is not None and options.record.resolve() in source.files:
             raise UnreadableSource(f"--record {options.record} is also replayed: record into another file")
         bars = _first_bar_read(source, options.paths, dead_letters)  # before any state: an empty run is refused
-        options.out.mkdir(parents=True, exist_ok=True)
         config = options.config
         stores = run_stores(db, config, specs, retention_for(specs), resume=options.resume, fresh=options.fresh)
         closing.callback(stores.close)
+        options.out.mkdir(parents=True, exist_ok=True)  # once nothing is refused: a refusal leaves no folder
         session = LocalSession.start(
             closing, config, specs, stores, dead_letters, record=options.record, record_from_scratch=True
         )

@@ -17,7 +17,7 @@ from consumers.stores.memory import (
     MemoryReconciliationLog,
 )
 from consumers.stores.ports import Stores
-from consumers.stores.sqlite import SqliteState, StateFileError, state_exists
+from consumers.stores.sqlite import SqliteState, StateFileError, open_existing, state_exists
 from infra.config import StdsConfig
 from infra.strategy_loader import StrategySpec
 
@@ -68,6 +68,7 @@ def run_stores(
     if str(db) == IN_MEMORY:
         return memory_stores(cash, retention_bars)
     if state_exists(db) and not (resume or fresh):
+        open_existing(db).close()  # a file that is not a state (a CSV given as --db) is refused as that
         raise StateFileError(
             f"{db} holds the state of an earlier run: pass --resume to continue it, or --fresh to discard it "
             "and start over"

@@ -99,3 +99,48 @@ def test_a_freqtrade_file_nested_100000_deep_is_refused_in_one_line(
     refused(capsys, ["replay", str(data), *SMA, "--out", str(out)], "no bar could be read", "1 refused")
     assert [path.name for path in out.iterdir()] == ["dead-letters.jsonl"]  # where the reason is, nothing else
     assert "nested far deeper than rows" in (out / "dead-letters.jsonl").read_text()
+
+
+def test_a_strategies_file_that_is_not_utf8_is_refused_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "strategies.toml"
+    config.write_bytes(b'[strategies.sma]\nuse = "sma_cross"\n# caf\xe9 in Latin-1\n')
+    argv = ["replay", str(BTCUSDT_SPOT_DAY), "--config", str(config), "--no-progress", "--out", str(tmp_path / "out")]
+    refused(capsys, argv, f"{config}: not UTF-8 text (byte 40 is not)", "save it as UTF-8")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_key_file_that_is_not_utf8_is_refused_naming_it_and_quoting_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    keys = tmp_path / "keys.json"
+    keys.write_bytes(b'{"apiKey": "secret-\xff-key", "secret": "s"}')
+    keys.chmod(0o600)
+    argv = ["run", "--symbols", "BTC/USDT", "--strategy", "sma_cross", "--broker", "ccxt", "--key-file", str(keys)]
+    line = refused(capsys, [*argv, "--out", str(tmp_path / "out")], "keys.json: not UTF-8 text", "save it as UTF-8")
+    assert "secret-" not in line
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("flag", [[], ["--fresh"], ["--resume"]])
+def test_a_db_that_is_not_a_state_file_is_refused_and_left_as_it_was_with_no_lock(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: list[str]
+) -> None:
+    bars = tmp_path / "bars.csv"
+    bars.write_bytes(BTCUSDT_SPOT_DAY.read_bytes())
+    out = tmp_path / "out"
+    argv = ["replay", str(bars), *SMA, "--db", str(bars), "--out", str(out), *flag]
+    refused(capsys, argv, f"{bars} is not an stds state file", "point --db at OUT/state.sqlite")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["bars.csv"]
+    assert bars.read_bytes() == BTCUSDT_SPOT_DAY.read_bytes()
+
+
+def test_a_live_run_on_a_db_that_is_not_a_state_file_leaves_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bars = tmp_path / "bars.csv"
+    bars.write_bytes(BTCUSDT_SPOT_DAY.read_bytes())
+    argv = ["run", "--symbols", "BTC/USDT", "--strategy", "sma_cross", "--db", str(bars), "--out", str(tmp_path / "o")]
+    refused(capsys, argv, f"{bars} is not an stds state file")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["bars.csv"]
