@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
 def _check_broker(config: StdsConfig, symbols: Sequence[str], *, local_exchange: bool) -> Credentials | None:
     """The safety rails before anything starts: a live run is explicit, shown, and has its keys.
     Returns the credentials to trade with (None: paper, or the local exchange's own account)."""
-    from infra.local.trading import check_live, live_banner
+    from infra.local.trading import ccxt_broker, check_keys, check_live, live_banner
 
     check_live(config, symbols, local_exchange)
     if config.broker.kind != "ccxt" or local_exchange:
@@ -104,6 +104,7 @@ def _check_broker(config: StdsConfig, symbols: Sequence[str], *, local_exchange:
     from infra.local.exchange_keys import load_credentials
 
     credentials = load_credentials(config.broker.key_file)
+    check_keys(ccxt_broker(config.broker, credentials, None))
     if config.broker.live:
         print(live_banner(config, "binance", symbols), file=sys.stderr)
     else:

@@ -5,12 +5,32 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
-from consumers.execution.ccxt_broker import CcxtBroker, Credentials
+from consumers.execution.ccxt_broker import API_KEY_VARIABLE, SECRET_VARIABLE, CcxtBroker, Credentials
 from infra.config import BrokerConfig, StdsConfig
 
 
 class UnsafeToTrade(ValueError):
     """The settings would trade in a way the user did not ask for explicitly; nothing was started."""
+
+
+class KeysRefused(ValueError):
+    """The exchange refused the keys; nothing was started. The message quotes the exchange, never a key."""
+
+
+def check_keys(broker: CcxtBroker) -> None:
+    """Ask the exchange for the account's balances once before anything starts, so keys it refuses end
+    the command in one line instead of in the first order, with a state already written."""
+    import ccxt
+
+    try:
+        broker.balances()
+    except (ccxt.AuthenticationError, ccxt.PermissionDenied) as error:  # ccxt quotes the answer, not the key
+        where = f"{broker.exchange_id} {'testnet' if broker.sandbox else 'exchange'}"
+        at = f" at {broker.rest_url}" if broker.rest_url else ""
+        raise KeysRefused(
+            f"the {where}{at} refused the keys: {error}; set {API_KEY_VARIABLE} and {SECRET_VARIABLE}, or "
+            "--key-file, to keys of that account (testnet keys are not the live account's)"
+        ) from None
 
 
 def ccxt_broker(broker: BrokerConfig, credentials: Credentials, rest_url: str | None) -> CcxtBroker:
