@@ -3,14 +3,22 @@ written (no state, no lock, no report)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from consumers.stores.sqlite import SqliteState
 from infra.cli import main
-from tests.conftest import BTCUSDT_SPOT_DAY, one_line_error
+from tests.conftest import BTCUSDT_SPOT_DAY, one_line_error, spot_day_bars
+from tools.local_exchange.orders import SpotAccount
+from tools.local_exchange.server import LocalBinance
+from tools.local_exchange.tape import Tape
 
 SMA = ["--strategy", "sma_cross", "--no-progress", "--no-chart"]
+API_KEY = "hostile-test-key"
+SECRET = "hostile-test-secret"
 
 
 def exit_code(argv: list[str]) -> int:
@@ -144,3 +152,92 @@ def test_a_live_run_on_a_db_that_is_not_a_state_file_leaves_nothing(
     argv = ["run", "--symbols", "BTC/USDT", "--strategy", "sma_cross", "--db", str(bars), "--out", str(tmp_path / "o")]
     refused(capsys, argv, f"{bars} is not an stds state file")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["bars.csv"]
+
+
+@pytest.fixture
+def local_binance() -> Iterator[tuple[LocalBinance, str]]:
+    """The local Binance in `tools/`, answering signed calls as Binance does (bad keys: -2015, -1022)."""
+    exchange = LocalBinance(Tape.of(spot_day_bars(limit=60)), speed=60, account=SpotAccount(API_KEY, SECRET))
+    with exchange.serving_in_thread() as (_, rest_url):
+        yield exchange, rest_url
+
+
+BAD_KEYS = {  # what the local Binance answers, as Binance does
+    "wrong key": ("not-the-key", SECRET, '{"code":-2015,"msg":"Invalid API-key, IP, or permissions for action."}'),
+    "wrong secret": (API_KEY, "not-the-secret", '{"code":-1022,"msg":"Signature for this request is not valid."}'),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_KEYS))
+def test_keys_the_exchange_refuses_end_a_ccxt_run_in_one_line_before_any_state(
+    local_binance: tuple[LocalBinance, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    case: str,
+) -> None:
+    api_key, secret, answer = BAD_KEYS[case]
+    exchange, rest_url = local_binance
+    monkeypatch.setenv("STDS_EXCHANGE_API_KEY", api_key)
+    monkeypatch.setenv("STDS_EXCHANGE_SECRET", secret)
+    ws_url = rest_url.replace("http", "ws")
+    argv = ["run", "--symbols", "BTC/USDT", "--strategy", "sma_cross", "--ws-url", ws_url, "--rest-url", rest_url]
+    argv += ["--broker", "ccxt", "--exchange-url", rest_url, "--out", str(tmp_path / "out")]
+    line = refused(capsys, argv, f"the binance testnet at {rest_url} refused the keys: binance {answer}")
+    assert "STDS_EXCHANGE_API_KEY" in line and "--key-file" in line
+    assert api_key not in line and secret not in line
+    assert nothing_in(tmp_path) and exchange.orders.orders == []
+
+
+def no_signed_request_after(exchange: LocalBinance) -> Callable[[], bool]:
+    """Each signed request takes one entry of the exchange's fault queue: entries still there were never asked."""
+    exchange.orders.request_faults.extend([None] * 3)
+    return lambda: len(exchange.orders.request_faults) == 3
+
+
+def reconcile_argv(tmp_path: Path, rest_url: str, *broker: str) -> list[str]:
+    config = tmp_path / "strategies.toml"
+    config.write_text('[strategies]\nsma = { use = "sma_cross", symbols = ["BTC/USDT"] }\n')
+    return ["reconcile", "--db", str(tmp_path / "state.sqlite"), "--config", str(config), *broker]
+
+
+def test_reconcile_needs_an_explicit_broker_and_sends_no_keys_without_one(
+    local_binance: tuple[LocalBinance, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    exchange, rest_url = local_binance
+    monkeypatch.setenv("STDS_EXCHANGE_API_KEY", API_KEY)
+    monkeypatch.setenv("STDS_EXCHANGE_SECRET", SECRET)
+    SqliteState(tmp_path / "state.sqlite", Decimal(100_000)).close()
+    unasked = no_signed_request_after(exchange)
+    before = sorted(path.name for path in tmp_path.iterdir())
+    for broker in ([], ["--broker", "paper"]):
+        argv = reconcile_argv(tmp_path, rest_url, *broker, "--exchange-url", rest_url)
+        refused(capsys, argv, "give --broker ccxt")
+    assert unasked()
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([*before, "strategies.toml"])
+
+
+def test_reconcile_refuses_the_state_of_a_paper_run_against_an_exchange_account(
+    local_binance: tuple[LocalBinance, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    exchange, rest_url = local_binance
+    monkeypatch.setenv("STDS_EXCHANGE_API_KEY", API_KEY)
+    monkeypatch.setenv("STDS_EXCHANGE_SECRET", SECRET)
+    argv = reconcile_argv(tmp_path, rest_url)
+    paper_run = ["replay", str(BTCUSDT_SPOT_DAY), "--config", argv[4], "--no-progress", "--no-chart"]
+    assert main([*paper_run, "--out", str(tmp_path)]) == 0
+    capsys.readouterr()
+    state = (tmp_path / "state.sqlite").read_bytes()
+    unasked = no_signed_request_after(exchange)
+    line = refused(capsys, [*argv, "--broker", "ccxt", "--exchange-url", rest_url], "holds a run on the paper broker")
+    assert "not the binance testnet" in line and "--sandbox/--live" in line
+    assert (tmp_path / "state.sqlite").read_bytes() == state
+    assert main(["holdings", "--db", str(tmp_path / "state.sqlite")]) == 0
+    assert capsys.readouterr().out.startswith("kill switch: released")
+    assert unasked()
