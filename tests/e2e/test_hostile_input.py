@@ -241,3 +241,12 @@ def test_reconcile_refuses_the_state_of_a_paper_run_against_an_exchange_account(
     assert main(["holdings", "--db", str(tmp_path / "state.sqlite")]) == 0
     assert capsys.readouterr().out.startswith("kill switch: released")
     assert unasked()
+
+
+def test_an_unknown_aws_profile_is_one_line_saying_what_to_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))  # no profile of the machine's is used
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+    refused(capsys, ["dlq", "list"], "AWS: The config profile (no-such-profile) could not be found", "AWS_PROFILE")
