@@ -11,6 +11,7 @@ import pytest
 
 from consumers.stores.sqlite import SqliteState
 from infra.cli import main
+from infra.cli.exchange import open_local_exchange
 from tests.conftest import BTCUSDT_SPOT_DAY, one_line_error, spot_day_bars
 from tools.local_exchange.orders import SpotAccount
 from tools.local_exchange.server import LocalBinance
@@ -250,3 +251,25 @@ def test_an_unknown_aws_profile_is_one_line_saying_what_to_set(
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
     monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
     refused(capsys, ["dlq", "list"], "AWS: The config profile (no-such-profile) could not be found", "AWS_PROFILE")
+
+
+def test_rows_the_local_exchange_refuses_are_reported_with_their_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = BTCUSDT_SPOT_DAY.read_text().splitlines()[:30]
+    lines[4] = lines[4].replace(lines[4].split(",")[1], "abc", 1)
+    lines[8] = "garbage"
+    day = tmp_path / BTCUSDT_SPOT_DAY.name
+    day.write_text("\n".join(lines) + "\n")
+    exchange = open_local_exchange([day], speed=60, fault_rate=0, seed=7)
+    assert exchange.tape.count(["BTC/USDT"]) == 28
+    assert capsys.readouterr().err.splitlines()[-3:] == [
+        f"stds exchange: refused {day}:5: not a number: open 'abc'",
+        f"stds exchange: refused {day}:9: expected 12 columns, found 1",
+        "stds exchange: 2 refused rows are not served; the other bars are",
+    ]
+
+
+def test_a_local_exchange_with_no_bar_to_serve_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "BTC_USDT-1m.json").write_bytes(b"")
+    refused(capsys, ["exchange", str(tmp_path), "--port", "0"], f"no bar could be read from {tmp_path}")
