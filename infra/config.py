@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -17,6 +17,7 @@ from events.codec import describe_errors
 
 STRATEGY_NAME = r"^[a-z][a-z0-9_-]{0,47}$"
 MAX_CASH = Decimal("1e15")
+Table = TypeVar("Table", bound=BaseModel)
 
 
 class ConfigError(ValueError):
@@ -124,9 +125,9 @@ def parse_config(document: dict[str, Any], origin: str = "configuration") -> Std
     return config
 
 
-def paper_config(values: dict[str, Any], origin: str) -> PaperConfig:
-    """Paper broker settings from the command line, checked like the file's `[paper]` table."""
+def table_from_options(table: type[Table], values: dict[str, Any], origin: str) -> Table:
+    """A table of the file (`[paper]`, `[risk]`) with command-line options over it, checked like the file."""
     try:
-        return PaperConfig.model_validate(values)
+        return table.model_validate(values)
     except ValidationError as error:
         raise ConfigError(f"{origin}: {describe_errors(error)}") from None

@@ -77,6 +77,26 @@ def add_broker_options(command: argparse.ArgumentParser) -> None:
     broker.add_argument("--exchange-url", help="a Binance-compatible REST base for orders (e.g. `stds exchange`)")
 
 
+def add_risk_options(command: argparse.ArgumentParser) -> None:
+    """The default risk limits, over the strategies file's [risk] table (a --live run needs both)."""
+    risk = command.add_argument_group("risk", "limits of every sub-account (defaults: the [risk] table, else none)")
+    risk.add_argument("--max-position", type=decimal_number, help="largest position, in base units")
+    risk.add_argument("--max-order-notional", type=decimal_number, help="largest order, qty × price in quote")
+
+
+def with_risk_args(config: StdsConfig, args: argparse.Namespace) -> StdsConfig:
+    """The [risk] table with --max-position and --max-order-notional over it."""
+    from consumers.execution.risk import RiskLimits
+    from infra.config import table_from_options
+
+    overrides = _given({"max_position": args.max_position, "max_order_notional": args.max_order_notional})
+    if not overrides:
+        return config
+    values = {**config.risk.model_dump(), **overrides}
+    risk = table_from_options(RiskLimits, values, "--max-position/--max-order-notional")
+    return config.model_copy(update={"risk": risk})
+
+
 def add_streamer_options(command: argparse.ArgumentParser) -> None:
     """What `stds run` and `stds stream` both need to hold the exchange's candle streams."""
     command.add_argument("--symbols", required=True, help="ccxt symbols to stream, e.g. BTC/USDT,ETH/USDT")
@@ -114,7 +134,7 @@ def streamer_settings(args: argparse.Namespace) -> StreamerSettings:
 def config_from_args(args: argparse.Namespace, strategy_symbols: str | None) -> tuple[StdsConfig, Path]:
     """The strategies file (--config), or the one strategy of --strategy/--param; with the paper options over it."""
     # here, not at the top: the configuration's pydantic models are slow to import and `stds --help` needs none
-    from infra.config import ConfigError, StdsConfig, StrategyConfig, load_config, paper_config
+    from infra.config import ConfigError, PaperConfig, StdsConfig, StrategyConfig, load_config, table_from_options
 
     if args.config:
         config, config_dir = load_config(args.config), args.config.parent
@@ -128,7 +148,8 @@ def config_from_args(args: argparse.Namespace, strategy_symbols: str | None) -> 
         config_dir = Path.cwd()
     paper = _given({"fee_bps": args.fee_bps, "slippage_bps": args.slippage_bps, "starting_cash": args.cash})
     if paper:
-        settings = paper_config({**config.paper.model_dump(), **paper}, "--fee-bps/--slippage-bps/--cash")
+        origin = "--fee-bps/--slippage-bps/--cash"
+        settings = table_from_options(PaperConfig, {**config.paper.model_dump(), **paper}, origin)
         config = config.model_copy(update={"paper": settings})
     return config, config_dir
 

@@ -3,6 +3,11 @@ written (no state, no lock, no report)."""
 
 from __future__ import annotations
 
+import os
+import pty
+import select
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -12,7 +17,7 @@ import pytest
 from consumers.stores.sqlite import SqliteState
 from infra.cli import main
 from infra.cli.exchange import open_local_exchange
-from tests.conftest import BTCUSDT_SPOT_DAY, one_line_error, spot_day_bars
+from tests.conftest import BTCUSDT_SPOT_DAY, REPO_ROOT, one_line_error, spot_day_bars
 from tools.local_exchange.orders import SpotAccount
 from tools.local_exchange.server import LocalBinance
 from tools.local_exchange.tape import Tape
@@ -273,3 +278,94 @@ def test_rows_the_local_exchange_refuses_are_reported_with_their_file_and_line(
 def test_a_local_exchange_with_no_bar_to_serve_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "BTC_USDT-1m.json").write_bytes(b"")
     refused(capsys, ["exchange", str(tmp_path), "--port", "0"], f"no bar could be read from {tmp_path}")
+
+
+def live_argv(rest_url: str, out: Path) -> list[str]:
+    """A real-money run as the user types it, its exchange being the local Binance (no real one is reachable)."""
+    ws_url = rest_url.replace("http", "ws")
+    strategy = ["--symbols", "BTC/USDT", "--strategy", "sma_cross", "--param", "qty=0.01"]
+    exchange = ["--ws-url", ws_url, "--rest-url", rest_url, "--broker", "ccxt", "--live", "--exchange-url", rest_url]
+    return ["run", *strategy, *exchange, "--out", str(out)]
+
+
+def test_live_without_risk_limits_is_refused_naming_what_to_set(
+    local_binance: tuple[LocalBinance, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    exchange, rest_url = local_binance
+    unasked = no_signed_request_after(exchange)
+    line = refused(capsys, live_argv(rest_url, tmp_path / "out"), "--live needs risk limits", "sma_cross BTC/USDT")
+    assert "--max-position and --max-order-notional" in line and "[risk] table" in line
+    assert nothing_in(tmp_path) and unasked()
+
+
+def test_live_without_a_terminal_or_yes_is_refused_after_showing_what_would_trade(
+    local_binance: tuple[LocalBinance, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    exchange, rest_url = local_binance
+    monkeypatch.setenv("STDS_EXCHANGE_API_KEY", API_KEY)
+    monkeypatch.setenv("STDS_EXCHANGE_SECRET", SECRET)
+    argv = [*live_argv(rest_url, tmp_path / "out"), "--max-position", "0.05", "--max-order-notional", "1000"]
+    assert exit_code(argv) == 2
+    shown = capsys.readouterr().err.splitlines()
+    assert shown[:2] == [
+        "LIVE TRADING on binance with real money:",
+        "  sma_cross            BTC/USDT     sma_cross qty 0.01, max order notional 1000, max position 0.05, "
+        "shorts allowed",
+    ]
+    assert (
+        shown[-1]
+        == "stds: error: --live trades real money and asks first: run it on a terminal, or add --yes in scripts"
+    )
+    assert nothing_in(tmp_path) and exchange.orders.orders == []
+
+
+def on_a_terminal(argv: list[str], answer: bytes, environ: dict[str, str]) -> tuple[int, str]:
+    """`stds ARGV` in a pseudo-terminal, typing `answer` at its question; its exit code and what it showed."""
+    controller, terminal = pty.openpty()
+    command = [sys.executable, "-m", "infra.cli", *argv]
+    process = subprocess.Popen(command, stdin=terminal, stdout=terminal, stderr=terminal, env=environ)
+    os.close(terminal)
+    shown = read_until(controller, b"type yes to trade real money as shown: ")
+    os.write(controller, answer)
+    shown += read_until(controller, None)
+    os.close(controller)
+    return process.wait(timeout=120), shown.decode()
+
+
+def read_until(controller: int, needle: bytes | None) -> bytes:
+    """What the terminal shows until `needle` (None: until the program closes it); a hang fails, not blocks."""
+    shown = b""
+    while needle is None or needle not in shown:
+        ready, _, _ = select.select([controller], [], [], 120)
+        assert ready, f"the program showed nothing more for 120 s after {shown[-300:]!r}"
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the program ended and closed the terminal
+            chunk = b""
+        if not chunk:
+            assert needle is None, f"the program ended before asking: {shown[-600:]!r}"
+            break
+        shown += chunk
+    return shown
+
+
+@pytest.mark.parametrize(("answer", "code"), [(b"no\n", 2), (b"yes\n", 0)])
+def test_live_on_a_terminal_trades_only_once_yes_is_typed(
+    local_binance: tuple[LocalBinance, str], tmp_path: Path, answer: bytes, code: int
+) -> None:
+    exchange, rest_url = local_binance
+    environ = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "STDS_EXCHANGE_API_KEY": API_KEY}
+    environ["STDS_EXCHANGE_SECRET"] = SECRET
+    out = tmp_path / "out"
+    argv = [*live_argv(rest_url, out), "--max-position", "0.05", "--max-order-notional", "1000", "--duration", "1"]
+    exit_status, shown = on_a_terminal([*argv, "--no-print"], answer, environ)
+    assert exit_status == code, shown
+    assert "LIVE TRADING on binance with real money:" in shown
+    if code == 2:
+        assert shown.strip().splitlines()[-1] == "stds: error: --live not confirmed: nothing was started"
+        assert nothing_in(tmp_path) and exchange.orders.orders == []
+    else:
+        assert (out / "state.sqlite").is_file() and (out / "summary.json").is_file()
