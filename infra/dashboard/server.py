@@ -259,7 +259,7 @@ def _halt_reason(body: bytes) -> str:
         document = orjson.loads(body)
     except orjson.JSONDecodeError:
         raise web.HTTPBadRequest(text='a halt body is JSON: {"reason": "..."}') from None
-    if not isinstance(document, dict) or not isinstance(document.get("reason", ""), str):
+    if not isinstance(document, dict) or not isinstance(document.get("reason"), str | None):
         raise web.HTTPBadRequest(text='a halt body is a JSON object with a string reason: {"reason": "..."}')
     try:
         return halt_reason(document.get("reason") or default)
