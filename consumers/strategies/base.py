@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -28,9 +29,12 @@ class StrategyParams(BaseModel):
 
     @field_validator("*", mode="after")
     @classmethod
-    def _fits_64_bits(cls, value: Any) -> Any:
+    def _storable_number(cls, value: Any) -> Any:
+        """Every parameter is kept with the run's state: integers within 64 bits, floats finite."""
         if type(value) is int and value.bit_length() > INTEGER_BITS:
             raise ValueError(f"{value} is beyond a 64-bit integer (at most {2**INTEGER_BITS - 1:,})")
+        if type(value) is float and not math.isfinite(value):
+            raise ValueError(f"{value} is not a finite number")
         return value
 
 

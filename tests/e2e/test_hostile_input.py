@@ -65,6 +65,12 @@ def test_speed_zero_is_as_fast_as_possible_for_a_replay_only(
     assert main(["replay", str(BTCUSDT_SPOT_DAY), *SMA, "--out", str(tmp_path), "--speed", "0"]) == 0
 
 
+def test_a_float_parameter_that_is_not_finite_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["replay", str(BTCUSDT_SPOT_DAY), "--strategy", "bollinger_reversion", "--param", "k=inf"]
+    refused(capsys, [*argv, "--no-progress", "--out", str(tmp_path / "out")], "params.k: inf is not a finite number")
+    assert nothing_in(tmp_path)
+
+
 @pytest.mark.parametrize(
     ("params", "needles"),
     [
