@@ -100,6 +100,8 @@ def load_config(path: Path) -> StdsConfig:
         raise ConfigError(f"{path}: no such configuration file (see strategies.example.toml)") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not a strategies file: arrays or tables nested too deep to read") from None
     return parse_config(document, str(path))
 
 

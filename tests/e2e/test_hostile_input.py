@@ -375,3 +375,18 @@ def test_live_on_a_terminal_trades_only_once_yes_is_typed(
         assert nothing_in(tmp_path) and exchange.orders.orders == []
     else:
         assert (out / "state.sqlite").is_file() and (out / "summary.json").is_file()
+
+
+def test_a_strategies_file_or_key_file_nested_100000_deep_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "strategies.toml"
+    config.write_text("a = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    argv = ["replay", str(BTCUSDT_SPOT_DAY), "--config", str(config), "--out", str(tmp_path / "out")]
+    refused(capsys, argv, f"{config}: not a strategies file: arrays or tables nested too deep")
+    keys = tmp_path / "keys.json"
+    keys.write_text("[" * 100_000 + "]" * 100_000)
+    keys.chmod(0o600)
+    argv = ["run", "--symbols", "BTC/USDT", "--strategy", "sma_cross", "--broker", "ccxt", "--key-file", str(keys)]
+    refused(capsys, [*argv, "--out", str(tmp_path / "out")], f"key file {keys} is not a JSON object")
+    assert not (tmp_path / "out").exists()
