@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from infra.cli.options import speed
+from infra.cli.options import fault_rate, port, speed
 
 if TYPE_CHECKING:
     from events.dead_letters import DeadLetterList
@@ -23,9 +23,9 @@ def add(commands: Commands) -> None:
     )
     exchange.add_argument("paths", nargs="+", type=Path, help="files or folders of recorded bars")
     exchange.add_argument("--host", default="127.0.0.1")
-    exchange.add_argument("--port", type=int, default=8765)
+    exchange.add_argument("--port", type=port, default=8765)
     exchange.add_argument("--speed", type=speed, default=60.0, help="market time × this")
-    exchange.add_argument("--faults", type=float, default=0.0, help="fault rate per message (0 = none)")
+    exchange.add_argument("--faults", type=fault_rate, default=0.0, help="fault rate per message (0 = none)")
     exchange.add_argument("--seed", type=int, default=7, help="seed of the fault generator")
     exchange.set_defaults(run=run)
 

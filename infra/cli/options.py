@@ -30,17 +30,39 @@ def decimal_number(text: str) -> Decimal:
 
 def speed(text: str) -> float:
     """`--speed`: how many times faster than the market's own time bars are released."""
-    value = _float_or_nan(text)
-    if not MIN_SPEED <= value <= MAX_SPEED:  # NaN, infinities and negatives fail this too
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: a speed is a factor of market time from {MIN_SPEED} to {MAX_SPEED:.0e} (3600: an hour a second)"
-        )
-    return value
+    return _within(text, MIN_SPEED, MAX_SPEED, "a speed is a factor of market time", "3600: an hour a second")
 
 
 def speed_or_zero(text: str) -> float:
     """`--speed` where 0 means as fast as possible."""
     return 0.0 if _float_or_nan(text) == 0 else speed(text)
+
+
+def seconds(text: str) -> float:
+    """A duration or interval: a finite number of seconds above 0 (NaN would never end, 0 would spin)."""
+    return _within(text, 0.001, 1e9, "seconds", "60: a minute")
+
+
+def fault_rate(text: str) -> float:
+    """Faults per message, from 0 (none) to 1 (every one)."""
+    return _within(text, 0.0, 1.0, "a fault rate per message", "0.05: one in twenty")
+
+
+def port(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = -1
+    if not 0 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r}: a port is from 0 to 65535 (0: any free one)")
+    return number
+
+
+def _within(text: str, low: float, high: float, what: str, example: str) -> float:
+    value = _float_or_nan(text)
+    if not low <= value <= high:  # NaN, infinities and negatives fail this too
+        raise argparse.ArgumentTypeError(f"{text!r}: {what} from {low:g} to {high:g} (e.g. {example})")
+    return value
 
 
 def _float_or_nan(text: str) -> float:
@@ -104,9 +126,9 @@ def add_streamer_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--ws-url", help="websocket base, e.g. ws://127.0.0.1:8765; none: the exchange's public one")
     command.add_argument("--rest-url", help="REST base for backfill, e.g. http://127.0.0.1:8765")
     command.add_argument("--since", help="first run only: backfill from this UTC time (ISO) or epoch ms")
-    command.add_argument("--duration", type=float, help="stop after this many seconds")
-    command.add_argument("--silence", type=float, default=60.0, help="seconds without a message before reconnecting")
-    command.add_argument("--heartbeat", type=float, default=60.0, help="seconds between health log lines")
+    command.add_argument("--duration", type=seconds, help="stop after this many seconds")
+    command.add_argument("--silence", type=seconds, default=60.0, help="seconds without a message before reconnecting")
+    command.add_argument("--heartbeat", type=seconds, default=60.0, help="seconds between health log lines")
 
 
 def add_region_option(command: argparse.ArgumentParser) -> None:

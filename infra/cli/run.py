@@ -14,6 +14,7 @@ from infra.cli.options import (
     add_risk_options,
     add_streamer_options,
     config_from_args,
+    fault_rate,
     print_summary,
     speed,
     streamer_settings,
@@ -58,7 +59,7 @@ def add(commands: Commands) -> None:
         help="serve these recorded bars from a local Binance in this process and stream from it",
     )
     live.add_argument("--speed", type=speed, default=600.0, help="with --local-exchange: market time × this")
-    live.add_argument("--faults", type=float, default=0.0, help="with --local-exchange: fault rate per message")
+    live.add_argument("--faults", type=fault_rate, default=0.0, help="with --local-exchange: fault rate per message")
     add_broker_options(live)
     live.add_argument("--yes", action="store_true", help="with --live: trade without asking (for scripts)")
     add_risk_options(live)

@@ -58,6 +58,31 @@ def test_a_speed_that_is_no_speed_is_refused(
     assert nothing_in(tmp_path)
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [
+        ("--duration", "nan", "seconds from 0.001 to 1e+09"),
+        ("--duration", "-1", "seconds from 0.001 to 1e+09"),
+        ("--silence", "0", "seconds from 0.001 to 1e+09"),
+        ("--heartbeat", "inf", "seconds from 0.001 to 1e+09"),
+        ("--faults", "nan", "a fault rate per message from 0 to 1"),
+        ("--faults", "2", "a fault rate per message from 0 to 1"),
+    ],
+)
+def test_times_and_rates_that_would_never_end_or_spin_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str, value: str, says: str
+) -> None:
+    argv = ["run", "--symbols", "BTC/USDT", "--strategy", "sma_cross", "--out", str(tmp_path / "out")]
+    refused(capsys, [*argv, f"{option}={value}"], option, says)
+    assert nothing_in(tmp_path)
+
+
+@pytest.mark.parametrize("command", [["exchange", str(BTCUSDT_SPOT_DAY)], ["dashboard", "--db", "state.sqlite"]])
+@pytest.mark.parametrize("value", ["-1", "65536", "99999", "http"])
+def test_a_port_that_is_no_port_is_refused(capsys: pytest.CaptureFixture[str], command: list[str], value: str) -> None:
+    refused(capsys, [*command, f"--port={value}"], "--port", "a port is from 0 to 65535")
+
+
 def test_speed_zero_is_as_fast_as_possible_for_a_replay_only(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
