@@ -192,8 +192,11 @@ def test_a_live_run_on_a_db_that_is_not_a_state_file_leaves_nothing(
 
 
 @pytest.fixture
-def local_binance() -> Iterator[tuple[LocalBinance, str]]:
-    """The local Binance in `tools/`, answering signed calls as Binance does (bad keys: -2015, -1022)."""
+def local_binance(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[LocalBinance, str]]:
+    """The local Binance in `tools/`, answering signed calls as Binance does (bad keys: -2015, -1022), and its
+    account's keys in the environment, where stds reads them."""
+    monkeypatch.setenv("STDS_EXCHANGE_API_KEY", API_KEY)
+    monkeypatch.setenv("STDS_EXCHANGE_SECRET", SECRET)
     exchange = LocalBinance(Tape.of(spot_day_bars(limit=60)), speed=60, account=SpotAccount(API_KEY, SECRET))
     with exchange.serving_in_thread() as (_, rest_url):
         yield exchange, rest_url
@@ -241,12 +244,9 @@ def reconcile_argv(tmp_path: Path, rest_url: str, *broker: str) -> list[str]:
 def test_reconcile_needs_an_explicit_broker_and_sends_no_keys_without_one(
     local_binance: tuple[LocalBinance, str],
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     exchange, rest_url = local_binance
-    monkeypatch.setenv("STDS_EXCHANGE_API_KEY", API_KEY)
-    monkeypatch.setenv("STDS_EXCHANGE_SECRET", SECRET)
     SqliteState(tmp_path / "state.sqlite", Decimal(100_000)).close()
     unasked = no_signed_request_after(exchange)
     before = sorted(path.name for path in tmp_path.iterdir())
@@ -260,12 +260,9 @@ def test_reconcile_needs_an_explicit_broker_and_sends_no_keys_without_one(
 def test_reconcile_refuses_the_state_of_a_paper_run_against_an_exchange_account(
     local_binance: tuple[LocalBinance, str],
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     exchange, rest_url = local_binance
-    monkeypatch.setenv("STDS_EXCHANGE_API_KEY", API_KEY)
-    monkeypatch.setenv("STDS_EXCHANGE_SECRET", SECRET)
     argv = reconcile_argv(tmp_path, rest_url)
     paper_run = ["replay", str(BTCUSDT_SPOT_DAY), "--config", argv[4], "--no-progress", "--no-chart"]
     assert main([*paper_run, "--out", str(tmp_path)]) == 0
@@ -332,12 +329,9 @@ def test_live_without_risk_limits_is_refused_naming_what_to_set(
 def test_live_without_a_terminal_or_yes_is_refused_after_showing_what_would_trade(
     local_binance: tuple[LocalBinance, str],
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     exchange, rest_url = local_binance
-    monkeypatch.setenv("STDS_EXCHANGE_API_KEY", API_KEY)
-    monkeypatch.setenv("STDS_EXCHANGE_SECRET", SECRET)
     argv = [*live_argv(rest_url, tmp_path / "out"), "--max-position", "0.05", "--max-order-notional", "1000"]
     assert exit_code(argv) == 2
     shown = capsys.readouterr().err.splitlines()
@@ -388,8 +382,7 @@ def test_live_on_a_terminal_trades_only_once_yes_is_typed(
     local_binance: tuple[LocalBinance, str], tmp_path: Path, answer: bytes, code: int
 ) -> None:
     exchange, rest_url = local_binance
-    environ = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "STDS_EXCHANGE_API_KEY": API_KEY}
-    environ["STDS_EXCHANGE_SECRET"] = SECRET
+    environ = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}  # the exchange's keys included
     out = tmp_path / "out"
     argv = [*live_argv(rest_url, out), "--max-position", "0.05", "--max-order-notional", "1000", "--duration", "1"]
     exit_status, shown = on_a_terminal([*argv, "--no-print"], answer, environ)
