@@ -63,7 +63,11 @@ def confirm_live(*, yes: bool, on_terminal: bool, ask: Callable[[str], str] = in
         return
     if not on_terminal:
         raise UnsafeToTrade("--live trades real money and asks first: run it on a terminal, or add --yes in scripts")
-    if ask("type yes to trade real money as shown: ").strip().lower() != "yes":
+    try:
+        answer = ask("type yes to trade real money as shown: ")
+    except EOFError:  # Ctrl-D, or a terminal closed while asking
+        answer = ""
+    if answer.strip().lower() != "yes":
         raise UnsafeToTrade("--live not confirmed: nothing was started")
 
 
@@ -86,10 +90,11 @@ def check_live(config: StdsConfig, symbols: Iterable[str], local_exchange: bool)
         if limit.max_position is None or limit.max_order_notional is None
     ]
     if unlimited:
+        named = ", ".join(unlimited[:3]) + (" ..." if len(unlimited) > 3 else "")
         raise UnsafeToTrade(
-            f"--live needs risk limits, none set for {', '.join(unlimited[:3])}{' ...' if len(unlimited) > 3 else ''}"
-            ": give --max-position and --max-order-notional, or set max_position and max_order_notional in "
-            "the strategies file's [risk] table (or a strategy's own risk = {...})"
+            f"--live needs risk limits (a max position and a max order notional), missing for {named}: give "
+            "--max-position and --max-order-notional, or set max_position and max_order_notional in the strategies "
+            "file's [risk] table (or a strategy's own risk = {...})"
         )
 
 

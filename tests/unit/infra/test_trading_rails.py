@@ -89,7 +89,7 @@ def test_the_live_banner_names_every_strategy_symbol_size_and_limit() -> None:
 
 def test_live_is_refused_without_both_risk_limits_for_every_sub_account() -> None:
     unlimited = config(kind="ccxt", live=True).model_copy(update={"risk": RiskLimits(max_position=Decimal(1))})
-    with pytest.raises(UnsafeToTrade, match="none set for sma BTC/USDT, all BTC/USDT: give --max-position") as refused:
+    with pytest.raises(UnsafeToTrade, match="missing for sma BTC/USDT, all BTC/USDT: give --max-position") as refused:
         check_live(unlimited, ["BTC/USDT"], local_exchange=False)
     assert "max_position and max_order_notional in the strategies file's [risk] table" in str(refused.value)
 
@@ -103,6 +103,12 @@ def test_live_asks_on_a_terminal_and_refuses_without_one_unless_yes() -> None:
     with pytest.raises(UnsafeToTrade, match="run it on a terminal, or add --yes in scripts"):
         confirm_live(yes=False, on_terminal=False, ask=lambda prompt: "yes")
     confirm_live(yes=True, on_terminal=False, ask=lambda prompt: pytest.fail("--yes asks nothing"))
+
+    def closed(prompt: str) -> str:
+        raise EOFError
+
+    with pytest.raises(UnsafeToTrade, match="not confirmed"):
+        confirm_live(yes=False, on_terminal=True, ask=closed)
 
 
 def test_the_broker_table_is_validated_naming_the_key() -> None:
