@@ -20,7 +20,8 @@ def add(commands: Commands) -> None:
             "Fetch the exchange's balances, open orders and the state of every unsettled order; settle pending "
             "orders older than the deadline from the exchange's answer; compare each asset with the sum of the "
             "sub-accounts plus the configured baseline; engage the kill switch naming what differs. The result "
-            "is kept in the state file (`stds holdings` shows it). Exit 0 when everything agrees, 1 otherwise."
+            "is kept in the state file (`stds holdings` shows it). Exit 0 when everything agrees, 1 otherwise. "
+            "Needs --broker ccxt (the testnet, or --live), and refuses a state whose run traded elsewhere."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
