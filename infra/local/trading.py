@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 
 from consumers.execution.ccxt_broker import API_KEY_VARIABLE, SECRET_VARIABLE, CcxtBroker, Credentials
+from consumers.reconciliation.ports import ExchangeUnreachable
 from infra.config import BrokerConfig, StdsConfig
 from infra.strategy_loader import StrategySpec
+
+log = logging.getLogger(__name__)
 
 
 class UnsafeToTrade(ValueError):
@@ -25,6 +29,8 @@ def check_keys(broker: CcxtBroker) -> None:
 
     try:
         broker.balances()
+    except ExchangeUnreachable as error:  # nothing known about the keys: the run's reconciliation tries again
+        log.warning("exchange keys not checked: %s", error)
     except (ccxt.AuthenticationError, ccxt.PermissionDenied) as error:  # ccxt quotes the answer, not the key
         where = f"{broker.exchange_id} {'testnet' if broker.sandbox else 'exchange'}"
         at = f" at {broker.rest_url}" if broker.rest_url else ""

@@ -4,17 +4,18 @@ only from the environment or an owner-only file outside the repo, every refusal 
 from __future__ import annotations
 
 import json
+import socket
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from consumers.execution.ccxt_broker import Credentials, MissingCredentials
+from consumers.execution.ccxt_broker import CcxtBroker, Credentials, MissingCredentials, RetryPolicy
 from consumers.execution.risk import RiskLimits
 from infra.cli import main
 from infra.config import BrokerConfig, ConfigError, StdsConfig, StrategyConfig, parse_config
 from infra.local.exchange_keys import load_credentials
-from infra.local.trading import UnsafeToTrade, ccxt_broker, check_live, confirm_live, live_banner
+from infra.local.trading import UnsafeToTrade, ccxt_broker, check_keys, check_live, confirm_live, live_banner
 from infra.strategy_loader import load_strategies
 from tests.conftest import REPO_ROOT
 
@@ -140,3 +141,16 @@ def test_stds_run_refuses_in_one_line_and_exit_2(
     code = main(["run", "--symbols", "BTC/USDT", "--strategy", "sma_cross", "--broker", "ccxt", *extra])
     error = capsys.readouterr().err
     assert code == 2 and len(error.splitlines()) == 1 and says in error
+
+
+def test_an_exchange_that_cannot_be_reached_leaves_the_keys_unchecked_and_the_run_going(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with socket.socket() as closed:  # a loopback port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        rest_url = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    broker = CcxtBroker(
+        "binance", Credentials("k", "s"), rest_url=rest_url, retry=RetryPolicy(give_up_after_s=0), sleep=lambda s: None
+    )
+    check_keys(broker)
+    assert "exchange keys not checked: binance unreachable for balances" in caplog.text
