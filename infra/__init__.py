@@ -1,1 +1,2 @@
-"""Wiring: the embedded local runtime and CLI (and, later, the AWS CDK app)."""
+"""Wiring: the `stds` command line, the embedded runtime (`local/`), the AWS side (`aws/` handlers and stores,
+`cdk/` stack), the dashboard, reports, the cost model, and the configuration and strategy loading they share."""

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -17,6 +17,7 @@ from events.codec import describe_errors
 
 STRATEGY_NAME = r"^[a-z][a-z0-9_-]{0,47}$"
 MAX_CASH = Decimal("1e15")
+Table = TypeVar("Table", bound=BaseModel)
 
 
 class ConfigError(ValueError):
@@ -94,12 +95,22 @@ def load_config(path: Path) -> StdsConfig:
     import tomllib  # only a --config file needs the TOML parser; `--strategy` runs skip its import
 
     try:
-        document = tomllib.loads(path.read_text())
+        document = tomllib.loads(utf8_text(path))
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such configuration file (see strategies.example.toml)") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not a strategies file: arrays or tables nested too deep to read") from None
     return parse_config(document, str(path))
+
+
+def utf8_text(path: Path) -> str:
+    """A file the user wrote (a strategies file, a key file), refused naming it if it is not UTF-8 text."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {error.start} is not): save it as UTF-8") from None
 
 
 def parse_config(document: dict[str, Any], origin: str = "configuration") -> StdsConfig:
@@ -116,9 +127,9 @@ def parse_config(document: dict[str, Any], origin: str = "configuration") -> Std
     return config
 
 
-def paper_config(values: dict[str, Any], origin: str) -> PaperConfig:
-    """Paper broker settings from the command line, checked like the file's `[paper]` table."""
+def table_from_options(table: type[Table], values: dict[str, Any], origin: str) -> Table:
+    """A table of the file (`[paper]`, `[risk]`) with command-line options over it, checked like the file."""
     try:
-        return PaperConfig.model_validate(values)
+        return table.model_validate(values)
     except ValidationError as error:
         raise ConfigError(f"{origin}: {describe_errors(error)}") from None

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from consumers.strategies.base import Strategy
+from consumers.strategies.base import InvalidLookback, Strategy
 from consumers.strategies.builtin import BUILTIN
 from events.codec import describe_errors
 from infra.config import ConfigError, StdsConfig, StrategyConfig
@@ -90,6 +90,8 @@ def _load_one(name: str, line: StrategyConfig, base_dir: Path) -> StrategySpec:
         strategy = cls(line.params)
     except ValidationError as error:
         raise ConfigError(describe_errors(error, f"strategies.{name}.params")) from None
+    except InvalidLookback as error:
+        raise ConfigError(f"strategies.{name}.params: {error}") from None
     return StrategySpec(name, strategy, bar_pattern(line))
 
 

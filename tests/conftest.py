@@ -22,6 +22,15 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+def one_line_error(capsys: pytest.CaptureFixture[str], *needles: str) -> str:
+    """The last line a refused command wrote to stderr, with no traceback before it, holding each needle."""
+    error = capsys.readouterr().err.strip()
+    assert "Traceback" not in error
+    last = error.splitlines()[-1]
+    assert all(needle in last for needle in needles), last
+    return last
+
+
 def spot_day_bars(limit: int | None = None) -> list[BarClosed]:
     """The real BTCUSDT spot bars of 2023-01-21, read with nothing but the csv module."""
     bars: list[BarClosed] = []

@@ -94,7 +94,7 @@ def credentials_from_json(text: str, origin: str) -> Credentials:
     """{"apiKey": ..., "secret": ...} from a secret or a key file; errors name `origin`, never the content."""
     try:
         document = json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):  # nested past the parser's depth: not keys either
         document = None  # the decode error quotes the document: drop it
     if not isinstance(document, dict):
         raise MissingCredentials(f"{origin} is not a JSON object with apiKey and secret")

@@ -147,9 +147,11 @@ class SqliteState:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         # the lock comes first: nothing of a running process's state is read, changed or deleted without it
+        lock_existed = Path(f"{path}.lock").exists()
         self._lock_file = _lock(path) if lock else None
         try:
-            if fresh:
+            if fresh and state_exists(path):
+                _connect(path, create=False).close()  # discard a state, never someone's CSV or database
                 for suffix in STATE_FILES:
                     Path(f"{path}{suffix}").unlink(missing_ok=True)
             self._connection = _connect(path, create=True)
@@ -157,7 +159,7 @@ class SqliteState:
             self._connection.executescript(SCHEMA)
             _add_fee_assets_column(self._connection)
         except BaseException:
-            self._unlock()
+            self._unlock(remove=not lock_existed)  # a refused file is left as it was found, with no lock beside it
             raise
         self.bars = SqliteBarStore(MemoryBarStore(retention_bars))
         self.book = MemoryBook(starting_cash)
@@ -214,8 +216,10 @@ class SqliteState:
         with self._connection:
             self._connection.execute("INSERT OR REPLACE INTO control (name, value) VALUES (?, ?)", (name, value))
 
-    def _unlock(self) -> None:
+    def _unlock(self, *, remove: bool = False) -> None:
         if self._lock_file is not None:
+            if remove:  # still holding the lock, so no other process is using this lock file
+                Path(self._lock_file.name).unlink(missing_ok=True)
             self._lock_file.close()
             self._lock_file = None
 
@@ -294,7 +298,10 @@ def _connect(path: Path, *, create: bool) -> sqlite3.Connection:
         connection.execute("PRAGMA journal_mode=WAL")
     except sqlite3.DatabaseError as error:
         connection.close()
-        raise NotAStateFile(f"{path} is not an stds state file ({error})") from None
+        raise NotAStateFile(
+            f"{path} is not an stds state file ({error}): point --db at OUT/state.sqlite of a replay or run, "
+            "or at a new file"
+        ) from None
     except BaseException:
         connection.close()
         raise

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from consumers.strategies.window import Window
 from events.bar_checks import MAX_VOLUME
+
+MAX_LOOKBACK = 1_000_000  # bars: 694 days of minutes; every stream keeps twice this in memory and in its state
+INTEGER_BITS = 63  # an integer parameter lands in SQLite, DynamoDB and JSON, all of which stop at 64-bit integers
+
+
+class InvalidLookback(ValueError):
+    """The parameters give a lookback no run could use; the message says which values to change."""
 
 
 class StrategyParams(BaseModel):
@@ -18,6 +26,16 @@ class StrategyParams(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     qty: Decimal = Field(default=Decimal(1), gt=0, le=MAX_VOLUME, description="base units held when in")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable_number(cls, value: Any) -> Any:
+        """Every parameter is kept with the run's state: integers within 64 bits, floats finite."""
+        if type(value) is int and value.bit_length() > INTEGER_BITS:
+            raise ValueError(f"{value} is beyond a 64-bit integer (at most {2**INTEGER_BITS - 1:,})")
+        if type(value) is float and not math.isfinite(value):
+            raise ValueError(f"{value} is not a finite number")
+        return value
 
 
 class Strategy:
@@ -36,6 +54,12 @@ class Strategy:
             self.params = params
         else:
             self.params = self.Params.model_validate(params or {})
+        lookback = self.lookback
+        if not 1 <= lookback <= MAX_LOOKBACK:  # 0 or less: no window is ever complete, so it would never trade
+            raise InvalidLookback(
+                f"these parameters give a lookback of {lookback} bars, outside 1 to {MAX_LOOKBACK:,}: "
+                "change the parameters that set its window lengths"
+            )
 
     @property
     def lookback(self) -> int:

@@ -28,6 +28,7 @@ from infra.cli import (
     strategy,
     stream,
 )
+from infra.cli.aws_errors import aws_setup_problem
 
 if TYPE_CHECKING:
     from infra.cli.options import Commands
@@ -93,6 +94,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except sqlite3.Error as error:
         advice = "free space or fix permissions, then --resume"
         print(f"stds: error: the state file cannot be written: {error}; {advice}", file=sys.stderr)
+        return 2
+    except Exception as error:
+        problem = aws_setup_problem(error)
+        if problem is None:
+            raise
+        print(f"stds: error: {problem}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("stds: interrupted; state is committed up to the last bar fully handled", file=sys.stderr)

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from infra.cli.options import port, seconds
+
 if TYPE_CHECKING:
     from infra.cli.options import Commands
 
@@ -28,8 +30,8 @@ def add(commands: Commands) -> None:
         "--bar-bucket", help="with --aws: the streamer's bar bucket (default: the stack's, <prefix>bars-ACCOUNT-REGION)"
     )
     dashboard.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    dashboard.add_argument("--port", type=int, default=8050, help="port (default 8050; 0 picks a free one)")
-    dashboard.add_argument("--poll", type=float, help="seconds between looks at the state (default 0.5, --aws 5)")
+    dashboard.add_argument("--port", type=port, default=8050, help="port (default 8050; 0 picks a free one)")
+    dashboard.add_argument("--poll", type=seconds, help="seconds between looks at the state (default 0.5, --aws 5)")
     dashboard.set_defaults(run=run)
 
 

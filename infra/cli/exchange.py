@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from infra.cli.options import fault_rate, port, speed
+
 if TYPE_CHECKING:
+    from events.dead_letters import DeadLetterList
     from infra.cli.options import Commands
     from tools.local_exchange.server import LocalBinance
 
@@ -19,9 +23,9 @@ def add(commands: Commands) -> None:
     )
     exchange.add_argument("paths", nargs="+", type=Path, help="files or folders of recorded bars")
     exchange.add_argument("--host", default="127.0.0.1")
-    exchange.add_argument("--port", type=int, default=8765)
-    exchange.add_argument("--speed", type=float, default=60.0, help="market time × this")
-    exchange.add_argument("--faults", type=float, default=0.0, help="fault rate per message (0 = none)")
+    exchange.add_argument("--port", type=port, default=8765)
+    exchange.add_argument("--speed", type=speed, default=60.0, help="market time × this")
+    exchange.add_argument("--faults", type=fault_rate, default=0.0, help="fault rate per message (0 = none)")
     exchange.add_argument("--seed", type=int, default=7, help="seed of the fault generator")
     exchange.set_defaults(run=run)
 
@@ -48,11 +52,26 @@ def run(args: argparse.Namespace) -> int:
 def open_local_exchange(paths: list[Path], speed: float, fault_rate: float, seed: int) -> LocalBinance:
     """A local Binance serving the recorded bars in `paths`, with faults at `fault_rate` per message if any."""
     from events.dead_letters import DeadLetterList
-    from producers.replay.sources import open_sources
+    from producers.replay.sources import UnreadableSource, open_sources
     from tools.local_exchange.faults import FaultPlan
     from tools.local_exchange.server import LocalBinance
     from tools.local_exchange.tape import Tape
 
-    tape = Tape.of(open_sources(paths, DeadLetterList(), exchange="binance"))
+    refused = DeadLetterList()
+    tape = Tape.of(open_sources(paths, refused, exchange="binance"))
+    _report_refused(refused)
+    if not tape.bars:
+        named = ", ".join(map(str, paths))
+        raise UnreadableSource(f"no bar could be read from {named}: give files of recorded bars")
     faults = FaultPlan.chaos(fault_rate, seed) if fault_rate else None
     return LocalBinance(tape, speed, faults)
+
+
+def _report_refused(refused: DeadLetterList, shown: int = 10) -> None:
+    """Rows the exchange will not serve, each with its file:line, so a hole in the market is never a surprise."""
+    for letter in refused.letters[:shown]:
+        print(f"stds exchange: refused {letter.origin}: {letter.error}", file=sys.stderr)
+    if len(refused) > shown:
+        print(f"stds exchange: ... and {len(refused) - shown} more refused rows", file=sys.stderr)
+    if refused.letters:
+        print(f"stds exchange: {len(refused)} refused rows are not served; the other bars are", file=sys.stderr)

@@ -13,11 +13,22 @@ if TYPE_CHECKING:
 def add(commands: Commands) -> None:
     halt = commands.add_parser("halt", help="engage the global kill switch: execution rejects every order")
     halt.add_argument("--db", type=Path, required=True)
-    halt.add_argument("--reason", default="halted by operator")
+    halt.add_argument(
+        "--reason", type=_reason, default="halted by operator", help="carried by every order rejected while halted"
+    )
     halt.set_defaults(run=run)
     resume = commands.add_parser("resume", help="release the global kill switch")
     resume.add_argument("--db", type=Path, required=True)
     resume.set_defaults(run=run, reason=None)
+
+
+def _reason(text: str) -> str:
+    from infra.halt_reason import InvalidHaltReason, halt_reason
+
+    try:
+        return halt_reason(text)
+    except InvalidHaltReason as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     Commands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
 DEFAULT_REGION = "ap-northeast-1"  # Binance answers US addresses with HTTP 451; its own servers are in Tokyo
+# market time × speed: slower than 1/1000 a minute bar would take 17 hours; faster than 1e9 no clock can tell
+MIN_SPEED, MAX_SPEED = 0.001, 1e9
 
 
 def decimal_number(text: str) -> Decimal:
@@ -24,6 +26,50 @@ def decimal_number(text: str) -> Decimal:
     if not value.is_finite():
         raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
     return value
+
+
+def speed(text: str) -> float:
+    """`--speed`: how many times faster than the market's own time bars are released."""
+    return _within(text, MIN_SPEED, MAX_SPEED, "a speed is a factor of market time", "3600: an hour a second")
+
+
+def speed_or_zero(text: str) -> float:
+    """`--speed` where 0 means as fast as possible."""
+    return 0.0 if _float_or_nan(text) == 0 else speed(text)
+
+
+def seconds(text: str) -> float:
+    """A duration or interval: a finite number of seconds above 0 (NaN would never end, 0 would spin)."""
+    return _within(text, 0.001, 1e9, "seconds", "60: a minute")
+
+
+def fault_rate(text: str) -> float:
+    """Faults per message, from 0 (none) to 1 (every one)."""
+    return _within(text, 0.0, 1.0, "a fault rate per message", "0.05: one in twenty")
+
+
+def port(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = -1
+    if not 0 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r}: a port is from 0 to 65535 (0: any free one)")
+    return number
+
+
+def _within(text: str, low: float, high: float, what: str, example: str) -> float:
+    value = _float_or_nan(text)
+    if not low <= value <= high:  # NaN, infinities and negatives fail this too
+        raise argparse.ArgumentTypeError(f"{text!r}: {what} from {low:g} to {high:g} (e.g. {example})")
+    return value
+
+
+def _float_or_nan(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")
 
 
 def epoch_ms(text: str) -> int:
@@ -53,6 +99,26 @@ def add_broker_options(command: argparse.ArgumentParser) -> None:
     broker.add_argument("--exchange-url", help="a Binance-compatible REST base for orders (e.g. `stds exchange`)")
 
 
+def add_risk_options(command: argparse.ArgumentParser) -> None:
+    """The default risk limits, over the strategies file's [risk] table (a --live run needs both)."""
+    risk = command.add_argument_group("risk", "limits of every sub-account (defaults: the [risk] table, else none)")
+    risk.add_argument("--max-position", type=decimal_number, help="largest position, in base units")
+    risk.add_argument("--max-order-notional", type=decimal_number, help="largest order, qty × price in quote")
+
+
+def with_risk_args(config: StdsConfig, args: argparse.Namespace) -> StdsConfig:
+    """The [risk] table with --max-position and --max-order-notional over it."""
+    from consumers.execution.risk import RiskLimits
+    from infra.config import table_from_options
+
+    overrides = _given({"max_position": args.max_position, "max_order_notional": args.max_order_notional})
+    if not overrides:
+        return config
+    values = {**config.risk.model_dump(), **overrides}
+    risk = table_from_options(RiskLimits, values, "--max-position/--max-order-notional")
+    return config.model_copy(update={"risk": risk})
+
+
 def add_streamer_options(command: argparse.ArgumentParser) -> None:
     """What `stds run` and `stds stream` both need to hold the exchange's candle streams."""
     command.add_argument("--symbols", required=True, help="ccxt symbols to stream, e.g. BTC/USDT,ETH/USDT")
@@ -60,9 +126,9 @@ def add_streamer_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--ws-url", help="websocket base, e.g. ws://127.0.0.1:8765; none: the exchange's public one")
     command.add_argument("--rest-url", help="REST base for backfill, e.g. http://127.0.0.1:8765")
     command.add_argument("--since", help="first run only: backfill from this UTC time (ISO) or epoch ms")
-    command.add_argument("--duration", type=float, help="stop after this many seconds")
-    command.add_argument("--silence", type=float, default=60.0, help="seconds without a message before reconnecting")
-    command.add_argument("--heartbeat", type=float, default=60.0, help="seconds between health log lines")
+    command.add_argument("--duration", type=seconds, help="stop after this many seconds")
+    command.add_argument("--silence", type=seconds, default=60.0, help="seconds without a message before reconnecting")
+    command.add_argument("--heartbeat", type=seconds, default=60.0, help="seconds between health log lines")
 
 
 def add_region_option(command: argparse.ArgumentParser) -> None:
@@ -90,7 +156,7 @@ def streamer_settings(args: argparse.Namespace) -> StreamerSettings:
 def config_from_args(args: argparse.Namespace, strategy_symbols: str | None) -> tuple[StdsConfig, Path]:
     """The strategies file (--config), or the one strategy of --strategy/--param; with the paper options over it."""
     # here, not at the top: the configuration's pydantic models are slow to import and `stds --help` needs none
-    from infra.config import ConfigError, StdsConfig, StrategyConfig, load_config, paper_config
+    from infra.config import ConfigError, PaperConfig, StdsConfig, StrategyConfig, load_config, table_from_options
 
     if args.config:
         config, config_dir = load_config(args.config), args.config.parent
@@ -104,7 +170,8 @@ def config_from_args(args: argparse.Namespace, strategy_symbols: str | None) -> 
         config_dir = Path.cwd()
     paper = _given({"fee_bps": args.fee_bps, "slippage_bps": args.slippage_bps, "starting_cash": args.cash})
     if paper:
-        settings = paper_config({**config.paper.model_dump(), **paper}, "--fee-bps/--slippage-bps/--cash")
+        origin = "--fee-bps/--slippage-bps/--cash"
+        settings = table_from_options(PaperConfig, {**config.paper.model_dump(), **paper}, origin)
         config = config.model_copy(update={"paper": settings})
     return config, config_dir
 

@@ -20,7 +20,8 @@ def add(commands: Commands) -> None:
             "Fetch the exchange's balances, open orders and the state of every unsettled order; settle pending "
             "orders older than the deadline from the exchange's answer; compare each asset with the sum of the "
             "sub-accounts plus the configured baseline; engage the kill switch naming what differs. The result "
-            "is kept in the state file (`stds holdings` shows it). Exit 0 when everything agrees, 1 otherwise."
+            "is kept in the state file (`stds holdings` shows it). Exit 0 when everything agrees, 1 otherwise. "
+            "Needs --broker ccxt (the testnet, or --live), and refuses a state whose run traded elsewhere."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -34,25 +35,26 @@ def add(commands: Commands) -> None:
 def run(args: argparse.Namespace) -> int:
     import time
 
-    import ccxt
-
     from consumers.reconciliation.reconciler import Reconciler, describe
     from infra.config import load_config
     from infra.local.exchange_keys import load_credentials
-    from infra.local.stores import sqlite_stores
-    from infra.local.trading import ccxt_broker
+    from infra.local.stores import reconcile_stores
+    from infra.local.trading import ccxt_broker, check_keys
 
+    if args.broker != "ccxt":  # which account to compare with (and send keys to) is never guessed
+        raise ValueError(
+            "stds reconcile compares with an exchange account: give --broker ccxt (and --live for real money)"
+        )
     config = with_broker_args(load_config(args.config), args)
     symbols = symbol_list(args.symbols) if args.symbols else config.named_symbols()
     if not args.db.exists():
         raise FileNotFoundError(f"{args.db}: no state file here (a `stds run` creates OUT/state.sqlite)")
     broker = ccxt_broker(config.broker, load_credentials(config.broker.key_file), None)
-    stores = sqlite_stores(args.db, config.paper.starting_cash, 1)
+    stores = reconcile_stores(args.db, config)
     try:
+        check_keys(broker)
         keys = config.sub_accounts(config.broker.exchange, symbols)
         result = Reconciler.of(stores, broker, config.broker.reconcile, keys).run(int(time.time() * 1000))
-    except ccxt.AuthenticationError as error:  # ccxt's message quotes the exchange's answer, never the key
-        raise ValueError(f"the exchange refused the keys: {error}") from None
     finally:
         stores.close()
     print("\n".join(describe(result.document())))

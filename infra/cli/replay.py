@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from infra.cli.options import add_paper_options, config_from_args, epoch_ms, print_summary
+from infra.cli.options import add_paper_options, config_from_args, epoch_ms, print_summary, speed_or_zero
 
 if TYPE_CHECKING:
     from infra.cli.options import Commands
@@ -38,7 +38,7 @@ def add(commands: Commands) -> None:
     earlier = replay.add_mutually_exclusive_group()
     earlier.add_argument("--resume", action="store_true", help="continue the run whose state the state file holds")
     earlier.add_argument("--fresh", action="store_true", help="discard the state file's earlier run and start over")
-    replay.add_argument("--speed", type=float, default=0.0, help="N× market time; 0 = as fast as possible")
+    replay.add_argument("--speed", type=speed_or_zero, default=0.0, help="N× market time; 0 = as fast as possible")
     replay.add_argument("--record", type=Path, help="also write every routed event to this JSON Lines file")
     replay.add_argument("--exchange", help="exchange id for the bars when the path does not tell (e.g. binance)")
     replay.add_argument("--symbol", help="symbol for the bars when the file name does not tell (e.g. BTC/USDT)")

@@ -11,11 +11,15 @@ from typing import TYPE_CHECKING
 from infra.cli.options import (
     add_broker_options,
     add_paper_options,
+    add_risk_options,
     add_streamer_options,
     config_from_args,
+    fault_rate,
     print_summary,
+    speed,
     streamer_settings,
     with_broker_args,
+    with_risk_args,
 )
 
 if TYPE_CHECKING:
@@ -54,9 +58,11 @@ def add(commands: Commands) -> None:
         metavar="PATH",
         help="serve these recorded bars from a local Binance in this process and stream from it",
     )
-    live.add_argument("--speed", type=float, default=600.0, help="with --local-exchange: market time × this")
-    live.add_argument("--faults", type=float, default=0.0, help="with --local-exchange: fault rate per message")
+    live.add_argument("--speed", type=speed, default=600.0, help="with --local-exchange: market time × this")
+    live.add_argument("--faults", type=fault_rate, default=0.0, help="with --local-exchange: fault rate per message")
     add_broker_options(live)
+    live.add_argument("--yes", action="store_true", help="with --live: trade without asking (for scripts)")
+    add_risk_options(live)
     live.set_defaults(run=run)
 
 
@@ -68,9 +74,9 @@ def run(args: argparse.Namespace) -> int:
     from infra.local.live import LiveOptions, run_live
 
     config, config_dir = config_from_args(args, strategy_symbols=None)
-    config = with_broker_args(config, args)
+    config = with_risk_args(with_broker_args(config, args), args)
     stream = streamer_settings(args)
-    credentials = _check_broker(config, stream.symbols, local_exchange=bool(args.local_exchange))
+    credentials = _check_broker(config, config_dir, stream.symbols, args)
     local = open_local_exchange(args.local_exchange, args.speed, args.faults, 7) if args.local_exchange else None
     if local is not None and stream.start_ms is None:
         stream = replace(stream, start_ms=local.tape.first_open_ms)
@@ -92,19 +98,26 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_broker(config: StdsConfig, symbols: Sequence[str], *, local_exchange: bool) -> Credentials | None:
-    """The safety rails before anything starts: a live run is explicit, shown, and has its keys.
-    Returns the credentials to trade with (None: paper, or the local exchange's own account)."""
-    from infra.local.trading import check_live, live_banner
+def _check_broker(
+    config: StdsConfig, config_dir: Path, symbols: Sequence[str], args: argparse.Namespace
+) -> Credentials | None:
+    """The safety rails before anything starts: a live run is explicit, limited, shown, confirmed, and has
+    keys the exchange takes. Returns the credentials to trade with (None: paper, or the local exchange's)."""
+    from infra.local.trading import ccxt_broker, check_keys, check_live, confirm_live, live_banner
 
+    local_exchange = bool(args.local_exchange)
     check_live(config, symbols, local_exchange)
     if config.broker.kind != "ccxt" or local_exchange:
         return None
     from infra.local.exchange_keys import load_credentials
+    from infra.strategy_loader import load_strategies
 
     credentials = load_credentials(config.broker.key_file)
+    check_keys(ccxt_broker(config.broker, credentials, None))
     if config.broker.live:
-        print(live_banner(config, "binance", symbols), file=sys.stderr)
+        specs = load_strategies(config, config_dir)
+        print(live_banner(config, specs, "binance", symbols), file=sys.stderr)
+        confirm_live(yes=args.yes, on_terminal=sys.stdin.isatty() and sys.stderr.isatty())
     else:
         print(
             f"stds: trading on the {config.broker.exchange} testnet (sandbox); --live for real money", file=sys.stderr

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from infra.cli.options import add_streamer_options, streamer_settings
+from infra.cli.options import add_streamer_options, seconds, streamer_settings
 
 if TYPE_CHECKING:
     from infra.cli.options import Commands
@@ -49,7 +49,10 @@ def add(commands: Commands) -> None:
     )
     stream.add_argument("--bucket", help="S3 bucket of the bar archive: each minute's bars written there first")
     stream.add_argument(
-        "--batch-wait", type=float, default=2.0, help="seconds after a minute's first bar before it goes out incomplete"
+        "--batch-wait",
+        type=seconds,
+        default=2.0,
+        help="seconds after a minute's first bar before it goes out incomplete",
     )
     stream.add_argument("--trace-every", type=int, default=60, help="minutes between X-Ray traced batches; 0: none")
     stream.set_defaults(run=run)

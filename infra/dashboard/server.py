@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -16,10 +17,11 @@ import orjson
 from aiohttp import web
 
 from events.streams import StreamKey
-from infra.dashboard.access import token_matches
+from infra.dashboard.access import FailedTokens, token_matches
 from infra.dashboard.series_view import equity_series, full_range, symbol_series
 from infra.dashboard.snapshot import snapshot
 from infra.dashboard.source import StateReader
+from infra.halt_reason import InvalidHaltReason, halt_reason
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +50,12 @@ class Dashboard:
     """Reads through one worker thread (the SQLite connection and boto3 client are used by one thread at a
     time), computes each snapshot once and fans it out to every open page."""
 
-    def __init__(self, reader: StateReader, settings: DashboardSettings) -> None:
+    def __init__(
+        self, reader: StateReader, settings: DashboardSettings, failed_tokens: FailedTokens | None = None
+    ) -> None:
         self.reader = reader
         self.settings = settings
+        self.failed_tokens = failed_tokens or FailedTokens()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dashboard-reader")
         self._latest: bytes = b""
         self._listeners: set[asyncio.Queue[bytes]] = set()
@@ -80,13 +85,27 @@ class Dashboard:
         """The page and its scripts hold no data; every /api call needs the token. A POST must carry it in a
         header, which a form on another site cannot set; EventSource cannot set headers, so a GET may use ?token=."""
         if request.path.startswith("/api/"):
-            offered = _bearer(request)
-            if offered is None and request.method == "GET":
-                offered = request.query.get("token")
-            if not token_matches(self.settings.token, offered):
-                return web.json_response({"error": "missing or wrong token"}, status=401)
+            refusal = self._refused(request)
+            if refusal is not None:
+                return refusal
         response: web.StreamResponse = await handler(request)
         return response
+
+    def _refused(self, request: web.Request) -> web.Response | None:
+        """401 for a missing or wrong token, 429 once an address has guessed too often (whatever it offers)."""
+        address = request.remote or "unknown"
+        wait_s = self.failed_tokens.retry_after_s(address)
+        if wait_s is not None:
+            error = {"error": f"too many wrong tokens from {address}: try again in {wait_s} s"}
+            return web.json_response(error, status=429, headers={"Retry-After": str(wait_s)})
+        offered = _bearer(request)
+        if offered is None and request.method == "GET":
+            offered = request.query.get("token")
+        if token_matches(self.settings.token, offered):
+            return None
+        self.failed_tokens.failed(address)
+        log.warning("dashboard request with a missing or wrong token", extra={"peer": address})
+        return web.json_response({"error": "missing or wrong token"}, status=401)
 
     # ---- the page -----------------------------------------------------------------------------------------
 
@@ -166,10 +185,7 @@ class Dashboard:
         return response
 
     async def _halt(self, request: web.Request) -> web.Response:
-        reason = "halted from the dashboard"
-        if request.can_read_body:
-            with contextlib.suppress(ValueError):
-                reason = str((await request.json()).get("reason") or reason)
+        reason = _halt_reason(await request.read() if request.can_read_body else b"")
         await self.read(lambda: self.reader.kill_switch.engage(reason))
         log.warning("kill switch engaged from the dashboard", extra={"reason": reason, "peer": request.remote})
         self._wake.set()
@@ -233,15 +249,42 @@ def _points(request: web.Request) -> int:
         raise web.HTTPBadRequest(text="points must be a whole number") from None
 
 
+def _halt_reason(body: bytes) -> str:
+    """The reason of a halt request: no body, or a JSON object with an optional string `reason`; anything
+    else is a 400 and halts nothing."""
+    default = "halted from the dashboard"
+    if not body.strip():
+        return default
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise web.HTTPBadRequest(text='a halt body is JSON: {"reason": "..."}') from None
+    if not isinstance(document, dict) or not isinstance(document.get("reason"), str | None):
+        raise web.HTTPBadRequest(text='a halt body is a JSON object with a string reason: {"reason": "..."}')
+    try:
+        return halt_reason(document.get("reason") or default)
+    except InvalidHaltReason as error:
+        raise web.HTTPBadRequest(text=str(error)) from None
+
+
+def _epoch_ms(request: web.Request, name: str, default_ms: int) -> int:
+    """A time of the query, in seconds since the epoch as the charts send it, as ms."""
+    if name not in request.query:
+        return default_ms
+    try:
+        seconds = float(request.query[name])
+    except ValueError:
+        seconds = math.nan
+    if not 0 <= seconds < 1e11:  # NaN and infinities fail this too
+        raise web.HTTPBadRequest(text="from and to are times in seconds since the epoch")
+    return int(seconds * 1000)
+
+
 def _window(request: web.Request, span: tuple[int, int] | None) -> tuple[int, int]:
     """[from, to] in ms from the query (seconds, as the charts use), within what the store holds."""
     if span is None:
         raise web.HTTPNotFound(text="no bars in this state yet")
-    try:
-        start_ms = int(float(request.query["from"]) * 1000) if "from" in request.query else span[0]
-        end_ms = int(float(request.query["to"]) * 1000) if "to" in request.query else span[1]
-    except ValueError:
-        raise web.HTTPBadRequest(text="from and to are times in seconds since the epoch") from None
+    start_ms, end_ms = _epoch_ms(request, "from", span[0]), _epoch_ms(request, "to", span[1])
     start_ms, end_ms = max(start_ms, span[0]), min(end_ms, span[1])
     return (start_ms, end_ms) if start_ms <= end_ms else span
 

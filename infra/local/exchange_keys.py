@@ -17,6 +17,7 @@ from consumers.execution.ccxt_broker import (
     credentials_from_environment,
     credentials_from_json,
 )
+from infra.config import utf8_text
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,4 +45,4 @@ def load_credentials(
         raise MissingCredentials(
             f"{key_file}: readable by others (mode {stat.filemode(mode)}); run chmod 600 {key_file}"
         )
-    return credentials_from_json(path.read_text(), f"key file {key_file}")
+    return credentials_from_json(utf8_text(path), f"key file {key_file}")

@@ -56,11 +56,11 @@ async def run_live(options: LiveOptions, local_exchange: LocalBinance | None = N
     in this process, point the streamer (and a ccxt broker) at it, and also stop once its recorded bars are
     all published. With a ccxt broker, reconcile with the exchange at start, every few minutes, and at stop."""
     specs = load_strategies(options.config, options.config_dir)
-    options.out.mkdir(parents=True, exist_ok=True)
     db = options.db or options.out / "state.sqlite"
     with contextlib.ExitStack() as closing:
         stores = run_stores(db, options.config, specs, retention_for(specs), resume=True, fresh=options.fresh)
         closing.callback(stores.close)
+        options.out.mkdir(parents=True, exist_ok=True)  # once the state is taken: a refusal leaves no folder
         health = StreamHealthTable(db)
         closing.callback(health.close)
         dead_letters = DeadLetterFile(options.out / "dead-letters.jsonl")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -11,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from events.dead_letters import DeadLetterFile
+from events.models import BarClosed
 from infra.config import StdsConfig
 from infra.local.session import LocalSession
 from infra.local.stores import run_stores
 from infra.strategy_loader import load_strategies, retention_for
-from producers.replay.sources import Gap, UnreadableSource, open_sources, paced
+from producers.replay.sources import Gap, ReplaySource, UnreadableSource, open_sources, paced
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,6 @@ class ReplayOptions:
 
 def run_replay(options: ReplayOptions) -> dict[str, Any]:
     specs = load_strategies(options.config, options.config_dir)
-    options.out.mkdir(parents=True, exist_ok=True)
     db = options.db or options.out / "state.sqlite"
     with ExitStack() as closing:
         # a replay (resumed too) reads every file from the start: its dead letters and recording start over,
@@ -52,23 +53,39 @@ def run_replay(options: ReplayOptions) -> dict[str, Any]:
         )
         if options.record is not None and options.record.resolve() in source.files:
             raise UnreadableSource(f"--record {options.record} is also replayed: record into another file")
+        reading = time.perf_counter()
+        bars = _first_bar_read(source, options.paths, dead_letters)  # before any state: an empty run is refused
+        first_read_s = time.perf_counter() - reading  # the files opened for it: part of the replay's time
         config = options.config
         stores = run_stores(db, config, specs, retention_for(specs), resume=options.resume, fresh=options.fresh)
         closing.callback(stores.close)
+        options.out.mkdir(parents=True, exist_ok=True)  # once nothing is refused: a refusal leaves no folder
         session = LocalSession.start(
             closing, config, specs, stores, dead_letters, record=options.record, record_from_scratch=True
         )
-        bars = paced(source, options.speed) if options.speed else source
+        bars = paced(bars, options.speed) if options.speed else bars
         with _progress_bar(source.total_rows, shown=options.progress) as advance:
             started = time.perf_counter()
             session.runtime.feed(bars, on_progress=advance)
-            elapsed = time.perf_counter() - started
+            elapsed = time.perf_counter() - started + first_read_s
         summary = session.report(options.out, elapsed_s=elapsed, gaps=len(gaps), chart=options.chart)
     log.info(
         "replay finished",
         extra={"bars": summary["bars"], "seconds": round(elapsed, 3), "out": str(options.out), "gaps": len(gaps)},
     )
     return summary
+
+
+def _first_bar_read(source: ReplaySource, paths: list[Path], dead_letters: DeadLetterFile) -> Iterator[BarClosed]:
+    """The source's bars, once one of them has been read: inputs that hold none replay nothing, and saying
+    so beats an empty report that looks like a strategy that never traded."""
+    bars = iter(source)
+    first = next(bars, None)
+    if first is None:
+        named = ", ".join(map(str, paths))
+        refused = f"{dead_letters.count} refused: see {dead_letters.path}" if dead_letters.count else "no rows in them"
+        raise UnreadableSource(f"no bar could be read from {named} ({refused}); give files of recorded bars")
+    return itertools.chain([first], bars)
 
 
 @contextmanager

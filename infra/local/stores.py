@@ -17,7 +17,7 @@ from consumers.stores.memory import (
     MemoryReconciliationLog,
 )
 from consumers.stores.ports import Stores
-from consumers.stores.sqlite import SqliteState, StateFileError, state_exists
+from consumers.stores.sqlite import SqliteState, StateFileError, open_existing, state_exists
 from infra.config import StdsConfig
 from infra.strategy_loader import StrategySpec
 
@@ -68,6 +68,7 @@ def run_stores(
     if str(db) == IN_MEMORY:
         return memory_stores(cash, retention_bars)
     if state_exists(db) and not (resume or fresh):
+        open_existing(db).close()  # a file that is not a state (a CSV given as --db) is refused as that
         raise StateFileError(
             f"{db} holds the state of an earlier run: pass --resume to continue it, or --fresh to discard it "
             "and start over"
@@ -100,9 +101,36 @@ def _configuration(config: StdsConfig, specs: Sequence[StrategySpec]) -> dict[st
         },
         "risk": config.risk_policy().model_dump(mode="json"),
         "paper": config.paper.model_dump(mode="json"),
-        # where orders go: a paper book continued on an exchange account (or back) would not match it
-        "broker": config.broker.model_dump(mode="json", include={"kind", "exchange", "live"}),
+        "broker": _account_of(config),
     }
+
+
+def _account_of(config: StdsConfig) -> dict[str, Any]:
+    """Where orders go: a paper book continued on an exchange account (or back), or a testnet book on the
+    real account, would not match it."""
+    return config.broker.model_dump(mode="json", include={"kind", "exchange", "live"})
+
+
+def reconcile_stores(db: Path, config: StdsConfig) -> Stores:
+    """The stores of a run's state file, to compare with the exchange account `config` names: refused,
+    before anything is written, if the run traded elsewhere (a paper run's book against a real account)."""
+    state = SqliteState(db, config.paper.starting_cash, 1)
+    recorded = state.setting(CONFIGURATION)
+    traded = orjson.loads(recorded).get("broker") if recorded else None
+    wanted = _account_of(config)
+    if traded is not None and traded != wanted:
+        state.close()
+        raise StateFileError(
+            f"{db} holds a run on {_described(traded)}, not {_described(wanted)}: reconcile it with the account "
+            "it traded on (the run's --broker and --sandbox/--live)"
+        )
+    return stores_of(state)
+
+
+def _described(account: dict[str, Any]) -> str:
+    if account["kind"] == "paper":
+        return "the paper broker"
+    return f"the {account['exchange']} {'live account (real money)' if account['live'] else 'testnet'}"
 
 
 def _differences(before: Any, after: Any, path: str = "") -> list[str]:

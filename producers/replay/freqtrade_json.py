@@ -65,6 +65,10 @@ def read_freqtrade_json(
     except (ValueError, UnicodeDecodeError) as error:
         dead_letters.put(str(path), f"not a freqtrade JSON file: {error}", raw[:200].decode("utf-8", "replace"))
         return iter(())
+    except RecursionError:  # rows are arrays of numbers: two levels; the parser gives up near a thousand
+        reason = "not a freqtrade JSON file: arrays nested far deeper than rows of numbers"
+        dead_letters.put(str(path), reason, raw[:200].decode("utf-8", "replace"))
+        return iter(())
     if not isinstance(rows, list):
         dead_letters.put(str(path), "not a freqtrade JSON file: expected an array of rows", type(rows).__name__)
         return iter(())

@@ -100,7 +100,7 @@ def test_stds_reconcile_prints_the_comparison_and_stds_holdings_shows_the_halt(
     )
     db = tmp_path / "state.sqlite"
     SqliteState(db, Decimal(100_000)).close()
-    command = ["reconcile", "--db", str(db), "--config", str(config), "--exchange-url", rest_url]
+    command = ["reconcile", "--db", str(db), "--config", str(config), "--broker", "ccxt", "--exchange-url", rest_url]
     assert main(command) == 0
     assert "reconciliation at " in capsys.readouterr().out
     exchange.orders.account.balances["BTC"] = Decimal("0.5")  # someone bought by hand

@@ -15,7 +15,7 @@ import pytest
 from consumers.stores.ports import AccountKey, Decision
 from consumers.stores.sqlite import SqliteState
 from infra.cli import main
-from tests.conftest import BTCUSDT_SPOT_DAY
+from tests.conftest import BTCUSDT_SPOT_DAY, one_line_error
 from tests.factories import filled, order_requested
 
 SMA = ["--strategy", "sma_cross", "--no-progress", "--no-chart"]
@@ -23,14 +23,6 @@ SMA = ["--strategy", "sma_cross", "--no-progress", "--no-chart"]
 
 def _replay(out: Path, *extra: str, path: Path = BTCUSDT_SPOT_DAY) -> int:
     return main(["replay", str(path), *SMA, "--out", str(out), *extra])
-
-
-def _one_line_error(capsys: pytest.CaptureFixture[str], *needles: str) -> str:
-    error = capsys.readouterr().err.strip()
-    assert "Traceback" not in error
-    last = error.splitlines()[-1]
-    assert all(needle in last for needle in needles), last
-    return last
 
 
 def test_a_second_run_never_deletes_the_state_of_a_running_one(
@@ -44,7 +36,7 @@ def test_a_second_run_never_deletes_the_state_of_a_running_one(
     running.commit()
     for flags in ([], ["--fresh"], ["--resume"]):
         assert _replay(out, *flags) == 2
-        _one_line_error(capsys, "state.sqlite")
+        one_line_error(capsys, "state.sqlite")
     assert (out / "state.sqlite").exists() and (out / "state.sqlite-wal").exists()
     running.book.settle(filled(order))  # the running process goes on writing to the same file
     running.close()
@@ -60,11 +52,11 @@ def test_an_earlier_run_is_continued_or_discarded_only_when_asked(
     assert _replay(out) == 0
     trades = (out / "trades.csv").read_text()
     assert _replay(out) == 2
-    _one_line_error(capsys, "holds the state of an earlier run", "--resume", "--fresh")
+    one_line_error(capsys, "holds the state of an earlier run", "--resume", "--fresh")
     assert _replay(out, "--resume") == 0
     assert _replay(out, "--param", "fast=10", "--resume") == 0  # the defaults spelled out: the same run
     assert _replay(out, "--param", "fast=5", "--resume") == 2
-    _one_line_error(capsys, "another configuration", "fast: 10 → 5")
+    one_line_error(capsys, "another configuration", "fast: 10 → 5")
     assert _replay(out, "--param", "fast=5", "--fresh") == 0
     assert (out / "trades.csv").read_text() != trades
 
@@ -108,7 +100,7 @@ def test_halt_refuses_a_database_that_is_not_a_state_file_and_leaves_it_alone(
         connection.execute("CREATE TABLE users (name TEXT)")
     for command in (["halt", "--db", str(other)], ["resume", "--db", str(other)], ["holdings", "--db", str(other)]):
         assert main(command) == 2
-        _one_line_error(capsys, "not an stds state file")
+        one_line_error(capsys, "not an stds state file")
     with sqlite3.connect(other) as connection:
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
     assert tables == {"users"}
@@ -133,7 +125,7 @@ def test_out_of_range_options_are_refused_in_one_line(
 ) -> None:
     with pytest.raises(SystemExit) if "abc" in flags else contextlib.nullcontext():  # argparse exits 2 itself
         assert _replay(tmp_path / "run", *flags) == 2
-    _one_line_error(capsys, said)
+    one_line_error(capsys, said)
     assert not (tmp_path / "run" / "state.sqlite").exists()
 
 
@@ -141,7 +133,7 @@ def test_risk_limits_in_the_file_are_checked(tmp_path: Path, capsys: pytest.Capt
     config = tmp_path / "strategies.toml"
     config.write_text('[strategies]\nsma = { use = "sma_cross" }\n[risk]\nmax_position = -1\n')
     assert main(["replay", str(BTCUSDT_SPOT_DAY), "--config", str(config), "--out", str(tmp_path / "o")]) == 2
-    _one_line_error(capsys, "risk.max_position: Input should be greater than or equal to 0")
+    one_line_error(capsys, "risk.max_position: Input should be greater than or equal to 0")
 
 
 @pytest.mark.parametrize(
@@ -158,14 +150,14 @@ def test_a_strategy_file_that_fails_to_load_is_named_with_its_line(
     module = tmp_path / "mine.py"
     module.write_text(source)
     assert main(["replay", str(BTCUSDT_SPOT_DAY), "--strategy", str(module), "--out", str(tmp_path / "o")]) == 2
-    _one_line_error(capsys, f"{module}", said)
+    one_line_error(capsys, f"{module}", said)
 
 
 def test_an_out_folder_that_cannot_be_written_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     assert _replay(blocker / "out") == 2
-    _one_line_error(capsys, "a-file")
+    one_line_error(capsys, "a-file")
 
 
 def test_a_recording_cannot_be_recorded_over_while_it_is_replayed(
@@ -175,7 +167,7 @@ def test_a_recording_cannot_be_recorded_over_while_it_is_replayed(
     assert _replay(tmp_path / "first", "--record", str(recording)) == 0
     before = recording.read_bytes()
     assert _replay(tmp_path / "second", "--record", str(recording), path=recording) == 2
-    _one_line_error(capsys, "is also replayed")
+    one_line_error(capsys, "is also replayed")
     assert recording.read_bytes() == before
 
 
@@ -188,6 +180,6 @@ def test_a_full_disk_is_named_as_such_in_one_line(tmp_path: Path, capsys: pytest
         pytest.skip(f"a full disk is simulated with a 300 KB tmpfs, which needs root: {mounted.stderr.decode()}")
     try:
         assert _replay(disk / "out") == 2
-        _one_line_error(capsys, "database or disk is full", "--resume")
+        one_line_error(capsys, "database or disk is full", "--resume")
     finally:
         subprocess.run(["umount", str(disk)], check=True)

@@ -105,6 +105,7 @@ def test_only_loopback_listens_without_a_password() -> None:
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5") and not is_loopback("example.org")
     token, own = dashboard_token("127.0.0.1", {})
     assert len(token) >= 32 and not own
-    assert dashboard_token("0.0.0.0", {"STDS_DASHBOARD_TOKEN": "s3cret"}) == ("s3cret", True)
+    password = "s3cret-of-16-chars"
+    assert dashboard_token("0.0.0.0", {"STDS_DASHBOARD_TOKEN": password}) == (password, True)
     with pytest.raises(UnsafeBind, match="STDS_DASHBOARD_TOKEN"):
         dashboard_token("0.0.0.0", {})

@@ -4,15 +4,19 @@ only from the environment or an owner-only file outside the repo, every refusal 
 from __future__ import annotations
 
 import json
+import socket
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from consumers.execution.ccxt_broker import Credentials, MissingCredentials
+from consumers.execution.ccxt_broker import CcxtBroker, Credentials, MissingCredentials, RetryPolicy
+from consumers.execution.risk import RiskLimits
 from infra.cli import main
 from infra.config import BrokerConfig, ConfigError, StdsConfig, StrategyConfig, parse_config
 from infra.local.exchange_keys import load_credentials
-from infra.local.trading import UnsafeToTrade, ccxt_broker, check_live, live_banner
+from infra.local.trading import UnsafeToTrade, ccxt_broker, check_keys, check_live, confirm_live, live_banner
+from infra.strategy_loader import load_strategies
 from tests.conftest import REPO_ROOT
 
 KEYS = {"apiKey": "a-key-for-tests", "secret": "a-secret-for-tests"}
@@ -58,7 +62,8 @@ def test_testnet_unless_live() -> None:
 
 def config(**broker: object) -> StdsConfig:
     lines = {"sma": StrategyConfig(use="sma_cross", symbols=["BTC/USDT"]), "all": StrategyConfig(use="sma_cross")}
-    return StdsConfig(strategies=lines, risk={"max_order_notional": "500"}, broker=BrokerConfig(**broker))
+    risk = {"max_order_notional": "500", "max_position": "2"}
+    return StdsConfig(strategies=lines, risk=risk, broker=BrokerConfig(**broker))
 
 
 def test_live_is_refused_when_it_cannot_be_what_was_meant() -> None:
@@ -69,13 +74,42 @@ def test_live_is_refused_when_it_cannot_be_what_was_meant() -> None:
     check_live(config(kind="ccxt", live=True), ["BTC/USDT"], local_exchange=False)
 
 
-def test_the_live_banner_names_every_strategy_symbol_and_limit() -> None:
-    banner = live_banner(config(kind="ccxt", live=True), "binance", ["BTC/USDT", "ETH/USDT"])
-    assert banner.splitlines()[0] == "LIVE TRADING on binance with real money:"
-    assert [line.split()[:2] for line in banner.splitlines()[1:4]] == [
-        ["sma", "BTC/USDT"], ["all", "BTC/USDT"], ["all", "ETH/USDT"],
-    ]  # fmt: skip
-    assert "max order notional 500, max position none" in banner
+def test_the_live_banner_names_every_strategy_symbol_size_and_limit() -> None:
+    live = config(kind="ccxt", live=True)
+    live = live.model_copy(update={"strategies": {**live.strategies, "sma": StrategyConfig(
+        use="sma_cross", symbols=["BTC/USDT"], params={"qty": "0.25"}, risk={"max_position": "0.5"})}})  # fmt: skip
+    banner = live_banner(live, load_strategies(live, REPO_ROOT), "binance", ["BTC/USDT", "ETH/USDT"])
+    assert banner.splitlines()[:4] == [
+        "LIVE TRADING on binance with real money:",
+        "  sma                  BTC/USDT     sma_cross qty 0.25, max order notional none, max position 0.5, "
+        "shorts allowed",
+        "  all                  BTC/USDT     sma_cross qty 1, max order notional 500, max position 2, shorts allowed",
+        "  all                  ETH/USDT     sma_cross qty 1, max order notional 500, max position 2, shorts allowed",
+    ]
+
+
+def test_live_is_refused_without_both_risk_limits_for_every_sub_account() -> None:
+    unlimited = config(kind="ccxt", live=True).model_copy(update={"risk": RiskLimits(max_position=Decimal(1))})
+    with pytest.raises(UnsafeToTrade, match="missing for sma BTC/USDT, all BTC/USDT: give --max-position") as refused:
+        check_live(unlimited, ["BTC/USDT"], local_exchange=False)
+    assert "max_position and max_order_notional in the strategies file's [risk] table" in str(refused.value)
+
+
+def test_live_asks_on_a_terminal_and_refuses_without_one_unless_yes() -> None:
+    asked: list[str] = []
+    confirm_live(yes=False, on_terminal=True, ask=lambda prompt: asked.append(prompt) or " YES\n")
+    assert asked == ["type yes to trade real money as shown: "]
+    with pytest.raises(UnsafeToTrade, match="not confirmed: nothing was started"):
+        confirm_live(yes=False, on_terminal=True, ask=lambda prompt: "y")
+    with pytest.raises(UnsafeToTrade, match="run it on a terminal, or add --yes in scripts"):
+        confirm_live(yes=False, on_terminal=False, ask=lambda prompt: "yes")
+    confirm_live(yes=True, on_terminal=False, ask=lambda prompt: pytest.fail("--yes asks nothing"))
+
+    def closed(prompt: str) -> str:
+        raise EOFError
+
+    with pytest.raises(UnsafeToTrade, match="not confirmed"):
+        confirm_live(yes=False, on_terminal=True, ask=closed)
 
 
 def test_the_broker_table_is_validated_naming_the_key() -> None:
@@ -91,7 +125,11 @@ def test_the_broker_table_is_validated_naming_the_key() -> None:
 @pytest.mark.parametrize(
     ("extra", "says"),
     [
-        (["--live"], "no exchange keys: set STDS_EXCHANGE_API_KEY"),
+        (["--live"], "--live needs risk limits"),
+        (
+            ["--live", "--max-position", "1", "--max-order-notional", "100"],
+            "no exchange keys: set STDS_EXCHANGE_API_KEY",
+        ),
         (["--live", "--local-exchange", "x.csv"], "contradict each other"),
         (["--key-file", "/nonexistent/keys.json"], "no such key file"),
     ],
@@ -103,3 +141,16 @@ def test_stds_run_refuses_in_one_line_and_exit_2(
     code = main(["run", "--symbols", "BTC/USDT", "--strategy", "sma_cross", "--broker", "ccxt", *extra])
     error = capsys.readouterr().err
     assert code == 2 and len(error.splitlines()) == 1 and says in error
+
+
+def test_an_exchange_that_cannot_be_reached_leaves_the_keys_unchecked_and_the_run_going(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with socket.socket() as closed:  # a loopback port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        rest_url = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    broker = CcxtBroker(
+        "binance", Credentials("k", "s"), rest_url=rest_url, retry=RetryPolicy(give_up_after_s=0), sleep=lambda s: None
+    )
+    check_keys(broker)
+    assert "exchange keys not checked: binance unreachable for balances" in caplog.text
