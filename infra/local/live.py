@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from consumers.reconciliation.reconciler import Reconciler, describe
 from consumers.stores.ports import Stores
+from consumers.stores.sqlite import read_closes
 from events.dead_letters import DeadLetterFile
 from events.envelope import Envelope, wrap
 from events.models import Event, OrderFilled
@@ -61,6 +62,7 @@ async def run_live(options: LiveOptions, local_exchange: LocalBinance | None = N
         stores = run_stores(db, options.config, specs, retention_for(specs), resume=True, fresh=options.fresh)
         closing.callback(stores.close)
         options.out.mkdir(parents=True, exist_ok=True)  # once the state is taken: a refusal leaves no folder
+        earlier_closes = read_closes(db, "1m")  # a restarted run's book is marked over the bars before it too
         health = StreamHealthTable(db)
         closing.callback(health.close)
         dead_letters = DeadLetterFile(options.out / "dead-letters.jsonl")
@@ -69,7 +71,14 @@ async def run_live(options: LiveOptions, local_exchange: LocalBinance | None = N
         async with _endpoints(options, local_exchange) as (ws_url, rest_url):
             broker = _trading_broker(options, local_exchange, rest_url)
             session = LocalSession.start(
-                closing, options.config, specs, stores, dead_letters, record=options.record, broker=broker
+                closing,
+                options.config,
+                specs,
+                stores,
+                dead_letters,
+                record=options.record,
+                broker=broker,
+                earlier_closes=earlier_closes,
             )
             runtime = session.runtime
             if options.print_trades:

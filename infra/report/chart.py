@@ -14,31 +14,31 @@ import matplotlib.dates as mdates
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure  # not pyplot: a file needs no window manager (and imports 0.3 s faster)
 
-from infra.report.equity import EquityCurve
+from consumers.ledger.portfolio import Portfolio
 from infra.report.record import RunRecord
 
 MAX_LINE_POINTS = 4_000  # lines are thinned to this; fill markers never are
 ZERO = Decimal(0)
 
 
-def write_chart(record: RunRecord, curve: EquityCurve, path: Path) -> None:
-    figure = draw_chart(record, curve)
+def write_chart(record: RunRecord, portfolio: Portfolio, path: Path) -> None:
+    figure = draw_chart(record, portfolio)
     figure.savefig(path, dpi=110, bbox_inches="tight")
 
 
-def draw_chart(record: RunRecord, curve: EquityCurve) -> Any:
+def draw_chart(record: RunRecord, portfolio: Portfolio) -> Any:
     single_market = len(record.closes) == 1
     figure = Figure(figsize=(12, 8))
     FigureCanvasAgg(figure)  # draws to pixels, for the PNG (and for tests that measure the layout)
     returns, detail = figure.subplots(2, 1, gridspec_kw={"height_ratios": [3, 2]}, sharex=single_market)
-    _strategy_returns(returns, record, curve)
+    _strategy_returns(returns, portfolio)
     for axes in (returns, detail) if single_market else (returns,):
         locator = mdates.AutoDateLocator()  # type: ignore[no-untyped-call]
         axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
     if single_market:
         _price_with_fills(detail, record)
     else:
-        _earnings_by_strategy(detail, record)
+        _earnings_by_strategy(detail, portfolio)
     strategies = sorted({account[0] for account in record.accounts})
     figure.suptitle(
         f"STDS run: {len(strategies)} strateg{'y' if len(strategies) == 1 else 'ies'} on {len(record.closes)} "
@@ -48,10 +48,12 @@ def draw_chart(record: RunRecord, curve: EquityCurve) -> Any:
     return figure
 
 
-def _strategy_returns(axes: Any, record: RunRecord, curve: EquityCurve) -> None:
-    starts: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for account in record.accounts:
-        starts[account[0]] += record.starting_cash
+def _strategy_returns(axes: Any, portfolio: Portfolio) -> None:
+    curve = portfolio.curve
+    starts = {
+        strategy: sum((ledger.starting_cash for ledger in ledgers), ZERO)
+        for strategy, ledgers in portfolio.strategies().items()
+    }
     times = [_date(time_ms) for time_ms in curve.times_ms]
     for strategy in sorted(starts):
         start = float(starts[strategy])
@@ -88,20 +90,13 @@ def _price_with_fills(axes: Any, record: RunRecord) -> None:
     axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
 
 
-def _earnings_by_strategy(axes: Any, record: RunRecord) -> None:
+def _earnings_by_strategy(axes: Any, portfolio: Portfolio) -> None:
     """Net PnL, and the fees that came out of it, per strategy, marked to each market's last close."""
-    last_close = {market: series[-1][1] for market, series in record.closes.items() if series}
     net: dict[str, Decimal] = defaultdict(lambda: ZERO)
     fees: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    positions: dict[tuple[str, str, str], Decimal] = defaultdict(lambda: ZERO)
-    for strategy, _, _ in record.accounts:
-        net[strategy] += ZERO
-    for fill in record.fills:
-        net[fill.strategy] += fill.cash_change
-        fees[fill.strategy] += fill.fee
-        positions[(fill.strategy, fill.exchange, fill.symbol)] += fill.position_change
-    for (strategy, exchange, symbol), held in positions.items():
-        net[strategy] += held * last_close.get((exchange, symbol), ZERO)
+    for account, ledger in portfolio.accounts.items():
+        net[account[0]] += ledger.pnl(portfolio.mark(account))
+        fees[account[0]] += ledger.fees_quote
     names = sorted(net)
     rows = range(len(names))
     axes.barh(
@@ -110,7 +105,7 @@ def _earnings_by_strategy(axes: Any, record: RunRecord) -> None:
     axes.barh([r - 0.2 for r in rows], [float(net[n]) for n in names], 0.4, label="after fees", color="tab:purple")
     axes.set_yticks(list(rows), names, fontsize=8)
     axes.axvline(0, color="grey", linewidth=0.6)
-    axes.set_xlabel(f"PnL over {len(record.closes)} markets (quote); fees are the gap between the bars")
+    axes.set_xlabel(f"PnL over {len(portfolio.last_close)} markets (quote); fees are the gap between the bars")
     axes.grid(alpha=0.3, axis="x")
     axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
 

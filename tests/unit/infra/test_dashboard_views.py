@@ -51,7 +51,7 @@ def _account(fills: list[Fill]) -> Account:
     return Account(
         KEY,
         cash=cash,
-        position=sum((f.position_delta for f in fills), Decimal(0)),
+        position=sum((f.position_change for f in fills), Decimal(0)),
         fees=sum((f.fee for f in fills), Decimal(0)),
     )
 
@@ -65,6 +65,7 @@ def test_realised_plus_unrealised_is_the_pnl_to_the_last_unit(
     pnl = account_pnl(account, fills, last)
     assert pnl.starting_cash == START
     assert pnl.total == account.cash + account.position * last - START
+    assert pnl.realised + pnl.unrealised == pnl.total  # FIFO lots realised, the open ones marked: not a remainder
     if account.position == 0:
         assert pnl.unrealised == 0
 

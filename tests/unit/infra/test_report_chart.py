@@ -7,9 +7,9 @@ import math
 from decimal import Decimal
 from pathlib import Path
 
+from consumers.ledger.portfolio import Portfolio, build_portfolio
 from events.models import OrderFilled
 from infra.report.chart import draw_chart, write_chart
-from infra.report.equity import equity_curve
 from infra.report.record import RunRecord
 
 STRATEGIES = ["sma_fast", "sma_slow", "donchian", "bollinger", "momentum"]
@@ -46,9 +46,13 @@ def many_markets(symbols: int = 94, minutes: int = 120) -> RunRecord:
     return RunRecord(Decimal(100_000), accounts, closes, fills, [], symbols * minutes, 1.0)
 
 
+def portfolio_of(record: RunRecord) -> Portfolio:
+    return build_portfolio(record.starting_cash_by_account(), record.closes, record.fills)
+
+
 def test_many_markets_give_strategy_returns_and_earnings_with_legends_off_the_plots(tmp_path: Path) -> None:
     record = many_markets()
-    figure = draw_chart(record, equity_curve(record))
+    figure = draw_chart(record, portfolio_of(record))
     figure.canvas.draw()
     returns, earnings = figure.axes
     assert [line.get_label().split(" (")[0] for line in returns.get_lines()][:5] == sorted(STRATEGIES)
@@ -57,13 +61,13 @@ def test_many_markets_give_strategy_returns_and_earnings_with_legends_off_the_pl
     for axes in (returns, earnings):
         legend = axes.get_legend().get_window_extent(renderer)
         assert not legend.overlaps(axes.get_window_extent(renderer))
-    write_chart(record, equity_curve(record), tmp_path / "chart.png")
+    write_chart(record, portfolio_of(record), tmp_path / "chart.png")
     assert (tmp_path / "chart.png").stat().st_size > 10_000
 
 
 def test_one_market_keeps_its_price_with_the_fills() -> None:
     record = many_markets(symbols=1)
-    figure = draw_chart(record, equity_curve(record))
+    figure = draw_chart(record, portfolio_of(record))
     _, price = figure.axes
     assert price.get_ylabel() == "price"
     assert len(price.collections) == 2  # buys and sells

@@ -1,4 +1,4 @@
-"""summary.json's Sharpe ratio and drawdown: the shortcuts for unchanged equity give the textbook figures, bit for
+"""The headline Sharpe ratio and drawdown: the shortcuts for unchanged equity give the textbook figures, bit for
 bit."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from infra.report.summary import MS_PER_YEAR, max_drawdown_pct, moved_indices, sharpe
+from consumers.ledger.performance import MS_PER_YEAR, max_drawdown_pct, moved_indices, sharpe
 
 MINUTE = 60_000
 

@@ -1,0 +1,51 @@
+"""Headline figures of an equity curve: drawdown and risk-adjusted return (Sharpe, Sortino) per bar, annualised
+by the bar's own length."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import operator
+from decimal import Decimal
+
+MS_PER_YEAR = 365 * 24 * 3600 * 1000
+
+
+def moved_indices(equity: list[Decimal]) -> list[int]:
+    """The indices of the values that differ from the one before (compared in C): a flat position's bars do not,
+    and drawdown and Sharpe skip the work on those."""
+    return list(itertools.compress(range(1, len(equity)), map(operator.ne, equity[1:], equity)))
+
+
+def max_drawdown_pct(equity: list[Decimal], moved: list[int]) -> float:
+    # a bar whose equity did not move keeps the bar before's peak and drawdown: only the moves are converted
+    moves = [float(value) for value in equity[:1]] + [float(equity[index]) for index in moved]
+    peak, worst = -math.inf, 0.0
+    for now in moves:
+        peak = max(peak, now)
+        if peak > 0:
+            worst = max(worst, (peak - now) / peak)
+    return worst * 100
+
+
+def sharpe(equity: list[Decimal], moved: list[int], bar_ms: int) -> float:
+    """Annualised from per-bar simple returns (risk-free rate 0); 0 when equity never moved. `moved` are
+    `moved_indices(equity)`."""
+    returns = _returns(equity, moved)
+    if len(returns) < 2:
+        return 0.0
+    mean = sum(returns) / len(returns)
+    variance = sum((value - mean) ** 2 for value in returns) / (len(returns) - 1)
+    if variance <= 0:
+        return 0.0
+    return mean / math.sqrt(variance) * math.sqrt(MS_PER_YEAR / bar_ms)
+
+
+def _returns(equity: list[Decimal], moved: list[int]) -> list[float]:
+    """Each bar's simple return on the bar before, none after a zero equity. An unchanged equity's return is 0.0
+    exactly, so only the bars that moved (a flat position's bars do not) pay a Decimal division."""
+    returns = [0.0] * max(len(equity) - 1, 0)
+    for index in moved:
+        if before := equity[index - 1]:
+            returns[index - 1] = float(equity[index] / before - 1)
+    return list(itertools.compress(returns, equity))  # the return after a bar is kept when that bar's equity is not 0
