@@ -3,6 +3,8 @@ read from the portfolio ledger."""
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -11,10 +13,12 @@ import orjson
 
 from consumers.ledger.performance import max_drawdown_pct, moved_indices, sharpe
 from consumers.ledger.portfolio import Portfolio
+from events.models import OrderRejected
 from events.timeframes import TIMEFRAME_MS
 from infra.report.record import RunRecord
 
 ZERO = Decimal(0)
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:E[+-]?\d+)?")
 
 
 def summarize(record: RunRecord, portfolio: Portfolio, timeframe: str = "1m") -> dict[str, Any]:
@@ -34,6 +38,7 @@ def summarize(record: RunRecord, portfolio: Portfolio, timeframe: str = "1m") ->
         "sharpe": round(sharpe(equity, moved, TIMEFRAME_MS[timeframe]), 4),
         "trades": len(record.fills),
         "rejects": len(record.rejects),
+        "rejects_by_reason": rejects_by_reason(record.rejects),
         "fees": str(sum((ledger.fees_quote for ledger in ledgers), ZERO)),
         "bars": record.bars,
         "bars_per_second": round(record.bars / record.elapsed_s) if record.elapsed_s > 0 else None,
@@ -43,6 +48,16 @@ def summarize(record: RunRecord, portfolio: Portfolio, timeframe: str = "1m") ->
         "strategies": _per_strategy(portfolio),
         "accounts": accounts,
     }
+
+
+def rejects_by_reason(rejects: list[OrderRejected]) -> dict[str, int]:
+    """How many orders were refused for each kind of reason, most first: a reason's words before its first colon,
+    or, without one, the reason with its numbers left out ('target position N exceeds max_position N')."""
+    counts = Counter(
+        reason.partition(":")[0] if ":" in reason else _NUMBER.sub("N", reason)
+        for reason in (reject.reason for reject in rejects)
+    )
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 def _per_account(record: RunRecord, portfolio: Portfolio) -> list[dict[str, Any]]:
