@@ -8,7 +8,7 @@ import math
 import operator
 from decimal import Decimal
 
-MS_PER_YEAR = 365 * 24 * 3600 * 1000
+ZERO = Decimal(0)
 
 
 def moved_indices(equity: list[Decimal]) -> list[int]:
@@ -28,9 +28,20 @@ def max_drawdown_pct(equity: list[Decimal], moved: list[int]) -> float:
     return worst * 100
 
 
-def sharpe(equity: list[Decimal], moved: list[int], bar_ms: int) -> float:
-    """Annualised from per-bar simple returns (risk-free rate 0); 0 when equity never moved. `moved` are
-    `moved_indices(equity)`."""
+def max_drawdown(equity: list[Decimal]) -> Decimal:
+    """The largest fall from a peak, in money (exact)."""
+    peak, worst = None, ZERO
+    for now in equity:
+        if peak is None or now > peak:
+            peak = now
+        elif peak - now > worst:
+            worst = peak - now
+    return worst
+
+
+def sharpe(equity: list[Decimal], moved: list[int], periods_per_year: float) -> float:
+    """Annualised from per-bar simple returns (risk-free rate 0) by the bars a year holds; 0 when equity never
+    moved. `moved` are `moved_indices(equity)`."""
     returns = _returns(equity, moved)
     if len(returns) < 2:
         return 0.0
@@ -38,7 +49,19 @@ def sharpe(equity: list[Decimal], moved: list[int], bar_ms: int) -> float:
     variance = sum((value - mean) ** 2 for value in returns) / (len(returns) - 1)
     if variance <= 0:
         return 0.0
-    return mean / math.sqrt(variance) * math.sqrt(MS_PER_YEAR / bar_ms)
+    return mean / math.sqrt(variance) * math.sqrt(periods_per_year)
+
+
+def sortino(equity: list[Decimal], moved: list[int], periods_per_year: float) -> float:
+    """As Sharpe, over the downside deviation (the root mean square of the returns below 0, over every bar);
+    0 when no bar lost."""
+    returns = _returns(equity, moved)
+    if len(returns) < 2:
+        return 0.0
+    downside = sum(value * value for value in returns if value < 0) / len(returns)
+    if downside <= 0:
+        return 0.0
+    return sum(returns) / len(returns) / math.sqrt(downside) * math.sqrt(periods_per_year)
 
 
 def _returns(equity: list[Decimal], moved: list[int]) -> list[float]:

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from events.local_bus import LocalBus
 from events.models import BarClosed, Event, OrderFilled, OrderRejected
+from events.timeframes import timeframe_ms
 from infra.report.record import RunRecord
 
 
@@ -16,10 +17,12 @@ class RunCollector:
         self.closes = {market: list(series) for market, series in (earlier_closes or {}).items()}
         self.fills: dict[str, OrderFilled] = {}
         self.rejects: dict[str, OrderRejected] = {}
+        self.timeframes: set[str] = set()
         bus.subscribe_detail("report-bars", {"detail-type": ["BarClosed"]}, self._on_bar)
         bus.subscribe_detail("report-orders", {"detail-type": ["OrderFilled", "OrderRejected"]}, self._on_settlement)
 
     def _on_bar(self, bar: BarClosed) -> list[Event]:
+        self.timeframes.add(bar.timeframe)
         series = self.closes.setdefault((bar.exchange, bar.symbol), [])
         if not series or bar.open_time_ms > series[-1][0]:  # duplicates and late bars add nothing
             series.append((bar.open_time_ms, bar.close))
@@ -54,4 +57,5 @@ class RunCollector:
             elapsed_s=elapsed_s,
             dead_letters=dead_letters,
             gaps=gaps,
+            timeframe=min(self.timeframes, key=timeframe_ms, default="1m"),  # the finest the equity is marked at
         )

@@ -5,49 +5,82 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from consumers.ledger.performance import max_drawdown_pct, moved_indices, sharpe
+from consumers.ledger.account import AccountLedger
+from consumers.ledger.performance import max_drawdown, max_drawdown_pct, moved_indices, sharpe, sortino
 from consumers.ledger.portfolio import Portfolio
 from events.models import OrderRejected
-from events.timeframes import TIMEFRAME_MS
+from events.timeframes import periods_per_year
 from infra.report.record import RunRecord
 
 ZERO = Decimal(0)
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:E[+-]?\d+)?")
 
 
-def summarize(record: RunRecord, portfolio: Portfolio, timeframe: str = "1m") -> dict[str, Any]:
+def summarize(record: RunRecord, portfolio: Portfolio) -> dict[str, Any]:
+    """The run's headline figures on the capital actually given: the starting cash of the sub-accounts that
+    traded (a strategy subscribed to 94 symbols that traded 2 is judged on those 2), overall and per strategy."""
     ledgers = portfolio.accounts.values()
     starting = sum((ledger.starting_cash for ledger in ledgers), ZERO)
     equity = portfolio.curve.equity
     final = equity[-1] if equity else starting
     pnl = final - starting
-    moved = moved_indices(equity)
-    accounts = _per_account(record, portfolio)
+    capital = sum((ledger.starting_cash for ledger in ledgers if ledger.fills), ZERO)
     return {
         "starting_equity": str(starting),
+        "capital": str(capital),
         "final_equity": str(final),
         "pnl": str(pnl),
-        "return_pct": round(float(pnl / starting * 100), 4) if starting else 0.0,
-        "max_drawdown_pct": round(max_drawdown_pct(equity, moved), 4),
-        "sharpe": round(sharpe(equity, moved, TIMEFRAME_MS[timeframe]), 4),
+        "return_pct": _pct(pnl, capital),
+        "return_on_starting_equity_pct": _pct(pnl, starting),
+        **_risk(equity, starting - capital, record.timeframe),
+        "timeframe": record.timeframe,
         "trades": len(record.fills),
+        "round_trips": len(portfolio.round_trips),
         "rejects": len(record.rejects),
         "rejects_by_reason": rejects_by_reason(record.rejects),
         "fees": str(sum((ledger.fees_quote for ledger in ledgers), ZERO)),
+        "fees_by_asset": _fees_by_asset(ledgers),
         "bars": record.bars,
         "bars_per_second": round(record.bars / record.elapsed_s) if record.elapsed_s > 0 else None,
         "elapsed_s": round(record.elapsed_s, 3),
         "dead_letters": record.dead_letters,
         "gaps": record.gaps,
-        "strategies": _per_strategy(portfolio),
-        "accounts": accounts,
+        "strategies": _per_strategy(portfolio, record.timeframe),
+        "accounts": _per_account(record, portfolio),
     }
+
+
+def _pct(amount: Decimal, base: Decimal) -> float:
+    return round(float(amount / base * 100), 4) if base else 0.0
+
+
+def _risk(equity: list[Decimal], idle_cash: Decimal, timeframe: str) -> dict[str, Any]:
+    """Drawdown, Sharpe and Sortino of the equity of the sub-accounts that traded (the idle ones' cash, which
+    never moves, taken out, so it dilutes nothing), annualised by the bars of `timeframe` a year holds."""
+    used = [value - idle_cash for value in equity] if idle_cash else equity
+    moved = moved_indices(used)
+    periods = periods_per_year(timeframe)
+    return {
+        "max_drawdown": str(max_drawdown(used)),
+        "max_drawdown_pct": round(max_drawdown_pct(used, moved), 4),
+        "sharpe": round(sharpe(used, moved, periods), 4),
+        "sortino": round(sortino(used, moved, periods), 4),
+    }
+
+
+def _fees_by_asset(ledgers: Iterable[AccountLedger]) -> dict[str, str]:
+    totals: dict[str, Decimal] = {}
+    for ledger in ledgers:
+        for asset, amount in ledger.fees_by_asset.items():
+            totals[asset] = totals.get(asset, ZERO) + amount
+    return {asset: str(amount) for asset, amount in sorted(totals.items())}
 
 
 def rejects_by_reason(rejects: list[OrderRejected]) -> dict[str, int]:
@@ -87,20 +120,26 @@ def _per_account(record: RunRecord, portfolio: Portfolio) -> list[dict[str, Any]
     return rows
 
 
-def _per_strategy(portfolio: Portfolio) -> list[dict[str, Any]]:
-    """Each strategy's sub-accounts added up, with its return on its own starting cash (strategies side by side)."""
+def _per_strategy(portfolio: Portfolio, timeframe: str) -> list[dict[str, Any]]:
+    """Each strategy's sub-accounts added up, judged on the capital of those that traded (strategies side by
+    side, whatever their sizes)."""
     rows = []
     for strategy, ledgers in sorted(portfolio.strategies().items()):
         start = sum((ledger.starting_cash for ledger in ledgers), ZERO)
+        capital = sum((ledger.starting_cash for ledger in ledgers if ledger.fills), ZERO)
         pnl = sum((ledger.pnl(portfolio.mark((strategy, ledger.exchange, ledger.symbol))) for ledger in ledgers), ZERO)
         rows.append(
             {
                 "strategy": strategy,
                 "symbols": len(ledgers),
+                "symbols_traded": sum(1 for ledger in ledgers if ledger.fills),
+                "capital": str(capital),
                 "trades": sum(ledger.fills for ledger in ledgers),
+                "round_trips": sum(len(ledger.round_trips) for ledger in ledgers),
                 "pnl": str(pnl),
                 "fees": str(sum((ledger.fees_quote for ledger in ledgers), ZERO)),
-                "return_pct": round(float(pnl / start * 100), 4) if start else 0.0,
+                "return_pct": _pct(pnl, capital),
+                **_risk(portfolio.curve.by_strategy.get(strategy, []), start - capital, timeframe),
             }
         )
     return rows
