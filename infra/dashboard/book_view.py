@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from consumers.ledger.account import AccountLedger
+from consumers.ledger.statistics import trade_statistics
 from consumers.stores.ports import Account, AccountKey, OrderRecord
 from events.models import OrderFilled, OrderRejected
 from events.streams import StreamKey
@@ -37,15 +38,28 @@ def fills_by_account(fills: list[Fill]) -> dict[AccountKey, list[Fill]]:
 
 def account_pnl(account: Account, fills: list[Fill], last_close: Decimal | None) -> AccountPnl:
     """The portfolio ledger of the sub-account's fills, marked at the last close (or, before any bar, at the last
-    fill's price). The state keeps no starting cash: it is the cash now less what the fills did to it."""
-    starting_cash = account.cash - sum((fill.cash_change for fill in fills), ZERO)
-    ledger = AccountLedger(*account.key, starting_cash=starting_cash)
-    for fill in fills:
-        ledger.apply(fill)
+    fill's price)."""
+    ledger = _ledger(account, fills)
+    starting_cash = ledger.starting_cash
     mark = last_close if last_close is not None else (fills[-1].price if fills else ZERO)
     return AccountPnl(
         starting_cash, ledger.realised, ledger.unrealised(mark), ledger.pnl(mark), last_close, len(ledger.round_trips)
     )
+
+
+def trip_statistics(accounts: list[Account], fills: dict[AccountKey, list[Fill]]) -> dict[str, Any]:
+    """The round-trip statistics of `stds replay`'s summary (overall, per pair, day and week) for the page."""
+    trips = [trip for account in accounts for trip in _ledger(account, fills.get(account.key, [])).round_trips]
+    return trade_statistics(trips)
+
+
+def _ledger(account: Account, fills: list[Fill]) -> AccountLedger:
+    """The sub-account's ledger. The state keeps no starting cash: it is the cash now less what the fills did."""
+    starting_cash = account.cash - sum((fill.cash_change for fill in fills), ZERO)
+    ledger = AccountLedger(*account.key, starting_cash=starting_cash)
+    for fill in fills:
+        ledger.apply(fill)
+    return ledger
 
 
 def account_rows(

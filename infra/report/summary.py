@@ -15,6 +15,7 @@ import orjson
 from consumers.ledger.account import AccountLedger
 from consumers.ledger.performance import max_drawdown, max_drawdown_pct, moved_indices, sharpe, sortino
 from consumers.ledger.portfolio import Portfolio
+from consumers.ledger.statistics import trade_statistics, trip_table
 from events.models import OrderRejected
 from events.timeframes import periods_per_year
 from infra.report.record import RunRecord
@@ -53,6 +54,7 @@ def summarize(record: RunRecord, portfolio: Portfolio) -> dict[str, Any]:
         "dead_letters": record.dead_letters,
         "gaps": record.gaps,
         "strategies": _per_strategy(portfolio, record.timeframe),
+        "trade_statistics": trade_statistics(portfolio.round_trips),
         "accounts": _per_account(record, portfolio),
     }
 
@@ -136,6 +138,10 @@ def _per_strategy(portfolio: Portfolio, timeframe: str) -> list[dict[str, Any]]:
                 "capital": str(capital),
                 "trades": sum(ledger.fills for ledger in ledgers),
                 "round_trips": sum(len(ledger.round_trips) for ledger in ledgers),
+                "win_rate_pct": (table := trip_table(t for ledger in ledgers for t in ledger.round_trips))[
+                    "win_rate_pct"
+                ],
+                "profit_factor": table["profit_factor"],
                 "pnl": str(pnl),
                 "fees": str(sum((ledger.fees_quote for ledger in ledgers), ZERO)),
                 "return_pct": _pct(pnl, capital),
