@@ -14,6 +14,7 @@ from consumers.stores.ports import Account, AccountKey, OrderRecord
 from events.models import OrderFilled, OrderRejected
 from events.streams import StreamKey
 from infra.dashboard.source import Fill, StreamSpan
+from infra.report.colours import strategy_colour
 
 ZERO = Decimal(0)
 
@@ -109,6 +110,7 @@ def strategy_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
         {
             "strategy": name,
+            "colour": strategy_colour(name),  # chart.png's colour for it
             "symbols": total["symbols"],
             "trades": total["trades"],
             "pnl": str(total["pnl"]),

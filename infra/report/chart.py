@@ -15,6 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure  # not pyplot: a file needs no window manager (and imports 0.3 s faster)
 
 from consumers.ledger.portfolio import Portfolio
+from infra.report.colours import strategy_colour
 from infra.report.record import RunRecord
 
 MAX_LINE_POINTS = 4_000  # lines are thinned to this; fill markers never are
@@ -39,13 +40,25 @@ def draw_chart(record: RunRecord, portfolio: Portfolio) -> Any:
         _price_with_fills(detail, record)
     else:
         _earnings_by_strategy(detail, portfolio)
-    strategies = sorted({account[0] for account in record.accounts})
-    figure.suptitle(
-        f"STDS run: {len(strategies)} strateg{'y' if len(strategies) == 1 else 'ies'} on {len(record.closes)} "
-        f"market{'' if single_market else 's'} — {len(record.fills):,} fills over {record.bars:,} bars"
-    )
+    figure.suptitle(_title(record, portfolio))
     figure.tight_layout()
     return figure
+
+
+def _title(record: RunRecord, portfolio: Portfolio) -> str:
+    """What traded, out of what was subscribed: '2 of 5 strategies traded 3 of 94 markets — …'."""
+    traded = [account for account, ledger in portfolio.accounts.items() if ledger.fills]
+    strategies = {account[0] for account in portfolio.accounts}
+    traded_strategies = {account[0] for account in traded}
+    markets = {(account[1], account[2]) for account in traded}
+    names = ", ".join(sorted(traded_strategies)) if len(traded_strategies) <= 3 else f"{len(traded_strategies)}"
+    of_strategies = "" if len(traded_strategies) == len(strategies) else f" (of {len(strategies)})"
+    trips = len(portfolio.round_trips)
+    return (
+        f"STDS run: {names or 'no strategy'}{of_strategies} traded {len(markets)} of {len(record.closes)} "
+        f"market{'' if len(record.closes) == 1 else 's'} — {len(record.fills):,} fills, {trips:,} round trips, "
+        f"{record.bars:,} {record.timeframe} bars"
+    )
 
 
 def _strategy_returns(axes: Any, portfolio: Portfolio) -> None:
@@ -59,9 +72,8 @@ def _strategy_returns(axes: Any, portfolio: Portfolio) -> None:
         start = float(starts[strategy])
         values = [(float(equity) / start - 1) * 100 for equity in curve.by_strategy.get(strategy, [])]
         thinned_times, thinned = _thin(times, values)
-        axes.plot(
-            thinned_times, thinned, linewidth=1.1, label=f"{strategy} ({values[-1]:+.2f} %)" if values else strategy
-        )
+        label = f"{strategy} ({values[-1]:+.2f} %)" if values else strategy
+        axes.plot(thinned_times, thinned, linewidth=1.1, color=strategy_colour(strategy), label=label)
     axes.axhline(0, color="grey", linewidth=0.6)
     axes.set_ylabel("return on starting cash (%)")
     axes.grid(alpha=0.3)
@@ -73,16 +85,19 @@ def _price_with_fills(axes: Any, record: RunRecord) -> None:
     ((exchange, symbol), series), *_ = record.closes.items()
     times, closes = _thin([_date(t) for t, _ in series], [float(c) for _, c in series])
     axes.plot(times, closes, linewidth=0.8, color="tab:gray", label=f"{symbol} ({exchange})")
-    for side, marker, colour in (("buy", "^", "tab:green"), ("sell", "v", "tab:red")):
+    # sells first, hollow, below the buys: a buy and a sell at the same bar both stay visible
+    for side, marker, colour, hollow, order in (("sell", "v", "tab:red", True, 3), ("buy", "^", "tab:green", False, 4)):
         fills = [f for f in record.fills if f.side == side]
         if fills:
             axes.scatter(
                 [_date(f.bar_open_time_ms) for f in fills],
                 [float(f.price) for f in fills],
                 marker=marker,
-                color=colour,
-                s=22,
-                zorder=3,
+                facecolors="none" if hollow else colour,
+                edgecolors=colour,
+                linewidths=1.0,
+                s=30 if hollow else 22,
+                zorder=order,
                 label=side,
             )
     axes.set_ylabel("price")
@@ -99,10 +114,10 @@ def _earnings_by_strategy(axes: Any, portfolio: Portfolio) -> None:
         fees[account[0]] += ledger.fees_quote
     names = sorted(net)
     rows = range(len(names))
-    axes.barh(
-        [r + 0.2 for r in rows], [float(net[n] + fees[n]) for n in names], 0.4, label="before fees", color="tab:blue"
-    )
-    axes.barh([r - 0.2 for r in rows], [float(net[n]) for n in names], 0.4, label="after fees", color="tab:purple")
+    colours = [strategy_colour(name) for name in names]
+    before = [float(net[n] + fees[n]) for n in names]
+    axes.barh([r + 0.2 for r in rows], before, 0.4, label="before fees (light)", color=colours, alpha=0.45)
+    axes.barh([r - 0.2 for r in rows], [float(net[n]) for n in names], 0.4, label="after fees", color=colours)
     axes.set_yticks(list(rows), names, fontsize=8)
     axes.axvline(0, color="grey", linewidth=0.6)
     axes.set_xlabel(f"PnL over {len(portfolio.last_close)} markets (quote); fees are the gap between the bars")

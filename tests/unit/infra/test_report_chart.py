@@ -4,12 +4,16 @@ side by side as returns, legends beside the plots rather than on them, and no pr
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
+
+from matplotlib.colors import to_hex
 
 from consumers.ledger.portfolio import Portfolio, build_portfolio
 from events.models import OrderFilled
 from infra.report.chart import draw_chart, write_chart
+from infra.report.colours import PALETTE, strategy_colour
 from infra.report.record import RunRecord
 
 STRATEGIES = ["sma_fast", "sma_slow", "donchian", "bollinger", "momentum"]
@@ -71,3 +75,24 @@ def test_one_market_keeps_its_price_with_the_fills() -> None:
     _, price = figure.axes
     assert price.get_ylabel() == "price"
     assert len(price.collections) == 2  # buys and sells
+
+
+def test_the_title_says_what_traded_and_each_strategy_keeps_its_colour() -> None:
+    record = many_markets(symbols=4)
+    traded = [fill for fill in record.fills if fill.strategy in ("sma_fast", "donchian") and fill.symbol == "S1/USDT"]
+    record = replace(record, fills=traded)
+    figure = draw_chart(record, portfolio_of(record))
+    title = figure.get_suptitle()
+    assert title.startswith("STDS run: donchian, sma_fast (of 5) traded 1 of 4 markets") and "round trips" in title
+    returns, _ = figure.axes
+    for line in returns.get_lines()[:5]:
+        assert to_hex(line.get_color()).upper() == strategy_colour(line.get_label().split(" (")[0]).upper()
+    assert strategy_colour("momentum") == strategy_colour("momentum") in PALETTE  # by name alone, every time
+
+
+def test_buys_are_drawn_over_the_sells() -> None:
+    record = many_markets(symbols=1)
+    _, price = draw_chart(record, portfolio_of(record)).axes
+    sells, buys = price.collections
+    assert (sells.get_label(), buys.get_label()) == ("sell", "buy") and buys.get_zorder() > sells.get_zorder()
+    assert len(sells.get_facecolors()) == 0 or sells.get_facecolors()[0][3] == 0  # hollow: a buy under it shows
