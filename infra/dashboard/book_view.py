@@ -14,7 +14,7 @@ from consumers.stores.ports import Account, AccountKey, OrderRecord
 from events.models import OrderFilled, OrderRejected
 from events.streams import StreamKey
 from infra.dashboard.source import Fill, StreamSpan
-from infra.report.colours import strategy_colour
+from infra.report.colours import strategy_colours
 
 ZERO = Decimal(0)
 
@@ -107,10 +107,11 @@ def strategy_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         total["pnl"] += Decimal(row["pnl"])
         total["fees"] += Decimal(row["fees"])
         total["trades"] = total.get("trades", 0) + row["trades"]
+    colours = strategy_colours(totals)
     return [
         {
             "strategy": name,
-            "colour": strategy_colour(name),  # chart.png's colour for it
+            "colour": colours[name],  # chart.png's colour for it
             "symbols": total["symbols"],
             "trades": total["trades"],
             "pnl": str(total["pnl"]),

@@ -12,10 +12,11 @@ from typing import Any
 
 import matplotlib.dates as mdates
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure  # not pyplot: a file needs no window manager (and imports 0.3 s faster)
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch  # not pyplot: a file needs no window manager (and imports 0.3 s faster)
 
 from consumers.ledger.portfolio import Portfolio
-from infra.report.colours import strategy_colour
+from infra.report.colours import strategy_colours
 from infra.report.record import RunRecord
 
 MAX_LINE_POINTS = 4_000  # lines are thinned to this; fill markers never are
@@ -51,7 +52,9 @@ def _title(record: RunRecord, portfolio: Portfolio) -> str:
     strategies = {account[0] for account in portfolio.accounts}
     traded_strategies = {account[0] for account in traded}
     markets = {(account[1], account[2]) for account in traded}
-    names = ", ".join(sorted(traded_strategies)) if len(traded_strategies) <= 3 else f"{len(traded_strategies)}"
+    names = (
+        ", ".join(sorted(traded_strategies)) if len(traded_strategies) <= 3 else f"{len(traded_strategies)} strategies"
+    )
     of_strategies = "" if len(traded_strategies) == len(strategies) else f" (of {len(strategies)})"
     trips = len(portfolio.round_trips)
     return (
@@ -68,12 +71,13 @@ def _strategy_returns(axes: Any, portfolio: Portfolio) -> None:
         for strategy, ledgers in portfolio.strategies().items()
     }
     times = [_date(time_ms) for time_ms in curve.times_ms]
+    colours = strategy_colours(starts)
     for strategy in sorted(starts):
         start = float(starts[strategy])
         values = [(float(equity) / start - 1) * 100 for equity in curve.by_strategy.get(strategy, [])]
         thinned_times, thinned = _thin(times, values)
         label = f"{strategy} ({values[-1]:+.2f} %)" if values else strategy
-        axes.plot(thinned_times, thinned, linewidth=1.1, color=strategy_colour(strategy), label=label)
+        axes.plot(thinned_times, thinned, linewidth=1.1, color=colours[strategy], label=label)
     axes.axhline(0, color="grey", linewidth=0.6)
     axes.set_ylabel("return on starting cash (%)")
     axes.grid(alpha=0.3)
@@ -114,15 +118,16 @@ def _earnings_by_strategy(axes: Any, portfolio: Portfolio) -> None:
         fees[account[0]] += ledger.fees_quote
     names = sorted(net)
     rows = range(len(names))
-    colours = [strategy_colour(name) for name in names]
+    colours = [strategy_colours(names)[name] for name in names]
     before = [float(net[n] + fees[n]) for n in names]
-    axes.barh([r + 0.2 for r in rows], before, 0.4, label="before fees (light)", color=colours, alpha=0.45)
-    axes.barh([r - 0.2 for r in rows], [float(net[n]) for n in names], 0.4, label="after fees", color=colours)
+    axes.barh([r + 0.2 for r in rows], before, 0.4, color=colours, alpha=0.4)
+    axes.barh([r - 0.2 for r in rows], [float(net[n]) for n in names], 0.4, color=colours)
+    key = [Patch(color="grey", alpha=0.4, label="before fees (upper bar)"), Patch(color="grey", label="after fees")]
     axes.set_yticks(list(rows), names, fontsize=8)
     axes.axvline(0, color="grey", linewidth=0.6)
     axes.set_xlabel(f"PnL over {len(portfolio.last_close)} markets (quote); fees are the gap between the bars")
     axes.grid(alpha=0.3, axis="x")
-    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    axes.legend(handles=key, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
 
 
 def _date(epoch_ms: int) -> datetime:

@@ -13,7 +13,7 @@ from matplotlib.colors import to_hex
 from consumers.ledger.portfolio import Portfolio, build_portfolio
 from events.models import OrderFilled
 from infra.report.chart import draw_chart, write_chart
-from infra.report.colours import PALETTE, strategy_colour
+from infra.report.colours import PALETTE, strategy_colours
 from infra.report.record import RunRecord
 
 STRATEGIES = ["sma_fast", "sma_slow", "donchian", "bollinger", "momentum"]
@@ -85,9 +85,20 @@ def test_the_title_says_what_traded_and_each_strategy_keeps_its_colour() -> None
     title = figure.get_suptitle()
     assert title.startswith("STDS run: donchian, sma_fast (of 5) traded 1 of 4 markets") and "round trips" in title
     returns, _ = figure.axes
+    colours = strategy_colours(STRATEGIES)
     for line in returns.get_lines()[:5]:
-        assert to_hex(line.get_color()).upper() == strategy_colour(line.get_label().split(" (")[0]).upper()
-    assert strategy_colour("momentum") == strategy_colour("momentum") in PALETTE  # by name alone, every time
+        assert to_hex(line.get_color()).upper() == colours[line.get_label().split(" (")[0]].upper()
+    assert len(set(colours.values())) == len(STRATEGIES)  # no two strategies of a run share one
+    assert strategy_colours(reversed(STRATEGIES)) == colours  # whatever order they are met in
+
+
+def test_colours_stay_distinct_even_where_names_hash_alike() -> None:
+    names = [f"s{n}" for n in range(len(PALETTE))]
+    assert sorted(strategy_colours(names).values()) == sorted(PALETTE)
+    alone = strategy_colours(["reversion"])["reversion"]
+    assert strategy_colours(["trend_1h"])["trend_1h"] == alone  # these two names hash to the same slot
+    together = strategy_colours(["trend_1h", "reversion"])
+    assert together["reversion"] == alone and together["trend_1h"] != alone  # the later name moves on
 
 
 def test_buys_are_drawn_over_the_sells() -> None:
