@@ -29,15 +29,15 @@ class RoundTrip:
     profit: Decimal
     fees: Decimal  # commissions in the quote and the base, valued in the quote
     fills: int
+    profit_pct: float = field(init=False)  # profit on what the entry cost, as freqtrade's profit %
+
+    def __post_init__(self) -> None:
+        pct = float(self.profit / self.entry_notional * 100) if self.entry_notional else 0.0
+        object.__setattr__(self, "profit_pct", pct)  # worked out once: statistics read it per group
 
     @property
     def duration_ms(self) -> int:
         return self.exit_time_ms - self.entry_time_ms
-
-    @property
-    def profit_pct(self) -> float:
-        """Profit on what the entry cost, as freqtrade's profit %."""
-        return float(self.profit / self.entry_notional * 100) if self.entry_notional else 0.0
 
 
 @dataclass(slots=True)
