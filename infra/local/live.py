@@ -23,7 +23,7 @@ from infra.local.runtime import LocalRuntime
 from infra.local.session import LocalSession
 from infra.local.stores import run_stores
 from infra.local.stream_health import StreamHealthTable
-from infra.report.trades import iso_utc
+from infra.report.trades import fee_paid, iso_utc
 from infra.strategy_loader import load_strategies, retention_for
 from producers.exchanges.registry import adapter_for
 from producers.streamer.cursors import CursorFile
@@ -189,9 +189,10 @@ class _Reconciling:
 def _print_fill(envelope: Envelope) -> list[Event]:
     fill = envelope.detail
     assert isinstance(fill, OrderFilled)
+    fee, fee_asset = fee_paid(fill)
     print(
         f"{iso_utc(fill.bar_open_time_ms)}  {fill.strategy:<16} {fill.side:<4} {fill.qty} {fill.symbol} "
-        f"@ {fill.price}  fee {fill.fee}",
+        f"@ {fill.price}  fee {fee} {fee_asset}  {fill.order_id}",
         flush=True,
     )
     return []
