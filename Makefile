@@ -13,7 +13,7 @@ OUT ?= out
 DDB_LOCAL := .cache/dynamodb-local
 DDB_LOCAL_STAMP := $(DDB_LOCAL)/.installed
 
-.PHONY: demo demo-live demo-live-orders dashboard-demo test lint typecheck bench bench-peers schema clean emulators synth browser bench-dashboard e2e-day
+.PHONY: demo demo-fees demo-live demo-live-orders dashboard-demo test lint typecheck bench bench-peers schema clean emulators synth browser bench-dashboard e2e-day
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required (python3.11 --version)"; exit 1; }
@@ -22,9 +22,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# Four strategies side by side on a week of 5 recorded futures symbols, each sized at 30 % of its sub-account's
+# equity, with fees: strategies, round trips per pair, day and week, then out/demo/chart.png.
 demo: $(STAMP)
+	@echo "stds replay <a week of ALGO, AVAX, FIL, LINK, NEAR/USDT 1m bars> --config examples/demo.toml --out $(OUT)/demo"
+	@$(BIN)/stds replay $(DEMO_WEEK) --config examples/demo.toml --out $(OUT)/demo --fresh --no-progress
+	@echo; echo "Open $(OUT)/demo/chart.png; see it live, per symbol, in the browser: make dashboard-demo"
+
+# The second example: one strategy trading every 1m cross with a fixed 0.5 BTC loses most of a month to fees.
+demo-fees: $(STAMP)
 	$(BIN)/stds replay $(SHARED)/binance/spot/ccxt_ohlcv/1m/BTCUSDT/BTCUSDT_1m_marzo_2025.csv \
-		--strategy sma_cross --param fast=10 --param slow=30 --param qty=0.5 --out $(OUT)/demo --fresh
+		--strategy sma_cross --param fast=10 --param slow=30 --param qty=0.5 --out $(OUT)/demo-fees --fresh
 
 # Live pipeline against a local Binance replaying a recorded day at 3600x (a market day in ~25 s), fills printed as they happen.
 demo-live: $(STAMP)

@@ -24,3 +24,11 @@ def timeframe_ms(timeframe: str) -> int:
         return TIMEFRAME_MS[timeframe]
     except KeyError:
         raise ValueError(f"unknown timeframe {timeframe!r} (known: {', '.join(TIMEFRAME_MS)})") from None
+
+
+MS_PER_YEAR = 365 * 24 * 3600 * 1000  # crypto trades every day of the year
+
+
+def periods_per_year(timeframe: str) -> float:
+    """How many bars of this length a year holds: what annualises a per-bar figure (Sharpe's sqrt of it)."""
+    return MS_PER_YEAR / timeframe_ms(timeframe)

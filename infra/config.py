@@ -34,6 +34,10 @@ class StrategyConfig(BaseModel):
     exchanges: list[str] | None = None
     timeframe: str = "1m"
     params: dict[str, Any] = {}
+    stake: str | None = Field(
+        default=None,
+        description="size in the quote ('1000 USDT') or a share of the sub-account's equity ('10%') instead of qty",
+    )
     risk: RiskLimits | None = None
     pattern: dict[str, Any] | None = Field(
         default=None, description="an explicit EventBridge pattern, instead of symbols/exchanges/timeframe"

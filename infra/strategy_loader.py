@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from consumers.strategies.base import InvalidLookback, Strategy
 from consumers.strategies.builtin import BUILTIN
+from consumers.strategies.sizing import InvalidStake, Stake
 from events.codec import describe_errors
 from infra.config import ConfigError, StdsConfig, StrategyConfig
 
@@ -28,6 +29,7 @@ class StrategySpec:
     name: str
     strategy: Strategy
     pattern: dict[str, Any]
+    stake: Stake | None = None
 
 
 def retention_for(specs: Sequence[StrategySpec]) -> int:
@@ -86,13 +88,23 @@ def strategy_class(use: str, base_dir: Path) -> type[Strategy]:
 
 def _load_one(name: str, line: StrategyConfig, base_dir: Path) -> StrategySpec:
     cls = strategy_class(line.use, base_dir)
+    stake = None
+    params = line.params
+    if line.stake is not None:
+        try:
+            stake = Stake.parse(line.stake)
+        except InvalidStake as error:
+            raise ConfigError(f"strategies.{name}: {error}") from None
+        if "qty" in params:
+            raise ConfigError(f"strategies.{name}: give stake or params.qty, not both (the stake sizes each entry)")
+        params = {**params, "qty": 1}  # the strategy answers in stakes: 1 long, 0 flat, -1 short
     try:
-        strategy = cls(line.params)
+        strategy = cls(params)
     except ValidationError as error:
         raise ConfigError(describe_errors(error, f"strategies.{name}.params")) from None
     except InvalidLookback as error:
         raise ConfigError(f"strategies.{name}.params: {error}") from None
-    return StrategySpec(name, strategy, bar_pattern(line))
+    return StrategySpec(name, strategy, bar_pattern(line), stake)
 
 
 def _import_module(reference: str) -> ModuleType:

@@ -261,6 +261,26 @@ def bar_json(bar: BarClosed) -> str:
     return orjson.dumps(bar.__dict__, default=str).decode()
 
 
+def read_closes(path: Path, timeframe: str) -> dict[tuple[str, str], list[tuple[int, Decimal]]]:
+    """Each market's (open_time_ms, close) of `timeframe`, in time order, as the state file holds them: what a
+    resumed live run marks its book with for the bars before its restart."""
+    if not state_exists(path):
+        return {}
+    connection = _connect(path, create=False)
+    try:
+        rows = connection.execute(
+            "SELECT exchange, symbol, open_time_ms, bar ->> 'close' FROM bars WHERE timeframe = ? "
+            "ORDER BY exchange, symbol, open_time_ms",
+            (timeframe,),
+        ).fetchall()
+    finally:
+        connection.close()
+    closes: dict[tuple[str, str], list[tuple[int, Decimal]]] = {}
+    for exchange, symbol, open_time_ms, close in rows:
+        closes.setdefault((exchange, symbol), []).append((open_time_ms, Decimal(close)))
+    return closes
+
+
 def read_accounts(connection: sqlite3.Connection) -> list[Account]:
     return [_account_from_row(row) for row in connection.execute("SELECT * FROM accounts")]
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from consumers.stores.ports import Account, AccountKey, BarStore, Book, Decision
 from consumers.strategies.base import Strategy
+from consumers.strategies.sizing import Stake
 from consumers.strategies.targets import InvalidTarget, TargetChecker
 from consumers.strategies.window import Window
 from events.dead_letters import DeadLetters
@@ -33,6 +34,7 @@ class StrategyConsumer:
     bars: BarStore
     book: Book
     dead_letters: DeadLetters  # where a strategy's unusable answers go, naming the strategy, bar and value
+    stake: Stake | None = None  # sized in the quote or a share of equity; None: the strategy's target is base units
     checked_target: TargetChecker = field(default_factory=TargetChecker, init=False, repr=False, compare=False)
     lookback: int = field(init=False, repr=False, compare=False)  # the strategy's, read once: its params are frozen
     account_keys: dict[StreamKey, AccountKey] = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -91,8 +93,13 @@ class StrategyConsumer:
     def _decide(self, key: AccountKey, window: Window, account: Account) -> list[Event]:
         bar = window.last
         previous_target = account.target
+        stake = self.stake
         try:
-            target = self.checked_target(self.strategy.target(window, previous_target))
+            if stake is None:
+                target = self.checked_target(self.strategy.target(window, previous_target))
+            else:
+                units = self.checked_target(self.strategy.target(window, stake.units_of(previous_target)))
+                target = stake.target(units, previous_target, account, bar.close)
         except Exception as error:
             target = self._refuse(error, bar, previous_target)
         wanted = target - (account.position + account.pending)

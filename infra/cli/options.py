@@ -86,6 +86,9 @@ def add_paper_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fee-bps", type=decimal_number, help="paper broker fee in basis points (default 10)")
     parser.add_argument("--slippage-bps", type=decimal_number, help="paper broker slippage in basis points (default 0)")
     parser.add_argument("--cash", type=decimal_number, help="starting cash per sub-account (default 100000)")
+    parser.add_argument(
+        "--stake", help="with --strategy: size each entry in the quote ('1000 USDT') or in equity ('10%%'), not qty"
+    )
 
 
 def add_broker_options(command: argparse.ArgumentParser) -> None:
@@ -160,13 +163,15 @@ def config_from_args(args: argparse.Namespace, strategy_symbols: str | None) -> 
 
     if args.config:
         config, config_dir = load_config(args.config), args.config.parent
-        if args.param:
-            raise ConfigError("--param goes with --strategy; put parameters in the --config file instead")
+        if args.param or args.stake:
+            raise ConfigError("--param and --stake go with --strategy; put them in the --config file instead")
     else:
         params = dict(_key_value(item) for item in args.param)
         symbols = strategy_symbols.split(",") if strategy_symbols else None
         name = args.strategy.rpartition(":")[2].rpartition("/")[2].removesuffix(".py").lower()
-        config = StdsConfig(strategies={name: StrategyConfig(use=args.strategy, symbols=symbols, params=params)})
+        config = StdsConfig(
+            strategies={name: StrategyConfig(use=args.strategy, symbols=symbols, params=params, stake=args.stake)}
+        )
         config_dir = Path.cwd()
     paper = _given({"fee_bps": args.fee_bps, "slippage_bps": args.slippage_bps, "starting_cash": args.cash})
     if paper:
@@ -187,19 +192,29 @@ def with_broker_args(config: StdsConfig, args: argparse.Namespace) -> StdsConfig
 
 
 def print_summary(summary: dict[str, Any], out: Path, *, chart: bool = True) -> None:
+    from infra.report.tables import summary_tables
+
+    tables = summary_tables(summary)
+    if tables:
+        print(tables, end="\n\n")
     rows = [
         ("bars", summary.get("bars")),
         ("trades", summary.get("trades")),
         ("rejects", summary.get("rejects")),
         ("pnl", summary.get("pnl")),
+        ("round trips", summary.get("round_trips")),
+        ("capital", summary.get("capital")),
         ("return %", summary.get("return_pct")),
+        ("max drawdown", summary.get("max_drawdown")),
         ("max drawdown %", summary.get("max_drawdown_pct")),
-        ("sharpe", summary.get("sharpe")),
+        (f"sharpe ({summary.get('timeframe')} bars)", summary.get("sharpe")),
+        ("sortino", summary.get("sortino")),
         ("fees", summary.get("fees")),
         ("bars/s", summary.get("bars_per_second")),
         ("dead letters", summary.get("dead_letters")),
         ("gaps", summary.get("gaps")),
     ]
+    rows += [(f"rejected: {reason}", count) for reason, count in summary.get("rejects_by_reason", {}).items()]
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name:>{width}}  {value}")

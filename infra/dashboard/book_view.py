@@ -8,25 +8,25 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from consumers.ledger.account import AccountLedger
+from consumers.ledger.statistics import trade_statistics
 from consumers.stores.ports import Account, AccountKey, OrderRecord
 from events.models import OrderFilled, OrderRejected
 from events.streams import StreamKey
 from infra.dashboard.source import Fill, StreamSpan
+from infra.report.colours import strategy_colours
 
 ZERO = Decimal(0)
-PRICE_PLACES = Decimal("0.00000001")  # the average entry price is shown, and used, to 8 places
 
 
 @dataclass(frozen=True, slots=True)
 class AccountPnl:
     starting_cash: Decimal
-    realised: Decimal  # closed trades minus every fee paid
-    unrealised: Decimal  # the open position against its average entry price
+    realised: Decimal  # closed lots (FIFO) minus every fee paid
+    unrealised: Decimal  # the open lots against their entry prices
+    total: Decimal  # cash + position × mark − starting cash
     last_close: Decimal | None
-
-    @property
-    def total(self) -> Decimal:
-        return self.realised + self.unrealised
+    round_trips: int
 
 
 def fills_by_account(fills: list[Fill]) -> dict[AccountKey, list[Fill]]:
@@ -38,26 +38,29 @@ def fills_by_account(fills: list[Fill]) -> dict[AccountKey, list[Fill]]:
 
 
 def account_pnl(account: Account, fills: list[Fill], last_close: Decimal | None) -> AccountPnl:
-    """Realised + unrealised equals cash + position × last close − starting cash, exactly: the starting cash is
-    recovered from the fills (the state does not keep it), and realised takes the remainder after unrealised."""
-    spent = sum((fill.signed_qty * fill.price + fill.fee for fill in fills), ZERO)
-    starting_cash = account.cash + spent
-    position, average = ZERO, ZERO
+    """The portfolio ledger of the sub-account's fills, marked at the last close (or, before any bar, at the last
+    fill's price)."""
+    ledger = _ledger(account, fills)
+    starting_cash = ledger.starting_cash
+    mark = last_close if last_close is not None else (fills[-1].price if fills else ZERO)
+    return AccountPnl(
+        starting_cash, ledger.realised, ledger.unrealised(mark), ledger.pnl(mark), last_close, len(ledger.round_trips)
+    )
+
+
+def trip_statistics(accounts: list[Account], fills: dict[AccountKey, list[Fill]]) -> dict[str, Any]:
+    """The round-trip statistics of `stds replay`'s summary (overall, per pair, day and week) for the page."""
+    trips = [trip for account in accounts for trip in _ledger(account, fills.get(account.key, [])).round_trips]
+    return trade_statistics(trips)
+
+
+def _ledger(account: Account, fills: list[Fill]) -> AccountLedger:
+    """The sub-account's ledger. The state keeps no starting cash: it is the cash now less what the fills did."""
+    starting_cash = account.cash - sum((fill.cash_change for fill in fills), ZERO)
+    ledger = AccountLedger(*account.key, starting_cash=starting_cash)
     for fill in fills:
-        signed = fill.position_delta
-        if signed == 0:  # a commission in the base asset that ate the whole fill: nothing to average
-            continue
-        if position == 0 or (position > 0) == (signed > 0):  # opening or adding: the average moves
-            average = ((average * position + fill.price * signed) / (position + signed)).quantize(PRICE_PLACES)
-        elif abs(signed) > abs(position):  # flipped through flat: the rest opens at this price
-            average = fill.price
-        position += signed
-        if position == 0:
-            average = ZERO
-    mark = last_close if last_close is not None else average
-    unrealised = account.position * (mark - average) if account.position else ZERO
-    total = account.cash + account.position * mark - starting_cash
-    return AccountPnl(starting_cash, total - unrealised, unrealised, last_close)
+        ledger.apply(fill)
+    return ledger
 
 
 def account_rows(
@@ -84,6 +87,7 @@ def account_rows(
                 "pnl": str(pnl.total),
                 "fees": str(account.fees),
                 "trades": account.fills,
+                "round_trips": pnl.round_trips,
                 "rejects": account.rejects,
                 "last_close": None if pnl.last_close is None else str(pnl.last_close),
             }
@@ -103,9 +107,11 @@ def strategy_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         total["pnl"] += Decimal(row["pnl"])
         total["fees"] += Decimal(row["fees"])
         total["trades"] = total.get("trades", 0) + row["trades"]
+    colours = strategy_colours(totals)
     return [
         {
             "strategy": name,
+            "colour": colours[name],  # chart.png's colour for it
             "symbols": total["symbols"],
             "trades": total["trades"],
             "pnl": str(total["pnl"]),

@@ -4,13 +4,16 @@ by side) and per sub-account, and one symbol's price with its fills and targets 
 from __future__ import annotations
 
 from collections import defaultdict
+from decimal import Decimal
 from typing import Any
 
+from consumers.ledger.equity import account_values
 from consumers.stores.ports import Account
 from events.streams import StreamKey
 from infra.dashboard.book_view import fills_by_account
 from infra.dashboard.source import Closes, Fill, StateReader, StreamSpan
 
+ZERO = Decimal(0)
 MINUTE_MS = 60_000
 MAX_MARKERS = 2_000  # fills drawn on one price chart; zooming in shows the rest
 
@@ -49,15 +52,18 @@ def equity_series(
         for market, stream in stream_of.items()
     }
     fills = fills_by_account(all_fills)
+    bucket_ends_ms = [start_ms + (index + 1) * bucket_ms - 1 for index in range(count)]  # a bucket's fills count
     per_account: dict[str, list[float | None]] = {}
     strategy_equity: dict[str, list[float]] = defaultdict(lambda: [0.0] * count)
     strategy_start: dict[str, float] = defaultdict(float)
     for account in sorted(accounts, key=lambda a: a.key):
         key = account.key
         account_fills = fills.get(key, [])
-        start_cash = float(account.cash) + sum(fill.cash_out for fill in account_fills)
-        market_marks = marks.get((key.exchange, key.symbol)) or [None] * count
-        equity = _account_equity(start_cash, account_fills, market_marks, start_ms, bucket_ms)
+        exact_start = account.cash - sum((fill.cash_change for fill in account_fills), ZERO)
+        market_marks = marks.get((key.exchange, key.symbol)) or [ZERO] * count
+        exact = account_values(exact_start, account_fills, bucket_ends_ms, market_marks)
+        start_cash = float(exact_start)
+        equity = [float(value) for value in exact]
         per_account[f"{key.strategy} {key.symbol}"] = [round(value - start_cash, 6) for value in equity]
         totals = strategy_equity[key.strategy]
         for index, value in enumerate(equity):
@@ -103,30 +109,15 @@ def symbol_series(
     }
 
 
-def _filled_forward(closes: Closes, start_ms: int, bucket_ms: int, count: int) -> list[float | None]:
-    marks: list[float | None] = [None] * count
+def _filled_forward(closes: Closes, start_ms: int, bucket_ms: int, count: int) -> list[Decimal]:
+    """Each bucket's last close (exactly the float drawn), carried forward; 0 before the first (nothing held
+    is worth anything before its market's first bar in the range)."""
+    marks: list[Decimal | None] = [None] * count
     for time_ms, close in zip(closes.times_ms, closes.closes, strict=True):
-        marks[(time_ms - start_ms) // bucket_ms] = close
-    last: float | None = None
-    for index, mark in enumerate(marks):
+        marks[(time_ms - start_ms) // bucket_ms] = Decimal(close)
+    last = ZERO
+    filled = []
+    for mark in marks:
         last = mark if mark is not None else last
-        marks[index] = last
-    return marks
-
-
-def _account_equity(
-    start_cash: float, fills: list[Fill], marks: list[float | None], start_ms: int, bucket_ms: int
-) -> list[float]:
-    """One pass over the buckets and the (bar-ordered) fills together."""
-    equity = []
-    cash, position, applied, count = start_cash, 0.0, 0, len(fills)
-    bucket_end = start_ms + bucket_ms
-    for close in marks:
-        while applied < count and fills[applied].bar_open_time_ms < bucket_end:
-            fill = fills[applied]
-            cash -= fill.cash_out
-            position += fill.position_change
-            applied += 1
-        equity.append(cash + position * close if close is not None else cash)
-        bucket_end += bucket_ms
-    return equity
+        filled.append(last)
+    return filled

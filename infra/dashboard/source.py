@@ -21,7 +21,8 @@ class Closes:
 
 @dataclass(frozen=True, slots=True)
 class Fill:
-    """What the dashboard needs of one OrderFilled (a month of them is built in well under a second)."""
+    """What the dashboard needs of one OrderFilled (a month of them is built in well under a second); the
+    portfolio ledger reads it as it reads an OrderFilled."""
 
     order_id: str
     strategy: str
@@ -32,10 +33,11 @@ class Fill:
     bar_open_time_ms: int
     price: Decimal
     fee: Decimal
+    fee_base: Decimal
+    fee_other: dict[str, Decimal]
     signed_qty: Decimal  # + bought, − sold
-    position_delta: Decimal  # what it did to the position: signed_qty less a commission paid in the base asset
-    cash_out: float  # what it took from cash (signed_qty × price + fee), as a float for charts
-    position_change: float  # position_delta as a float, for charts
+    position_change: Decimal  # signed_qty less a commission paid in the base asset
+    cash_change: Decimal  # −(signed_qty × price) − fee
 
     @classmethod
     def of_values(
@@ -51,6 +53,7 @@ class Fill:
         price: Decimal,
         fee: Decimal,
         fee_base: Decimal = Decimal(0),
+        fee_other: dict[str, Decimal] | None = None,
     ) -> Fill:
         signed = qty if side == "buy" else -qty
         return cls(
@@ -63,10 +66,11 @@ class Fill:
             bar_open_time_ms,
             price,
             fee,
+            fee_base,
+            fee_other or {},
             signed,
             signed - fee_base,
-            float(signed * price + fee),
-            float(signed - fee_base),
+            -(signed * price) - fee,
         )
 
     @classmethod
@@ -82,6 +86,7 @@ class Fill:
             price=fill.price,
             fee=fill.fee,
             fee_base=fill.fee_base,
+            fee_other=fill.fee_other,
         )
 
 

@@ -68,12 +68,12 @@ class SqliteReader:
             "SELECT order_id, request ->> 'strategy', request ->> 'exchange', request ->> 'symbol', "
             "request ->> 'bar_open_time_ms', request ->> 'target', settlement_type, "
             "settlement ->> 'side', settlement ->> 'qty', settlement ->> 'price', settlement ->> 'fee', "
-            "settlement ->> 'fee_base' "
+            "settlement ->> 'fee_base', settlement -> 'fee_other' "
             "FROM orders WHERE rowid > ? AND rowid <= ?",
             (self._through_rowid, top),
         ).fetchall()
         filled = False
-        for order_id, strategy, exchange, symbol, bar_ms, target, kind, side, qty, price, fee, fee_base in rows:
+        for order_id, strategy, exchange, symbol, bar_ms, target, kind, side, qty, price, fee, fee_base, other in rows:
             self._targets.setdefault((exchange, symbol), {})[order_id] = (strategy, bar_ms, Decimal(target))
             if kind == "OrderFilled":
                 self._fills[order_id] = Fill.of_values(
@@ -87,6 +87,7 @@ class SqliteReader:
                     price=Decimal(price),
                     fee=Decimal(fee),
                     fee_base=Decimal(fee_base or 0),  # files from before base-asset commissions have none
+                    fee_other={asset: Decimal(amount) for asset, amount in orjson.loads(other or "{}").items()},
                 )
                 filled = True
         if filled:

@@ -3,32 +3,30 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from operator import itemgetter
 
 from events.local_bus import LocalBus
 from events.models import BarClosed, Event, OrderFilled, OrderRejected
+from events.timeframes import timeframe_ms
 from infra.report.record import RunRecord
-
-_BAR_FIELDS = itemgetter("exchange", "symbol", "open_time_ms", "close")
 
 
 class RunCollector:
-    def __init__(self, bus: LocalBus) -> None:
-        self.closes: dict[tuple[str, str], list[tuple[int, Decimal]]] = {}
+    def __init__(self, bus: LocalBus, earlier_closes: dict[tuple[str, str], list[tuple[int, Decimal]]] | None = None):
+        """`earlier_closes`: the bars a resumed live run saw before its restart, so its book is marked over its
+        whole life."""
+        self.closes = {market: list(series) for market, series in (earlier_closes or {}).items()}
         self.fills: dict[str, OrderFilled] = {}
         self.rejects: dict[str, OrderRejected] = {}
+        self.timeframes: set[str] = set()
         bus.subscribe_detail("report-bars", {"detail-type": ["BarClosed"]}, self._on_bar)
         bus.subscribe_detail("report-orders", {"detail-type": ["OrderFilled", "OrderRejected"]}, self._on_settlement)
 
-    def _on_bar(self, bar: BarClosed) -> tuple[()]:
-        # the four fields in one C call on the model's __dict__, rather than four attribute lookups through its class
-        exchange, symbol, open_time_ms, close = _BAR_FIELDS(bar.__dict__)
-        series = self.closes.get((exchange, symbol))
-        if series is None:
-            series = self.closes[(exchange, symbol)] = []
-        if not series or open_time_ms > series[-1][0]:  # duplicates and late bars add nothing
-            series.append((open_time_ms, close))
-        return ()  # causes nothing (a shared empty tuple: no list made a bar)
+    def _on_bar(self, bar: BarClosed) -> list[Event]:
+        self.timeframes.add(bar.timeframe)
+        series = self.closes.setdefault((bar.exchange, bar.symbol), [])
+        if not series or bar.open_time_ms > series[-1][0]:  # duplicates and late bars add nothing
+            series.append((bar.open_time_ms, bar.close))
+        return []
 
     def _on_settlement(self, event: Event) -> list[Event]:
         if isinstance(event, OrderFilled):
@@ -59,4 +57,5 @@ class RunCollector:
             elapsed_s=elapsed_s,
             dead_letters=dead_letters,
             gaps=gaps,
+            timeframe=min(self.timeframes, key=timeframe_ms, default="1m"),  # the finest the equity is marked at
         )

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from consumers.reconciliation.reconciler import Reconciler, describe
 from consumers.stores.ports import Stores
+from consumers.stores.sqlite import read_closes
 from events.dead_letters import DeadLetterFile
 from events.envelope import Envelope, wrap
 from events.models import Event, OrderFilled
@@ -22,7 +23,7 @@ from infra.local.runtime import LocalRuntime
 from infra.local.session import LocalSession
 from infra.local.stores import run_stores
 from infra.local.stream_health import StreamHealthTable
-from infra.report.trades import iso_utc
+from infra.report.trades import fee_paid, iso_utc
 from infra.strategy_loader import load_strategies, retention_for
 from producers.exchanges.registry import adapter_for
 from producers.streamer.cursors import CursorFile
@@ -61,6 +62,7 @@ async def run_live(options: LiveOptions, local_exchange: LocalBinance | None = N
         stores = run_stores(db, options.config, specs, retention_for(specs), resume=True, fresh=options.fresh)
         closing.callback(stores.close)
         options.out.mkdir(parents=True, exist_ok=True)  # once the state is taken: a refusal leaves no folder
+        earlier_closes = read_closes(db, "1m")  # a restarted run's book is marked over the bars before it too
         health = StreamHealthTable(db)
         closing.callback(health.close)
         dead_letters = DeadLetterFile(options.out / "dead-letters.jsonl")
@@ -69,7 +71,14 @@ async def run_live(options: LiveOptions, local_exchange: LocalBinance | None = N
         async with _endpoints(options, local_exchange) as (ws_url, rest_url):
             broker = _trading_broker(options, local_exchange, rest_url)
             session = LocalSession.start(
-                closing, options.config, specs, stores, dead_letters, record=options.record, broker=broker
+                closing,
+                options.config,
+                specs,
+                stores,
+                dead_letters,
+                record=options.record,
+                broker=broker,
+                earlier_closes=earlier_closes,
             )
             runtime = session.runtime
             if options.print_trades:
@@ -180,9 +189,10 @@ class _Reconciling:
 def _print_fill(envelope: Envelope) -> list[Event]:
     fill = envelope.detail
     assert isinstance(fill, OrderFilled)
+    fee, fee_asset = fee_paid(fill)
     print(
         f"{iso_utc(fill.bar_open_time_ms)}  {fill.strategy:<16} {fill.side:<4} {fill.qty} {fill.symbol} "
-        f"@ {fill.price}  fee {fill.fee}",
+        f"@ {fill.price}  fee {fee} {fee_asset}  {fill.order_id}",
         flush=True,
     )
     return []

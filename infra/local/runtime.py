@@ -39,7 +39,7 @@ class LocalRuntime:
         for spec in specs:
             # no inbox here: the decision cursor already makes bar deliveries idempotent (property-tested),
             # and skipping the processed-id check is 12% of the per-bar cost
-            consumer = StrategyConsumer(spec.name, spec.strategy, stores.bars, stores.book, dead_letters)
+            consumer = StrategyConsumer(spec.name, spec.strategy, stores.bars, stores.book, dead_letters, spec.stake)
             self.bus.subscribe_detail(spec.name, spec.pattern, consumer.on_bar)
         execution = ExecutionConsumer(
             book=stores.book,

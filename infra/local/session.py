@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +46,12 @@ class LocalSession:
         record: Path | None = None,
         record_from_scratch: bool = False,
         broker: Broker | None = None,
+        earlier_closes: dict[tuple[str, str], list[tuple[int, Decimal]]] | None = None,
     ) -> LocalSession:
         runtime = LocalRuntime(
             specs, stores, dead_letters, risk=config.risk_policy(), paper=config.paper, broker=broker
         )
-        collector = RunCollector(runtime.bus)
+        collector = RunCollector(runtime.bus, earlier_closes)
         if record is not None:
             recorder = EventRecorder(record, append=not record_from_scratch)
             closing.callback(recorder.close)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from infra.report.equity import equity_curve, write_equity_csv
+from consumers.ledger.portfolio import build_portfolio
+from infra.report.equity import write_equity_csv
 from infra.report.record import RunRecord
 from infra.report.summary import summarize, write_summary_json
 from infra.report.trades import write_trades_csv
@@ -13,13 +14,13 @@ from infra.report.trades import write_trades_csv
 
 def write_report(record: RunRecord, out_dir: Path, *, chart: bool = True) -> dict[str, Any]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    curve = equity_curve(record)
-    summary = summarize(record, curve)
+    portfolio = build_portfolio(record.starting_cash_by_account(), record.closes, record.fills)
+    summary = summarize(record, portfolio)
     write_trades_csv(record.fills, out_dir / "trades.csv")
-    write_equity_csv(curve, out_dir / "equity.csv")
+    write_equity_csv(portfolio.curve, out_dir / "equity.csv")
     write_summary_json(summary, out_dir / "summary.json")
     if chart:
         from infra.report.chart import write_chart  # matplotlib is slow to import; only when drawing
 
-        write_chart(record, curve, out_dir / "chart.png")
+        write_chart(record, portfolio, out_dir / "chart.png")
     return summary

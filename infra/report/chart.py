@@ -12,54 +12,72 @@ from typing import Any
 
 import matplotlib.dates as mdates
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure  # not pyplot: a file needs no window manager (and imports 0.3 s faster)
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch  # not pyplot: a file needs no window manager (and imports 0.3 s faster)
 
-from infra.report.equity import EquityCurve
+from consumers.ledger.portfolio import Portfolio
+from infra.report.colours import strategy_colours
 from infra.report.record import RunRecord
 
 MAX_LINE_POINTS = 4_000  # lines are thinned to this; fill markers never are
 ZERO = Decimal(0)
 
 
-def write_chart(record: RunRecord, curve: EquityCurve, path: Path) -> None:
-    figure = draw_chart(record, curve)
+def write_chart(record: RunRecord, portfolio: Portfolio, path: Path) -> None:
+    figure = draw_chart(record, portfolio)
     figure.savefig(path, dpi=110, bbox_inches="tight")
 
 
-def draw_chart(record: RunRecord, curve: EquityCurve) -> Any:
+def draw_chart(record: RunRecord, portfolio: Portfolio) -> Any:
     single_market = len(record.closes) == 1
     figure = Figure(figsize=(12, 8))
     FigureCanvasAgg(figure)  # draws to pixels, for the PNG (and for tests that measure the layout)
     returns, detail = figure.subplots(2, 1, gridspec_kw={"height_ratios": [3, 2]}, sharex=single_market)
-    _strategy_returns(returns, record, curve)
+    _strategy_returns(returns, portfolio)
     for axes in (returns, detail) if single_market else (returns,):
         locator = mdates.AutoDateLocator()  # type: ignore[no-untyped-call]
         axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
     if single_market:
         _price_with_fills(detail, record)
     else:
-        _earnings_by_strategy(detail, record)
-    strategies = sorted({account[0] for account in record.accounts})
-    figure.suptitle(
-        f"STDS run: {len(strategies)} strateg{'y' if len(strategies) == 1 else 'ies'} on {len(record.closes)} "
-        f"market{'' if single_market else 's'} — {len(record.fills):,} fills over {record.bars:,} bars"
-    )
+        _earnings_by_strategy(detail, portfolio)
+    figure.suptitle(_title(record, portfolio))
     figure.tight_layout()
     return figure
 
 
-def _strategy_returns(axes: Any, record: RunRecord, curve: EquityCurve) -> None:
-    starts: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for account in record.accounts:
-        starts[account[0]] += record.starting_cash
+def _title(record: RunRecord, portfolio: Portfolio) -> str:
+    """What traded, out of what was subscribed: '2 of 5 strategies traded 3 of 94 markets — …'."""
+    traded = [account for account, ledger in portfolio.accounts.items() if ledger.fills]
+    strategies = {account[0] for account in portfolio.accounts}
+    traded_strategies = {account[0] for account in traded}
+    markets = {(account[1], account[2]) for account in traded}
+    names = (
+        ", ".join(sorted(traded_strategies)) if len(traded_strategies) <= 3 else f"{len(traded_strategies)} strategies"
+    )
+    of_strategies = "" if len(traded_strategies) == len(strategies) else f" (of {len(strategies)})"
+    trips = len(portfolio.round_trips)
+    return (
+        f"STDS run: {names or 'no strategy'}{of_strategies} traded {len(markets)} of {len(record.closes)} "
+        f"market{'' if len(record.closes) == 1 else 's'} — {len(record.fills):,} fills, {trips:,} round trips, "
+        f"{record.bars:,} {record.timeframe} bars"
+    )
+
+
+def _strategy_returns(axes: Any, portfolio: Portfolio) -> None:
+    curve = portfolio.curve
+    starts = {
+        strategy: sum((ledger.starting_cash for ledger in ledgers), ZERO)
+        for strategy, ledgers in portfolio.strategies().items()
+    }
     times = [_date(time_ms) for time_ms in curve.times_ms]
+    colours = strategy_colours(starts)
     for strategy in sorted(starts):
         start = float(starts[strategy])
         values = [(float(equity) / start - 1) * 100 for equity in curve.by_strategy.get(strategy, [])]
         thinned_times, thinned = _thin(times, values)
-        axes.plot(
-            thinned_times, thinned, linewidth=1.1, label=f"{strategy} ({values[-1]:+.2f} %)" if values else strategy
-        )
+        label = f"{strategy} ({values[-1]:+.2f} %)" if values else strategy
+        axes.plot(thinned_times, thinned, linewidth=1.1, color=colours[strategy], label=label)
     axes.axhline(0, color="grey", linewidth=0.6)
     axes.set_ylabel("return on starting cash (%)")
     axes.grid(alpha=0.3)
@@ -71,16 +89,19 @@ def _price_with_fills(axes: Any, record: RunRecord) -> None:
     ((exchange, symbol), series), *_ = record.closes.items()
     times, closes = _thin([_date(t) for t, _ in series], [float(c) for _, c in series])
     axes.plot(times, closes, linewidth=0.8, color="tab:gray", label=f"{symbol} ({exchange})")
-    for side, marker, colour in (("buy", "^", "tab:green"), ("sell", "v", "tab:red")):
+    # sells first, hollow, below the buys: a buy and a sell at the same bar both stay visible
+    for side, marker, colour, hollow, order in (("sell", "v", "tab:red", True, 3), ("buy", "^", "tab:green", False, 4)):
         fills = [f for f in record.fills if f.side == side]
         if fills:
             axes.scatter(
                 [_date(f.bar_open_time_ms) for f in fills],
                 [float(f.price) for f in fills],
                 marker=marker,
-                color=colour,
-                s=22,
-                zorder=3,
+                facecolors="none" if hollow else colour,
+                edgecolors=colour,
+                linewidths=1.0,
+                s=30 if hollow else 22,
+                zorder=order,
                 label=side,
             )
     axes.set_ylabel("price")
@@ -88,31 +109,25 @@ def _price_with_fills(axes: Any, record: RunRecord) -> None:
     axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
 
 
-def _earnings_by_strategy(axes: Any, record: RunRecord) -> None:
+def _earnings_by_strategy(axes: Any, portfolio: Portfolio) -> None:
     """Net PnL, and the fees that came out of it, per strategy, marked to each market's last close."""
-    last_close = {market: series[-1][1] for market, series in record.closes.items() if series}
     net: dict[str, Decimal] = defaultdict(lambda: ZERO)
     fees: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    positions: dict[tuple[str, str, str], Decimal] = defaultdict(lambda: ZERO)
-    for strategy, _, _ in record.accounts:
-        net[strategy] += ZERO
-    for fill in record.fills:
-        net[fill.strategy] += fill.cash_change
-        fees[fill.strategy] += fill.fee
-        positions[(fill.strategy, fill.exchange, fill.symbol)] += fill.position_change
-    for (strategy, exchange, symbol), held in positions.items():
-        net[strategy] += held * last_close.get((exchange, symbol), ZERO)
+    for account, ledger in portfolio.accounts.items():
+        net[account[0]] += ledger.pnl(portfolio.mark(account))
+        fees[account[0]] += ledger.fees_quote
     names = sorted(net)
     rows = range(len(names))
-    axes.barh(
-        [r + 0.2 for r in rows], [float(net[n] + fees[n]) for n in names], 0.4, label="before fees", color="tab:blue"
-    )
-    axes.barh([r - 0.2 for r in rows], [float(net[n]) for n in names], 0.4, label="after fees", color="tab:purple")
+    colours = [strategy_colours(names)[name] for name in names]
+    before = [float(net[n] + fees[n]) for n in names]
+    axes.barh([r + 0.2 for r in rows], before, 0.4, color=colours, alpha=0.4)
+    axes.barh([r - 0.2 for r in rows], [float(net[n]) for n in names], 0.4, color=colours)
+    key = [Patch(color="grey", alpha=0.4, label="before fees (upper bar)"), Patch(color="grey", label="after fees")]
     axes.set_yticks(list(rows), names, fontsize=8)
     axes.axvline(0, color="grey", linewidth=0.6)
-    axes.set_xlabel(f"PnL over {len(record.closes)} markets (quote); fees are the gap between the bars")
+    axes.set_xlabel(f"PnL over {len(portfolio.last_close)} markets (quote); fees are the gap between the bars")
     axes.grid(alpha=0.3, axis="x")
-    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    axes.legend(handles=key, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
 
 
 def _date(epoch_ms: int) -> datetime:

@@ -19,3 +19,9 @@ class RunRecord:
     elapsed_s: float
     dead_letters: int = 0
     gaps: int = 0
+    timeframe: str = "1m"  # the bars' length: what annualises the per-bar figures
+
+    def starting_cash_by_account(self) -> dict[tuple[str, str, str], Decimal]:
+        """Every sub-account (those only a fill names too, after the others) with the cash it started with."""
+        accounts = dict.fromkeys(self.accounts) | dict.fromkeys((f.strategy, f.exchange, f.symbol) for f in self.fills)
+        return dict.fromkeys(accounts, self.starting_cash)

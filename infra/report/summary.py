@@ -1,145 +1,154 @@
-"""summary.json: PnL, return, drawdown, Sharpe, costs and throughput of a run, overall and per sub-account."""
+"""summary.json: PnL, return, drawdown, Sharpe, costs and throughput of a run, overall and per sub-account, all
+read from the portfolio ledger."""
 
 from __future__ import annotations
 
-import itertools
-import math
-import operator
+import re
+from collections import Counter
+from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from events.models import OrderFilled
-from events.timeframes import TIMEFRAME_MS
-from infra.report.equity import EquityCurve
+from consumers.ledger.account import AccountLedger
+from consumers.ledger.performance import max_drawdown, max_drawdown_pct, moved_indices, sharpe, sortino
+from consumers.ledger.portfolio import Portfolio
+from consumers.ledger.statistics import trade_statistics, trip_table
+from events.models import OrderRejected
+from events.timeframes import periods_per_year
 from infra.report.record import RunRecord
 
 ZERO = Decimal(0)
-MS_PER_YEAR = 365 * 24 * 3600 * 1000
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:E[+-]?\d+)?")
 
 
-def summarize(record: RunRecord, curve: EquityCurve, timeframe: str = "1m") -> dict[str, Any]:
-    starting = record.starting_cash * len(_all_accounts(record))
-    final = curve.equity[-1] if curve.equity else starting
+def summarize(record: RunRecord, portfolio: Portfolio) -> dict[str, Any]:
+    """The run's headline figures on the capital actually given: the starting cash of the sub-accounts that
+    traded (a strategy subscribed to 94 symbols that traded 2 is judged on those 2), overall and per strategy."""
+    ledgers = portfolio.accounts.values()
+    starting = sum((ledger.starting_cash for ledger in ledgers), ZERO)
+    equity = portfolio.curve.equity
+    final = equity[-1] if equity else starting
     pnl = final - starting
-    moved = moved_indices(curve.equity)
+    capital = sum((ledger.starting_cash for ledger in ledgers if ledger.fills), ZERO)
     return {
         "starting_equity": str(starting),
+        "capital": str(capital),
         "final_equity": str(final),
         "pnl": str(pnl),
-        "return_pct": round(float(pnl / starting * 100), 4) if starting else 0.0,
-        "max_drawdown_pct": round(max_drawdown_pct(curve.equity, moved), 4),
-        "sharpe": round(sharpe(curve.equity, moved, TIMEFRAME_MS[timeframe]), 4),
+        "return_pct": _pct(pnl, capital),
+        "return_on_starting_equity_pct": _pct(pnl, starting),
+        **_risk(equity, starting - capital, record.timeframe),
+        "timeframe": record.timeframe,
         "trades": len(record.fills),
+        "round_trips": len(portfolio.round_trips),
         "rejects": len(record.rejects),
-        "fees": str(sum((quote_fees(fill) for fill in record.fills), ZERO)),
+        "rejects_by_reason": rejects_by_reason(record.rejects),
+        "fees": str(sum((ledger.fees_quote for ledger in ledgers), ZERO)),
+        "fees_by_asset": _fees_by_asset(ledgers),
         "bars": record.bars,
         "bars_per_second": round(record.bars / record.elapsed_s) if record.elapsed_s > 0 else None,
         "elapsed_s": round(record.elapsed_s, 3),
         "dead_letters": record.dead_letters,
         "gaps": record.gaps,
-        "strategies": _per_strategy(accounts := _per_account(record), record.starting_cash),
-        "accounts": accounts,
+        "strategies": _per_strategy(portfolio, record.timeframe),
+        "trade_statistics": trade_statistics(portfolio.round_trips),
+        "accounts": _per_account(record, portfolio),
     }
 
 
-def moved_indices(equity: list[Decimal]) -> list[int]:
-    """The indices of the values that differ from the one before (compared in C): a flat position's bars do not,
-    and drawdown and Sharpe skip the work on those."""
-    return list(itertools.compress(range(1, len(equity)), map(operator.ne, equity[1:], equity)))
+def _pct(amount: Decimal, base: Decimal) -> float:
+    return round(float(amount / base * 100), 4) if base else 0.0
 
 
-def max_drawdown_pct(equity: list[Decimal], moved: list[int]) -> float:
-    # a bar whose equity did not move keeps the bar before's peak and drawdown: only the moves are converted
-    moves = [float(value) for value in equity[:1]] + [float(equity[index]) for index in moved]
-    peak, worst = -math.inf, 0.0
-    for now in moves:
-        peak = max(peak, now)
-        if peak > 0:
-            worst = max(worst, (peak - now) / peak)
-    return worst * 100
+def _risk(equity: list[Decimal], idle_cash: Decimal, timeframe: str) -> dict[str, Any]:
+    """Drawdown, Sharpe and Sortino of the equity of the sub-accounts that traded (the idle ones' cash, which
+    never moves, taken out, so it dilutes nothing), annualised by the bars of `timeframe` a year holds."""
+    used = [value - idle_cash for value in equity] if idle_cash else equity
+    moved = moved_indices(used)
+    periods = periods_per_year(timeframe)
+    return {
+        "max_drawdown": str(max_drawdown(used)),
+        "max_drawdown_pct": round(max_drawdown_pct(used, moved), 4),
+        "sharpe": round(sharpe(used, moved, periods), 4),
+        "sortino": round(sortino(used, moved, periods), 4),
+    }
 
 
-def sharpe(equity: list[Decimal], moved: list[int], bar_ms: int) -> float:
-    """Annualised from per-bar simple returns (risk-free rate 0); 0 when equity never moved. `moved` are
-    `moved_indices(equity)`."""
-    returns = _returns(equity, moved)
-    if len(returns) < 2:
-        return 0.0
-    mean = sum(returns) / len(returns)
-    variance = sum((value - mean) ** 2 for value in returns) / (len(returns) - 1)
-    if variance <= 0:
-        return 0.0
-    return mean / math.sqrt(variance) * math.sqrt(MS_PER_YEAR / bar_ms)
+def _fees_by_asset(ledgers: Iterable[AccountLedger]) -> dict[str, str]:
+    totals: dict[str, Decimal] = {}
+    for ledger in ledgers:
+        for asset, amount in ledger.fees_by_asset.items():
+            totals[asset] = totals.get(asset, ZERO) + amount
+    return {asset: str(amount) for asset, amount in sorted(totals.items())}
 
 
-def _returns(equity: list[Decimal], moved: list[int]) -> list[float]:
-    """Each bar's simple return on the bar before, none after a zero equity. An unchanged equity's return is 0.0
-    exactly, so only the bars that moved (a flat position's bars do not) pay a Decimal division."""
-    returns = [0.0] * max(len(equity) - 1, 0)
-    for index in moved:
-        if before := equity[index - 1]:
-            returns[index - 1] = float(equity[index] / before - 1)
-    return list(itertools.compress(returns, equity))  # the return after a bar is kept when that bar's equity is not 0
+def rejects_by_reason(rejects: list[OrderRejected]) -> dict[str, int]:
+    """How many orders were refused for each kind of reason, most first: a reason's words before its first colon,
+    or, without one, the reason with its numbers left out ('target position N exceeds max_position N')."""
+    counts = Counter(
+        reason.partition(":")[0] if ":" in reason else _NUMBER.sub("N", reason)
+        for reason in (reject.reason for reject in rejects)
+    )
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
-def quote_fees(fill: OrderFilled) -> Decimal:
-    """The quote and base-asset commissions valued in the quote (as the book's `fees`); other assets aside."""
-    return fill.fee + fill.fee_base * fill.price
-
-
-def _all_accounts(record: RunRecord) -> set[tuple[str, str, str]]:
-    return set(record.accounts) | {(f.strategy, f.exchange, f.symbol) for f in record.fills}
-
-
-def _per_account(record: RunRecord) -> list[dict[str, Any]]:
+def _per_account(record: RunRecord, portfolio: Portfolio) -> list[dict[str, Any]]:
+    rejects: dict[tuple[str, str, str], int] = {}
+    for reject in record.rejects:
+        key = (reject.strategy, reject.exchange, reject.symbol)
+        rejects[key] = rejects.get(key, 0) + 1
     rows = []
-    for account in sorted(_all_accounts(record)):
-        strategy, exchange, symbol = account
-        fills = [f for f in record.fills if (f.strategy, f.exchange, f.symbol) == account]
-        cash = record.starting_cash + sum((f.cash_change for f in fills), ZERO)
-        position = sum((f.position_change for f in fills), ZERO)
-        series = record.closes.get((exchange, symbol))
-        last_close = series[-1][1] if series else ZERO
+    for account, ledger in portfolio.accounts.items():
+        mark = portfolio.mark(account)
         rows.append(
             {
-                "strategy": strategy,
-                "exchange": exchange,
-                "symbol": symbol,
-                "trades": len(fills),
-                "rejects": sum(1 for r in record.rejects if (r.strategy, r.exchange, r.symbol) == account),
-                "fees": str(sum((quote_fees(f) for f in fills), ZERO)),
-                "position": str(position),
-                "pnl": str(cash + position * last_close - record.starting_cash),
+                "strategy": ledger.strategy,
+                "exchange": ledger.exchange,
+                "symbol": ledger.symbol,
+                "trades": ledger.fills,
+                "rejects": rejects.get(account, 0),
+                "fees": str(ledger.fees_quote),
+                "fees_by_asset": {asset: str(amount) for asset, amount in sorted(ledger.fees_by_asset.items())},
+                "position": str(ledger.position),
+                "pnl": str(ledger.pnl(mark)),
+                "realised": str(ledger.realised),
+                "unrealised": str(ledger.unrealised(mark)),
+                "round_trips": len(ledger.round_trips),
             }
         )
     return rows
 
 
-def _per_strategy(accounts: list[dict[str, Any]], starting_cash: Decimal) -> list[dict[str, Any]]:
-    """Each strategy's sub-accounts added up, with its return on its own starting cash (strategies side by side)."""
-    rows: dict[str, dict[str, Any]] = {}
-    for account in accounts:
-        row = rows.setdefault(
-            account["strategy"], {"strategy": account["strategy"], "symbols": 0, "trades": 0, "pnl": ZERO, "fees": ZERO}
+def _per_strategy(portfolio: Portfolio, timeframe: str) -> list[dict[str, Any]]:
+    """Each strategy's sub-accounts added up, judged on the capital of those that traded (strategies side by
+    side, whatever their sizes)."""
+    rows = []
+    for strategy, ledgers in sorted(portfolio.strategies().items()):
+        start = sum((ledger.starting_cash for ledger in ledgers), ZERO)
+        capital = sum((ledger.starting_cash for ledger in ledgers if ledger.fills), ZERO)
+        pnl = sum((ledger.pnl(portfolio.mark((strategy, ledger.exchange, ledger.symbol))) for ledger in ledgers), ZERO)
+        rows.append(
+            {
+                "strategy": strategy,
+                "symbols": len(ledgers),
+                "symbols_traded": sum(1 for ledger in ledgers if ledger.fills),
+                "capital": str(capital),
+                "trades": sum(ledger.fills for ledger in ledgers),
+                "round_trips": sum(len(ledger.round_trips) for ledger in ledgers),
+                "win_rate_pct": (table := trip_table(t for ledger in ledgers for t in ledger.round_trips))[
+                    "win_rate_pct"
+                ],
+                "profit_factor": table["profit_factor"],
+                "pnl": str(pnl),
+                "fees": str(sum((ledger.fees_quote for ledger in ledgers), ZERO)),
+                "return_pct": _pct(pnl, capital),
+                **_risk(portfolio.curve.by_strategy.get(strategy, []), start - capital, timeframe),
+            }
         )
-        row["symbols"] += 1
-        row["trades"] += account["trades"]
-        row["pnl"] += Decimal(account["pnl"])
-        row["fees"] += Decimal(account["fees"])
-    return [
-        {
-            **row,
-            "pnl": str(row["pnl"]),
-            "fees": str(row["fees"]),
-            "return_pct": round(float(row["pnl"] / (starting_cash * row["symbols"]) * 100), 4)
-            if starting_cash
-            else 0.0,
-        }
-        for _, row in sorted(rows.items())
-    ]
+    return rows
 
 
 def write_summary_json(summary: dict[str, Any], path: Path) -> None:

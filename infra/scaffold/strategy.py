@@ -107,7 +107,7 @@ def add_strategy(name: str, config: Path, module_dir: Path, test_dir: Path, symb
         raise ScaffoldError(f"{config} already has a strategy named {name!r}")
     use = _relative(module, config.parent)
     symbol_list = ", ".join(f'"{symbol}"' for symbol in symbols)
-    line = f'{name} = {{ use = "{use}", symbols = [{symbol_list}], params = {{ period = 30 }} }}'
+    line = f'{name} = {{ use = "{use}", symbols = [{symbol_list}], params = {{ period = 30 }}, stake = "10%" }}'
     title = name.replace("_", " ").replace("-", " ").capitalize()
     cls = "".join(part.capitalize() for part in re.split(r"[_-]", name))
     module.parent.mkdir(parents=True, exist_ok=True)

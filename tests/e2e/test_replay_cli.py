@@ -43,7 +43,9 @@ def test_sma_cross_on_the_real_btcusdt_day_gives_the_reference_trades(tmp_path: 
 
     with (out / "trades.csv").open() as handle:
         reader = csv.DictReader(handle)
-        assert reader.fieldnames == ["time", "strategy", "symbol", "side", "qty", "price", "fee"]
+        assert reader.fieldnames == [
+            "time", "strategy", "symbol", "side", "qty", "price", "fee", "fee_asset", "fee_quote", "order_id"
+        ]  # fmt: skip
         trades = list(reader)
     expected = reference_sma_cross_trades(BTCUSDT_SPOT_DAY)
     assert len(trades) == len(expected) > 10
@@ -60,6 +62,9 @@ def test_sma_cross_on_the_real_btcusdt_day_gives_the_reference_trades(tmp_path: 
     assert summary["bars"] == 1440
     assert summary["trades"] == len(expected)
     assert Decimal(summary["fees"]) == sum(fee for *_, fee in expected)
+    assert sum(Decimal(row["fee_quote"]) for row in trades) == Decimal(summary["fees"])  # the paper broker's sums
+    assert {row["fee_asset"] for row in trades} == {"USDT"} and len({row["order_id"] for row in trades}) == len(trades)
+    assert summary["fees_by_asset"] == {"USDT": summary["fees"]}
     assert (out / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "equity.csv").read_text().count("\n") >= 1440
 

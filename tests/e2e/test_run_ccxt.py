@@ -4,7 +4,9 @@ order API through the ccxt broker, faults on the wire, reconciliation at start a
 from __future__ import annotations
 
 import asyncio
+import csv
 import logging
+from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -39,7 +41,7 @@ def faulty_exchange() -> LocalBinance:
 
 
 def test_a_ccxt_session_places_each_order_once_and_ends_with_the_exchanges_balances_in_the_book(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
     caplog.set_level(logging.DEBUG)
     exchange = faulty_exchange()
@@ -52,7 +54,7 @@ def test_a_ccxt_session_places_each_order_once_and_ends_with_the_exchanges_balan
         symbols=("BTC/USDT",), start_ms=BARS[0].open_time_ms, heartbeat_s=2, connection=ConnectionSettings(silence_s=2)
     )
     options = LiveOptions(
-        config=config, config_dir=tmp_path, stream=stream, out=out, record=out / "events.jsonl", print_trades=False,
+        config=config, config_dir=tmp_path, stream=stream, out=out, record=out / "events.jsonl", print_trades=True,
         duration_s=240,
     )  # fmt: skip
     summary = asyncio.run(run_live(options, exchange))
@@ -72,6 +74,23 @@ def test_a_ccxt_session_places_each_order_once_and_ends_with_the_exchanges_balan
     last = state.reconciliations.last()
     assert last is not None and orjson.loads(last)["problems"] == [] and state.kill_switch.engaged() is None
     state.close()
+    with (out / "trades.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    exported: dict[tuple[str, str], Decimal] = defaultdict(Decimal)  # the exchange's own fills, by order and asset
+    for order in orders.orders:
+        for part in order.fills:
+            exported[(order.client_order_id, part.commission_asset)] += part.commission
+    booked = {(row["order_id"], row["fee_asset"]): Decimal(row["fee"]) for row in rows}
+    assert booked == {key: fee for key, fee in exported.items() if fee}  # fill by fill, in the asset paid
+    assert any(row["fee_asset"] == "BTC" and Decimal(row["fee"]) > 0 for row in rows)  # buys pay in BTC
+    printed = [line for line in capsys.readouterr().out.splitlines() if " buy " in line]
+    paid = [line.split(" fee ")[1].split()[:2] for line in printed]
+    assert paid and all(asset == "BTC" and Decimal(fee) > 0 for fee, asset in paid)  # as the exchange took it
+    assert sum(Decimal(row["fee_quote"]) for row in rows) == Decimal(summary["fees"])
+    by_asset: dict[str, Decimal] = defaultdict(Decimal)
+    for row in rows:
+        by_asset[row["fee_asset"]] += Decimal(row["fee"])
+    assert {asset: str(fee) for asset, fee in by_asset.items()} == summary["fees_by_asset"]
     written = b"".join(path.read_bytes() for path in out.iterdir() if path.is_file()) + caplog.text.encode()
     assert API_KEY.encode() not in written and SECRET.encode() not in written
 

@@ -42,7 +42,7 @@ def _build() -> StrategyApp:
         wanted=lambda bar: wanted(wrap(bar)),
     )
     stores = environment.stores(bars)
-    consumer = StrategyConsumer(spec.name, spec.strategy, stores.bars, stores.book, dead_letters)
+    consumer = StrategyConsumer(spec.name, spec.strategy, stores.bars, stores.book, dead_letters, spec.stake)
     return StrategyApp(consumer, environment.bus(), lambda bar: wanted(wrap(bar)))
 
 

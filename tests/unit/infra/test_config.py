@@ -71,3 +71,21 @@ def test_a_parameter_rule_is_reported_without_pydantic_noise(tmp_path: Path) -> 
     with pytest.raises(ConfigError) as refused:
         load_strategies(config, tmp_path)
     assert str(refused.value) == "strategies.x.params: fast (40) must be shorter than slow (30)"
+
+
+def test_the_demo_file_sizes_every_strategy_by_a_share_of_equity() -> None:
+    demo = REPO_ROOT / "examples" / "demo.toml"
+    specs = load_strategies(load_config(demo), demo.parent)
+    assert [spec.name for spec in specs] == ["trend_1h", "breakout_4h", "reversion", "momentum"]
+    assert {str(spec.stake) for spec in specs} == {"30%"} and {spec.strategy.params.qty for spec in specs} == {1}
+
+
+def test_a_stake_and_a_qty_together_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "s.toml").write_text(
+        '[strategies]\nsma = { use = "sma_cross", params = { qty = "2" }, stake = "10%" }\n'
+    )
+    with pytest.raises(ConfigError, match=r"give stake or params\.qty, not both"):
+        load_strategies(load_config(tmp_path / "s.toml"), tmp_path)
+    (tmp_path / "s.toml").write_text('[strategies]\nbad = { use = "sma_cross", stake = "ten" }\n')
+    with pytest.raises(ConfigError, match=r"strategies\.bad: stake = 'ten'"):
+        load_strategies(load_config(tmp_path / "s.toml"), tmp_path)

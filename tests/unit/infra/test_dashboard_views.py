@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from consumers.stores.ports import Account, AccountKey, OrderRecord
 from events.models import OrderFilled, OrderRejected, OrderRequested
 from infra.dashboard.access import UnsafeBind, dashboard_token, is_loopback
-from infra.dashboard.book_view import account_pnl, activity
+from infra.dashboard.book_view import account_pnl, activity, trip_statistics
 from infra.dashboard.series_view import bucket_ms_for
 from infra.dashboard.source import Fill
 
@@ -51,7 +51,7 @@ def _account(fills: list[Fill]) -> Account:
     return Account(
         KEY,
         cash=cash,
-        position=sum((f.position_delta for f in fills), Decimal(0)),
+        position=sum((f.position_change for f in fills), Decimal(0)),
         fees=sum((f.fee for f in fills), Decimal(0)),
     )
 
@@ -65,6 +65,7 @@ def test_realised_plus_unrealised_is_the_pnl_to_the_last_unit(
     pnl = account_pnl(account, fills, last)
     assert pnl.starting_cash == START
     assert pnl.total == account.cash + account.position * last - START
+    assert pnl.realised + pnl.unrealised == pnl.total  # FIFO lots realised, the open ones marked: not a remainder
     if account.position == 0:
         assert pnl.unrealised == 0
 
@@ -109,3 +110,10 @@ def test_only_loopback_listens_without_a_password() -> None:
     assert dashboard_token("0.0.0.0", {"STDS_DASHBOARD_TOKEN": password}) == (password, True)
     with pytest.raises(UnsafeBind, match="STDS_DASHBOARD_TOKEN"):
         dashboard_token("0.0.0.0", {})
+
+
+def test_the_page_gets_the_round_trip_statistics_of_the_summary() -> None:
+    fills = _fills([("buy", Decimal(1), Decimal(100)), ("sell", Decimal(1), Decimal(110))])
+    statistics = trip_statistics([_account(fills)], {KEY: fills})
+    assert statistics["total"]["round_trips"] == 1 and statistics["total"]["wins"] == 1
+    assert statistics["per_pair"]["sma BTC/USDT"]["profit"] == str(Decimal(10) - sum(f.fee for f in fills))

@@ -4,12 +4,16 @@ side by side as returns, legends beside the plots rather than on them, and no pr
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
+from matplotlib.colors import to_hex
+
+from consumers.ledger.portfolio import Portfolio, build_portfolio
 from events.models import OrderFilled
 from infra.report.chart import draw_chart, write_chart
-from infra.report.equity import equity_curve
+from infra.report.colours import PALETTE, strategy_colours
 from infra.report.record import RunRecord
 
 STRATEGIES = ["sma_fast", "sma_slow", "donchian", "bollinger", "momentum"]
@@ -46,9 +50,13 @@ def many_markets(symbols: int = 94, minutes: int = 120) -> RunRecord:
     return RunRecord(Decimal(100_000), accounts, closes, fills, [], symbols * minutes, 1.0)
 
 
+def portfolio_of(record: RunRecord) -> Portfolio:
+    return build_portfolio(record.starting_cash_by_account(), record.closes, record.fills)
+
+
 def test_many_markets_give_strategy_returns_and_earnings_with_legends_off_the_plots(tmp_path: Path) -> None:
     record = many_markets()
-    figure = draw_chart(record, equity_curve(record))
+    figure = draw_chart(record, portfolio_of(record))
     figure.canvas.draw()
     returns, earnings = figure.axes
     assert [line.get_label().split(" (")[0] for line in returns.get_lines()][:5] == sorted(STRATEGIES)
@@ -57,13 +65,45 @@ def test_many_markets_give_strategy_returns_and_earnings_with_legends_off_the_pl
     for axes in (returns, earnings):
         legend = axes.get_legend().get_window_extent(renderer)
         assert not legend.overlaps(axes.get_window_extent(renderer))
-    write_chart(record, equity_curve(record), tmp_path / "chart.png")
+    write_chart(record, portfolio_of(record), tmp_path / "chart.png")
     assert (tmp_path / "chart.png").stat().st_size > 10_000
 
 
 def test_one_market_keeps_its_price_with_the_fills() -> None:
     record = many_markets(symbols=1)
-    figure = draw_chart(record, equity_curve(record))
+    figure = draw_chart(record, portfolio_of(record))
     _, price = figure.axes
     assert price.get_ylabel() == "price"
     assert len(price.collections) == 2  # buys and sells
+
+
+def test_the_title_says_what_traded_and_each_strategy_keeps_its_colour() -> None:
+    record = many_markets(symbols=4)
+    traded = [fill for fill in record.fills if fill.strategy in ("sma_fast", "donchian") and fill.symbol == "S1/USDT"]
+    record = replace(record, fills=traded)
+    figure = draw_chart(record, portfolio_of(record))
+    title = figure.get_suptitle()
+    assert title.startswith("STDS run: donchian, sma_fast (of 5) traded 1 of 4 markets") and "round trips" in title
+    returns, _ = figure.axes
+    colours = strategy_colours(STRATEGIES)
+    for line in returns.get_lines()[:5]:
+        assert to_hex(line.get_color()).upper() == colours[line.get_label().split(" (")[0]].upper()
+    assert len(set(colours.values())) == len(STRATEGIES)  # no two strategies of a run share one
+    assert strategy_colours(reversed(STRATEGIES)) == colours  # whatever order they are met in
+
+
+def test_colours_stay_distinct_even_where_names_hash_alike() -> None:
+    names = [f"s{n}" for n in range(len(PALETTE))]
+    assert sorted(strategy_colours(names).values()) == sorted(PALETTE)
+    alone = strategy_colours(["reversion"])["reversion"]
+    assert strategy_colours(["trend_1h"])["trend_1h"] == alone  # these two names hash to the same slot
+    together = strategy_colours(["trend_1h", "reversion"])
+    assert together["reversion"] == alone and together["trend_1h"] != alone  # the later name moves on
+
+
+def test_buys_are_drawn_over_the_sells() -> None:
+    record = many_markets(symbols=1)
+    _, price = draw_chart(record, portfolio_of(record)).axes
+    sells, buys = price.collections
+    assert (sells.get_label(), buys.get_label()) == ("sell", "buy") and buys.get_zorder() > sells.get_zorder()
+    assert len(sells.get_facecolors()) == 0 or sells.get_facecolors()[0][3] == 0  # hollow: a buy under it shows

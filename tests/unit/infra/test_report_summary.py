@@ -1,50 +1,48 @@
-"""summary.json's Sharpe ratio and drawdown: the shortcuts for unchanged equity give the textbook figures, bit for
-bit."""
+"""summary.json's headline figures: judged on the capital of the sub-accounts that traded, and annualised by the
+run's own bar length."""
 
 from __future__ import annotations
 
-import itertools
 import math
+from dataclasses import replace
 from decimal import Decimal
 
-from hypothesis import given
-from hypothesis import strategies as st
+from consumers.ledger.portfolio import build_portfolio
+from events.models import OrderFilled
+from infra.report.record import RunRecord
+from infra.report.summary import summarize
 
-from infra.report.summary import MS_PER_YEAR, max_drawdown_pct, moved_indices, sharpe
-
-MINUTE = 60_000
-
-
-def textbook_sharpe(equity: list[Decimal], bar_ms: int) -> float:
-    returns = [float(now / before - 1) for before, now in itertools.pairwise(equity) if before]
-    if len(returns) < 2:
-        return 0.0
-    mean = sum(returns) / len(returns)
-    variance = sum((value - mean) ** 2 for value in returns) / (len(returns) - 1)
-    return 0.0 if variance <= 0 else mean / math.sqrt(variance) * math.sqrt(MS_PER_YEAR / bar_ms)
+MARKETS = [("binance", "BTC/USDT"), ("binance", "ETH/USDT"), ("binance", "SOL/USDT")]
+CLOSES = [Decimal(c) for c in ("100", "104", "99", "103", "101", "106", "100")]
 
 
-def textbook_drawdown_pct(equity: list[Decimal]) -> float:
-    peak, worst = -math.inf, 0.0
-    for value in equity:
-        peak = max(peak, float(value))
-        if peak > 0:
-            worst = max(worst, (peak - float(value)) / peak)
-    return worst * 100
+def record(step_ms: int, timeframe: str) -> RunRecord:
+    closes = {market: [(n * step_ms, close) for n, close in enumerate(CLOSES)] for market in MARKETS}
+    buy = OrderFilled(
+        order_id="o1", strategy="sma", exchange="binance", symbol="BTC/USDT", side="buy", qty=Decimal(10),
+        bar_open_time_ms=0, price=Decimal(100), fee=Decimal(1),
+    )  # fmt: skip
+    accounts = [("sma", *market) for market in MARKETS]
+    return RunRecord(Decimal(10_000), accounts, closes, [buy], [], 3 * len(CLOSES), 1.0, timeframe=timeframe)
 
 
-equities = st.lists(
-    st.sampled_from([Decimal(0), Decimal("100000"), Decimal("100000.00"), Decimal("1E+5"), Decimal("-3.5")])
-    | st.decimals(min_value=-(10**9), max_value=10**9, allow_nan=False, places=5),
-    max_size=40,
-)
+def summary_of(run: RunRecord) -> dict[str, object]:
+    return summarize(run, build_portfolio(run.starting_cash_by_account(), run.closes, run.fills))
 
 
-@given(equities)
-def test_sharpe_equals_the_textbook_computation(values: list[Decimal]) -> None:
-    assert sharpe(values, moved_indices(values), MINUTE) == textbook_sharpe(values, MINUTE)
+def test_the_return_is_on_the_capital_of_the_sub_accounts_that_traded() -> None:
+    summary = summary_of(record(60_000, "1m"))
+    assert (summary["starting_equity"], summary["capital"], summary["pnl"]) == ("30000", "10000", "-1")
+    assert summary["return_pct"] == -0.01 and summary["return_on_starting_equity_pct"] == -0.0033
+    # the idle 20,000 dilute nothing: BTC's sub-account fell from 10,059 (at 106) to 9,999 (at 100)
+    assert summary["max_drawdown"] == "60" and summary["max_drawdown_pct"] == round(60 / 10_059 * 100, 4)
+    (strategy,) = summary["strategies"]  # type: ignore[misc]
+    assert (strategy["symbols"], strategy["symbols_traded"], strategy["capital"]) == (3, 1, "10000")
 
 
-@given(equities)
-def test_drawdown_equals_the_textbook_computation(values: list[Decimal]) -> None:
-    assert max_drawdown_pct(values, moved_indices(values)) == textbook_drawdown_pct(values)
+def test_the_same_bars_at_1m_and_at_1h_give_sharpe_annualised_by_their_own_length() -> None:
+    minute, hour = summary_of(record(60_000, "1m")), summary_of(record(3_600_000, "1h"))
+    assert minute["timeframe"] == "1m" and hour["timeframe"] == "1h"
+    assert math.isclose(float(minute["sharpe"]) / float(hour["sharpe"]), math.sqrt(60), rel_tol=1e-3)  # type: ignore[arg-type]
+    assert math.isclose(float(minute["sortino"]) / float(hour["sortino"]), math.sqrt(60), rel_tol=1e-3)  # type: ignore[arg-type]
+    assert replace(record(60_000, "1m"), timeframe="1h").timeframe == "1h"

@@ -1,0 +1,74 @@
+"""Headline figures of an equity curve: drawdown and risk-adjusted return (Sharpe, Sortino) per bar, annualised
+by the bar's own length."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import operator
+from decimal import Decimal
+
+ZERO = Decimal(0)
+
+
+def moved_indices(equity: list[Decimal]) -> list[int]:
+    """The indices of the values that differ from the one before (compared in C): a flat position's bars do not,
+    and drawdown and Sharpe skip the work on those."""
+    return list(itertools.compress(range(1, len(equity)), map(operator.ne, equity[1:], equity)))
+
+
+def max_drawdown_pct(equity: list[Decimal], moved: list[int]) -> float:
+    # a bar whose equity did not move keeps the bar before's peak and drawdown: only the moves are converted
+    moves = [float(value) for value in equity[:1]] + [float(equity[index]) for index in moved]
+    peak, worst = -math.inf, 0.0
+    for now in moves:
+        peak = max(peak, now)
+        if peak > 0:
+            worst = max(worst, (peak - now) / peak)
+    return worst * 100
+
+
+def max_drawdown(equity: list[Decimal]) -> Decimal:
+    """The largest fall from a peak, in money (exact)."""
+    peak, worst = None, ZERO
+    for now in equity:
+        if peak is None or now > peak:
+            peak = now
+        elif peak - now > worst:
+            worst = peak - now
+    return worst
+
+
+def sharpe(equity: list[Decimal], moved: list[int], periods_per_year: float) -> float:
+    """Annualised from per-bar simple returns (risk-free rate 0) by the bars a year holds; 0 when equity never
+    moved. `moved` are `moved_indices(equity)`."""
+    returns = _returns(equity, moved)
+    if len(returns) < 2:
+        return 0.0
+    mean = sum(returns) / len(returns)
+    variance = sum((value - mean) ** 2 for value in returns) / (len(returns) - 1)
+    if variance <= 0:
+        return 0.0
+    return mean / math.sqrt(variance) * math.sqrt(periods_per_year)
+
+
+def sortino(equity: list[Decimal], moved: list[int], periods_per_year: float) -> float:
+    """As Sharpe, over the downside deviation (the root mean square of the returns below 0, over every bar);
+    0 when no bar lost."""
+    returns = _returns(equity, moved)
+    if len(returns) < 2:
+        return 0.0
+    downside = sum(value * value for value in returns if value < 0) / len(returns)
+    if downside <= 0:
+        return 0.0
+    return sum(returns) / len(returns) / math.sqrt(downside) * math.sqrt(periods_per_year)
+
+
+def _returns(equity: list[Decimal], moved: list[int]) -> list[float]:
+    """Each bar's simple return on the bar before, none after a zero equity. An unchanged equity's return is 0.0
+    exactly, so only the bars that moved (a flat position's bars do not) pay a Decimal division."""
+    returns = [0.0] * max(len(equity) - 1, 0)
+    for index in moved:
+        if before := equity[index - 1]:
+            returns[index - 1] = float(equity[index] / before - 1)
+    return list(itertools.compress(returns, equity))  # the return after a bar is kept when that bar's equity is not 0

@@ -1,0 +1,73 @@
+"""The headline Sharpe ratio and drawdown: the shortcuts for unchanged equity give the textbook figures, bit for
+bit."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from decimal import Decimal
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from consumers.ledger.performance import max_drawdown, max_drawdown_pct, moved_indices, sharpe, sortino
+from events.timeframes import MS_PER_YEAR, periods_per_year
+
+MINUTE = 60_000
+
+
+def textbook_sharpe(equity: list[Decimal], bar_ms: int) -> float:
+    returns = [float(now / before - 1) for before, now in itertools.pairwise(equity) if before]
+    if len(returns) < 2:
+        return 0.0
+    mean = sum(returns) / len(returns)
+    variance = sum((value - mean) ** 2 for value in returns) / (len(returns) - 1)
+    return 0.0 if variance <= 0 else mean / math.sqrt(variance) * math.sqrt(MS_PER_YEAR / bar_ms)
+
+
+def textbook_drawdown_pct(equity: list[Decimal]) -> float:
+    peak, worst = -math.inf, 0.0
+    for value in equity:
+        peak = max(peak, float(value))
+        if peak > 0:
+            worst = max(worst, (peak - float(value)) / peak)
+    return worst * 100
+
+
+equities = st.lists(
+    st.sampled_from([Decimal(0), Decimal("100000"), Decimal("100000.00"), Decimal("1E+5"), Decimal("-3.5")])
+    | st.decimals(min_value=-(10**9), max_value=10**9, allow_nan=False, places=5),
+    max_size=40,
+)
+
+
+@given(equities)
+def test_sharpe_equals_the_textbook_computation(values: list[Decimal]) -> None:
+    assert sharpe(values, moved_indices(values), periods_per_year("1m")) == textbook_sharpe(values, MINUTE)
+
+
+@given(equities)
+def test_drawdown_equals_the_textbook_computation(values: list[Decimal]) -> None:
+    assert max_drawdown_pct(values, moved_indices(values)) == textbook_drawdown_pct(values)
+
+
+@given(equities)
+def test_drawdown_in_money_is_the_largest_fall_from_any_earlier_value(values: list[Decimal]) -> None:
+    falls = [values[i] - values[j] for i in range(len(values)) for j in range(i + 1, len(values))]
+    assert max_drawdown(values) == max([Decimal(0), *falls])
+
+
+def test_sortino_divides_by_the_losses_only() -> None:
+    equity = [Decimal(100), Decimal(110), Decimal(99), Decimal("108.9")]  # +10 %, -10 %, +10 %
+    mean, downside = 0.1 / 3, math.sqrt(0.01 / 3)
+    assert math.isclose(sortino(equity, moved_indices(equity), 1.0), mean / downside, rel_tol=1e-12)
+    rising = [Decimal(100), Decimal(101), Decimal(103)]
+    assert sortino(rising, moved_indices(rising), 1.0) == 0.0  # no loss: no downside to divide by
+
+
+def test_the_same_bars_at_1m_and_at_1h_are_annualised_by_their_own_length() -> None:
+    equity = [Decimal(100), Decimal(101), Decimal("100.5"), Decimal(102), Decimal("101.9")]
+    moved = moved_indices(equity)
+    minute, hour = sharpe(equity, moved, periods_per_year("1m")), sharpe(equity, moved, periods_per_year("1h"))
+    assert math.isclose(minute / hour, math.sqrt(60), rel_tol=1e-12)
+    assert periods_per_year("1h") == 8_760 and periods_per_year("1m") == 525_600
