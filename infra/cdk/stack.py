@@ -6,10 +6,12 @@ Each concern is a module of its own, composed here in the order they depend on e
 (watch.py), the channel (bus or topic, channel.py), tables.py, bar_bucket.py, strategy_functions.py,
 execution.py, streamer.py. Failures go to two queues shared by every function and rule, alarmed, with the alarms
 on one SNS topic. Every physical name starts with the prefix, which also names the stack (names.py).
-Permissions are per function: a strategy reads the bars the streamer keeps in the bucket, reads and writes only
-its own partition of sub-accounts, records orders, and publishes; only execution and reconciliation read the
-secret. Concerns are plain functions and classes creating resources in the stack itself, not nested constructs:
-nesting would change every logical id, and CloudFormation would replace the named, retained tables and bucket.
+Permissions are per function, and per strategy group: a group's strategies read the bars the streamer keeps in
+the bucket, read and write only their own partitions of sub-accounts, record orders, and publish; only execution
+and reconciliation read the secret. Concerns are plain functions and classes creating resources in the stack
+itself, not nested constructs: nesting would change every logical id, and CloudFormation would replace the
+named, retained tables and bucket. The one exception is the strategy functions: they live in nested stacks of
+their own (strategy_functions.py), so that 500 strategies fit CloudFormation's 500 resources per stack.
 """
 
 from __future__ import annotations
