@@ -27,7 +27,7 @@ from infra.cdk.channel import open_channel
 from infra.cdk.execution import execution
 from infra.cdk.functions import Functions
 from infra.cdk.lint_exceptions import accept_known_findings, explain_nag_findings
-from infra.cdk.names import check_prefix
+from infra.cdk.names import check_physical_names, check_prefix
 from infra.cdk.settings import StackSettings
 from infra.cdk.strategy_functions import strategy_functions
 from infra.cdk.streamer import streamer
@@ -86,5 +86,6 @@ class StdsStack(Stack):
             bars=self.bar_bucket,
             control=self.tables["control"],
         )
+        check_physical_names(self, settings.region)
         explain_nag_findings(self, self.bar_bucket.bucket)
         accept_known_findings(self, [self.watch.failed, self.watch.undelivered], self.watch.topic)

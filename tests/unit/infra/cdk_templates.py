@@ -1,5 +1,7 @@
-"""The synthesized templates of a stack and its nested stacks (the strategy groups), read from the cloud
-assembly, and one flat view of them all for assertions that do not care which stack a resource lives in."""
+"""For tests of any stack of the app (the STDS stack, or another beside it): the synthesized templates of a stack
+and its nested stacks (the strategy groups), read from the cloud assembly; one flat view of them all for
+assertions that do not care which stack a resource lives in; cfn-lint on one template; and a strategies file of
+any size."""
 
 from __future__ import annotations
 
@@ -54,3 +56,21 @@ def _rewrite(node: Any, prefix: str, local: set[str], passed: dict[str, Any]) ->
     if isinstance(node, str) and node in local:  # DependsOn
         return prefix + node
     return node
+
+
+def cfn_lint_findings(template: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """cfn-lint with the serverless rules (cfn-lint-serverless), for the region the README deploys to:
+    (rule, severity, message) of each finding."""
+    from cfnlint.api import ManualArgs, lint
+
+    config = ManualArgs(regions=["ap-northeast-1"], append_rules=["cfn_lint_serverless.rules"])
+    found = lint(json.dumps(template), config=config)
+    return [(match.rule.id, match.rule.severity, match.message) for match in found]
+
+
+USES = ('use = "sma_cross", symbols = ["BTC/USDT"]', 'use = "donchian_breakout", symbols = ["ETH/USDT", "BTC/USDT"]')
+
+
+def many_strategies(count: int) -> str:
+    """A strategies file of `count` lines, two kinds alternating (names line_000_a, line_001_b, ...)."""
+    return "[strategies]\n" + "".join(f"line_{n:03}_{'ab'[n % 2]} = {{ {USES[n % 2]} }}\n" for n in range(count))

@@ -23,7 +23,7 @@ from infra.cdk.channel import sns_filter_policy
 from infra.cdk.names import InvalidName, function_name, stack_name
 from infra.cdk.settings import StackSettings
 from infra.cdk.strategy_functions import group_of
-from tests.unit.infra.cdk_templates import flattened, templates
+from tests.unit.infra.cdk_templates import cfn_lint_findings, flattened, templates
 from tests.unit.infra.test_handler_settings import documented_variables
 
 CONFIG = """\
@@ -416,15 +416,6 @@ def test_an_alarm_email_subscribes_to_the_alarm_topic(tmp_path: Path) -> None:
     template.has_resource_properties(
         "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ops@example.com", "TopicArn": {"Ref": topic}}
     )
-
-
-def cfn_lint_findings(template: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """cfn-lint with the serverless rules (cfn-lint-serverless), for the region the README deploys to."""
-    from cfnlint.api import ManualArgs, lint
-
-    config = ManualArgs(regions=["ap-northeast-1"], append_rules=["cfn_lint_serverless.rules"])
-    found = lint(json.dumps(template), config=config)
-    return [(match.rule.id, match.rule.severity, match.message) for match in found]
 
 
 @pytest.mark.parametrize("variant", ["eventbridge", "sns"])
