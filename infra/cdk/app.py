@@ -55,6 +55,7 @@ def main() -> None:
     archive_days = int(app.node.try_get_context("stds:archiveDays") or 365)
     alarm_email = app.node.try_get_context("stds:alarmEmail") or None
     region = app.node.try_get_context("stds:region") or None  # stds deploy passes its --region
+    spot_only = app.node.try_get_context("stds:streamerSpot") == "true"
     settings = StackSettings(
         prefix=prefix,
         streamer_symbols=symbols,
@@ -62,6 +63,7 @@ def main() -> None:
         archive_retention_days=archive_days,
         alarm_email=alarm_email,
         region=region,
+        streamer_spot=spot_only,
     )
     try:
         build_stack(app, strategies_path(), REPO_ROOT / "build", with_dependencies=bundle, settings=settings)

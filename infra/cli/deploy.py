@@ -43,6 +43,12 @@ def add(commands: Commands) -> None:
             action="store_true",
             help="deploy without one: the alarms then go to a topic nobody is subscribed to",
         )
+        command.add_argument(
+            "--streamer-spot",
+            action="store_true",
+            help="run the streamer on Fargate Spot alone: half the price, and no bars while Spot has no capacity "
+            "(by default it runs on on-demand Fargate; stds cost shows both prices)",
+        )
         command.add_argument("--dry-run", action="store_true", help="print the CDK command instead of running it")
         command.add_argument("cdk_args", nargs="*", metavar="-- CDK_ARGS", help="passed on to cdk")
         command.set_defaults(run=run, verb=verb)
@@ -81,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
     }
     if args.alarm_email:
         context["stds:alarmEmail"] = args.alarm_email
+    if args.streamer_spot:
+        context["stds:streamerSpot"] = "true"
     # a deploy re-adopts the tables and the secret a destroyed (or rolled back) stack of this prefix left behind
     adopt = ["--require-approval", "broadening", "--import-existing-resources"] if args.verb == "deploy" else []
     app = f"{shlex.quote(sys.executable)} -m infra.cdk.app"

@@ -46,9 +46,11 @@ def measured_usage(
     execution: CallCounts,
     strategies: int = 1,
     cold_starts: int = 0,
+    batches: int | None = None,
 ) -> MeasuredUsage:
     """`minutes` of `symbols` bars through `strategies` strategy functions and execution, as counted on the
-    emulators: what the streamer, the strategy functions and execution sent, against the model's prediction."""
+    emulators: what the streamer, the strategy functions and execution sent, against the model's prediction
+    for the same number of `batches` a minute (by default as the streamer cuts them)."""
     published = streamer.published_chunks + strategy.published_chunks + execution.published_chunks
     measured = Usage(
         invocations=Decimal(invocations),
@@ -59,5 +61,5 @@ def measured_usage(
         s3_puts=Decimal(streamer.requests["s3.PutObject"]),
         s3_gets=Decimal(strategy.requests["s3.GetObject"]),
     )
-    predicted = usage(Decimal(minutes), symbols, strategies, Decimal(trades), Decimal(cold_starts))
+    predicted = usage(Decimal(minutes), symbols, strategies, Decimal(trades), Decimal(cold_starts), batches=batches)
     return MeasuredUsage(minutes * symbols, trades, measured, predicted)

@@ -227,7 +227,13 @@ def test_the_streamer_is_one_small_arm64_task_that_may_only_publish_and_keep_its
     )
     template.has_resource_properties(
         "AWS::ECS::Service",
-        {"DesiredCount": 1, "CapacityProviderStrategy": [{"CapacityProvider": "FARGATE_SPOT", "Weight": 1}]},
+        {
+            "DesiredCount": 1,  # on-demand: the base; Spot only beyond it
+            "CapacityProviderStrategy": [
+                {"CapacityProvider": "FARGATE", "Base": 1, "Weight": 0},
+                {"CapacityProvider": "FARGATE_SPOT", "Weight": 1},
+            ],
+        },
     )
     (cluster,) = template.find_resources("AWS::ECS::Cluster").values()
     assert cluster["Properties"]["ClusterSettings"] == [{"Name": "containerInsights", "Value": "disabled"}]
@@ -460,3 +466,15 @@ def test_the_functions_get_exactly_the_variables_their_settings_table_says_the_s
         if not name.startswith("POWERTOOLS_")  # powertools' own, read by powertools
     }
     assert given == {name for name, setter in set_by.items() if setter == "stack"}
+
+
+def test_spot_alone_is_one_capacity_provider_and_the_default_keeps_an_on_demand_base() -> None:
+    from aws_cdk import aws_ecs as ecs
+
+    from infra.cdk.streamer import capacity_providers
+
+    def shape(strategy: list[ecs.CapacityProviderStrategy]) -> list[tuple[str, float | None, float | None]]:
+        return [(s.capacity_provider, s.base, s.weight) for s in strategy]
+
+    assert shape(capacity_providers(spot_only=True)) == [("FARGATE_SPOT", None, 1)]
+    assert shape(capacity_providers(spot_only=False)) == [("FARGATE", 1, 0), ("FARGATE_SPOT", None, 1)]

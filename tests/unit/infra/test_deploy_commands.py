@@ -78,3 +78,10 @@ def test_deploy_needs_an_alarm_email_or_an_explicit_no_and_says_what_none_means(
     assert "not allowed with argument --alarm-email" in capsys.readouterr().err
     assert main(["diff", "--strategies", EXAMPLE, "--dry-run"]) == 0  # a diff deploys nothing
     assert capsys.readouterr().err == ""
+
+
+def test_the_streamer_goes_on_spot_alone_only_when_asked(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["deploy", "--strategies", EXAMPLE, "--dry-run", "--no-alarm-email"]) == 0
+    assert "stds:streamerSpot" not in capsys.readouterr().out
+    assert main(["deploy", "--strategies", EXAMPLE, "--dry-run", "--no-alarm-email", "--streamer-spot"]) == 0
+    assert "stds:streamerSpot=true" in capsys.readouterr().out
