@@ -26,12 +26,37 @@ class MeasuredUsage:
                 wrong.append(f"{field.name}: model {predicted}, measured {measured}")
         return wrong
 
+    def dollars(self, prices: dict[str, Decimal | str | list[str]]) -> tuple[Decimal, Decimal]:
+        """What the counted quantities cost at `prices`, measured and as the model predicts them."""
+        return priced(self.measured, prices), priced(self.predicted, prices)
+
     def table(self) -> str:
         rows = [f"per bar ({self.bars} bars, {self.trades} trades)          measured      model"]
         for field in fields(Usage):
             measured, predicted = getattr(self.measured, field.name), getattr(self.predicted, field.name)
             rows.append(f"  {field.name:<28} {measured / self.bars:>10.3f} {predicted / self.bars:>10.3f}")
         return "\n".join(rows)
+
+
+def priced(counted: Usage, prices: dict[str, Decimal | str | list[str]]) -> Decimal:
+    """The counted quantities at the region's prices (EventBridge events; Lambda requests; DynamoDB units; log
+    ingestion; S3 requests): the part of the bill the end-to-end runs count call by call."""
+
+    def p(name: str) -> Decimal:
+        value = prices[name]
+        assert isinstance(value, Decimal), name
+        return value
+
+    million = Decimal(1_000_000)
+    return (
+        counted.published_events / million * p("eventbridge_custom_events_per_million")
+        + counted.invocations / million * p("lambda_requests_per_million")
+        + counted.write_units / million * p("dynamodb_write_request_units_per_million")
+        + counted.read_units / million * p("dynamodb_read_request_units_per_million")
+        + counted.handler_log_bytes / Decimal(1024**3) * p("cloudwatch_logs_ingest_per_gb")
+        + counted.s3_puts / 1000 * p("s3_put_per_thousand")
+        + counted.s3_gets / 1000 * p("s3_get_per_thousand")
+    )
 
 
 def measured_usage(
