@@ -1,4 +1,11 @@
-"""A minute of bars as few events as EventBridge bills: batches of ≤ 64 KB, and the rule patterns that select them.
+"""A minute of bars as one event whenever AWS accepts it, and the rule patterns that select the batches.
+
+A minute of an exchange and timeframe goes as one `BarsClosed` event up to the largest event EventBridge, SNS and
+Lambda's asynchronous invocation all accept (256 KB: about 1,400 symbols), so each strategy is invoked once a
+minute, however many 64 KB chunks the event is billed as (EventBridge and SNS bill each started 64 KB as one
+event: cutting a minute into 64 KB batches costs the same events and one more invocation per strategy for each,
+and the invocations of one minute then race for the strategy's cursor item). Only a minute past 256 KB is cut
+into more batches.
 
 A strategy line subscribes with a pattern on single bars (`BarClosed`, what the local bus routes). On AWS the
 same line subscribes to `BarsClosed` batches with `batch_pattern(pattern)`: the batch's own fields (exchange,
@@ -18,16 +25,19 @@ import orjson
 from events.models import BarClosed, BarsClosed, MinuteBar, minute_bar
 from events.patterns import InvalidPattern
 
-# EventBridge bills each 64 KB of an entry as one event; SNS each 64 KB of a message. The margin covers the
-# envelope around the detail (source, detail-type, time, id: under 300 bytes) and SNS's attributes.
+# EventBridge bills each 64 KB of an entry as one event; SNS each 64 KB of a message.
 BILLED_CHUNK_BYTES = 64 * 1024
-CHUNK_DETAIL_BYTES = BILLED_CHUNK_BYTES - 2048
+# The largest PutEvents entry, SNS message (body and attributes together) and asynchronous Lambda payload. The
+# margin covers the envelope around the detail (source, detail-type, time, id; what EventBridge adds for Lambda:
+# under 1 KB) and SNS's attributes but `symbol`, which each row reserves room for (its symbol once more).
+MAX_EVENT_BYTES = 256 * 1024
+BATCH_DETAIL_BYTES = MAX_EVENT_BYTES - 4096
 
 BATCH_FIELDS = frozenset({"exchange", "timeframe", "open_time_ms", "schema_version"})
 ROW_FIELDS = (frozenset(MinuteBar.model_fields) | {"close_time_ms"}) - {"symbol"}  # checked by the function
 
 
-def batches_of(bars: Iterable[BarClosed], max_detail_bytes: int = CHUNK_DETAIL_BYTES) -> list[BarsClosed]:
+def batches_of(bars: Iterable[BarClosed], max_detail_bytes: int = BATCH_DETAIL_BYTES) -> list[BarsClosed]:
     """The bars grouped by (exchange, timeframe, open time), each group cut into batches of at most
     `max_detail_bytes` of JSON detail, rows in the order given. A symbol twice in one group keeps its first bar."""
     groups: dict[tuple[str, str, int], dict[str, MinuteBar]] = {}
@@ -40,8 +50,8 @@ def batches_of(bars: Iterable[BarClosed], max_detail_bytes: int = CHUNK_DETAIL_B
         chunk: list[MinuteBar] = []
         size = head
         for row in rows.values():
-            # the row and its symbol in `symbols`, each with the comma before it
-            row_bytes = len(orjson.dumps(row.model_dump(mode="json"))) + len(orjson.dumps(row.symbol)) + 2
+            # the row, and its symbol in `symbols` and in SNS's `symbol` attribute, each with the comma before it
+            row_bytes = len(orjson.dumps(row.model_dump(mode="json"))) + 2 * (len(orjson.dumps(row.symbol)) + 1) + 1
             if chunk and size + row_bytes > max_detail_bytes:
                 batches.append(_batch(exchange, timeframe, open_time_ms, chunk))
                 chunk, size = [], head

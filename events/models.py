@@ -115,11 +115,11 @@ class MinuteBar(BaseModel):
 class BarsClosed(Event):
     """Bars of one exchange and timeframe that closed at the same open time, published as one event.
 
-    On AWS every `PutEvents` entry is billed per 64 KB, so the streamer sends a minute of every symbol as one
-    batch (several when it is larger: `events.minute_batches`), and each strategy function decides all of its
-    symbols in one invocation. Rules still select by symbol: `detail.symbols` lists the rows' symbols, and
-    EventBridge (or an SNS filter policy, on its `String.Array` attribute) matches any element of it. Bars
-    that close late (a reconnect's backfill) follow in another batch for the same open time.
+    On AWS every `PutEvents` entry is billed per started 64 KB, so the streamer sends a minute of every symbol as
+    one batch (several only past 256 KB, the largest event: `events.minute_batches`), and each strategy function
+    decides all of its symbols in one invocation. Rules still select by symbol: `detail.symbols` lists the rows'
+    symbols, and EventBridge (or an SNS filter policy, on its `String.Array` attribute) matches any element of
+    it. Bars that close late (a reconnect's backfill) follow in another batch for the same open time.
     """
 
     source: ClassVar[str] = "stds.producers"

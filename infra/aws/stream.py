@@ -1,6 +1,6 @@
 """`stds stream`: the streamer as it runs in its Fargate task, publishing closed bars to EventBridge or SNS.
 
-Each exchange × timeframe × minute goes out as one `BarsClosed` batch (≤ 64 KB chunks), after its rows are
+Each exchange × timeframe × minute goes out as one `BarsClosed` batch (up to 256 KB), after its rows are
 in the S3 span object (`--bucket`); one batch every `--trace-every` minutes carries an X-Ray trace header.
 Cursors live in the DynamoDB control table (`--table-prefix`) or a file (`--cursors`); they are saved
 every heartbeat and on stop, never past what the bus accepted. SIGTERM (a Fargate Spot notice too) stops the

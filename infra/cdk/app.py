@@ -13,7 +13,7 @@ from pathlib import Path
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
-from infra.cdk.names import DEFAULT_PREFIX, stack_name
+from infra.cdk.names import DEFAULT_PREFIX, InvalidName, stack_name
 from infra.cdk.packaging import REPO_ROOT, build_asset, folder_size
 from infra.cdk.settings import StackSettings
 from infra.cdk.stack import StdsStack
@@ -54,10 +54,22 @@ def main() -> None:
     bus = app.node.try_get_context("stds:bus") or os.environ.get("STDS_BUS", "eventbridge")
     archive_days = int(app.node.try_get_context("stds:archiveDays") or 365)
     alarm_email = app.node.try_get_context("stds:alarmEmail") or None
+    region = app.node.try_get_context("stds:region") or None  # stds deploy passes its --region
+    spot_only = app.node.try_get_context("stds:streamerSpot") == "true"
     settings = StackSettings(
-        prefix=prefix, streamer_symbols=symbols, bus=bus, archive_retention_days=archive_days, alarm_email=alarm_email
+        prefix=prefix,
+        streamer_symbols=symbols,
+        bus=bus,
+        archive_retention_days=archive_days,
+        alarm_email=alarm_email,
+        region=region,
+        streamer_spot=spot_only,
     )
-    build_stack(app, strategies_path(), REPO_ROOT / "build", with_dependencies=bundle, settings=settings)
+    try:
+        build_stack(app, strategies_path(), REPO_ROOT / "build", with_dependencies=bundle, settings=settings)
+    except InvalidName as error:  # one line, not a traceback through the CDK
+        print(f"stds synth: {error}", file=sys.stderr)
+        sys.exit(2)
     app.synth()
     for kind in ("strategy", "execution"):  # Lambda's limit is 250 MB unzipped
         folder = REPO_ROOT / "build" / f"lambda-{kind}"

@@ -17,7 +17,6 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 
 from infra.cdk.watch import Watch
@@ -83,7 +82,9 @@ class BusChannel:
         self.bus.grant_put_events_to(grantee)
 
     def subscribe(self, id_: str, function: lambda_.Function, pattern: dict[str, Any], undelivered: sqs.Queue) -> None:
-        rule = events.Rule(self.stack, f"{id_}Rule", event_bus=self.bus, event_pattern=event_pattern(pattern))
+        # in the function's own stack: a strategy's rule lives in its group's nested stack
+        scope = Stack.of(function)
+        rule = events.Rule(scope, f"{id_}Rule", event_bus=self.bus, event_pattern=event_pattern(pattern))
         rule.add_target(targets.LambdaFunction(function, retry_attempts=4, max_event_age=Duration.hours(2)))
         # set on the L1: the L2's dead_letter_queue adds a queue-policy statement per rule (see Watch.allow_bus)
         cfn_rule = rule.node.default_child
@@ -111,12 +112,21 @@ class TopicChannel:
         self.topic.grant_publish(grantee)
 
     def subscribe(self, id_: str, function: lambda_.Function, pattern: dict[str, Any], undelivered: sqs.Queue) -> None:
-        subscription = self.topic.add_subscription(
-            subscriptions.LambdaSubscription(function, filter_policy=sns_filter_policy(pattern))
+        # written out in the function's own stack (a strategy's group): the L2 LambdaSubscription would make a
+        # nested stack depend on its parent
+        scope = Stack.of(function)
+        function.add_permission(
+            f"{id_}Topic", principal=iam.ServicePrincipal("sns.amazonaws.com"), source_arn=self.topic.topic_arn
         )
-        cfn_subscription = subscription.node.default_child
-        assert isinstance(cfn_subscription, sns.CfnSubscription)
-        cfn_subscription.add_property_override("RedrivePolicy", {"deadLetterTargetArn": undelivered.queue_arn})
+        sns.CfnSubscription(
+            scope,
+            f"{id_}Subscription",
+            topic_arn=self.topic.topic_arn,
+            protocol="lambda",
+            endpoint=function.function_arn,
+            filter_policy=sns_filter_policy(pattern),
+            redrive_policy={"deadLetterTargetArn": undelivered.queue_arn},
+        )
 
 
 def event_pattern(pattern: dict[str, Any]) -> events.EventPattern:
@@ -127,7 +137,7 @@ def event_pattern(pattern: dict[str, Any]) -> events.EventPattern:
     return events.EventPattern(**{PATTERN_FIELDS[key]: value for key, value in pattern.items()})
 
 
-def sns_filter_policy(pattern: dict[str, Any]) -> dict[str, sns.SubscriptionFilter]:
+def sns_filter_policy(pattern: dict[str, Any]) -> dict[str, list[str]]:
     """The SNS bus's message attributes (events/sns_bus.py) select what an exact-match pattern selects."""
     from events.sns_bus import FILTER_ATTRIBUTES
 
@@ -147,4 +157,4 @@ def sns_filter_policy(pattern: dict[str, Any]) -> dict[str, sns.SubscriptionFilt
     for name, allowed in wanted.items():
         if not isinstance(allowed, list) or not all(isinstance(value, str) for value in allowed):
             raise ValueError(f"{name}: only lists of exact strings translate to an SNS filter policy")
-    return {name: sns.SubscriptionFilter.string_filter(allowlist=allowed) for name, allowed in wanted.items()}
+    return wanted

@@ -34,14 +34,10 @@ class Functions:
         *,
         max_event_age: Duration,
         tracing: lambda_.Tracing = lambda_.Tracing.ACTIVE,
+        role: iam.IRole | None = None,
+        log_group: logs.ILogGroup | None = None,
     ) -> lambda_.Function:
-        log_group = logs.LogGroup(
-            self.stack,
-            f"{id_}Logs",
-            log_group_name=f"/aws/lambda/{name}",
-            retention=logs.RetentionDays.ONE_MONTH,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        """A function with its own role and log group, or the ones it shares with its group."""
         return lambda_.Function(
             self.stack,
             id_,
@@ -55,7 +51,8 @@ class Functions:
             # strategies: PassThrough, traced only when the streamer sampled the batch (one minute an hour);
             # execution and reconciliation run a few times an hour and keep Lambda's own sampling
             tracing=tracing,
-            log_group=log_group,
+            role=role,
+            log_group=log_group or self.log_group(f"{id_}Logs", f"/aws/lambda/{name}"),
             # no reserved concurrency: a new account's quota of 10 leaves none to reserve; throttled events
             # wait in Lambda's own async queue (it retries throttles until max_event_age)
             on_failure=destinations.SqsDestination(self.failed),
@@ -71,8 +68,19 @@ class Functions:
             },
         )
 
+    def log_group(self, id_: str, name: str) -> logs.LogGroup:
+        return logs.LogGroup(
+            self.stack,
+            id_,
+            log_group_name=name,
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+
 
 def allow(
-    function: lambda_.Function, actions: list[str], resources: list[str], conditions: dict[str, Any] | None = None
+    grantee: iam.IGrantable, actions: list[str], resources: list[str], conditions: dict[str, Any] | None = None
 ) -> None:
-    function.add_to_role_policy(iam.PolicyStatement(actions=actions, resources=resources, conditions=conditions))
+    """One statement on the role of `grantee` (a function, or a role its group shares)."""
+    statement = iam.PolicyStatement(actions=actions, resources=resources, conditions=conditions)
+    grantee.grant_principal.add_to_principal_policy(statement)

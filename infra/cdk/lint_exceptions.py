@@ -9,7 +9,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
-from cdk_nag import NagPackSuppression, NagSuppressions
+from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
 
 from events.bar_archive import PREFIX as BAR_PREFIX
 
@@ -33,6 +33,8 @@ REASONS = {
     "stds dlq and alarmed on its depth",
     "WS1000": "a strategy function traces in PassThrough mode: the streamer samples one minute batch an hour (an X-Ray "
     "trace header on its PutEvents entry), so a trace follows a whole minute instead of Lambda tracing every call",
+    "WS1004": "a strategy function logs to the log group its group shares (LoggingConfig), kept a month, instead of a "
+    "/aws/lambda/NAME group of its own: 500 strategies would otherwise be 500 more resources",
     "ES7000": "an alarm e-mail that cannot be delivered has nowhere better to go; the alarm stays visible in "
     "CloudWatch, and a dead letter of it could only alarm again through the same topic",
 }
@@ -57,10 +59,16 @@ def explain_nag_findings(stack: Stack, bar_bucket: s3.Bucket) -> None:
             id="AwsSolutions-IAM5",
             reason="the bar bucket's objects are one per exchange, timeframe and hour, named as they are written: "
             "the grant is limited to the bars/ prefix and to GetObject (strategies) or Get/PutObject (streamer)",
-            applies_to=[f"Resource::<{stack.get_logical_id(bucket)}.Arn>/{BAR_PREFIX}/*"],
+            # the bucket's ARN in this stack, or the parameter a strategy group's nested stack receives it by
+            applies_to=[
+                f"Resource::<{stack.resolve(stack.get_logical_id(bucket))}.Arn>/{BAR_PREFIX}/*",
+                RegexAppliesTo(
+                    regex=f"/^Resource::<referenceto\\w*{bar_bucket.node.id}[0-9A-F]{{8}}Arn>\\/{BAR_PREFIX}\\/\\*$/"
+                ),
+            ],
         )
     )
-    NagSuppressions.add_stack_suppressions(stack, suppressions)
+    NagSuppressions.add_stack_suppressions(stack, suppressions, apply_to_nested_stacks=True)
 
 
 def accept(resource: CfnResource, rule: str) -> None:
@@ -71,23 +79,27 @@ def accept(resource: CfnResource, rule: str) -> None:
 
 
 def accept_known_findings(stack: Stack, queues: list[sqs.Queue], topic: sns.Topic) -> None:
-    """ES1007 is accepted only where the function really has an on-failure destination."""
+    """ES1007 is accepted only where the function really has an on-failure destination, in the stack and in its
+    nested stacks (each resolved in its own template)."""
+    children = stack.node.find_all()
     configured = {
-        stack.resolve(child.function_name)["Ref"]
-        for child in stack.node.find_all()
+        (Stack.of(child).node.path, Stack.of(child).resolve(child.function_name)["Ref"])
+        for child in children
         if isinstance(child, lambda_.CfnEventInvokeConfig) and child.destination_config is not None
     }
-    for child in stack.node.find_all():
+    for child in children:
         if isinstance(child, lambda_.CfnPermission):  # the bus's or topic's permission to invoke a function
-            named = stack.resolve(child.function_name)
-            if isinstance(named, dict) and named.get("Fn::GetAtt", [None])[0] in configured:
+            owner = Stack.of(child)
+            named = owner.resolve(child.function_name)
+            if isinstance(named, dict) and (owner.node.path, named.get("Fn::GetAtt", [None])[0]) in configured:
                 accept(child, "ES1007")
+        elif isinstance(child, lambda_.CfnFunction) and Stack.of(child).resolve(child.tracing_config) == {
+            "mode": "PassThrough"
+        }:
+            accept(child, "WS1000")
     for queue in queues:
         assert isinstance(queue.node.default_child, CfnResource)
         accept(queue.node.default_child, "ES6000")
-    for child in stack.node.find_all():
-        if isinstance(child, lambda_.CfnFunction) and stack.resolve(child.tracing_config) == {"mode": "PassThrough"}:
-            accept(child, "WS1000")
     for child in topic.node.find_all():
         if isinstance(child, sns.CfnSubscription):
             accept(child, "ES7000")

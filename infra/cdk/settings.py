@@ -16,4 +16,7 @@ class StackSettings:
     streamer_memory_mb: int = 512
     alarm_email: str | None = None  # subscribed to the alarm topic (AWS mails a confirmation link first)
     bar_retention_days: int = 14  # the streamer's S3 spans; a cold strategy restores its windows from them
-    streamer_spot: bool = True  # Fargate Spot: a reclaimed task restarts from its cursors with no bar lost
+    region: str | None = None  # the deploy region when known: names holding it are checked with its length
+    # False: the one streamer task on on-demand Fargate (the strategy's base), Spot for any task beyond it; True:
+    # Spot alone, half the price, and no bars while Spot has no capacity (streamer.py says why)
+    streamer_spot: bool = False

@@ -6,10 +6,12 @@ Each concern is a module of its own, composed here in the order they depend on e
 (watch.py), the channel (bus or topic, channel.py), tables.py, bar_bucket.py, strategy_functions.py,
 execution.py, streamer.py. Failures go to two queues shared by every function and rule, alarmed, with the alarms
 on one SNS topic. Every physical name starts with the prefix, which also names the stack (names.py).
-Permissions are per function: a strategy reads the bars the streamer keeps in the bucket, reads and writes only
-its own partition of sub-accounts, records orders, and publishes; only execution and reconciliation read the
-secret. Concerns are plain functions and classes creating resources in the stack itself, not nested constructs:
-nesting would change every logical id, and CloudFormation would replace the named, retained tables and bucket.
+Permissions are per function, and per strategy group: a group's strategies read the bars the streamer keeps in
+the bucket, read and write only their own partitions of sub-accounts, record orders, and publish; only execution
+and reconciliation read the secret. Concerns are plain functions and classes creating resources in the stack
+itself, not nested constructs: nesting would change every logical id, and CloudFormation would replace the
+named, retained tables and bucket. The one exception is the strategy functions: they live in nested stacks of
+their own (strategy_functions.py), so that 500 strategies fit CloudFormation's 500 resources per stack.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from infra.cdk.channel import open_channel
 from infra.cdk.execution import execution
 from infra.cdk.functions import Functions
 from infra.cdk.lint_exceptions import accept_known_findings, explain_nag_findings
-from infra.cdk.names import check_prefix
+from infra.cdk.names import check_physical_names, check_prefix
 from infra.cdk.settings import StackSettings
 from infra.cdk.strategy_functions import strategy_functions
 from infra.cdk.streamer import streamer
@@ -84,5 +86,6 @@ class StdsStack(Stack):
             bars=self.bar_bucket,
             control=self.tables["control"],
         )
+        check_physical_names(self, settings.region)
         explain_nag_findings(self, self.bar_bucket.bucket)
         accept_known_findings(self, [self.watch.failed, self.watch.undelivered], self.watch.topic)

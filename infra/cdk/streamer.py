@@ -87,9 +87,6 @@ def streamer(
         )
     )
     bars.allow(task.task_role, ["s3:GetObject", "s3:PutObject"])  # rewrite the current span; read one back
-    capacity = (
-        "FARGATE_SPOT" if settings.streamer_spot else "FARGATE"
-    )  # on Spot, a reclaimed task restarts from its cursors
     return ecs.FargateService(
         stack,
         "Streamer",
@@ -97,8 +94,23 @@ def streamer(
         task_definition=task,
         desired_count=1,
         assign_public_ip=True,
-        capacity_provider_strategies=[ecs.CapacityProviderStrategy(capacity_provider=capacity, weight=1)],
+        capacity_provider_strategies=capacity_providers(spot_only=settings.streamer_spot),
         min_healthy_percent=0,  # never two streamers at once
         max_healthy_percent=100,
         circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
     )
+
+
+def capacity_providers(*, spot_only: bool) -> list[ecs.CapacityProviderStrategy]:
+    """Where the streamer's task runs. ECS never moves a task from Spot to on-demand when Spot has no capacity: it
+    keeps trying Spot, and no bar is published meanwhile. So by default the base of one task is on-demand FARGATE
+    (weight 0: nothing beyond the base goes there) and FARGATE_SPOT takes any task beyond it: the one streamer is
+    on-demand, and a Spot reclaim or shortage never stops trading. `spot_only` (stds deploy --streamer-spot) puts
+    it on Spot alone for half the price: a reclaimed task gets a SIGTERM, saves its cursors, and its successor
+    backfills the gap over REST once Spot has capacity again, which may take minutes or hours."""
+    if spot_only:
+        return [ecs.CapacityProviderStrategy(capacity_provider="FARGATE_SPOT", weight=1)]
+    return [
+        ecs.CapacityProviderStrategy(capacity_provider="FARGATE", base=1, weight=0),
+        ecs.CapacityProviderStrategy(capacity_provider="FARGATE_SPOT", weight=1),
+    ]

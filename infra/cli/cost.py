@@ -7,6 +7,8 @@ import sys
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from infra.cli.options import add_region_option
+
 if TYPE_CHECKING:
     from infra.cli.options import Commands
     from infra.cost.model import Line
@@ -17,9 +19,9 @@ def add(commands: Commands) -> None:
         "cost",
         help="the monthly AWS bill of the deployed stack, next to one always-on EC2 instance",
         description=(
-            "Estimate the monthly AWS cost (us-east-1, on-demand list prices from infra/cost/prices-us-east-1.json, "
-            "dated) of streaming N symbols to M strategies, line by line, and compare it with one t4g.small "
-            "instance running `stds run`. Every strategy is assumed to watch every symbol."
+            "Estimate the monthly AWS cost (on-demand list prices of the region, from infra/cost/prices-REGION.json, "
+            "dated, each with its source) of streaming N symbols to M strategies, line by line, and compare it "
+            "with one t4g.small instance running `stds run`. Every strategy is assumed to watch every symbol."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -27,6 +29,12 @@ def add(commands: Commands) -> None:
     cost.add_argument("--strategies", type=int, required=True, help="strategy functions")
     cost.add_argument("--trades-per-day", type=Decimal, default=Decimal(10), help="per strategy and symbol")
     cost.add_argument("--bus", choices=("eventbridge", "sns"), default="eventbridge", help="the stack's stds:bus")
+    cost.add_argument(
+        "--streamer-spot",
+        action="store_true",
+        help="price the streamer on Spot alone (stds deploy --streamer-spot); either way both prices are shown",
+    )
+    add_region_option(cost)
     cost.set_defaults(run=run)
 
 
@@ -36,10 +44,11 @@ def run(args: argparse.Namespace) -> int:
     if args.symbols < 1 or args.strategies < 1:
         print("stds cost: --symbols and --strategies must be at least 1", file=sys.stderr)
         return 2
-    prices = load_prices()
-    lines = serverless_bill(Sizes(args.symbols, args.strategies, args.trades_per_day, bus=args.bus), prices)
-    sizes = f"{args.symbols} symbols x {args.strategies} strategies"
-    print(f"STDS on AWS ({args.bus}), {sizes}, {prices['region']} prices of {prices['as_of']} (USD/month)")
+    prices = load_prices(args.region)
+    sizes = Sizes(args.symbols, args.strategies, args.trades_per_day, bus=args.bus, spot=args.streamer_spot)
+    lines = serverless_bill(sizes, prices)
+    shown = f"{args.symbols} symbols x {args.strategies} strategies"
+    print(f"STDS on AWS ({args.bus}), {shown}, {prices['region']} prices of {prices['as_of']} (USD/month)")
     _print_bill(lines)
     print("the same job on one always-on instance (stds run, SQLite):")
     _print_bill(ec2_bill(prices))

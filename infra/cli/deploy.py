@@ -33,10 +33,32 @@ def add(commands: Commands) -> None:
         command.add_argument("--symbols", default="", help="streamed besides the symbols the strategy lines name")
         command.add_argument("--bus", default="eventbridge", choices=["eventbridge", "sns"], help="the pub-sub service")
         add_region_option(command)
-        command.add_argument("--alarm-email", help="mail the alarms to this address (AWS asks it to confirm first)")
+        alarms = command.add_mutually_exclusive_group()
+        alarms.add_argument(
+            "--alarm-email",
+            help="mail the alarms to this address (AWS asks it to confirm first); deploy needs it or --no-alarm-email",
+        )
+        alarms.add_argument(
+            "--no-alarm-email",
+            action="store_true",
+            help="deploy without one: the alarms then go to a topic nobody is subscribed to",
+        )
+        command.add_argument(
+            "--streamer-spot",
+            action="store_true",
+            help="run the streamer on Fargate Spot alone: half the price, and no bars while Spot has no capacity "
+            "(by default it runs on on-demand Fargate; stds cost shows both prices)",
+        )
         command.add_argument("--dry-run", action="store_true", help="print the CDK command instead of running it")
         command.add_argument("cdk_args", nargs="*", metavar="-- CDK_ARGS", help="passed on to cdk")
         command.set_defaults(run=run, verb=verb)
+
+
+def unheard_alarms(prefix: str) -> str:
+    return (
+        f"without --alarm-email the alarms (failed invocations, undelivered events, streamer lag, reconciliation "
+        f"differences) go to the SNS topic {prefix}alarms, which nobody is subscribed to: trading can stop unheard"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,17 +66,29 @@ def run(args: argparse.Namespace) -> int:
     import shutil
     import subprocess
 
-    from infra.cdk.names import check_prefix
+    from infra.cdk.names import check_prefix_fits
 
     if not args.strategies.exists():
         print(f"stds {args.verb}: {args.strategies} not found (start from strategies.example.toml)", file=sys.stderr)
         return 2
-    check_prefix(args.prefix)  # before cdk starts: a bad prefix is one line, not a synth traceback
+    check_prefix_fits(args.prefix, args.region)  # before cdk starts: a bad prefix is one line, not a synth traceback
+    if args.verb == "deploy" and not args.alarm_email:
+        print(f"stds deploy: {unheard_alarms(args.prefix)}", file=sys.stderr)
+        if not args.no_alarm_email:
+            print("stds deploy: give --alarm-email you@example.com, or --no-alarm-email to deploy so", file=sys.stderr)
+            return 2
     installed = shutil.which("cdk")
     cdk = [installed] if installed else (["npx", "--yes", "aws-cdk@2"] if shutil.which("npx") else [])
-    context = {"stds:prefix": args.prefix, "stds:symbols": args.symbols, "stds:bus": args.bus}
+    context = {
+        "stds:prefix": args.prefix,
+        "stds:symbols": args.symbols,
+        "stds:bus": args.bus,
+        "stds:region": args.region,
+    }
     if args.alarm_email:
         context["stds:alarmEmail"] = args.alarm_email
+    if args.streamer_spot:
+        context["stds:streamerSpot"] = "true"
     # a deploy re-adopts the tables and the secret a destroyed (or rolled back) stack of this prefix left behind
     adopt = ["--require-approval", "broadening", "--import-existing-resources"] if args.verb == "deploy" else []
     app = f"{shlex.quote(sys.executable)} -m infra.cdk.app"

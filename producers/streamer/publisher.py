@@ -7,7 +7,7 @@ gather here by open time, and a worker thread sends a minute when every subscrib
 A minute is sent with every earlier minute still gathering, oldest first, so no stream is ever reordered.
 
 Sending a minute: its rows go into the S3 span object first (`SpanArchive`, when there is a bucket), then
-its `BarsClosed` chunks (≤ 64 KB each: `events.minute_batches.batches_of`) to the bus, stamped with the
+its `BarsClosed` batch (one up to 256 KB: `events.minute_batches.batches_of`) to the bus, stamped with the
 minute's close. S3 failures and bus refusals are retried until they go through: a streamer never drops a
 closed bar. Cursors are saved no further than what was delivered (`DeliveredCursors`), so a task killed
 with bars gathering or in flight re-publishes them on restart instead of losing them.

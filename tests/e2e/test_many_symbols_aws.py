@@ -24,7 +24,7 @@ from consumers.stores.dynamodb import DynamoBook, TableNames, create_tables
 from events.dead_letters import DeadLetterList
 from events.envelope import wrap
 from events.eventbridge_bus import EventBridgeBus
-from events.minute_batches import batch_pattern, batches_of
+from events.minute_batches import BATCH_DETAIL_BYTES, batch_pattern, batches_of
 from events.models import BarClosed, OrderFilled
 from infra.aws.handlers import execution, strategy
 from infra.cli import main
@@ -70,6 +70,12 @@ def day(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def strategies_text() -> str:
+    """The strategies file the deployment runs (a test module may define its own)."""
+    return CONFIG
+
+
+@pytest.fixture
 def deployment(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -78,9 +84,10 @@ def deployment(
     dynamodb: Any,
     *,
     bar_bucket: str,
+    strategies_text: str,
 ) -> Iterator[dict[str, Any]]:
     config = tmp_path / "strategies.toml"
-    config.write_text(CONFIG)
+    config.write_text(strategies_text)
     prefix = f"many{uuid.uuid4().hex[:8]}-"
     tables = TableNames.with_prefix(prefix)
     create_tables(dynamodb, tables)
@@ -131,31 +138,7 @@ def test_94_symbols_and_5_strategies_through_eventbridge_and_dynamodb_trade_like
         minutes[bar.open_time_ms].append(bar)
     symbols = len(minutes[min(minutes)])
     assert symbols == 94
-    streamer, functions = CallCounter(), CallCounter()
-    streamer.attach(deployment["events"])
-    streamer.attach(deployment["spans"].s3)
-    bus = EventBridgeBus(deployment["events"], deployment["bus"])
-    with execution.app.take() as app:  # the instance the poller will use
-        functions.attach(app.bus.client)
-        functions.attach(app.consumer.book.client)
-        functions.attach(app.processed.client)
-        functions.attach(app.consumer.kill_switch.client)
-    invocations = Counter[str]()
-    for open_time in sorted(minutes):  # live order: each minute handled before the next closes
-        bars = minutes[open_time]
-        deployment["spans"].write(bars)
-        bus.publish([wrap(batch, batch.closed_at) for batch in batches_of(bars)])
-        for name, poller in deployment["strategies"].items():
-            deployment["monkeypatch"].setenv("STDS_STRATEGY", name)
-            with strategy.app.take() as app:  # count this function's calls too (attaching twice counts once)
-                for holder in (app.bus, app.consumer.book, app.consumer.bars):
-                    functions.attach(holder.client)
-            before = poller.invocations
-            poller.run_until_quiet(quiet_s=0.02)
-            invocations[name] += poller.invocations - before
-            assert not poller.failures, poller.failures[:3]
-        deployment["execution"].run_until_quiet(quiet_s=0.02)
-        assert not deployment["execution"].failures
+    streamer, functions, invocations = run_live(deployment, minutes)
     book = DynamoBook(deployment["dynamodb"], deployment["tables"], CASH)
     fills = [r.settlement for r in book.orders() if isinstance(r.settlement, OrderFilled)]
     aws_trades = sorted(_trade_row(fill) for fill in fills)
@@ -191,6 +174,40 @@ def test_94_symbols_and_5_strategies_through_eventbridge_and_dynamodb_trade_like
     wrong = measured.disagreements(tolerance=Decimal("0.05"))
     assert [line for line in wrong if not line.startswith(("handler_log_bytes", "s3_gets", "read_units"))] == []
     assert measured.measured.read_units <= measured.predicted.read_units
+
+
+def run_live(
+    deployment: dict[str, Any], minutes: dict[int, list[BarClosed]], max_detail_bytes: int = BATCH_DETAIL_BYTES
+) -> tuple[CallCounter, CallCounter, Counter[str]]:
+    """Each minute in live order, handled before the next closes: its span written, its batches published (cut
+    at `max_detail_bytes`), every strategy's deliveries and then execution's run. The streamer's and the
+    functions' calls counted, and each strategy's invocations."""
+    streamer, functions = CallCounter(), CallCounter()
+    streamer.attach(deployment["events"])
+    streamer.attach(deployment["spans"].s3)
+    bus = EventBridgeBus(deployment["events"], deployment["bus"])
+    with execution.app.take() as app:  # the instance the poller will use
+        functions.attach(app.bus.client)
+        functions.attach(app.consumer.book.client)
+        functions.attach(app.processed.client)
+        functions.attach(app.consumer.kill_switch.client)
+    invocations = Counter[str]()
+    for open_time in sorted(minutes):  # live order: each minute handled before the next closes
+        bars = minutes[open_time]
+        deployment["spans"].write(bars)
+        bus.publish([wrap(batch, batch.closed_at) for batch in batches_of(bars, max_detail_bytes)])
+        for name, poller in deployment["strategies"].items():
+            deployment["monkeypatch"].setenv("STDS_STRATEGY", name)
+            with strategy.app.take() as app:  # count this function's calls too (attaching twice counts once)
+                for holder in (app.bus, app.consumer.book, app.consumer.bars):
+                    functions.attach(holder.client)
+            before = poller.invocations
+            poller.run_until_quiet(quiet_s=0.02)
+            invocations[name] += poller.invocations - before
+            assert not poller.failures, poller.failures[:3]
+        deployment["execution"].run_until_quiet(quiet_s=0.02)
+        assert not deployment["execution"].failures
+    return streamer, functions, invocations
 
 
 def _trade_row(fill: OrderFilled) -> tuple[int, str, str, str, Decimal, Decimal, Decimal]:

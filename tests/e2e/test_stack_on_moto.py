@@ -10,6 +10,9 @@ What moto's CloudFormation cannot do, and the only changes made to its copy of t
 - an AWS::Events::Archive's EventPattern must be a JSON string there (CloudFormation takes either form).
 Around the template: moto leaves the internet gateway attached at DeleteStack, so the test detaches it; and it
 cannot run a Lambda function without Docker, so for the redrive the rules' function targets become a queue.
+The strategy groups' nested stacks are read from the asset bucket like CloudFormation's; moto names a nested stack
+by its logical id alone and replaces it on update (deleting every stack of that name), so each test that deploys
+destroys its stack before the next one deploys on the same server.
 It skips, with a warning, the types it does not implement (alarms, EventInvokeConfig, SNS subscriptions,
 queue and topic policies): those are proven on the synthesized template (tests/unit/infra/test_cdk_stack.py).
 CloudFormation's import of existing resources (`stds deploy` passes --import-existing-resources) has no
@@ -37,6 +40,7 @@ from infra.cdk.names import stack_name
 from infra.cdk.settings import StackSettings
 from infra.cli import main
 from tests.conftest import REPO_ROOT, spot_day_bars
+from tests.unit.infra.cdk_templates import many_strategies
 
 REGION = "ap-northeast-1"
 ACCOUNT = "123456789012"  # moto's
@@ -61,12 +65,18 @@ def replace_refs(node: Any, logical_id: str, value: Any) -> Any:
 
 def for_moto(template: dict[str, Any], endpoint: str) -> dict[str, Any]:
     """Only the three changes the module docstring lists."""
+    secrets = client("secretsmanager", endpoint)
     for logical_id, resource in list(template["Resources"].items()):
         properties = resource.get("Properties", {})
         if resource["Type"] == "AWS::SecretsManager::Secret":
-            arn = client("secretsmanager", endpoint).create_secret(
-                Name=properties["Name"], SecretString=properties["SecretString"], Description=properties["Description"]
-            )["ARN"]
+            try:
+                arn = secrets.create_secret(
+                    Name=properties["Name"],
+                    SecretString=properties["SecretString"],
+                    Description=properties["Description"],
+                )["ARN"]
+            except secrets.exceptions.ResourceExistsException:  # an update: CloudFormation would keep it
+                arn = secrets.describe_secret(SecretId=properties["Name"])["ARN"]
             del template["Resources"][logical_id]
             template = replace_refs(template, logical_id, arn)
         elif resource["Type"] == "AWS::Events::EventBus":
@@ -77,15 +87,17 @@ def for_moto(template: dict[str, Any], endpoint: str) -> dict[str, Any]:
     return template
 
 
-def deploy(assembly: Path, name: str, endpoint: str) -> None:
-    """What `cdk bootstrap` leaves and `cdk deploy` publishes, then CreateStack."""
+def publish(assembly: Path, name: str, endpoint: str) -> str:
+    """What `cdk bootstrap` leaves and `cdk deploy` publishes: the Lambda code zipped, and the templates (the
+    stack's and its strategy groups' nested stacks, which CloudFormation reads from the asset bucket at the
+    path the stack's template names). The stack template's URL."""
     client("ssm", endpoint).put_parameter(
         Name=f"/cdk-bootstrap/{BOOTSTRAP_QUALIFIER}/version", Value="30", Type="String", Overwrite=True
     )
     s3 = client("s3", endpoint)
     bucket = f"cdk-{BOOTSTRAP_QUALIFIER}-assets-{ACCOUNT}-{REGION}"
-    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
-    template = for_moto(json.loads((assembly / f"{name}.template.json").read_text()), endpoint)
+    if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
     template_url = ""
     for asset in json.loads((assembly / f"{name}.assets.json").read_text())["files"].values():
         (destination,) = asset["destinations"].values()
@@ -98,11 +110,25 @@ def deploy(assembly: Path, name: str, endpoint: str) -> None:
                         archive.write(path, path.relative_to(source))
             s3.put_object(Bucket=bucket, Key=destination["objectKey"], Body=body.getvalue())
         else:
+            template = for_moto(json.loads(source.read_text()), endpoint)
             s3.put_object(Bucket=bucket, Key=destination["objectKey"], Body=json.dumps(template).encode())
-            template_url = f"https://s3.{REGION}.amazonaws.com/{bucket}/{destination['objectKey']}"
-    client("cloudformation", endpoint).create_stack(
-        StackName=name, TemplateURL=template_url, Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"]
+            if source.name == f"{name}.template.json":
+                template_url = f"https://s3.{REGION}.amazonaws.com/{bucket}/{destination['objectKey']}"
+    assert template_url
+    return template_url
+
+
+def deploy(assembly: Path, name: str, endpoint: str) -> None:
+    """The assets published, then CreateStack, or UpdateStack when the stack is there."""
+    cloudformation = client("cloudformation", endpoint)
+    template_url = publish(assembly, name, endpoint)
+    existing = [s for s in cloudformation.list_stacks()["StackSummaries"] if s["StackName"] == name]
+    change = (
+        cloudformation.update_stack
+        if any(s["StackStatus"] != "DELETE_COMPLETE" for s in existing)
+        else cloudformation.create_stack
     )
+    change(StackName=name, TemplateURL=template_url, Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"])
 
 
 def destroy(name: str, endpoint: str) -> None:
@@ -215,3 +241,41 @@ def test_moto_creates_the_stack_stds_dlq_finds_its_queues_and_a_destroy_keeps_th
     key = {"strategy": holding["strategy"], "account": holding["account"]}
     kept = dynamodb.get_item(TableName=f"{prefix}subaccounts", Key=key)["Item"]
     assert kept == holding
+
+
+def test_moto_creates_120_strategies_in_nested_stacks_and_updates_them_to_130(
+    moto_endpoint: str, tmp_path: Path
+) -> None:
+    """Past CloudFormation's 500 resources per stack: the strategy groups' nested stacks are read from the asset
+    bucket, created, and on the update the groups that gained a strategy are updated (moto replaces a nested
+    stack on update; CloudFormation updates it in place)."""
+    prefix = f"n{uuid.uuid4().hex[:6]}-"
+    name = stack_name(prefix)
+    cloudformation, functions, events = (client(s, moto_endpoint) for s in ("cloudformation", "lambda", "events"))
+    try:
+        for count, status in ((120, "CREATE_COMPLETE"), (130, "UPDATE_COMPLETE")):
+            app = cdk.App(outdir=str(tmp_path / f"cdk.out-{count}"))
+            config = tmp_path / f"strategies-{count}.toml"
+            config.write_text(many_strategies(count))
+            settings = StackSettings(prefix=prefix)
+            build_stack(app, config, tmp_path / "build", with_dependencies=False, settings=settings)
+            app.synth()
+            deploy(tmp_path / f"cdk.out-{count}", name, moto_endpoint)
+            (stack,) = cloudformation.describe_stacks(StackName=name)["Stacks"]
+            assert stack["StackStatus"] == status
+            deployed = {
+                f["FunctionName"]
+                for page in functions.get_paginator("list_functions").paginate()
+                for f in page["Functions"]
+                if f["FunctionName"].startswith(f"{prefix}strategy-")
+            }
+            assert deployed == {f"{prefix}strategy-line_{n:03}_{'ab'[n % 2]}" for n in range(count)}
+            rules = [
+                rule
+                for page in events.get_paginator("list_rules").paginate(EventBusName=f"{prefix}bus")
+                for rule in page["Rules"]
+                if not rule["Name"].startswith("Events-Archive-")
+            ]
+            assert len(rules) == count + 1  # and execution's
+    finally:
+        destroy(name, moto_endpoint)

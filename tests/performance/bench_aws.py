@@ -180,12 +180,12 @@ def _per_minute(config: Path, symbols: int, minutes: int = 60, warm_up: int = 30
         )
         orders = _execute_orders(execution, sqs, orders_queue)
         counted = {name: counter.counts - before[name] for name, counter in counters.items()}
-        chunks = len(batches_of(by_minute[-1]))
+        batches = len(batches_of(by_minute[-1]))
         measured = measured_usage(
             minutes=minutes,
             symbols=symbols,
             trades=len(orders),
-            invocations=minutes * chunks + len(orders),
+            invocations=minutes * batches + len(orders),
             log_bytes=log_sink.bytes,
             streamer=counted["streamer"],
             strategy=counted["strategy"],

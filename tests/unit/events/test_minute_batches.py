@@ -13,9 +13,11 @@ from events.bar_archive import ArchiveLineError, decode_object, encode_line, spa
 from events.codec import InvalidEvent, from_dict
 from events.envelope import wrap
 from events.eventbridge_bus import EventBridgeBus, entry_size
-from events.minute_batches import BILLED_CHUNK_BYTES, batch_pattern, batches_of
+from events.minute_batches import BILLED_CHUNK_BYTES, MAX_EVENT_BYTES, batch_pattern, batches_of
 from events.models import BarClosed, BarsClosed
 from events.patterns import InvalidPattern, compile_pattern
+from events.sns_bus import SnsBus
+from events.sns_bus import entry_size as sns_entry_size
 
 MINUTE = 1_740_834_000_000  # 2025-03-01 13:00 UTC
 
@@ -37,14 +39,18 @@ def bar(symbol: str, open_time_ms: int = MINUTE, close: str = "2.5", exchange: s
     )
 
 
-def test_a_minute_of_many_symbols_is_few_billed_events_holding_every_bar_once() -> None:
+def test_a_minute_of_many_symbols_is_one_event_up_to_the_largest_aws_accepts() -> None:
     bars = [bar(f"COIN{n}/USDT") for n in range(1000)]
-    batches = batches_of(bars)
-    assert len(batches) == 3  # ~160 bytes a row: about 400 rows a chunk
-    assert [b for batch in batches for b in batch.bar_events()] == bars
-    for batch in batches:  # each entry, as EventBridge measures it, is one billed event
-        entry = EventBridgeBus(None, "bus")._entry(wrap(batch))
-        assert entry_size(entry) <= BILLED_CHUNK_BYTES
+    (batch,) = batches_of(bars)  # one invocation per strategy, billed as 3 chunks of 64 KB
+    assert batch.bar_events() == bars
+    entry = EventBridgeBus(None, "bus")._entry(wrap(batch))
+    assert 2 * BILLED_CHUNK_BYTES < entry_size(entry) <= 3 * BILLED_CHUNK_BYTES
+    many = [bar(f"COIN{n}/USDT") for n in range(3000)]
+    batches = batches_of(many)
+    assert len(batches) == 3 and [b for batch in batches for b in batch.bar_events()] == many
+    for batch in batches:  # each entry within what EventBridge and SNS (its attributes counted) accept
+        assert entry_size(EventBridgeBus(None, "bus")._entry(wrap(batch))) <= MAX_EVENT_BYTES
+        assert sns_entry_size(SnsBus(None, "arn:aws:sns:ap-northeast-1:1:t")._entry(0, wrap(batch))) <= MAX_EVENT_BYTES
 
 
 def test_batches_split_by_exchange_and_open_time_and_keep_a_symbols_first_bar() -> None:

@@ -7,7 +7,7 @@ import json
 import os
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -22,6 +22,8 @@ from infra.cdk.app import build_stack
 from infra.cdk.channel import sns_filter_policy
 from infra.cdk.names import InvalidName, function_name, stack_name
 from infra.cdk.settings import StackSettings
+from infra.cdk.strategy_functions import group_of
+from tests.unit.infra.cdk_templates import cfn_lint_findings, flattened, templates
 from tests.unit.infra.test_handler_settings import documented_variables
 
 CONFIG = """\
@@ -32,24 +34,30 @@ donchian = { use = "donchian_breakout", symbols = ["BTC/USDT", "ETH/USDT"] }
 EXTRA = 'rsi = { use = "rsi_reversion", exchanges = ["binance"] }\n'
 
 
-def synthesize(tmp_path: Path, text: str) -> tuple[Template, Annotations]:
+class Synthesized(NamedTuple):
+    template: Template  # the stack and its nested stacks flattened into one (cdk_templates.flattened)
+    annotations: Annotations
+    stack: cdk.Stack
+
+
+def synthesize(tmp_path: Path, text: str) -> Synthesized:
     config = tmp_path / "strategies.toml"
     config.write_text(text)
     stack = build_stack(cdk.App(), config, tmp_path / "build", with_dependencies=False)
-    return Template.from_stack(stack), Annotations.from_stack(stack)
+    return Synthesized(flattened(stack), Annotations.from_stack(stack), stack)
 
 
 @pytest.fixture(scope="module")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> tuple[Template, Annotations]:
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return synthesize(tmp_path_factory.mktemp("cdk"), CONFIG)
 
 
 @pytest.fixture(scope="module")
-def template(synthesized: tuple[Template, Annotations]) -> Template:
+def template(synthesized: Synthesized) -> Template:
     return synthesized[0]
 
 
-def test_cdk_nag_aws_solutions_has_no_unsuppressed_finding(synthesized: tuple[Template, Annotations]) -> None:
+def test_cdk_nag_aws_solutions_has_no_unsuppressed_finding(synthesized: Synthesized) -> None:
     annotations = synthesized[1]
     findings = Match.string_like_regexp("AwsSolutions-.*")
     assert annotations.find_error("*", findings) == []
@@ -160,14 +168,17 @@ def _queue_ids(template: Template, output: str) -> list[str]:
     return [value["Ref"]]
 
 
-def test_a_strategy_may_touch_only_its_own_accounts_and_never_the_secret(template: Template) -> None:
+def test_a_strategy_group_may_touch_only_its_own_accounts_and_never_the_secret(template: Template) -> None:
     policies = template.find_resources("AWS::IAM::Policy")
     documents = {name: policy["Properties"]["PolicyDocument"]["Statement"] for name, policy in policies.items()}
-    sma = [s for name, s in documents.items() if name.startswith("StrategySmaBtc")]
-    assert len(sma) == 1
-    statements = sma[0]
+    (function,) = template.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"FunctionName": "stds-strategy-sma_btc"}}
+    ).values()
+    role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    (statements,) = [documents[name] for name, p in policies.items() if p["Properties"]["Roles"] == [{"Ref": role}]]
     leading = [s for s in statements if "dynamodb:LeadingKeys" in str(s.get("Condition"))]
-    assert leading and leading[0]["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["sma_btc"]}}
+    group = sorted(name for name in ("sma_btc", "donchian") if group_of(name) == group_of("sma_btc"))
+    assert leading and leading[0]["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": group}}
     actions = {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
     assert not any(a.startswith("secretsmanager:") for a in actions)
     assert "dynamodb:*" not in actions and "dynamodb:Scan" not in actions
@@ -199,7 +210,7 @@ def test_tables_are_on_demand_with_point_in_time_recovery_and_ttl(template: Temp
 
 
 def test_adding_a_strategy_line_adds_exactly_one_function_and_one_rule(template: Template, tmp_path: Path) -> None:
-    more, _ = synthesize(tmp_path, CONFIG + EXTRA)
+    more = synthesize(tmp_path, CONFIG + EXTRA).template
     for kind in ("AWS::Lambda::Function", "AWS::Events::Rule"):
         assert len(more.find_resources(kind)) == len(template.find_resources(kind)) + 1
     _rule_targeting(more, _function_named(more, "stds-strategy-rsi"))
@@ -216,7 +227,13 @@ def test_the_streamer_is_one_small_arm64_task_that_may_only_publish_and_keep_its
     )
     template.has_resource_properties(
         "AWS::ECS::Service",
-        {"DesiredCount": 1, "CapacityProviderStrategy": [{"CapacityProvider": "FARGATE_SPOT", "Weight": 1}]},
+        {
+            "DesiredCount": 1,  # on-demand: the base; Spot only beyond it
+            "CapacityProviderStrategy": [
+                {"CapacityProvider": "FARGATE", "Base": 1, "Weight": 0},
+                {"CapacityProvider": "FARGATE_SPOT", "Weight": 1},
+            ],
+        },
     )
     (cluster,) = template.find_resources("AWS::ECS::Cluster").values()
     assert cluster["Properties"]["ClusterSettings"] == [{"Name": "containerInsights", "Value": "disabled"}]
@@ -243,19 +260,19 @@ def test_the_streamer_is_one_small_arm64_task_that_may_only_publish_and_keep_its
 
 
 @pytest.fixture(scope="module")
-def sns_synthesized(tmp_path_factory: pytest.TempPathFactory) -> tuple[Template, Annotations]:
+def sns_synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     folder = tmp_path_factory.mktemp("cdk-sns")
     config = folder / "strategies.toml"
     config.write_text(CONFIG)
     settings = StackSettings(bus="sns", alarm_email="ops@example.com")
     stack = build_stack(cdk.App(), config, folder / "build", with_dependencies=False, settings=settings)
-    return Template.from_stack(stack), Annotations.from_stack(stack)
+    return Synthesized(flattened(stack), Annotations.from_stack(stack), stack)
 
 
 def test_the_sns_variant_subscribes_each_strategy_with_its_pattern_as_a_filter_policy(
-    sns_synthesized: tuple[Template, Annotations],
+    sns_synthesized: Synthesized,
 ) -> None:
-    template, annotations = sns_synthesized
+    template, annotations, _ = sns_synthesized
     template.resource_count_is("AWS::Events::EventBus", 0)
     template.resource_count_is("AWS::SNS::Topic", 2)  # the bus, and the alarms' topic
     template.resource_properties_count_is("AWS::SNS::Topic", {"TopicName": "stds-events"}, 1)
@@ -316,7 +333,7 @@ TWELVE = "[strategies]\n" + "".join(
 
 
 def test_twelve_strategies_synthesize_with_the_same_four_alarms(tmp_path: Path) -> None:
-    many, annotations = synthesize(tmp_path, TWELVE)
+    many, annotations, _ = synthesize(tmp_path, TWELVE)
     assert len(many.find_resources("AWS::Lambda::Function")) == 14  # and execution, reconciliation
     assert len(many.find_resources("AWS::Lambda::EventInvokeConfig")) == 14
     assert len(many.find_resources("AWS::CloudWatch::Alarm")) == 4
@@ -347,7 +364,7 @@ def test_two_prefixes_are_two_stacks_whose_names_share_nothing(template: Templat
         cdk.App(), config, tmp_path / "build", with_dependencies=False, settings=StackSettings(prefix="paper-")
     )
     assert paper.stack_name == "Stds-paper" and stack_name("stds-") == "Stds"
-    first, second = physical_names(template), physical_names(Template.from_stack(paper))
+    first, second = physical_names(template), physical_names(flattened(paper))
     # tables 4, functions 4, log groups 5, bus, archive, alarm topic, secret, alarms 4, schedule; the schedule is
     # named like its function (different kinds of name)
     assert len(first) == len(second) == 22 - 1
@@ -407,31 +424,29 @@ def test_an_alarm_email_subscribes_to_the_alarm_topic(tmp_path: Path) -> None:
     )
 
 
-def cfn_lint_findings(template: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """cfn-lint with the serverless rules (cfn-lint-serverless), for the region the README deploys to."""
-    from cfnlint.api import ManualArgs, lint
-
-    config = ManualArgs(regions=["ap-northeast-1"], append_rules=["cfn_lint_serverless.rules"])
-    found = lint(json.dumps(template), config=config)
-    return [(match.rule.id, match.rule.severity, match.message) for match in found]
-
-
 @pytest.mark.parametrize("variant", ["eventbridge", "sns"])
 def test_cfn_lint_with_the_serverless_rules_finds_no_error(variant: str, request: pytest.FixtureRequest) -> None:
     synthesized = request.getfixturevalue("synthesized" if variant == "eventbridge" else "sns_synthesized")
-    findings = cfn_lint_findings(synthesized[0].to_json())
-    assert [f for f in findings if f[1] == "error"] == []
-    # CDK's DependsOn on each function's role, which the GetAtt also implies: harmless
-    assert {rule for rule, _, _ in findings} <= {"W3005"}
+    documents = templates(synthesized.stack)
+    assert len(documents) > 1  # the stack and its strategy groups' nested stacks
+    for document in documents.values():
+        findings = cfn_lint_findings(document)
+        assert [f for f in findings if f[1] == "error"] == []
+        # CDK's DependsOn on each function's role, which the GetAtt also implies: harmless
+        assert {rule for rule, _, _ in findings} <= {"W3005"}
 
 
-def test_cfn_lint_would_see_each_accepted_finding_without_its_reason(template: Template) -> None:
+def test_cfn_lint_would_see_each_accepted_finding_without_its_reason(synthesized: Synthesized) -> None:
     """The linter is really running, and the accepted findings are exactly those with a reason."""
-    document = template.to_json()
-    for resource in document["Resources"].values():
-        resource.pop("Metadata", None)
-    rules = Counter(rule for rule, severity, _ in cfn_lint_findings(document) if severity == "error")
-    assert rules == {"ES1007": 3, "ES6000": 2}  # the bus's permission to invoke each function; the 2 queues
+    rules: Counter[str] = Counter()
+    for document in templates(synthesized.stack).values():
+        for resource in document["Resources"].values():
+            resource.pop("Metadata", None)
+        rules.update(rule for rule, severity, _ in cfn_lint_findings(document) if severity != "informational")
+    rules.pop("W3005", None)
+    # the bus's permission to invoke each function; the 2 queues; the strategies' PassThrough tracing and shared
+    # log group
+    assert rules == {"ES1007": 3, "ES6000": 2, "WS1000": 2, "WS1004": 2}
 
 
 def _logical_id(template: Template, kind: str) -> str:
@@ -440,7 +455,7 @@ def _logical_id(template: Template, kind: str) -> str:
 
 
 def test_the_functions_get_exactly_the_variables_their_settings_table_says_the_stack_sets(
-    template: Template, sns_synthesized: tuple[Template, Annotations]
+    template: Template, sns_synthesized: Synthesized
 ) -> None:
     set_by = documented_variables()
     given = {
@@ -451,3 +466,15 @@ def test_the_functions_get_exactly_the_variables_their_settings_table_says_the_s
         if not name.startswith("POWERTOOLS_")  # powertools' own, read by powertools
     }
     assert given == {name for name, setter in set_by.items() if setter == "stack"}
+
+
+def test_spot_alone_is_one_capacity_provider_and_the_default_keeps_an_on_demand_base() -> None:
+    from aws_cdk import aws_ecs as ecs
+
+    from infra.cdk.streamer import capacity_providers
+
+    def shape(strategy: list[ecs.CapacityProviderStrategy]) -> list[tuple[str, float | None, float | None]]:
+        return [(s.capacity_provider, s.base, s.weight) for s in strategy]
+
+    assert shape(capacity_providers(spot_only=True)) == [("FARGATE_SPOT", None, 1)]
+    assert shape(capacity_providers(spot_only=False)) == [("FARGATE", 1, 0), ("FARGATE_SPOT", None, 1)]

@@ -7,9 +7,24 @@ from decimal import Decimal
 import pytest
 
 from infra.cli import main
-from infra.cost.model import Sizes, cents, chunks_per_minute, ec2_bill, load_prices, serverless_bill, total, usage
+from infra.cost.model import (
+    FUNCTION_VCPU,
+    Sizes,
+    UnknownRegion,
+    batches_per_minute,
+    cents,
+    chunks_per_minute,
+    ec2_bill,
+    lambda_sampled,
+    load_prices,
+    priced_regions,
+    serverless_bill,
+    total,
+    usage,
+)
 
-PRICES = load_prices()
+PRICES = load_prices("us-east-1")
+TOKYO = load_prices("ap-northeast-1")
 
 
 def _line(sizes: Sizes, item: str) -> Decimal:
@@ -18,15 +33,16 @@ def _line(sizes: Sizes, item: str) -> Decimal:
 
 def test_lines_match_the_published_prices_by_hand() -> None:
     one = Sizes(symbols=1, strategies=1)
-    # (0.25*0.03238 + 0.5*0.00356) * 730, at the least Spot discount (50 %)
-    assert cents(_line(one, "Fargate streamer")) == Decimal("3.60")
-    assert cents(_line(Sizes(1, 1, spot=False), "Fargate streamer")) == Decimal("7.21")
+    # (0.25*0.03238 + 0.5*0.00356) * 730 on demand, and at the least Spot discount (50 %) on Spot alone
+    assert cents(_line(one, "Fargate streamer")) == Decimal("7.21")
+    assert cents(_line(Sizes(1, 1, spot=True), "Fargate streamer")) == Decimal("3.60")
     assert _line(one, "Public IPv4") == Decimal("3.650")
     assert _line(one, "Secrets Manager") == Decimal("0.40")
     # 43,200 one-bar batches + 3 events for each of 300 trades
     assert _line(one, "EventBridge events") == Decimal(43_200 + 900) / 1_000_000 * Decimal("1.00")
-    # a batch is at most 64 KB: 400 bars of ~170 bytes are two, and each strategy is invoked for each
+    # an event is billed per started 64 KB: 400 bars of ~170 bytes are two, in one event (one invocation)
     assert chunks_per_minute(1) == chunks_per_minute(360) == 1 and chunks_per_minute(400) == 2
+    assert batches_per_minute(400) == batches_per_minute(1400) == 1 and batches_per_minute(1500) == 2
     # the streamer's one PUT a minute, 2 span GETs per cold start (24 a day), 14 days of 170-byte bars kept
     s3 = 43_200 / Decimal(1000) * Decimal("0.005") + 1440 / Decimal(1000) * Decimal("0.0004")
     s3 += Decimal(43_200 * 170) / 1024**3 * 14 / 30 * Decimal("0.023")
@@ -35,23 +51,27 @@ def test_lines_match_the_published_prices_by_hand() -> None:
 
 
 def test_the_goals_of_the_minute_batch_design() -> None:
-    """Issue 11: at most $15 at 20 x 5, $40 at 400 x 10, and under one t4g.small at every size up to 50 x 5."""
-    ec2 = total(ec2_bill(PRICES))
-    assert total(serverless_bill(Sizes(20, 5), PRICES)) <= 15
-    assert total(serverless_bill(Sizes(400, 10), PRICES)) <= 40
-    assert all(
-        total(serverless_bill(Sizes(symbols, strategies), PRICES)) < ec2
-        for symbols in range(1, 51)
-        for strategies in range(1, 6)
-    )
+    """Issue 11: at most $15 at 20 x 5, $40 at 400 x 10 (as then priced: us-east-1, the streamer on Spot), and
+    under one t4g.small at every size up to 50 x 5, in Tokyo with the streamer on demand too."""
+    assert total(serverless_bill(Sizes(20, 5, spot=True), PRICES)) <= 15
+    assert total(serverless_bill(Sizes(400, 10, spot=True), PRICES)) <= 40
+    for prices in (PRICES, TOKYO):
+        ec2 = total(ec2_bill(prices))
+        assert all(
+            total(serverless_bill(Sizes(symbols, strategies), prices)) < ec2
+            for symbols in range(1, 51)
+            for strategies in range(1, 6)
+        )
 
 
 def test_per_invocation_units_by_hand() -> None:
     """400 symbols: each of 2 invocations a minute reads 400 sub-accounts and the cursors (214 bytes each, in
     one Query: 21 units of 4 KB) and writes the cursor item (60 + 400 x 24 bytes: 10 units of 1 KB)."""
     counted = usage(Decimal(1), 400, 1, Decimal(0), Decimal(0))
-    assert (counted.invocations, counted.read_units, counted.write_units) == (2, 2 * 21, 2 * 10)
-    assert counted.published_events == 2 and counted.s3_puts == 1
+    assert (counted.invocations, counted.read_units, counted.write_units) == (1, 21, 10)
+    assert counted.published_events == 2 and counted.s3_puts == 1  # one event, billed as two
+    forced = usage(Decimal(1), 400, 1, Decimal(0), Decimal(0), batches=2)  # two batches: each reads and writes all
+    assert (forced.invocations, forced.read_units, forced.write_units, forced.published_events) == (2, 42, 20, 2)
 
 
 def test_the_bill_grows_with_symbols_and_strategies_but_the_streamer_does_not() -> None:
@@ -65,19 +85,51 @@ def test_the_bill_grows_with_symbols_and_strategies_but_the_streamer_does_not() 
 def test_the_command_prints_both_bills_with_the_price_date(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["cost", "--symbols", "20", "--strategies", "5"]) == 0
     shown = capsys.readouterr().out
-    assert "prices of 2026-11-25" in shown and "EC2 t4g.small" in shown and shown.count("total") == 2
+    assert "ap-northeast-1 prices of 2026-12-06" in shown and "EC2 t4g.small" in shown and shown.count("total") == 2
+    assert "on demand (Spot alone: 4.50, no bars while Spot has no capacity)" in shown  # both prices, Tokyo's
+    assert main(["cost", "--symbols", "20", "--strategies", "5", "--region", "us-east-1", "--streamer-spot"]) == 0
+    shown = capsys.readouterr().out
+    assert "us-east-1 prices of 2026-11-25" in shown and "Spot alone (at 50% off; on demand: 7.21)" in shown
     assert main(["cost", "--symbols", "0", "--strategies", "5"]) == 2
+    capsys.readouterr()
+    assert main(["cost", "--symbols", "1", "--strategies", "1", "--region", "eu-west-9"]) == 2
+    assert capsys.readouterr().err.startswith("stds: error: no prices for eu-west-9: infra/cost/ has ap-northeast-1")
+
+
+def test_every_region_prices_the_same_items_with_their_sources() -> None:
+    assert priced_regions() == ["ap-northeast-1", "us-east-1"]
+    assert set(TOKYO) == set(PRICES)
+    for prices in (TOKYO, PRICES):
+        assert prices["sources"] and prices["as_of"]
+    with pytest.raises(UnknownRegion):
+        load_prices("eu-west-9")
+
+
+def test_the_items_once_omitted_by_hand() -> None:
+    """PutMetricData once a minute, the streamer's heartbeat log and cursor put, ECR, X-Ray, Lambda CPU by memory."""
+    one = Sizes(symbols=400, strategies=1)
+    heartbeat_gb = Decimal(43_200 * (400 + 400 * 40)) / 1024**3
+    by_hand = (
+        heartbeat_gb * (Decimal("0.50") + Decimal("0.03"))
+        + Decimal(43_200 * 15) / 1_000_000 * Decimal("0.625")  # 40 + 400 x 38 bytes: 15 write units a minute
+        + Decimal(43_200) / 1000 * Decimal("0.01")
+    )
+    assert _line(one, "Streamer heartbeat, cursors") == by_hand
+    assert _line(one, "ECR streamer image") == Decimal("0.2") * Decimal("0.10")
+    assert FUNCTION_VCPU.quantize(Decimal("0.001")) == Decimal("0.145")  # 256 of 1,769 MB
+    assert lambda_sampled(Decimal("0.5")) == Decimal("0.5") and lambda_sampled(Decimal(21)) == 2
 
 
 def test_the_scheduled_reconciliation_line_by_hand() -> None:
-    # 8,640 runs: scheduler + Lambda requests, 2 × 100 ms at 0.25 GB, 1 RRU and 2 WRU, 2.4 KB of logs, an alarm
-    # and two metrics
+    # 8,640 runs: scheduler + Lambda requests, 2 × 100 ms at 0.25 GB, 1 RRU and 2 WRU, 2.4 KB of logs, a trace
+    # each, an alarm and two metrics
     by_hand = (
         Decimal(8640) / 1_000_000 * Decimal("1.20") + Decimal(8640) * Decimal("0.05") * Decimal("0.0000133334")
         + Decimal(8640) / 1_000_000 * (Decimal("0.125") + 2 * Decimal("0.625"))
         + Decimal(8640 * 2400) / 1024**3 * Decimal("0.50") + Decimal("0.10") + Decimal("0.60")
+        + Decimal(8640) / 1_000_000 * Decimal("5.00")
     )  # fmt: skip
-    assert cents(_line(Sizes(1, 1), "Scheduled reconciliation")) == cents(by_hand) == Decimal("0.74")
+    assert cents(_line(Sizes(1, 1), "Scheduled reconciliation")) == cents(by_hand) == Decimal("0.78")
 
 
 def test_the_sns_variant_bills_publishes_instead_of_events_and_has_no_archive() -> None:
