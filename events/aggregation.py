@@ -20,7 +20,7 @@ Equal to the exchange's own klines, which Binance builds from the trades of each
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 
 from events.models import BarClosed, trusted_bar
@@ -142,46 +142,69 @@ class BarAggregator:
                 continue
             if self._source.setdefault((exchange, symbol, higher), timeframe) != timeframe:
                 continue
-            made = self._take(stream, higher, interval_ms, bar)
-            if made is not None:
-                published.append(made)
+            self._take(stream, higher, interval_ms, bar, published)
         return published
 
-    def _take(self, stream: StreamKey, higher: str, interval_ms: int, sub: BarClosed) -> BarClosed | None:
-        """Adds `sub` to its period of `higher`; returns the higher bar it closed, if any."""
+    def forming_floors(self) -> dict[StreamKey, int]:
+        """Per stream of sub-bars, the open time of the sub-bar before the oldest period still forming from it:
+        where a restarted streamer must resume for the aggregator to see those periods whole."""
+        floors: dict[StreamKey, int] = {}
+        for (stream, _), forming in self._forming.items():
+            floor = forming.open_time_ms - timeframe_ms(stream.timeframe)
+            floors[stream] = min(floor, floors.get(stream, floor))
+        return floors
+
+    def _take(
+        self, stream: StreamKey, higher: str, interval_ms: int, sub: BarClosed, published: list[BarClosed]
+    ) -> None:
+        """Adds `sub` to its period of `higher`; the higher bars it closed go to `published`: the period before
+        (a later sub-bar shows it is over) and its own (when `sub` is its last), both at once after a gap."""
         key = (stream, higher)
         forming = self._forming.get(key)
         period_ms = sub.open_time_ms - sub.open_time_ms % interval_ms
-        made: BarClosed | None = None
         if forming is not None and sub.open_time_ms <= forming.last_sub_ms:
             self.late += 1
-            return None
+            return
         if forming is not None and period_ms > forming.open_time_ms:  # its period is over: a later sub-bar came
-            made = self._made_bar(stream, higher, interval_ms, forming)
+            self._publish(stream, higher, interval_ms, forming, published)
             forming = None
         if forming is None:
             if period_ms <= self._made.get((stream.exchange, stream.symbol, higher), -1):
                 self.late += 1
-                return made
+                return
             if key not in self._started:
                 self._started.add(key)
                 if sub.open_time_ms != period_ms:  # the data began inside this period: never saw its start
                     self._made[(stream.exchange, stream.symbol, higher)] = period_ms
-                    return made
+                    return
             forming = self._forming[key] = _Forming(period_ms, sub)
         else:
             forming.add(sub)
         if sub.open_time_ms + sub.interval_ms == period_ms + interval_ms:  # its last sub-bar: the period is over
-            made = self._made_bar(stream, higher, interval_ms, forming)
-        return made
+            self._publish(stream, higher, interval_ms, forming, published)
 
-    def _made_bar(self, stream: StreamKey, higher: str, interval_ms: int, forming: _Forming) -> BarClosed | None:
+    def _publish(
+        self, stream: StreamKey, higher: str, interval_ms: int, forming: _Forming, published: list[BarClosed]
+    ) -> None:
         del self._forming[(stream, higher)]
         key = (stream.exchange, stream.symbol, higher)
         if forming.open_time_ms <= self._made.get(key, -1):
-            return None  # given directly already
+            return  # given directly already
         self._made[key] = forming.open_time_ms
-        return forming.bar(stream, higher, interval_ms)
+        published.append(forming.bar(stream, higher, interval_ms))
+
+
+class HigherBars:
+    """A bar sink in front of another: each bar goes on, followed by the higher bars it closed. The one way every
+    runtime (replay, `stds run`, `stds stream`) puts the aggregator between its bars and where they go."""
+
+    def __init__(self, sink: Callable[[BarClosed], None], timeframes: Iterable[str]) -> None:
+        self.sink = sink
+        self.aggregator = BarAggregator(timeframes)
+
+    def __call__(self, bar: BarClosed) -> None:
+        for made in self.aggregator.add(bar):
+            self.sink(made)
 
 
 def higher_timeframes(patterns: Iterable[dict[str, object]], base: str = "1m") -> set[str]:

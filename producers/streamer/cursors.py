@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from events.aggregation import BarAggregator
 from events.streams import StreamKey
 
 
@@ -57,3 +58,22 @@ class DynamoCursorItem:
     def save(self, cursors: dict[StreamKey, int]) -> None:
         value = orjson.dumps({key.as_text(): value for key, value in sorted(cursors.items())}).decode()
         self.client.put_item(TableName=self.table, Item={**self.key, "value": {"S": value}})
+
+
+class FormingCursors:
+    """Saves each stream's cursor no further back than the minute before its oldest higher bar still forming.
+
+    A restarted streamer then publishes that period's minutes again (downstream knows them by their ids) and the
+    aggregator, which starts empty, sees the period whole instead of skipping a bar it never saw the start of.
+    """
+
+    def __init__(self, store: CursorStore, aggregator: BarAggregator) -> None:
+        self.store = store
+        self.aggregator = aggregator
+
+    def load(self) -> dict[StreamKey, int]:
+        return self.store.load()
+
+    def save(self, cursors: dict[StreamKey, int]) -> None:
+        floors = self.aggregator.forming_floors()
+        self.store.save({stream: min(cursor, floors.get(stream, cursor)) for stream, cursor in cursors.items()})
