@@ -97,7 +97,7 @@ def test_a_strategy_no_bar_reaches_is_named_at_the_end(tmp_path: Path, capsys: p
     assert main(["replay", str(EXCHANGE_5M), "--strategy", "sma_cross", "--out", str(out), "--no-progress"]) == 0
     warnings = json.loads((out / "summary.json").read_text())["warnings"]
     assert len(warnings) == 1 and warnings[0].startswith("strategy sma_cross received no bar")
-    assert '"timeframe":["1m"]' in warnings[0] and "BTC/USDT 5m" in warnings[0]
+    assert '"timeframe":["1m"]' in warnings[0] and "BTC/USDT (5m)" in warnings[0]
     assert f"stds: warning: {warnings[0]}" in capsys.readouterr().err
 
 
