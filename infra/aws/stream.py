@@ -28,8 +28,8 @@ from events.eventbridge_bus import EventBridgeBus
 from events.sns_bus import SnsBus
 from infra.aws.delivered_bars_metric import DeliveredBarsMetric
 from producers.exchanges.registry import adapter_for
-from producers.streamer.cursors import CursorFile, CursorStore, DynamoCursorItem, FormingCursors
-from producers.streamer.publisher import BusPublisher, DeliveredCursors
+from producers.streamer.cursors import CursorFile, CursorStore, DynamoCursorItem, forming_cursors
+from producers.streamer.publisher import BusPublisher, delivered_cursors
 from producers.streamer.runner import stream_until_stopped
 from producers.streamer.s3_archive import SpanArchive
 from producers.streamer.streamer import Streamer, StreamerSettings
@@ -100,12 +100,12 @@ async def run_stream(
     higher_bars = HigherBars(publisher, options.higher_timeframes) if options.higher_timeframes else None
     cursors = cursor_store(options)
     if higher_bars is not None:
-        cursors = FormingCursors(cursors, higher_bars.aggregator)
+        cursors = forming_cursors(cursors, higher_bars.aggregator)
     streamer = Streamer(
         adapter=adapter_for(options.exchange),
         settings=options.stream,
         sink=higher_bars or publisher,
-        cursors=DeliveredCursors(cursors, publisher),
+        cursors=delivered_cursors(cursors, publisher),
         dead_letters=dead_letters,
     )
     until = (lambda published: published >= until_published) if until_published else None
