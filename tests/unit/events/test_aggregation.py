@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from events.aggregation import BarAggregator, higher_timeframes
 from events.models import BarClosed, trusted_bar
+from events.streams import StreamKey
 from tests.conftest import SHARED_DATA
 
 FREQTRADE = SHARED_DATA / "binance/spot/freqtrade_json"
@@ -233,3 +234,29 @@ def test_in_order_minutes_build_the_exchanges_bar_first_traded_open_extremes_las
         assert bar.open == traded[0].open and bar.close == traded[-1].close
         assert (bar.high, bar.low) == (max(b.high for b in traded), min(b.low for b in traded))
         assert bar.volume == sum(b.volume for b in sub)
+
+
+def test_a_forming_higher_bar_holds_its_minutes_cursor_back_so_a_restart_rebuilds_it_whole() -> None:
+    """The streamer saves cursors no further than `forming_floors`: after a restart it streams the period's
+    minutes again, and the new aggregator (empty) sees the period from its first minute."""
+    from producers.streamer.cursors import forming_cursors
+
+    saved: dict[StreamKey, int] = {}
+
+    class Store:
+        def load(self) -> dict[StreamKey, int]:
+            return dict(saved)
+
+        def save(self, cursors: dict[StreamKey, int]) -> None:
+            saved.update(cursors)
+
+    aggregator = BarAggregator(["5m", "15m"])
+    minutes = [minute(at, "10", "11", "9", "10") for at in range(17)]
+    for bar in minutes[:7]:
+        aggregator.add(bar)
+    stream = StreamKey("binance", "X/USDT", "1m")
+    forming_cursors(Store(), aggregator).save({stream: minutes[6].open_time_ms})
+    assert saved == {stream: T0 - MINUTE}  # the 15m bar opened at T0 is still forming
+    restarted = BarAggregator(["5m", "15m"])
+    made = [b for bar in minutes[:15] for b in restarted.add(bar) if b.timeframe == "15m"]
+    assert [b.model_dump() for b in made] == [b.model_dump() for b in aggregate(minutes[:15], "15m")] != []
