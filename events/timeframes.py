@@ -1,4 +1,4 @@
-"""Candle lengths by their ccxt/Binance names."""
+"""Candle lengths by their ccxt/Binance names, and what follows from a length alone."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ def timeframe_ms(timeframe: str) -> int:
         raise ValueError(f"unknown timeframe {timeframe!r} (known: {', '.join(TIMEFRAME_MS)})") from None
 
 
+# what a strategy can run on: the minute and every length the aggregator builds from it (events.aggregation)
+BAR_TIMEFRAMES = tuple(name for name, length_ms in TIMEFRAME_MS.items() if length_ms >= TIMEFRAME_MS["1m"])
 MS_PER_YEAR = 365 * 24 * 3600 * 1000  # crypto trades every day of the year
 
 

@@ -8,12 +8,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from consumers.execution.risk import RiskLimits, RiskPolicy
 from consumers.reconciliation.settings import ReconcileSettings
 from consumers.stores.ports import AccountKey
 from events.codec import describe_errors
+from events.timeframes import BAR_TIMEFRAMES
 
 STRATEGY_NAME = r"^[a-z][a-z0-9_-]{0,47}$"
 MAX_CASH = Decimal("1e15")
@@ -32,7 +33,7 @@ class StrategyConfig(BaseModel):
     use: str = Field(description="built-in name, 'package.module[:Class]' or 'path/to/file.py[:Class]'")
     symbols: list[str] | None = Field(default=None, description="ccxt symbols; omitted = every symbol")
     exchanges: list[str] | None = None
-    timeframe: str = "1m"
+    timeframe: str = Field(default="1m", description="bar length: 1m, or 3m to 1d built from the minutes")
     params: dict[str, Any] = {}
     stake: str | None = Field(
         default=None,
@@ -42,6 +43,13 @@ class StrategyConfig(BaseModel):
     pattern: dict[str, Any] | None = Field(
         default=None, description="an explicit EventBridge pattern, instead of symbols/exchanges/timeframe"
     )
+
+    @field_validator("timeframe")
+    @classmethod
+    def _a_bar_timeframe(cls, timeframe: str) -> str:
+        if timeframe not in BAR_TIMEFRAMES:
+            raise ValueError(f"unknown timeframe {timeframe!r} (one of {', '.join(BAR_TIMEFRAMES)})")
+        return timeframe
 
 
 class PaperConfig(BaseModel):

@@ -21,14 +21,15 @@ from typing import Any
 import botocore.session
 
 from consumers.stores.dynamodb import TableNames
+from events.aggregation import HigherBars
 from events.bus import Bus
 from events.dead_letters import DeadLetterFile
 from events.eventbridge_bus import EventBridgeBus
 from events.sns_bus import SnsBus
 from infra.aws.delivered_bars_metric import DeliveredBarsMetric
 from producers.exchanges.registry import adapter_for
-from producers.streamer.cursors import CursorFile, CursorStore, DynamoCursorItem
-from producers.streamer.publisher import BusPublisher, DeliveredCursors
+from producers.streamer.cursors import CursorFile, CursorStore, DynamoCursorItem, forming_cursors
+from producers.streamer.publisher import BusPublisher, delivered_cursors
 from producers.streamer.runner import stream_until_stopped
 from producers.streamer.s3_archive import SpanArchive
 from producers.streamer.streamer import Streamer, StreamerSettings
@@ -53,13 +54,21 @@ class StreamOptions:
     bucket: str | None = None  # the S3 bar archive the strategy functions restore windows from
     batch_wait_s: float = 2.0  # after a minute's first bar, send it without the symbols still missing
     trace_every_minutes: int = 60  # one batch this often carries an X-Ray trace header; 0: none
+    higher_timeframes: tuple[str, ...] = ()  # bars also made from the minutes, each in its minute's batches
 
 
-def streamer_command(symbols: list[str], bus_option: list[str], prefix: str, bucket: str | None = None) -> list[str]:
+def streamer_command(
+    symbols: list[str],
+    bus_option: list[str],
+    prefix: str,
+    bucket: str | None = None,
+    higher_timeframes: Sequence[str] = (),
+) -> list[str]:
     """The arguments the Fargate task gives the image's entrypoint (`stds stream`), from the stack; with
-    `bucket`, the streamer keeps the bar archive there."""
+    `bucket`, the streamer keeps the bar archive there; `higher_timeframes` are those the strategies declare."""
     command = ["--symbols", ",".join(symbols), *bus_option, "--table-prefix", prefix, "--heartbeat", "60"]
-    return [*command, "--deployment", prefix, *(["--bucket", bucket] if bucket else [])]
+    command += ["--deployment", prefix, *(["--bucket", bucket] if bucket else [])]
+    return [*command, *(["--timeframes", ",".join(higher_timeframes)] if higher_timeframes else [])]
 
 
 def bus_for(options: StreamOptions, client: Any = None) -> Bus:
@@ -87,11 +96,16 @@ async def run_stream(
         bus or bus_for(options), options.stream.symbols, archive=archive, batch_wait_s=options.batch_wait_s
     )
     dead_letters = DeadLetterFile(options.dead_letters)
+    # higher bars go to the publisher as their last minute does, so they leave in that minute's send
+    higher_bars = HigherBars(publisher, options.higher_timeframes) if options.higher_timeframes else None
+    cursors = cursor_store(options)
+    if higher_bars is not None:
+        cursors = forming_cursors(cursors, higher_bars.aggregator)
     streamer = Streamer(
         adapter=adapter_for(options.exchange),
         settings=options.stream,
-        sink=publisher,
-        cursors=DeliveredCursors(cursor_store(options), publisher),
+        sink=higher_bars or publisher,
+        cursors=delivered_cursors(cursors, publisher),
         dead_letters=dead_letters,
     )
     until = (lambda published: published >= until_published) if until_published else None

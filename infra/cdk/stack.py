@@ -22,6 +22,8 @@ from typing import Any
 from aws_cdk import Stack
 from constructs import Construct
 
+from events.aggregation import higher_timeframes
+from events.timeframes import timeframe_ms
 from infra.cdk.bar_bucket import BarBucket
 from infra.cdk.channel import open_channel
 from infra.cdk.execution import execution
@@ -34,6 +36,7 @@ from infra.cdk.streamer import streamer
 from infra.cdk.tables import tables
 from infra.cdk.watch import Watch
 from infra.config import StdsConfig
+from infra.strategy_loader import bar_pattern
 
 
 class StdsStack(Stack):
@@ -85,6 +88,7 @@ class StdsStack(Stack):
             channel=self.channel,
             bars=self.bar_bucket,
             control=self.tables["control"],
+            higher_timeframes=sorted(higher_timeframes(map(bar_pattern, config.strategies.values())), key=timeframe_ms),
         )
         check_physical_names(self, settings.region)
         explain_nag_findings(self, self.bar_bucket.bucket)

@@ -29,6 +29,7 @@ def streamer(
     channel: Channel,
     bars: BarBucket,
     control: dynamodb.Table,
+    higher_timeframes: list[str],
 ) -> ecs.FargateService:
     vpc = ec2.Vpc(
         stack,
@@ -67,7 +68,9 @@ def streamer(
         image=ecs.ContainerImage.from_asset(
             str(context), platform=ecr_assets.Platform.LINUX_ARM64, ignore_mode=IgnoreMode.DOCKER
         ),
-        command=streamer_command(symbols, [channel.option, channel.name], settings.prefix, bars.bucket.bucket_name),
+        command=streamer_command(
+            symbols, [channel.option, channel.name], settings.prefix, bars.bucket.bucket_name, higher_timeframes
+        ),
         logging=ecs.LogDrivers.aws_logs(stream_prefix="streamer", log_group=log_group),
         stop_timeout=Duration.seconds(30),  # SIGTERM, then 30 s to deliver the queue and save cursors
     )

@@ -28,6 +28,7 @@ def add(commands: Commands) -> None:
     cost.add_argument("--symbols", type=int, required=True, help="symbols streamed (1m bars)")
     cost.add_argument("--strategies", type=int, required=True, help="strategy functions")
     cost.add_argument("--trades-per-day", type=Decimal, default=Decimal(10), help="per strategy and symbol")
+    cost.add_argument("--timeframe", default="1m", help="the strategies' bars: a 1h strategy is invoked once an hour")
     cost.add_argument("--bus", choices=("eventbridge", "sns"), default="eventbridge", help="the stack's stds:bus")
     cost.add_argument(
         "--streamer-spot",
@@ -39,15 +40,26 @@ def add(commands: Commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from events.timeframes import BAR_TIMEFRAMES
     from infra.cost.model import Sizes, ec2_bill, load_prices, serverless_bill
 
     if args.symbols < 1 or args.strategies < 1:
         print("stds cost: --symbols and --strategies must be at least 1", file=sys.stderr)
         return 2
+    if args.timeframe not in BAR_TIMEFRAMES:
+        print(f"stds cost: --timeframe {args.timeframe}: one of {', '.join(BAR_TIMEFRAMES)}", file=sys.stderr)
+        return 2
     prices = load_prices(args.region)
-    sizes = Sizes(args.symbols, args.strategies, args.trades_per_day, bus=args.bus, spot=args.streamer_spot)
+    sizes = Sizes(
+        args.symbols,
+        args.strategies,
+        args.trades_per_day,
+        bus=args.bus,
+        spot=args.streamer_spot,
+        timeframe=args.timeframe,
+    )
     lines = serverless_bill(sizes, prices)
-    shown = f"{args.symbols} symbols x {args.strategies} strategies"
+    shown = f"{args.symbols} symbols x {args.strategies} strategies on {args.timeframe} bars"
     print(f"STDS on AWS ({args.bus}), {shown}, {prices['region']} prices of {prices['as_of']} (USD/month)")
     _print_bill(lines)
     print("the same job on one always-on instance (stds run, SQLite):")

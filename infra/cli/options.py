@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -80,6 +81,18 @@ def epoch_ms(text: str) -> int:
 
 def symbol_list(text: str) -> list[str]:
     return [s.strip() for s in text.split(",") if s.strip()]
+
+
+def add_timeframe_option(parser: argparse.ArgumentParser) -> None:
+    from events.timeframes import BAR_TIMEFRAMES  # a dict and a tuple: nothing slow to import
+
+    parser.add_argument(
+        "--timeframe",
+        choices=BAR_TIMEFRAMES,
+        metavar="TF",
+        help="the strategy's bars (default 1m; with --config it replaces every line's): "
+        f"{', '.join(BAR_TIMEFRAMES)}; above 1m they are built from the closed minutes",
+    )
 
 
 def add_paper_options(parser: argparse.ArgumentParser) -> None:
@@ -173,12 +186,25 @@ def config_from_args(args: argparse.Namespace, strategy_symbols: str | None) -> 
             strategies={name: StrategyConfig(use=args.strategy, symbols=symbols, params=params, stake=args.stake)}
         )
         config_dir = Path.cwd()
+    if args.timeframe:
+        config = _on_timeframe(config, args.timeframe)
     paper = _given({"fee_bps": args.fee_bps, "slippage_bps": args.slippage_bps, "starting_cash": args.cash})
     if paper:
         origin = "--fee-bps/--slippage-bps/--cash"
         settings = table_from_options(PaperConfig, {**config.paper.model_dump(), **paper}, origin)
         config = config.model_copy(update={"paper": settings})
     return config, config_dir
+
+
+def _on_timeframe(config: StdsConfig, timeframe: str) -> StdsConfig:
+    """Every strategy line on `timeframe` (--timeframe); a line with its own pattern says its timeframe there."""
+    from infra.config import ConfigError
+
+    explicit = [name for name, line in config.strategies.items() if line.pattern is not None]
+    if explicit:
+        raise ConfigError(f"--timeframe: strategies {', '.join(explicit)} give their own pattern; set it there")
+    lines = {name: line.model_copy(update={"timeframe": timeframe}) for name, line in config.strategies.items()}
+    return config.model_copy(update={"strategies": lines})
 
 
 def with_broker_args(config: StdsConfig, args: argparse.Namespace) -> StdsConfig:
@@ -220,6 +246,8 @@ def print_summary(summary: dict[str, Any], out: Path, *, chart: bool = True) -> 
         print(f"{name:>{width}}  {value}")
     files = f"trades.csv, equity.csv, summary.json{', chart.png' if chart else ''}"
     print(f"{'report':>{width}}  {out}/ ({files})")
+    for warning in summary.get("warnings", ()):
+        print(f"stds: warning: {warning}", file=sys.stderr)
 
 
 def _given(options: dict[str, Any]) -> dict[str, Any]:

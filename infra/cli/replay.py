@@ -8,7 +8,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from infra.cli.options import add_paper_options, config_from_args, epoch_ms, print_summary, speed_or_zero
+from infra.cli.options import (
+    add_paper_options,
+    add_timeframe_option,
+    config_from_args,
+    epoch_ms,
+    print_summary,
+    speed_or_zero,
+)
 
 if TYPE_CHECKING:
     from infra.cli.options import Commands
@@ -42,6 +49,7 @@ def add(commands: Commands) -> None:
     replay.add_argument("--record", type=Path, help="also write every routed event to this JSON Lines file")
     replay.add_argument("--exchange", help="exchange id for the bars when the path does not tell (e.g. binance)")
     replay.add_argument("--symbol", help="symbol for the bars when the file name does not tell (e.g. BTC/USDT)")
+    add_timeframe_option(replay)
     add_paper_options(replay)
     archived = replay.add_argument_group(
         "on AWS", "replay the deployed bus's archived bars through the deployed functions instead (no PATHS)"

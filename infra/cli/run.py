@@ -13,6 +13,7 @@ from infra.cli.options import (
     add_paper_options,
     add_risk_options,
     add_streamer_options,
+    add_timeframe_option,
     config_from_args,
     fault_rate,
     print_summary,
@@ -50,6 +51,7 @@ def add(commands: Commands) -> None:
     live.add_argument("--fresh", action="store_true", help="discard the state file's positions and start flat")
     live.add_argument("--record", type=Path, help="write every routed event to this JSON Lines file")
     live.add_argument("--no-print", action="store_true", help="do not print fills as they happen")
+    add_timeframe_option(live)
     add_paper_options(live)
     live.add_argument(
         "--local-exchange",

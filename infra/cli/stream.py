@@ -54,6 +54,14 @@ def add(commands: Commands) -> None:
         default=2.0,
         help="seconds after a minute's first bar before it goes out incomplete",
     )
+    stream.add_argument(
+        "--timeframes",
+        type=_higher_timeframes,
+        default=(),
+        metavar="TF,…",
+        help="also make these bars from the minutes (e.g. 5m,1h: what the strategies declare); each goes out "
+        "with the minute that closes it",
+    )
     stream.add_argument("--trace-every", type=int, default=60, help="minutes between X-Ray traced batches; 0: none")
     stream.set_defaults(run=run)
 
@@ -76,7 +84,20 @@ def run(args: argparse.Namespace) -> int:
         bucket=args.bucket,
         batch_wait_s=args.batch_wait,
         trace_every_minutes=args.trace_every,
+        higher_timeframes=args.timeframes,
     )
     summary = asyncio.run(run_stream(options))
     print(" ".join(f"{name}={value}" for name, value in summary.items()))
     return 0 if summary["all_delivered"] else 1
+
+
+def _higher_timeframes(text: str) -> tuple[str, ...]:
+    from events.timeframes import BAR_TIMEFRAMES
+
+    named = tuple(timeframe.strip() for timeframe in text.split(",") if timeframe.strip())
+    wrong = [timeframe for timeframe in named if timeframe not in BAR_TIMEFRAMES[1:]]
+    if wrong:
+        raise argparse.ArgumentTypeError(
+            f"{', '.join(wrong)}: not a timeframe above 1m ({', '.join(BAR_TIMEFRAMES[1:])})"
+        )
+    return named

@@ -24,6 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from events.minute_batches import BATCH_DETAIL_BYTES, BILLED_CHUNK_BYTES
+from events.timeframes import timeframe_ms
 
 PRICES_FOLDER = Path(__file__).parent
 DEFAULT_REGION = "ap-northeast-1"  # where stds deploy goes (infra/cli/options.py)
@@ -96,6 +97,7 @@ class Sizes:
     bus: str = "eventbridge"  # or "sns": a topic with filter policies, no archive (the stack's stds:bus)
     spot: bool = False  # the stack's streamer_spot: Spot alone, else an on-demand task (infra/cdk/streamer.py)
     images_kept: int = 1  # streamer images in ECR (every deploy that changed the code pushed one)
+    timeframe: str = "1m"  # the strategies' bars: a 1h strategy is invoked once an hour
 
 
 def chunks_per_minute(symbols: int) -> int:
@@ -121,6 +123,11 @@ class Usage:
     s3_gets: Decimal
 
 
+def closes_in(minutes: Decimal, timeframe: str) -> Decimal:
+    """Bars of `timeframe` a stream closes in `minutes` (1 in 60 for 1h): how often a strategy on them is invoked."""
+    return minutes * timeframe_ms("1m") / timeframe_ms(timeframe)
+
+
 def usage(
     minutes: Decimal,
     symbols: int,
@@ -130,24 +137,29 @@ def usage(
     *,
     batches: int | None = None,
     chunks: int | None = None,
+    timeframe: str = "1m",
 ) -> Usage:
     """The counts the model predicts for `minutes` of `symbols` bars through `strategies` strategy functions,
     `trades` orders filled and `cold_starts` strategy function starts, the minute published as `batches` events
     billed as `chunks` 64 KB chunks (by default as batches_of cuts it); the AWS end-to-end tests check this
     against what the streamer and the handlers really sent. Each invocation of a minute reads all the strategy's
-    sub-accounts and rewrites its whole cursor item, so a second batch costs a whole second invocation."""
+    sub-accounts and rewrites its whole cursor item, so a second batch costs a whole second invocation. Strategies
+    on `timeframe` bars above 1m are invoked once a bar; those bars are batches of their own, published and
+    written to their S3 span with the minute that closes them."""
     batches = batches or batches_per_minute(symbols)
     chunks = max(chunks or chunks_per_minute(symbols), batches)
-    strategy_calls = minutes * strategies * batches
+    closes = closes_in(minutes, timeframe)
+    higher = closes if timeframe != "1m" else Decimal(0)  # the higher bars' own batches and span writes
+    strategy_calls = closes * strategies * batches
     query_rru = math.ceil(symbols * (ACCOUNT_ITEM_BYTES + CURSOR_ENTRY_BYTES) / (4 * KB))
     cursor_wru = math.ceil((CURSOR_ITEM_BYTES + symbols * CURSOR_ENTRY_BYTES) / KB)
     return Usage(
         invocations=strategy_calls + trades,
-        published_events=minutes * chunks + 3 * trades,
+        published_events=(minutes + higher) * chunks + 3 * trades,
         write_units=strategy_calls * cursor_wru + trades * (STRATEGY_TRADE_WRU + EXECUTION_WRU),
         read_units=strategy_calls * query_rru + trades * EXECUTION_RRU,
         handler_log_bytes=strategy_calls * STRATEGY_LOG_BYTES + trades * EXECUTION_LOG_BYTES,
-        s3_puts=minutes,  # one span rewrite a minute per exchange and timeframe
+        s3_puts=minutes + higher,  # one span rewrite a minute per exchange and timeframe
         s3_gets=cold_starts * SPAN_GETS_PER_COLD_START,
     )
 
@@ -212,12 +224,13 @@ def serverless_bill(sizes: Sizes, prices: dict[str, Decimal | str | list[str]]) 
     chunks, batches = chunks_per_minute(sizes.symbols), batches_per_minute(sizes.symbols)
     trades = Decimal(sizes.strategies * sizes.symbols) * sizes.trades_per_day * 30
     cold_starts = Decimal(sizes.strategies * batches * COLD_STARTS_PER_DAY * 30)
-    counted = usage(minutes, sizes.symbols, sizes.strategies, trades, cold_starts)
-    strategy_calls = minutes * sizes.strategies * batches
+    counted = usage(minutes, sizes.symbols, sizes.strategies, trades, cold_starts, timeframe=sizes.timeframe)
+    decisions = closes_in(minutes, sizes.timeframe) * sizes.strategies  # per symbol
+    strategy_calls = decisions * batches
     events, invocations = counted.published_events, counted.invocations
     bar_gb = minutes * sizes.symbols * BATCH_ROW_BYTES / GB  # a month of bars
     strategy_ms = strategy_calls * STRATEGY_MS_PER_INVOCATION + (
-        minutes * sizes.strategies * sizes.symbols * STRATEGY_CPU_MS_PER_BAR + trades * STRATEGY_CPU_MS_PER_TRADE
+        decisions * sizes.symbols * STRATEGY_CPU_MS_PER_BAR + trades * STRATEGY_CPU_MS_PER_TRADE
     ) / min(FUNCTION_VCPU, Decimal(1))
     lambda_gb_s = (strategy_ms + trades * EXECUTION_MS) / 1000 * FUNCTION_GB
     wru, rru = counted.write_units, counted.read_units

@@ -44,6 +44,7 @@ class RunCollector:
         dead_letters: int,
         gaps: int,
         earlier_fills: list[OrderFilled] | None = None,
+        warnings: list[str] | None = None,
     ) -> RunRecord:
         """`earlier_fills` are fills a resumed run found already settled in its state."""
         fills = {fill.order_id: fill for fill in earlier_fills or []} | self.fills
@@ -58,4 +59,5 @@ class RunCollector:
             dead_letters=dead_letters,
             gaps=gaps,
             timeframe=min(self.timeframes, key=timeframe_ms, default="1m"),  # the finest the equity is marked at
+            warnings=warnings or [],
         )

@@ -26,7 +26,7 @@ from infra.local.stream_health import StreamHealthTable
 from infra.report.trades import fee_paid, iso_utc
 from infra.strategy_loader import load_strategies, retention_for
 from producers.exchanges.registry import adapter_for
-from producers.streamer.cursors import CursorFile
+from producers.streamer.cursors import CursorFile, CursorStore, forming_cursors
 from producers.streamer.runner import stream_until_stopped
 from producers.streamer.streamer import Streamer, StreamerSettings
 
@@ -88,7 +88,7 @@ async def run_live(options: LiveOptions, local_exchange: LocalBinance | None = N
                 adapter=adapter_for(options.exchange),
                 settings=replace(options.stream, ws_url=ws_url, rest_url=rest_url),
                 sink=runtime.publish_bar,
-                cursors=CursorFile(options.out / "cursors.json"),
+                cursors=_cursor_store(CursorFile(options.out / "cursors.json"), runtime),
                 dead_letters=dead_letters,
             )
             until = None
@@ -111,6 +111,11 @@ async def run_live(options: LiveOptions, local_exchange: LocalBinance | None = N
         "malformed": streamer.malformed,
     }
     return summary
+
+
+def _cursor_store(store: CursorStore, runtime: LocalRuntime) -> CursorStore:
+    """Cursors held back to the start of the higher bars still forming, when the strategies want any."""
+    return store if runtime.higher_bars is None else forming_cursors(store, runtime.higher_bars.aggregator)
 
 
 @contextlib.asynccontextmanager

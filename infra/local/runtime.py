@@ -12,6 +12,7 @@ from consumers.execution.paper import PaperBroker
 from consumers.execution.risk import RiskPolicy
 from consumers.stores.ports import ProcessedIds, Stores
 from consumers.strategies.consumer import StrategyConsumer
+from events.aggregation import HigherBars, higher_timeframes
 from events.dead_letters import DeadLetters
 from events.local_bus import LocalBus
 from events.models import BarClosed, Event
@@ -22,7 +23,8 @@ EXECUTION = "execution"
 
 
 class LocalRuntime:
-    """Subscribes every configured strategy (by its own event pattern) and execution to one local bus."""
+    """Subscribes every configured strategy (by its own event pattern) and execution to one local bus; the bars
+    above 1m that the strategies subscribe to are made from the bars published (`events.aggregation`)."""
 
     def __init__(
         self,
@@ -36,11 +38,18 @@ class LocalRuntime:
     ) -> None:
         self.stores = stores
         self.bus = LocalBus(dead_letters)
+        self.strategies: dict[str, StrategyConsumer] = {}
         for spec in specs:
             # no inbox here: the decision cursor already makes bar deliveries idempotent (property-tested),
             # and skipping the processed-id check is 12% of the per-bar cost
             consumer = StrategyConsumer(spec.name, spec.strategy, stores.bars, stores.book, dead_letters, spec.stake)
             self.bus.subscribe_detail(spec.name, spec.pattern, consumer.on_bar)
+            self.strategies[spec.name] = consumer
+        self.patterns = {spec.name: spec.pattern for spec in specs}
+        higher = higher_timeframes(spec.pattern for spec in specs)
+        # the higher bars the strategies subscribe to, made from the bars published (none: a run on 1m pays nothing)
+        self.higher_bars = HigherBars(self._publish, higher) if higher else None
+        self.publish_bar: Callable[[BarClosed], None] = self.higher_bars or self._publish
         execution = ExecutionConsumer(
             book=stores.book,
             broker=broker or PaperBroker(paper.fee_bps, paper.slippage_bps),
@@ -50,9 +59,16 @@ class LocalRuntime:
         )
         self.bus.subscribe_detail(EXECUTION, ORDERS_PATTERN, _inbox(EXECUTION, stores.processed, execution.on_order))
 
-    def publish_bar(self, bar: BarClosed) -> None:
+    def _publish(self, bar: BarClosed) -> None:
         # a bar becomes a fact the moment its interval ends
         self.bus.publish_event(bar, lambda: bar.closed_at)
+
+    def idle_strategies(self) -> list[str]:
+        """The strategies no bar reached during this run: their pattern selects none of the bars published."""
+        return [name for name, consumer in self.strategies.items() if not consumer.account_keys]
+
+    def pattern_of(self, strategy: str) -> dict[str, Any]:
+        return self.patterns[strategy]
 
     def feed(
         self,

@@ -10,10 +10,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from consumers.execution.broker import Broker
 from consumers.stores.ports import Stores
 from events.dead_letters import DeadLetterFile
 from events.models import OrderFilled
+from events.timeframes import timeframe_ms
 from infra.config import StdsConfig
 from infra.local.collector import RunCollector
 from infra.local.recorder import EventRecorder
@@ -72,5 +75,18 @@ class LocalSession:
             dead_letters=self.dead_letters.count,
             gaps=gaps,
             earlier_fills=earlier,
+            warnings=self.idle_warnings(),
         )
         return write_report(record, out, chart=chart)
+
+    def idle_warnings(self) -> list[str]:
+        """One line per strategy that no bar reached, naming it, what it subscribes to and what the run had."""
+        runtime, collector = self.runtime, self.collector
+        symbols = ", ".join(sorted({symbol for _, symbol in collector.closes})) or "none"
+        had = f"{symbols} ({', '.join(sorted(collector.timeframes, key=timeframe_ms))})"
+        return [
+            f"strategy {name} received no bar: its pattern selects {orjson.dumps(runtime.pattern_of(name)).decode()}, "
+            f'and the bars of this run were {had}; give it their timeframe (timeframe = "…" in its line, '
+            "or --timeframe) or their symbols"
+            for name in runtime.idle_strategies()
+        ]

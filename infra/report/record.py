@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from events.models import OrderFilled, OrderRejected
@@ -20,6 +20,7 @@ class RunRecord:
     dead_letters: int = 0
     gaps: int = 0
     timeframe: str = "1m"  # the bars' length: what annualises the per-bar figures
+    warnings: list[str] = field(default_factory=list)  # for the user, in summary.json and on the terminal
 
     def starting_cash_by_account(self) -> dict[tuple[str, str, str], Decimal]:
         """Every sub-account (those only a fill names too, after the others) with the cash it started with."""

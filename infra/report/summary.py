@@ -53,6 +53,7 @@ def summarize(record: RunRecord, portfolio: Portfolio) -> dict[str, Any]:
         "elapsed_s": round(record.elapsed_s, 3),
         "dead_letters": record.dead_letters,
         "gaps": record.gaps,
+        "warnings": record.warnings,
         "strategies": _per_strategy(portfolio, record.timeframe),
         "trade_statistics": trade_statistics(portfolio.round_trips),
         "accounts": _per_account(record, portfolio),

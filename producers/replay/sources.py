@@ -154,7 +154,8 @@ def _describe_csv(path: Path, exchange: str | None, symbol: str | None) -> _CsvF
             f"(timestamp,open,high,low,close,volume); its first lines have {sorted(widths) or 'no'} columns"
         )
     timeframe_match = _TIMEFRAME_IN_NAME.search(path.name)
-    timeframe = timeframe_match.group(1) if timeframe_match else "1m"
+    first_opens_ms = [ms for fields in first_rows if (ms := _open_time_ms(fields)) is not None]
+    timeframe = timeframe_match.group(1) if timeframe_match else _timeframe_of_steps(first_opens_ms)
     market = symbol or unified_symbol(re.split(r"[-_.]", path.name)[0]) or unified_symbol(path.parent.name)
     if market is None:
         raise UnreadableSource(
@@ -162,8 +163,16 @@ def _describe_csv(path: Path, exchange: str | None, symbol: str | None) -> _CsvF
             "or pass --symbol BTC/USDT"
         )
     venue = exchange or ("binanceusdm" if "futures/um" in path.as_posix() else "binance")
-    first_open_ms = next((ms for fields in first_rows if (ms := _open_time_ms(fields)) is not None), None)
+    first_open_ms = first_opens_ms[0] if first_opens_ms else None
     return _CsvFile(path, StreamInfo(venue, market, timeframe, TIMEFRAME_MS[timeframe]), kind, first_open_ms)
+
+
+def _timeframe_of_steps(open_times_ms: list[int]) -> str:
+    """A file whose name does not say its timeframe: the smallest step between its first rows, if it is one
+    (rows 5 minutes apart are 5m bars, not 1m bars with gaps); else 1m."""
+    steps = [later - earlier for earlier, later in itertools.pairwise(open_times_ms) if later > earlier]
+    named = {length_ms: name for name, length_ms in TIMEFRAME_MS.items()}
+    return named.get(min(steps, default=0), "1m")
 
 
 def _first_rows(path: Path, count: int = 5) -> list[list[str]]:

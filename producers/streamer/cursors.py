@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
 import orjson
 
+from events.aggregation import BarAggregator
 from events.streams import StreamKey
 
 
@@ -57,3 +59,26 @@ class DynamoCursorItem:
     def save(self, cursors: dict[StreamKey, int]) -> None:
         value = orjson.dumps({key.as_text(): value for key, value in sorted(cursors.items())}).decode()
         self.client.put_item(TableName=self.table, Item={**self.key, "value": {"S": value}})
+
+
+class FlooredCursors:
+    """Saves each stream's cursor no further than the floor `floors()` gives it (streams without one as they are):
+    where another part still holds bars of that stream back, a restart must resume there."""
+
+    def __init__(self, store: CursorStore, floors: Callable[[], dict[StreamKey, int]]) -> None:
+        self.store = store
+        self.floors = floors
+
+    def load(self) -> dict[StreamKey, int]:
+        return self.store.load()
+
+    def save(self, cursors: dict[StreamKey, int]) -> None:
+        floors = self.floors()
+        self.store.save({stream: min(cursor, floors.get(stream, cursor)) for stream, cursor in cursors.items()})
+
+
+def forming_cursors(store: CursorStore, aggregator: BarAggregator) -> FlooredCursors:
+    """Cursors no further back than the minute before each stream's oldest higher bar still forming: a restarted
+    streamer publishes that period's minutes again (downstream knows them by their ids), and the aggregator, which
+    starts empty, sees the period whole instead of skipping a bar it never saw the start of."""
+    return FlooredCursors(store, aggregator.forming_floors)

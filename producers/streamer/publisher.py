@@ -9,7 +9,7 @@ A minute is sent with every earlier minute still gathering, oldest first, so no 
 Sending a minute: its rows go into the S3 span object first (`SpanArchive`, when there is a bucket), then
 its `BarsClosed` batch (one up to 256 KB: `events.minute_batches.batches_of`) to the bus, stamped with the
 minute's close. S3 failures and bus refusals are retried until they go through: a streamer never drops a
-closed bar. Cursors are saved no further than what was delivered (`DeliveredCursors`), so a task killed
+closed bar. Cursors are saved no further than what was delivered (`delivered_cursors`), so a task killed
 with bars gathering or in flight re-publishes them on restart instead of losing them.
 """
 
@@ -28,7 +28,7 @@ from events.envelope import wrap
 from events.minute_batches import batches_of
 from events.models import BarClosed, BarsClosed
 from events.streams import StreamKey
-from producers.streamer.cursors import CursorStore
+from producers.streamer.cursors import CursorStore, FlooredCursors
 from producers.streamer.minute_gathering import MinuteGathering
 from producers.streamer.s3_archive import SpanArchive
 
@@ -167,16 +167,6 @@ class BusPublisher:
         log.error("bus or archive refused bars; retrying, nothing is dropped", extra={"error": repr(error)[:500]})
 
 
-class DeliveredCursors:
-    """Saves each stream's cursor no further than its bars were delivered by the publisher."""
-
-    def __init__(self, store: CursorStore, publisher: BusPublisher) -> None:
-        self.store = store
-        self.publisher = publisher
-
-    def load(self) -> dict[StreamKey, int]:
-        return self.store.load()
-
-    def save(self, cursors: dict[StreamKey, int]) -> None:
-        floors = self.publisher.pending_floors()
-        self.store.save({stream: min(cursor, floors.get(stream, cursor)) for stream, cursor in cursors.items()})
+def delivered_cursors(store: CursorStore, publisher: BusPublisher) -> FlooredCursors:
+    """Cursors saved no further than each stream's bars were delivered by the publisher."""
+    return FlooredCursors(store, publisher.pending_floors)

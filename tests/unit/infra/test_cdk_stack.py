@@ -31,7 +31,7 @@ CONFIG = """\
 sma_btc = { use = "sma_cross", symbols = ["BTC/USDT"], params = { fast = 10, slow = 30 } }
 donchian = { use = "donchian_breakout", symbols = ["BTC/USDT", "ETH/USDT"] }
 """
-EXTRA = 'rsi = { use = "rsi_reversion", exchanges = ["binance"] }\n'
+EXTRA = 'rsi = { use = "rsi_reversion", exchanges = ["binance"], timeframe = "1h" }\n'
 
 
 class Synthesized(NamedTuple):
@@ -213,7 +213,14 @@ def test_adding_a_strategy_line_adds_exactly_one_function_and_one_rule(template:
     more = synthesize(tmp_path, CONFIG + EXTRA).template
     for kind in ("AWS::Lambda::Function", "AWS::Events::Rule"):
         assert len(more.find_resources(kind)) == len(template.find_resources(kind)) + 1
-    _rule_targeting(more, _function_named(more, "stds-strategy-rsi"))
+    rule = _rule_targeting(more, _function_named(more, "stds-strategy-rsi"))
+    assert rule["EventPattern"]["detail"]["timeframe"] == ["1h"]
+    # a strategy on 1h bars: the streamer makes them, and its rule selects only them (one invocation an hour)
+    (task,) = more.find_resources("AWS::ECS::TaskDefinition").values()
+    command = task["Properties"]["ContainerDefinitions"][0]["Command"]
+    assert command[command.index("--timeframes") + 1] == "1h"
+    (only_1m,) = template.find_resources("AWS::ECS::TaskDefinition").values()
+    assert "--timeframes" not in only_1m["Properties"]["ContainerDefinitions"][0]["Command"]
 
 
 def test_the_streamer_is_one_small_arm64_task_that_may_only_publish_and_keep_its_cursors(template: Template) -> None:

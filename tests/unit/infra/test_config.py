@@ -89,3 +89,27 @@ def test_a_stake_and_a_qty_together_are_refused(tmp_path: Path) -> None:
     (tmp_path / "s.toml").write_text('[strategies]\nbad = { use = "sma_cross", stake = "ten" }\n')
     with pytest.raises(ConfigError, match=r"strategies\.bad: stake = 'ten'"):
         load_strategies(load_config(tmp_path / "s.toml"), tmp_path)
+
+
+def test_a_line_declares_its_timeframe_and_its_pattern_selects_those_bars() -> None:
+    config = parse_config({"strategies": {"trend": {"use": "sma_cross", "timeframe": "1h"}}})
+    (spec,) = load_strategies(config, REPO_ROOT)
+    assert spec.pattern == {"detail-type": ["BarClosed"], "detail": {"timeframe": ["1h"]}}
+    with pytest.raises(ConfigError, match=r"strategies.trend.timeframe: unknown timeframe '7m' \(one of 1m, 3m"):
+        parse_config({"strategies": {"trend": {"use": "sma_cross", "timeframe": "7m"}}})
+
+
+def test_timeframe_on_the_command_line_replaces_every_lines_unless_it_gives_its_own_pattern(tmp_path: Path) -> None:
+    import argparse
+
+    from infra.cli.options import config_from_args
+
+    config_file = tmp_path / "strategies.toml"
+    config_file.write_text('[strategies]\na = { use = "sma_cross" }\nb = { use = "donchian_breakout" }\n')
+    fields = {"strategy": None, "param": [], "stake": None, "fee_bps": None, "slippage_bps": None, "cash": None}
+    args = argparse.Namespace(config=config_file, timeframe="15m", **fields)
+    config, _ = config_from_args(args, strategy_symbols=None)
+    assert {line.timeframe for line in config.strategies.values()} == {"15m"}
+    config_file.write_text('[strategies]\na = { use = "sma_cross", pattern = { "detail-type" = ["BarClosed"] } }\n')
+    with pytest.raises(ConfigError, match="--timeframe: strategies a give their own pattern; set it there"):
+        config_from_args(args, strategy_symbols=None)

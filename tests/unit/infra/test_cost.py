@@ -74,6 +74,15 @@ def test_per_invocation_units_by_hand() -> None:
     assert (forced.invocations, forced.read_units, forced.write_units, forced.published_events) == (2, 42, 20, 2)
 
 
+def test_a_1h_strategy_is_invoked_once_an_hour_and_its_bars_are_one_more_batch_and_span_write() -> None:
+    minute, hour = (usage(Decimal(600), 1, 1, Decimal(0), Decimal(0), timeframe=t) for t in ("1m", "1h"))
+    assert (minute.invocations, hour.invocations) == (600, 10)  # 1/60 of the calls
+    assert (hour.published_events, hour.s3_puts) == (610, 610)  # 600 minute batches, 10 hourly ones
+    assert hour.read_units * 60 == minute.read_units and hour.write_units * 60 == minute.write_units
+    one_minute, one_hour = (_line(Sizes(1, 1, timeframe=t), "Lambda requests") for t in ("1m", "1h"))
+    assert one_hour < one_minute
+
+
 def test_the_bill_grows_with_symbols_and_strategies_but_the_streamer_does_not() -> None:
     small, more_symbols, more_strategies = Sizes(10, 2), Sizes(100, 2), Sizes(10, 20)
     assert total(serverless_bill(small, PRICES)) < total(serverless_bill(more_symbols, PRICES))

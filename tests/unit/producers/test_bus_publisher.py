@@ -11,7 +11,7 @@ from events.batching import Undelivered
 from events.envelope import Envelope
 from events.models import BarsClosed
 from events.streams import StreamKey
-from producers.streamer.publisher import BusPublisher, DeliveredCursors
+from producers.streamer.publisher import BusPublisher, delivered_cursors
 from tests.conftest import spot_day_bars
 
 BARS = spot_day_bars(limit=60)
@@ -126,7 +126,7 @@ def test_cursors_are_saved_no_further_than_what_the_bus_accepted() -> None:
     bus = RefusingBus(refusals=0)
     publisher = BusPublisher(bus, ("BTC/USDT",))
     store = FakeCursorStore()
-    cursors = DeliveredCursors(store, publisher)
+    cursors = delivered_cursors(store, publisher)
     for bar in BARS[:5]:
         publisher(bar)
     assert publisher.flush(5)
@@ -147,7 +147,7 @@ def test_a_bar_still_gathering_holds_its_cursor_back_too() -> None:
     publisher = BusPublisher(RefusingBus(refusals=0), SYMBOLS, batch_wait_s=60)
     store = FakeCursorStore()
     publisher(BARS[7])  # ETH has not closed this minute: the batch waits
-    DeliveredCursors(store, publisher).save({StreamKey.of(BARS[7]): BARS[7].open_time_ms})
+    delivered_cursors(store, publisher).save({StreamKey.of(BARS[7]): BARS[7].open_time_ms})
     assert store.saved == {StreamKey.of(BARS[7]): BARS[6].open_time_ms}
     assert publisher.close(5)
 
