@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import traceback
 from collections.abc import Sequence
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,7 +20,8 @@ import orjson
 from events.dead_letters import DeadLetterList
 from events.models import BarClosed, OrderFilled, OrderRejected
 from infra.config import StdsConfig, StrategyConfig
-from infra.local.session import LocalSession
+from infra.local.collector import RunCollector
+from infra.local.runtime import LocalRuntime
 from infra.local.stores import memory_stores
 from infra.report.equity import equity_curve
 from infra.report.record import RunRecord
@@ -107,13 +107,14 @@ def _run_together(
     specs = load_strategies(config, line.config_dir)
     stores = memory_stores(config.paper.starting_cash, retention_for(specs))
     dead_letters = DeadLetterList()
-    with ExitStack() as closing:
-        session = LocalSession.start(closing, config, specs, stores, dead_letters)
-        session.runtime.feed(bars)
-        accounts = sorted((a.key.strategy, a.key.exchange, a.key.symbol) for a in stores.book.accounts())
-        record = session.collector.record(
-            starting_cash=config.paper.starting_cash, accounts=accounts, elapsed_s=0.0, dead_letters=0, gaps=0
-        )
+    # as LocalSession.start builds a replay's runtime and report collector (a sweep records no events)
+    runtime = LocalRuntime(specs, stores, dead_letters, risk=config.risk_policy(), paper=config.paper)
+    collector = RunCollector(runtime.bus)
+    runtime.feed(bars)
+    accounts = sorted((a.key.strategy, a.key.exchange, a.key.symbol) for a in stores.book.accounts())
+    record = collector.record(
+        starting_cash=config.paper.starting_cash, accounts=accounts, elapsed_s=0.0, dead_letters=0, gaps=0
+    )
     return [
         _outcome(item, _item_record(record, name, line.name, dead_letters), keep_equity) for name, item in names.items()
     ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from infra.report.trades import iso_utc_each
 from infra.research.grid import describe
@@ -62,7 +63,8 @@ def write_stitched_png(points: list[StitchedPoint], path: Path, title: str) -> N
     import matplotlib.pyplot as plt
 
     times = [datetime.fromtimestamp(p.time_ms / 1000, tz=UTC) for p in points]
-    figure, panel = plt.subplots(figsize=(10, 4), constrained_layout=True)
+    figure, panel_ = plt.subplots(figsize=(10, 4), constrained_layout=True)
+    panel: Any = panel_  # matplotlib's stubs take no datetimes, which it plots
     panel.plot(times, [float(p.stitched) for p in points], linewidth=0.9, color="tab:blue")
     for index in range(1, len(points)):
         if points[index].fold != points[index - 1].fold:

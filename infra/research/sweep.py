@@ -132,7 +132,7 @@ def _write_results(plan: SweepPlan, found: Found, bars: Bars, out: Path) -> None
         write_heatmap(plan, rows, out / "heatmap.png")
         written.append(out / "heatmap.png")
     else:
-        print("heatmap: drawn when exactly two parameters vary")
+        print("heatmap: drawn when at least two parameters vary")
     if plan.walk_forward:
         points = stitched_equity(bars, plan.line, chosen_rows(rows))
         if points:

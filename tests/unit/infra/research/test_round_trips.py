@@ -8,7 +8,7 @@ from events.models import OrderFilled
 from infra.research.round_trips import round_trip_figures, round_trip_results
 
 
-def fill(side: str, qty: str, price: str, fee: str = "0", at: int = 0, strategy: str = "s") -> OrderFilled:
+def fill(side: str, qty: str, price: str, fee: str = "0", *, at: int = 0, strategy: str = "s") -> OrderFilled:
     return OrderFilled(
         order_id=f"o{at}{strategy}",
         strategy=strategy,
@@ -23,7 +23,7 @@ def fill(side: str, qty: str, price: str, fee: str = "0", at: int = 0, strategy:
 
 
 def test_a_long_round_trip_earns_the_move_less_both_fees() -> None:
-    fills = [fill("buy", "1", "100", "0.1", 1), fill("sell", "1", "110", "0.11", 2)]
+    fills = [fill("buy", "1", "100", "0.1", at=1), fill("sell", "1", "110", "0.11", at=2)]
     assert round_trip_results(fills) == [Decimal("9.79")]
 
 

@@ -25,7 +25,10 @@ def test_the_option_reads_train_test_and_step() -> None:
     assert parse_walk_forward("train=2w, test=12h, step=90m") == WalkForward(14 * DAY, 12 * HOUR, 90 * 60_000)
 
 
-@pytest.mark.parametrize("text", ["train=30d", "test=7d", "train=30d,test=7x", "train=0d,test=1d", "train=1d,test=1d,train=2d", "span=1d,test=1d"])
+@pytest.mark.parametrize(
+    "text",
+    ["train=30d", "test=7d", "train=30d,test=7x", "train=0d,test=1d", "train=1d,test=1d,train=2d", "span=1d,test=1d"],
+)
 def test_a_bad_option_shows_the_syntax(text: str) -> None:
     with pytest.raises(WindowError, match="train=DURATION,test=DURATION"):
         parse_walk_forward(text)
