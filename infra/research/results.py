@@ -161,11 +161,11 @@ def print_tables(plan: SweepPlan, rows: list[Row], table: list[SetStanding], *, 
     label = objective_label(plan.objective)
     if plan.walk_forward:
         print(f"\nwalk-forward, chosen on each train window by {label}:")
-        print(f"  {'fold':>4}  {'train':<33}  {'test':<33}  {'chosen':<24}  {'in sample':>10}  {'out of sample':>13}")
+        print(f"  {'fold':>4}  {'train':<35}  {'test':<35}  {'chosen':<24}  {'in sample':>10}  {'out of sample':>13}")
         for row in chosen_rows(rows):
             assert row.fold.test is not None
             print(
-                f"  {row.fold.number:>4}  {_span(row.fold.train):<33}  {_span(row.fold.test):<33}  "
+                f"  {row.fold.number:>4}  {_span(row.fold.train):<35}  {_span(row.fold.test):<35}  "
                 f"{describe(row.params):<24}  {_figure(row.in_sample, plan.objective):>10}  "
                 f"{_figure(row.out_of_sample, plan.objective):>13}"
             )

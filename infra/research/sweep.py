@@ -142,7 +142,7 @@ def _write_results(plan: SweepPlan, found: Found, bars: Bars, out: Path) -> None
             title = f"{plan.line.name}: stitched out-of-sample equity, {len(plan.folds)} folds ({change:+.3f}%)"
             write_stitched_png(points, out / "oos-equity.png", title)
             written += [out / "oos-equity.csv", out / "oos-equity.png"]
-            print(f"\nstitched out of sample: {first} → {end} ({change:+.3f}%)")
+            print(f"\nstitched out of sample: {first:,.2f} → {end:,.2f} ({change:+.3f}%)")
     print("\nwritten: " + ", ".join(str(path) for path in written))
 
 
