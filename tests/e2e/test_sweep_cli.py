@@ -73,9 +73,9 @@ def test_every_item_is_its_own_replay_byte_for_byte(bars_file: Path, tmp_path: P
 
 
 def test_parallel_equals_serial_byte_for_byte(bars_file: Path, tmp_path: Path) -> None:
-    walk = ["--walk-forward", "train=1d,test=6h"]
-    assert sweep(bars_file, tmp_path / "serial", *SMALL_GRID, *walk, "--workers", "1") == 0
-    assert sweep(bars_file, tmp_path / "parallel", *SMALL_GRID, *walk, "--workers", "2", "--batch", "3") == 0
+    grid = ["--grid", "fast=5,10", "--grid", "slow=20,30", "--walk-forward", "train=1d,test=6h,step=12h"]
+    assert sweep(bars_file, tmp_path / "serial", *grid, "--workers", "1") == 0
+    assert sweep(bars_file, tmp_path / "parallel", *grid, "--workers", "2", "--batch", "1") == 0
     for name in ("results.csv", "best.toml", "oos-equity.csv"):
         assert (tmp_path / "serial" / name).read_bytes() == (tmp_path / "parallel" / name).read_bytes(), name
     serial = sorted(p.name for p in (tmp_path / "serial" / "items").iterdir())
@@ -127,7 +127,7 @@ def test_walk_forward_reports_in_and_out_of_sample_and_each_test_item_is_a_repla
 def test_resume_after_kill_9_continues_from_what_is_done(bars_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "killed"
     command = [sys.executable, "-m", "infra.cli", "sweep", str(bars_file), "--strategy", "sma_cross",
-               "--grid", "fast=2:13", "--grid", "slow=20,40", "--out", str(out), "--workers", "1", "--batch", "1",
+               "--grid", "fast=2:9", "--grid", "slow=20,40", "--out", str(out), "--workers", "1", "--batch", "1",
                "--no-progress"]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -141,14 +141,14 @@ def test_resume_after_kill_9_continues_from_what_is_done(bars_file: Path, tmp_pa
     finally:
         process.wait()
     done = len(items(out))
-    assert 0 < done < 24
+    assert 0 < done < 16
     assert not (out / "results.csv").exists()
 
     rerun = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=True)
-    assert f"24 items ({done} done earlier)" in rerun.stdout
-    assert f"{24 - done} items run" in rerun.stdout
+    assert f"16 items ({done} done earlier)" in rerun.stdout
+    assert f"{16 - done} items run" in rerun.stdout
     uninterrupted = tmp_path / "whole"
-    assert sweep(bars_file, uninterrupted, "--grid", "fast=2:13", "--grid", "slow=20,40", "--workers", "1") == 0
+    assert sweep(bars_file, uninterrupted, "--grid", "fast=2:9", "--grid", "slow=20,40", "--workers", "1") == 0
     assert (out / "results.csv").read_bytes() == (uninterrupted / "results.csv").read_bytes()
 
 
