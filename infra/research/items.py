@@ -74,10 +74,6 @@ class SweepLine:
     def with_params(self, params: ParamSet) -> StrategyConfig:
         return self.line.model_copy(update={"params": {**self.line.params, **params}})
 
-    def replay_config(self, params: ParamSet) -> StdsConfig:
-        """The configuration of `stds replay` of this one parameter set."""
-        return self.config.model_copy(update={"strategies": {self.name: self.with_params(params)}})
-
 
 def run_items(
     bars: Sequence[BarClosed], line: SweepLine, items: Sequence[SweepItem], *, keep_equity: bool = False
