@@ -116,6 +116,12 @@ def test_walk_forward_reports_in_and_out_of_sample_and_each_test_item_is_a_repla
         str(expected["trades"]),
         str(expected["sharpe"]),
     )
+    # the same window by `stds replay --from --to` on the whole file: what a user runs to look into a row
+    options = ["--from", chosen["test_from"], "--to", chosen["test_to"], "--out", str(tmp_path / "ranged")]
+    params = [f"--param={name}={chosen[name]}" for name in ("fast", "slow", "mode")]
+    assert main(["replay", str(bars_file), "--strategy", "sma_cross", *params, *options, "--no-chart"]) == 0
+    for name in ("trades.csv", "equity.csv"):
+        assert (tmp_path / "ranged" / name).read_bytes() == (tmp_path / "alone" / name).read_bytes()
     stitched = (out / "oos-equity.csv").read_text().splitlines()
     assert stitched[0] == "time,fold,chosen,equity,stitched_equity"
     assert len(stitched) == 1 + 2 * 360  # two test windows of six hours
