@@ -22,7 +22,7 @@ from infra.research.stitched import stitched_equity, write_stitched_csv, write_s
 from infra.research.store import SweepStore
 from infra.research.windows import Fold
 from infra.research.workers import Bars, run_all
-from producers.replay.sources import open_sources
+from producers.replay.sources import Gap, open_sources
 
 log = logging.getLogger(__name__)
 
@@ -51,22 +51,32 @@ class SweepReport:
     strategy_bars: int  # bars × items run in this run, the throughput's numerator
 
 
-def read_bars(paths: list[Path], out: Path) -> tuple[Bars, set[Path]]:
+@dataclass(frozen=True)
+class Reading:
+    bars: Bars
+    files: set[Path]
+    dead_letters: int  # rows refused, as a replay of these files counts them
+    gaps: int
+
+
+def read_bars(paths: list[Path], out: Path) -> Reading:
     dead_letters = DeadLetterFile(out / "dead-letters.jsonl", append=False)
+    gaps: list[Gap] = []
     try:
-        source = open_sources(paths, dead_letters)
+        source = open_sources(paths, dead_letters, on_gap=gaps.append)
         bars = Bars.of(list(source))
     finally:
         dead_letters.close()
     if not bars.bars:
         raise ValueError(f"no usable bars in {', '.join(map(str, paths))} (see {out / 'dead-letters.jsonl'})")
-    return bars, source.files
+    return Reading(bars, source.files, dead_letters.count, len(gaps))
 
 
 def run_sweep(run: SweepRun) -> SweepReport:
     run.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    bars, files = read_bars(run.paths, run.out)
+    reading = read_bars(run.paths, run.out)
+    bars = reading.bars
     read_s = time.perf_counter() - started
     last = bars.bars[-1]
     plan = SweepPlan(
@@ -76,7 +86,7 @@ def run_sweep(run: SweepRun) -> SweepReport:
         run.objective,
         run.axes,
     )
-    store = SweepStore(run.out, _basis(run.line, files), fresh=run.fresh)
+    store = SweepStore(run.out, _basis(run.line, reading.files), fresh=run.fresh)
     items = plan.items()
     found: Found = {}
     for item in items:
@@ -101,6 +111,9 @@ def run_sweep(run: SweepRun) -> SweepReport:
             nonlocal strategy_bars
             for outcome in outcomes:
                 item = by_key[outcome.key]
+                if outcome.summary is not None:  # what reading the files met, as a replay of them reports it
+                    outcome.summary["dead_letters"] += reading.dead_letters
+                    outcome.summary["gaps"] = reading.gaps
                 store.keep(outcome)
                 strategy_bars += span_bars[item.span]
                 if outcome.error is not None:

@@ -31,6 +31,19 @@ def bars_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def rough_bars_file(bars_file: Path) -> Path:
+    """The same bars with one missing (a gap) and one that cannot be a bar (high below low, dead-lettered)."""
+    lines = bars_file.read_text().splitlines(keepends=True)
+    fields = lines[201].split(",")
+    fields[2], fields[3] = fields[3], str(float(fields[3]) + 1000)  # high becomes the low, low above it
+    lines[201] = ",".join(fields)
+    del lines[101]
+    path = bars_file.with_name("BTCUSDT_1m_rough.csv")
+    path.write_text("".join(lines))
+    return path
+
+
 def sweep(bars: Path, out: Path, *options: str) -> int:
     return main(["sweep", str(bars), "--strategy", "sma_cross", "--out", str(out), "--no-progress", *options])
 
@@ -49,7 +62,8 @@ def replay(bars: Path, out: Path, params: dict[str, str]) -> None:
     assert main(["replay", str(bars), "--strategy", "sma_cross", *options, "--out", str(out), "--no-chart"]) == 0
 
 
-def test_every_item_is_its_own_replay_byte_for_byte(bars_file: Path, tmp_path: Path) -> None:
+def test_every_item_is_its_own_replay_byte_for_byte(rough_bars_file: Path, tmp_path: Path) -> None:
+    bars_file = rough_bars_file
     assert sweep(bars_file, tmp_path / "sweep", *SMALL_GRID, "--param", "qty=0.5", "--workers", "1") == 0
     rows = results(tmp_path / "sweep")
     assert len(rows) == 8
@@ -70,6 +84,7 @@ def test_every_item_is_its_own_replay_byte_for_byte(bars_file: Path, tmp_path: P
         trades = (tmp_path / "sweep" / "items" / f"{key}.trades.csv").read_bytes()
         assert trades == (tmp_path / f"replay{index}" / "trades.csv").read_bytes()
         assert int(row["trades"]) == expected["trades"] > 0
+        assert (expected["gaps"], expected["dead_letters"]) == (2, 1)  # the missing bar, the refused one
 
 
 def test_parallel_equals_serial_byte_for_byte(bars_file: Path, tmp_path: Path) -> None:
