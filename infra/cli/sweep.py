@@ -92,7 +92,12 @@ def add(commands: Commands) -> None:
 def run(args: argparse.Namespace) -> int:
     from infra.research.sweep import run_sweep
 
-    report = run_sweep(sweep_run(args))
+    try:
+        report = run_sweep(sweep_run(args))
+    except KeyboardInterrupt:
+        print(f"stds sweep: interrupted; the items done are kept in {args.out}: run the same command to continue",
+              file=sys.stderr)  # fmt: skip
+        return 130
     rate = report.strategy_bars / report.seconds if report.seconds > 0 else 0.0
     print(
         f"{report.items - report.done_before - len(report.failed)} items run in {report.seconds:.1f} s "
