@@ -230,3 +230,31 @@ def test_a_folder_of_another_sweep_is_refused(
     assert (
         sweep(bars_file, tmp_path / "s", "--grid", "fast=5,10", "--grid", "slow=30", "--fee-bps", "5", "--fresh") == 0
     )
+
+
+def test_a_sweep_table_drives_a_random_search_and_the_command_line_wins(
+    bars_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "sweep.toml"
+    config.write_text(
+        "[strategies]\n"
+        'fast_slow = { use = "sma_cross", params = { qty = "0.5" } }\n'
+        "[sweep]\n"
+        'grid = { fast = "10:40:10", slow = [20, 30, 60] }\n'
+        "samples = 5\n"
+        "seed = 3\n"
+        'objective = "return"\n'
+    )
+    out = tmp_path / "table"
+    assert main(["sweep", str(bars_file), "--config", str(config), "--out", str(out), "--no-progress"]) == 0
+    said = capsys.readouterr().out
+    # fast 10..40 × slow 20, 30, 60: the strategy refuses the 5 with fast >= slow; 5 of the other 7 are drawn
+    assert "5 parameter sets skipped, the strategy refuses them, e.g. fast=20 slow=20: fast (20) must be" in said
+    assert "top 5 of 5 parameter sets by return %" in said
+    drawn = [(r["fast"], r["slow"]) for r in results(out)]
+    assert len(drawn) == 5 and len(set(drawn)) == 5 and all(int(f) < int(s) for f, s in drawn)
+    assert 'fast_slow = { use = "sma_cross", params = { qty = "0.5", ' in (out / "best.toml").read_text()
+    again = tmp_path / "again"
+    options = ["--config", str(config), "--out", str(again), "--no-progress", "--samples", "2", "--grid", "slow=60"]
+    assert main(["sweep", str(bars_file), *options]) == 0
+    assert [r["slow"] for r in results(again)] == ["60", "60"]
