@@ -29,8 +29,8 @@ def add(commands: Commands) -> None:
         description=(
             "Run one strategy line for every parameter set of a grid: each set is exactly `stds replay` of it "
             "(same trades, same summary). Writes OUT/results.csv (a row per set and window), OUT/best.toml, "
-            "OUT/heatmap.png (the first two varied parameters) and, walking forward, OUT/oos-equity.csv/.png; prints the "
-            "top 10. Running the same command again continues where it stopped."
+            "OUT/heatmap.png (the first two varied parameters) and, walking forward, OUT/oos-equity.csv/.png; "
+            "prints the top 10. Running the same command again continues where it stopped."
         ),
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
