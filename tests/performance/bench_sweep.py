@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 BTCUSDT = REPO.parent / "shared" / "data" / "binance/spot/ccxt_ohlcv/1m/BTCUSDT"
 # 19 fast × 5 slow = 95 sets, every one valid (fast < slow)
 GRID = {"fast": list(range(5, 96, 5)), "slow": list(range(100, 301, 50))}
+GRID_FIRST = {"fast": 5, "slow": 100}
 
 
 def main() -> None:
@@ -52,6 +53,14 @@ def main() -> None:
     run_items(bars.bars[:1], sweep_line, items)
     start_up_ms = (time.perf_counter() - started) / len(items) * 1e3
     print(f"per-item start-up (its strategy, sub-account and report, on one bar): {start_up_ms:.2f} ms")
+    one_bar = Span(span.start_ms, span.start_ms + last.interval_ms)
+    started = time.perf_counter()
+    run_all(bars, sweep_line, [SweepItem(0, GRID_FIRST, one_bar)] * args.workers, workers=args.workers, batch=1,
+            on_done=lambda outcomes: None)  # fmt: skip
+    workers_ms = (time.perf_counter() - started) * 1e3
+    print(
+        f"{args.workers} workers started (forked with the bars) and each ran one item of one bar: {workers_ms:.0f} ms"
+    )
 
     one = _timed(bars, sweep_line, items, workers=1)
     _show("1 worker", one, len(items) * len(bars.bars))
