@@ -20,7 +20,7 @@ from infra.research.plan import SweepPlan
 from infra.research.results import Found, best_toml, chosen_rows, print_tables, rows_of, standings, write_results_csv
 from infra.research.stitched import stitched_equity, write_stitched_csv, write_stitched_png
 from infra.research.store import SweepStore
-from infra.research.windows import Fold
+from infra.research.windows import Fold, WindowError
 from infra.research.workers import Bars, run_all
 from producers.replay.sources import Gap, open_sources
 
@@ -86,6 +86,7 @@ def run_sweep(run: SweepRun) -> SweepReport:
         run.objective,
         run.axes,
     )
+    _refuse_empty_windows(plan, bars)
     store = SweepStore(run.out, _basis(run.line, reading.files), fresh=run.fresh)
     items = plan.items()
     found: Found = {}
@@ -157,6 +158,19 @@ def _write_results(plan: SweepPlan, found: Found, bars: Bars, out: Path) -> None
             written += [out / "oos-equity.csv", out / "oos-equity.png"]
             print(f"\nstitched out of sample: {first:,.2f} → {end:,.2f} ({change:+.3f}%)")
     print("\nwritten: " + ", ".join(str(path) for path in written))
+
+
+def _refuse_empty_windows(plan: SweepPlan, bars: Bars) -> None:
+    from infra.report.trades import iso_utc
+
+    for fold in plan.folds:
+        for side, span in (("train", fold.train), ("test", fold.test)):
+            if span is not None and not bars.count_within(span):
+                first, last = iso_utc(bars.times_ms[0])[:16], iso_utc(bars.times_ms[-1])[:16]
+                raise WindowError(
+                    f"fold {fold.number}: the {side} range {iso_utc(span.start_ms)[:16]} → {iso_utc(span.end_ms)[:16]} "
+                    f"holds no bars (they run from {first} to {last}): give ranges within them"
+                )
 
 
 def _basis(line: SweepLine, files: set[Path]) -> dict[str, Any]:

@@ -258,3 +258,15 @@ def test_a_sweep_table_drives_a_random_search_and_the_command_line_wins(
     options = ["--config", str(config), "--out", str(again), "--no-progress", "--samples", "2", "--grid", "slow=60"]
     assert main(["sweep", str(bars_file), *options]) == 0
     assert [r["slow"] for r in results(again)] == ["60", "60"]
+
+
+def test_a_window_without_bars_is_refused_before_anything_runs(
+    bars_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ranges = ["--train", "2025-03-01T03:00..2025-03-02", "--test", "2025-04-02..2025-04-03"]
+    assert sweep(bars_file, tmp_path / "s", "--grid", "fast=5,10", "--grid", "slow=30", *ranges) == 2
+    assert capsys.readouterr().err == (
+        "stds: error: fold 1: the test range 2025-04-02T00:00 → 2025-04-03T00:00 holds no bars "
+        "(they run from 2025-03-01T03:00 to 2025-03-03T04:59): give ranges within them\n"
+    )
+    assert not (tmp_path / "s" / "items").exists()
