@@ -15,13 +15,16 @@ from infra.research.results import Row
 from infra.research.workers import Bars
 
 
+STITCHED_PLACES = Decimal("0.00000001")  # a chained (scaled) equity is a research figure, not a balance
+
+
 @dataclass(frozen=True)
 class StitchedPoint:
     time_ms: int
     fold: int
     params: str
     equity: Decimal  # the fold's own run, from its starting cash
-    stitched: Decimal
+    stitched: Decimal  # to STITCHED_PLACES
 
 
 def stitched_equity(bars: Bars, line: SweepLine, chosen: list[Row]) -> list[StitchedPoint]:
@@ -41,7 +44,7 @@ def stitched_equity(bars: Bars, line: SweepLine, chosen: list[Row]) -> list[Stit
         scale = carry / starting
         label = describe(row.params)
         points += [
-            StitchedPoint(time_ms, row.fold.number, label, value, value * scale)
+            StitchedPoint(time_ms, row.fold.number, label, value, (value * scale).quantize(STITCHED_PLACES))
             for time_ms, value in zip(times_ms, equity, strict=True)
         ]
         carry = points[-1].stitched if points else carry
@@ -65,10 +68,12 @@ def write_stitched_png(points: list[StitchedPoint], path: Path, title: str) -> N
     times = [datetime.fromtimestamp(p.time_ms / 1000, tz=UTC) for p in points]
     figure, panel_ = plt.subplots(figsize=(10, 4), constrained_layout=True)
     panel: Any = panel_  # matplotlib's stubs take no datetimes, which it plots
-    panel.plot(times, [float(p.stitched) for p in points], linewidth=0.9, color="tab:blue")
-    for index in range(1, len(points)):
-        if points[index].fold != points[index - 1].fold:
-            panel.axvline(times[index], color="grey", linewidth=0.6, linestyle=":")
+    starts = [0] + [index for index in range(1, len(points)) if points[index].fold != points[index - 1].fold]
+    for start, stop in zip(starts, [*starts[1:], len(points)], strict=True):  # each test window its own line
+        values = [float(p.stitched) for p in points[start:stop]]
+        panel.plot(times[start:stop], values, linewidth=0.9, color="tab:blue")
+        if start:
+            panel.axvline(times[start], color="grey", linewidth=0.6, linestyle=":")
     panel.set_title(title, fontsize=10)
     panel.set_ylabel("equity (quote)")
     panel.grid(alpha=0.3)
