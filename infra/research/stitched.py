@@ -14,7 +14,6 @@ from infra.research.items import SweepItem, SweepLine, run_items
 from infra.research.results import Row
 from infra.research.workers import Bars
 
-
 STITCHED_PLACES = Decimal("0.00000001")  # a chained (scaled) equity is a research figure, not a balance
 
 
