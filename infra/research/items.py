@@ -17,17 +17,16 @@ from typing import Any, TypeVar
 
 import orjson
 
+from consumers.ledger.portfolio import build_portfolio
 from events.dead_letters import DeadLetterList
-from events.models import BarClosed, OrderFilled, OrderRejected
+from events.models import BarClosed, OrderFilled, OrderRejected, new_order_id
 from infra.config import StdsConfig, StrategyConfig
 from infra.local.collector import RunCollector
 from infra.local.runtime import LocalRuntime
 from infra.local.stores import memory_stores
-from infra.report.equity import equity_curve
 from infra.report.record import RunRecord
 from infra.report.summary import summarize
 from infra.research.grid import ParamSet
-from infra.research.round_trips import round_trip_figures
 from infra.research.windows import Span
 from infra.strategy_loader import load_strategies, retention_for
 
@@ -131,16 +130,19 @@ def _item_record(record: RunRecord, name: str, shown_as: str, dead_letters: Dead
         elapsed_s=0.0,
         dead_letters=sum(1 for letter in dead_letters if letter.origin.startswith(origin)),
         gaps=0,
+        timeframe=record.timeframe,
     )
 
 
 def _renamed(event: Settlement, strategy: str) -> Settlement:
-    return event.model_copy(update={"strategy": strategy})
+    """As the strategy line would have settled it: its name, and the order id a replay of it gives the order."""
+    order_id = new_order_id(strategy, event.exchange, event.symbol, event.bar_open_time_ms)
+    return event.model_copy(update={"strategy": strategy, "order_id": order_id})
 
 
 def _outcome(item: SweepItem, record: RunRecord, keep_equity: bool) -> ItemOutcome:
-    curve = equity_curve(record)
-    summary = {key: value for key, value in summarize(record, curve).items() if key not in TIMING}
-    summary.update(round_trip_figures(record.fills))
-    equity = (curve.times_ms, curve.equity) if keep_equity else None
+    # as write_report makes a replay's summary.json: the same ledger, its round trips and trade statistics
+    portfolio = build_portfolio(record.starting_cash_by_account(), record.closes, record.fills)
+    summary = {key: value for key, value in summarize(record, portfolio).items() if key not in TIMING}
+    equity = (portfolio.curve.times_ms, portfolio.curve.equity) if keep_equity else None
     return ItemOutcome(item.key, summary, record.fills, equity=equity)

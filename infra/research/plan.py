@@ -17,6 +17,7 @@ from infra.research.windows import Fold
 from infra.strategy_loader import strategy_class
 
 METRICS = ("trades", "round_trips", "pnl", "return_pct", "max_drawdown_pct", "sharpe", "fees", "win_rate_pct")
+TRIP_METRICS = ("round_trips", "wins", "win_rate_pct")  # from the trade statistics, as the report has them
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,14 @@ def usable_sets(line: SweepLine, sets: Sequence[ParamSet]) -> tuple[list[ParamSe
     return kept, refused
 
 
+def metric(summary: Mapping[str, Any], name: str) -> Any:
+    """A figure of an item's summary.json: round trips and win rate from its trade statistics (the ledger's), the
+    rest from its headline figures."""
+    if name in TRIP_METRICS:
+        return summary["trade_statistics"]["total"][name]
+    return summary[name]
+
+
 def score(summary: Mapping[str, Any], objective: str) -> float:
     """Higher is better, whichever objective (a drawdown is negated); -inf when there is nothing to judge."""
     if objective == "sharpe":
@@ -62,8 +71,9 @@ def score(summary: Mapping[str, Any], objective: str) -> float:
         return float(Decimal(summary["pnl"]))
     if objective == "drawdown":
         return -float(summary["max_drawdown_pct"])
-    win_rate = summary.get("win_rate_pct")
-    return -math.inf if win_rate is None else float(win_rate)
+    if not metric(summary, "round_trips"):
+        return -math.inf  # no round trip: no win rate to judge
+    return float(metric(summary, "win_rate_pct"))
 
 
 def objective_label(objective: str) -> str:

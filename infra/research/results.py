@@ -13,7 +13,7 @@ from typing import Any
 from infra.report.trades import iso_utc
 from infra.research.grid import ParamSet, describe
 from infra.research.items import SweepItem
-from infra.research.plan import METRICS, SweepPlan, objective_label, score, shown_score
+from infra.research.plan import METRICS, SweepPlan, metric, objective_label, score, shown_score
 from infra.research.windows import Fold, Span
 
 Found = dict[str, dict[str, Any] | str]  # item key → its summary, or the error it failed with
@@ -112,7 +112,7 @@ def write_results_csv(plan: SweepPlan, rows: list[Row], path: Path) -> None:
             errors = []
             for _, out_of_sample in sides:
                 summary = row.out_of_sample if out_of_sample else row.in_sample
-                line += [summary.get(metric, "") for metric in METRICS] if isinstance(summary, dict) else [""] * 8
+                line += [metric(summary, name) for name in METRICS] if isinstance(summary, dict) else [""] * 8
                 if isinstance(summary, str):
                     errors.append(summary)
             writer.writerow([*line, "; ".join(errors)])
@@ -190,8 +190,8 @@ def _totals(set_rows: list[Row], out_of_sample: bool) -> str:
     summaries = [r.out_of_sample if out_of_sample else r.in_sample for r in set_rows]
     usable = [s for s in summaries if isinstance(s, dict)]
     trades = sum(s["trades"] for s in usable)
-    trips = sum(s["round_trips"] for s in usable)
-    wins = sum(s["round_trips_won"] for s in usable)
+    trips = sum(metric(s, "round_trips") for s in usable)
+    wins = sum(metric(s, "wins") for s in usable)
     win = f"{wins / trips * 100:.1f}" if trips else "-"
     growth = math.prod(1 + s["return_pct"] / 100 for s in usable)  # test windows compounded, as the stitched curve
     worst = max((s["max_drawdown_pct"] for s in usable), default=0.0)

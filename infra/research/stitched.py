@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from infra.report.trades import iso_utc_each
+from infra.report.trades import iso_utc
 from infra.research.grid import describe
 from infra.research.items import SweepItem, SweepLine, run_items
 from infra.research.results import Row
@@ -51,7 +51,7 @@ def stitched_equity(bars: Bars, line: SweepLine, chosen: list[Row]) -> list[Stit
 
 
 def write_stitched_csv(points: list[StitchedPoint], path: Path) -> None:
-    stamps = iso_utc_each([point.time_ms for point in points])
+    stamps = [iso_utc(point.time_ms) for point in points]
     lines = [f"{stamp},{p.fold},{p.params},{p.equity},{p.stitched}" for stamp, p in zip(stamps, points, strict=True)]
     path.write_text("\n".join(["time,fold,chosen,equity,stitched_equity", *lines, ""]))
 
