@@ -83,7 +83,7 @@ class MonthFile:
         before = len(self.rows)
         for bar in bars:
             if span[0] <= bar.open_time_ms < span[1]:
-                self.rows[bar.open_time_ms] = _row(bar)
+                self.rows[bar.open_time_ms] = bar_row(bar)
         self.covered = merged([*self.covered, span])
         self.changed = True
         return len(self.rows) - before
@@ -116,7 +116,7 @@ def _covered(metadata: dict[bytes, bytes]) -> list[Span]:
     return merged((int(start), int(end)) for start, end in json.loads(metadata.get(parquet_bars.COVERED, b"[]")))
 
 
-def _row(bar: BarClosed) -> Row:
+def bar_row(bar: BarClosed) -> Row:
     quote = None if bar.quote_volume is None else str(bar.quote_volume)
     return (
         bar.open_time_ms,
