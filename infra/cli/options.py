@@ -147,7 +147,7 @@ def add_streamer_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--heartbeat", type=seconds, default=60.0, help="seconds between health log lines")
 
 
-def add_region_option(command: argparse.ArgumentParser) -> None:
+def add_region_option(command: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     command.add_argument(
         "--region",
         default=DEFAULT_REGION,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from infra.cli.options import add_paper_options, epoch_ms
+from infra.cli.options import add_paper_options, add_region_option, epoch_ms
 
 if TYPE_CHECKING:
     from infra.cli.options import Commands
@@ -19,6 +20,7 @@ examples:
   stds sweep DATA --strategy sma_cross --grid fast=5:50:5 --grid slow=30:300:10 --samples 40 --seed 1 --out out/rs
   stds sweep DATA --strategy sma_cross --grid fast=5:30:5 --grid slow=60,120 --walk-forward train=7d,test=2d --out o
   stds sweep DATA --config sweep.toml --out out/sweep          # a [strategies] line and a [sweep] table
+  stds sweep DATA --strategy sma_cross --grid fast=5:95:5 --grid slow=100:300:50 --out o --aws --max-cost 1
 """
 
 
@@ -86,6 +88,16 @@ def add(commands: Commands) -> None:
     sweep.add_argument("--fresh", action="store_true", help="discard the items OUT already holds")
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_paper_options(sweep)
+    aws = sweep.add_argument_group("on AWS", "the items on Lambda under Step Functions (deploy: stds deploy --sweeps)")
+    aws.add_argument("--aws", action="store_true", help="run the items on the research stack, not on this machine")
+    aws.add_argument("--prefix", default="stds-", help="the research stack's prefix (stds deploy --sweeps --prefix)")
+    add_region_option(aws)
+    aws.add_argument(
+        "--max-cost",
+        type=Decimal,
+        default=Decimal(5),
+        help="refuse to start when the estimate (stds cost --sweep) is above this many USD (default 5)",
+    )
     sweep.set_defaults(run=run)
 
 
@@ -115,6 +127,7 @@ def sweep_run(args: argparse.Namespace) -> SweepRun:
     from infra.config import ConfigError
     from infra.research.grid import expand, grid_values, parse_grid_option, sample
     from infra.research.items import SweepLine
+    from infra.research.on_aws import AwsTarget
     from infra.research.plan import usable_sets
     from infra.research.sweep import SweepRun
     from infra.research.sweep_table import SweepTable, load_sweep_file
@@ -161,6 +174,7 @@ def sweep_run(args: argparse.Namespace) -> SweepRun:
         batch=max(1, args.batch),
         fresh=args.fresh,
         progress=not args.no_progress and sys.stderr.isatty(),
+        aws=AwsTarget(args.prefix, args.region, args.max_cost) if args.aws else None,
     )
 
 

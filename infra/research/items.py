@@ -59,6 +59,7 @@ class ItemOutcome:
     fills: list[OrderFilled]  # trades.csv's rows
     error: str | None = None
     equity: tuple[list[int], list[Any]] | None = None  # (bar times, equity), when asked for
+    trades_csv: bytes | None = None  # trades.csv as a sweep Lambda wrote it (then `fills` is empty)
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,8 @@ from infra.research.grid import ParamSet, ParamValue
 from infra.research.items import ItemOutcome, SweepItem, SweepLine, run_items
 from infra.research.windows import Span
 from infra.research.workers import Bars
-from producers.download.store import bar_row
 from producers.replay import parquet_bars
+from producers.replay.parquet_bars import bar_row
 from producers.replay.sources import open_sources
 
 DEFINITION, MANIFEST, BARS, ITEMS = "definition.json", "manifest.json", "bars", "items"

@@ -53,7 +53,10 @@ class SweepStore:
             return
         trades = self.trades_path(outcome.key)
         partial = trades.with_suffix(".csv.partial")
-        write_trades_csv(outcome.fills, partial)
+        if outcome.trades_csv is not None:
+            partial.write_bytes(outcome.trades_csv)
+        else:
+            write_trades_csv(outcome.fills, partial)
         os.replace(partial, trades)
         _write_atomically(self.items / f"{outcome.key}.json", orjson.dumps(outcome.summary))
 

@@ -16,6 +16,7 @@ from events.dead_letters import DeadLetterFile
 from infra.research.grid import ParamSet, describe
 from infra.research.heatmap import heatmap_axes, write_heatmap
 from infra.research.items import ItemOutcome, SweepItem, SweepLine
+from infra.research.on_aws import AwsTarget, run_on_aws
 from infra.research.plan import SweepPlan
 from infra.research.results import Found, best_toml, chosen_rows, print_tables, rows_of, standings, write_results_csv
 from infra.research.stitched import stitched_equity, write_stitched_csv, write_stitched_png
@@ -40,6 +41,7 @@ class SweepRun:
     batch: int
     fresh: bool = False
     progress: bool = True
+    aws: AwsTarget | None = None  # run the pending items on the research stack instead of local workers
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,10 @@ def run_sweep(run: SweepRun) -> SweepReport:
                     found[outcome.key] = outcome.summary
             advance(len(outcomes), strategy_bars / max(time.perf_counter() - started, 1e-9))
 
-        run_all(bars, run.line, pending, workers=run.workers, batch=run.batch, on_done=on_done)
+        if run.aws is None:
+            run_all(bars, run.line, pending, workers=run.workers, batch=run.batch, on_done=on_done)
+        else:
+            run_on_aws(run.aws, bars, run.line, pending, on_done=on_done)
     seconds = time.perf_counter() - started
     _write_results(plan, found, bars, run.out)
     for item, error in sorted(failed, key=lambda pair: pair[0].set_index):

@@ -269,3 +269,13 @@ def test_a_window_without_bars_is_refused_before_anything_runs(
         "(they run from 2025-03-01T03:00 to 2025-03-03T04:59): give ranges within them\n"
     )
     assert not (tmp_path / "s" / "items").exists()
+
+
+def test_aws_prints_the_estimate_and_refuses_above_max_cost_before_touching_aws(
+    bars_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = sweep(bars_file, tmp_path / "aws", *SMALL_GRID, "--aws", "--max-cost", "0.0001")
+    captured = capsys.readouterr()
+    assert status == 2
+    assert "stds sweep --aws: 8 items × 3,000 bars" in captured.out and "Lambda compute" in captured.out
+    assert "above --max-cost $0.0001" in captured.err
