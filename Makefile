@@ -105,6 +105,7 @@ bench: $(STAMP) $(DDB_LOCAL_STAMP)
 	$(BIN)/python -m tests.performance.bench_replay
 	$(BIN)/python -m tests.performance.bench_download
 	$(BIN)/python -m tests.performance.bench_sweep
+	$(BIN)/python -m tests.performance.bench_sweep_lambda
 	$(BIN)/python -m tests.performance.bench_aws
 
 # All 94 recorded spot pairs for a whole day through the AWS path (moto's EventBridge and S3, DynamoDB Local) with
