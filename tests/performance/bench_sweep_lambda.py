@@ -62,7 +62,7 @@ def main() -> None:
         f"{len(items)} items × {len(bars):,} bars: {run_s:.2f} CPU s, {per_item:.3f} s an item, "
         f"{len(items) * len(bars) / run_s:,.0f} strategy-bars per CPU second"
     )
-    estimate = sweep_estimate(1000, YEAR_OF_1M_BARS, sweep_prices())
+    estimate = sweep_estimate(1000, YEAR_OF_1M_BARS, sweep_prices("us-east-1"))
     print(
         f"stds cost --sweep 1000x{YEAR_OF_1M_BARS}: {estimate.children} children of {estimate.items_per_child} items, "
         f"wall ~{estimate.wall_s:.0f} s, ${estimate.usd.quantize(Decimal('0.001'))}"

@@ -155,7 +155,7 @@ def test_the_sns_variant_bills_publishes_instead_of_events_and_has_no_archive() 
 def test_a_sweep_is_priced_from_the_measured_cpu_time_of_an_item() -> None:
     from infra.cost.sweep import ITEM_START_S, STRATEGY_BARS_PER_CPU_S, sweep_estimate, sweep_prices
 
-    prices = sweep_prices()
+    prices = sweep_prices("us-east-1")
     estimate = sweep_estimate(1000, 525_600, prices)  # 1,000 sets × a year of 1m bars
     assert estimate.item_s == Decimal(525_600) / STRATEGY_BARS_PER_CPU_S + ITEM_START_S
     # a child runs about a minute: as many whole items as fit in 60 s, every item in some child
