@@ -61,6 +61,7 @@ def run_on_aws(
     mean_bars = math.ceil(sum(bars.count_within(item.span) for item in items) / len(items))
     per_child = check_cost(len(items), mean_bars, target.max_cost, target.region)
     from infra.aws.sweep_execution import children_failures, find_sweep_service, wait_for_end
+    from infra.aws.sweep_machine import FAILURE_KEY
 
     make = clients or _boto3_clients(target.region)
     s3, sfn = make("s3"), make("stepfunctions")
@@ -81,7 +82,9 @@ def run_on_aws(
     print(f"started {started['executionArn']} (s3://{place.bucket}/{place.prefix})", flush=True)
     execution = wait_for_end(sfn, started["executionArn"], every_s=5.0)
     if execution["status"] != "SUCCEEDED":
-        print(f"stds sweep --aws: the execution {execution['status']}: {execution.get('cause', '')}", file=sys.stderr)
+        where = f"s3://{place.bucket}/{place.key(FAILURE_KEY)}"
+        print(f"stds sweep --aws: the execution {execution['status']} ({execution.get('cause', '')}; see {where})",
+              file=sys.stderr)  # fmt: skip
     failures = children_failures(s3, execution) if execution["status"] == "SUCCEEDED" else {}
     outcomes = [_fetched(s3, place, item, failures) for item in items]
     on_done(outcomes)

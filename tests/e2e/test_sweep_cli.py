@@ -22,13 +22,18 @@ MARCH = SHARED_DATA / "binance/spot/ccxt_ohlcv/1m/BTCUSDT/BTCUSDT_1m_marzo_2025.
 SMALL_GRID = ["--grid", "fast=5,10", "--grid", "slow=20,30", "--grid", "mode=long_flat,long_short"]
 
 
+def march_head(folder: Path, bars: int) -> Path:
+    """The first `bars` bars of March 2025, as a ccxt OHLCV file in `folder`."""
+    path = folder / "BTCUSDT_1m_head.csv"
+    with MARCH.open() as source:
+        path.write_text("".join(line for _, line in zip(range(bars + 1), source, strict=False)))
+    return path
+
+
 @pytest.fixture(scope="module")
 def bars_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The first 3,000 bars of March 2025 (two days and two hours), as a ccxt OHLCV file."""
-    path = tmp_path_factory.mktemp("bars") / "BTCUSDT_1m_head.csv"
-    with MARCH.open() as source:
-        path.write_text("".join(line for _, line in zip(range(3001), source, strict=False)))
-    return path
+    """Two days and two hours."""
+    return march_head(tmp_path_factory.mktemp("bars"), 3000)
 
 
 @pytest.fixture(scope="module")

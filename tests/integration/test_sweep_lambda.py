@@ -24,18 +24,13 @@ from infra.research.sweep import run_sweep
 from infra.research.windows import Span
 from infra.research.workers import Bars
 from producers.replay.sources import open_sources
-from tests.conftest import SHARED_DATA
+from tests.e2e.test_sweep_cli import march_head
 from tests.emulators.aws import client
-
-MARCH = SHARED_DATA / "binance/spot/ccxt_ohlcv/1m/BTCUSDT/BTCUSDT_1m_marzo_2025.csv"
 
 
 @pytest.fixture(scope="module")
 def bars_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("bars") / "BTCUSDT_1m_head.csv"
-    with MARCH.open() as source:
-        path.write_text("".join(line for _, line in zip(range(1501), source, strict=False)))
-    return path
+    return march_head(tmp_path_factory.mktemp("bars"), 1500)
 
 
 @pytest.fixture
