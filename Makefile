@@ -13,7 +13,7 @@ OUT ?= out
 DDB_LOCAL := .cache/dynamodb-local
 DDB_LOCAL_STAMP := $(DDB_LOCAL)/.installed
 
-.PHONY: demo demo-fees demo-live demo-live-orders dashboard-demo test lint typecheck bench bench-peers schema clean emulators synth browser bench-dashboard e2e-day
+.PHONY: demo demo-fees demo-sweep demo-live demo-live-orders dashboard-demo test lint typecheck bench bench-peers schema clean emulators synth browser bench-dashboard e2e-day
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required (python3.11 --version)"; exit 1; }
@@ -33,6 +33,13 @@ demo: $(STAMP)
 demo-fees: $(STAMP)
 	$(BIN)/stds replay $(SHARED)/binance/spot/ccxt_ohlcv/1m/BTCUSDT/BTCUSDT_1m_marzo_2025.csv \
 		--strategy sma_cross --param fast=10 --param slow=30 --param qty=0.5 --out $(OUT)/demo-fees --fresh
+
+# A walk-forward sweep of sma_cross on the shared March 2025 BTC/USDT bars: chosen on 7 days, tested on the 2 after.
+demo-sweep: $(STAMP)
+	$(BIN)/stds sweep $(SHARED)/binance/spot/ccxt_ohlcv/1m/BTCUSDT/BTCUSDT_1m_marzo_2025.csv --strategy sma_cross \
+		--grid fast=10:40:10 --grid slow=60,120,240 --param qty=0.5 --walk-forward train=7d,test=2d,step=4d \
+		--out $(OUT)/demo-sweep --fresh
+	@echo "heatmap: $(OUT)/demo-sweep/heatmap.png   stitched out-of-sample equity: $(OUT)/demo-sweep/oos-equity.png"
 
 # Live pipeline against a local Binance replaying a recorded day at 3600x (a market day in ~25 s), fills printed as they happen.
 demo-live: $(STAMP)
@@ -97,6 +104,8 @@ synth: $(STAMP)
 bench: $(STAMP) $(DDB_LOCAL_STAMP)
 	$(BIN)/python -m tests.performance.bench_replay
 	$(BIN)/python -m tests.performance.bench_download
+	$(BIN)/python -m tests.performance.bench_sweep
+	$(BIN)/python -m tests.performance.bench_sweep_lambda
 	$(BIN)/python -m tests.performance.bench_aws
 
 # All 94 recorded spot pairs for a whole day through the AWS path (moto's EventBridge and S3, DynamoDB Local) with

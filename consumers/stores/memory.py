@@ -23,11 +23,16 @@ class MemoryBarStore:
         self.retention_bars = retention_bars
         self._series: dict[StreamKey, BarSeries] = {}
         self._newest: BarClosed | None = None  # the bar last offered: every strategy of a local run offers it
+        # windows made since that bar: strategies with the same lookback (a sweep's parameter sets) decide on the
+        # same window, a read-only view, so it is made once; any bar offered after it empties this
+        self._windows: dict[tuple[StreamKey, int, int], Window] = {}
 
     def add(self, bar: BarClosed) -> bool:
         if bar is self._newest:
             return False  # kept or refused a moment ago: the same answer as the series would give again
         self._newest = bar
+        if self._windows:
+            self._windows.clear()
         key = StreamKey.of(bar)
         series = self._series.get(key)
         if series is None:
@@ -35,11 +40,17 @@ class MemoryBarStore:
         return series.add(bar)
 
     def window(self, stream: StreamKey, end_open_time_ms: int, length: int) -> Window | None:
+        made = self._windows.get((stream, end_open_time_ms, length))
+        if made is not None:
+            return made
         series = self._series.get(stream)
         if series is None or not series.times or end_open_time_ms > series.times[-1]:
             return None  # the usual probe after a decision: the next bar has not arrived yet
         start = series.span_ending(end_open_time_ms, length)
-        return None if start is None else Window.over(series, start, start + length)
+        if start is None:
+            return None
+        window = self._windows[(stream, end_open_time_ms, length)] = Window.over(series, start, start + length)
+        return window
 
     def first_complete_window(self, stream: StreamKey, first_end_ms: int, last_end_ms: int, length: int) -> int | None:
         series = self._series.get(stream)

@@ -118,6 +118,7 @@ class BarSeries:
         "_close_sums",
         "_highest",
         "_lowest",
+        "_means",
         "bars",
         "closes",
         "highs",
@@ -142,6 +143,10 @@ class BarSeries:
         self._close_sums: RunningSums | None = None
         self._highest: RangeExtremes | None = None
         self._lowest: RangeExtremes | None = None
+        # mean closes asked since the last bar came: the strategies of one run (a sweep's many parameter sets)
+        # ask the same sma(n) of the same bar. Keyed by positions counted from the first bar ever and by the
+        # reorder count, an entry stays true; a new bar empties it only so that it holds one bar's worth
+        self._means: dict[tuple[int, int, int], Decimal] = {}
 
     @classmethod
     def of(cls, bars: Sequence[BarClosed]) -> BarSeries:
@@ -156,6 +161,8 @@ class BarSeries:
         """Keep the bar; False for a duplicate, or a bar older than anything a window can still reach."""
         times = self.times
         open_time = bar.open_time_ms
+        if self._means:
+            self._means.clear()
         if not times or open_time > times[-1]:
             times.append(open_time)
             self.bars.append(bar)
@@ -247,6 +254,14 @@ class BarSeries:
             self.highs.extend([float(bar.high) for bar in added])
             self.lows.extend([float(bar.low) for bar in added])
         return closes, self.highs, self.lows
+
+    def mean_close(self, start: int, stop: int) -> Decimal:
+        """close_sum(start, stop) / (stop - start), computed once for every strategy asking it of this bar."""
+        span = (self.trimmed + start, self.trimmed + stop, self.reordered)  # what these positions hold, ever
+        mean = self._means.get(span)
+        if mean is None:
+            mean = self._means[span] = self.close_sum(start, stop) / (stop - start)
+        return mean
 
     def close_sum(self, start: int, stop: int) -> Decimal:
         sums = self._close_sums

@@ -116,7 +116,7 @@ class Window:
     def sma(self, n: int) -> Decimal:
         """Mean close of the last `n` bars: their exact sum divided by n in the current Decimal context."""
         start, stop = self._last(n, 0)
-        return self._series.close_sum(start, stop) / n
+        return self._series.mean_close(start, stop)
 
     def highest(self, n: int, ago: int = 0) -> Decimal:
         """Highest high of `n` bars ending `ago` bars before the last (ago=1: the bars before it)."""

@@ -17,6 +17,7 @@ from infra.cdk.names import DEFAULT_PREFIX, InvalidName, stack_name
 from infra.cdk.packaging import REPO_ROOT, build_asset, folder_size
 from infra.cdk.settings import StackSettings
 from infra.cdk.stack import StdsStack
+from infra.cdk.sweeps import SweepStack, sweeps_stack_name
 from infra.config import load_config
 
 
@@ -46,10 +47,30 @@ def build_stack(
     )
 
 
+def build_sweep_stack(app: cdk.App, prefix: str, build: Path, *, with_dependencies: bool) -> SweepStack:
+    """`stds deploy --sweeps`: the research stack alone (it needs no strategies file)."""
+    from infra.config import StdsConfig, StrategyConfig
+
+    config = StdsConfig(strategies={"sweep": StrategyConfig(use="sma_cross")})  # the bundle's strategies.toml
+    example = REPO_ROOT / "strategies.example.toml"
+    cdk.Aspects.of(app).add(AwsSolutionsChecks())
+    return SweepStack(
+        app,
+        sweeps_stack_name(prefix),
+        prefix=prefix,
+        code=build_asset("sweep", config, example, build, with_dependencies=with_dependencies),
+        description="STDS research: stds sweep --aws on Step Functions and Lambda",
+    )
+
+
 def main() -> None:
     app = cdk.App(outdir=os.environ.get("CDK_OUTDIR", str(REPO_ROOT / "cdk.out")))  # the cdk CLI sets CDK_OUTDIR
     bundle = app.node.try_get_context("stds:bundle") != "false"
     prefix = app.node.try_get_context("stds:prefix") or DEFAULT_PREFIX
+    if app.node.try_get_context("stds:sweeps") == "true":
+        build_sweep_stack(app, prefix, REPO_ROOT / "build", with_dependencies=bundle)
+        app.synth()
+        return
     symbols = tuple(s for s in (app.node.try_get_context("stds:symbols") or "").split(",") if s)
     bus = app.node.try_get_context("stds:bus") or os.environ.get("STDS_BUS", "eventbridge")
     archive_days = int(app.node.try_get_context("stds:archiveDays") or 365)

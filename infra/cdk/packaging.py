@@ -29,6 +29,15 @@ BUNDLED = (
     "infra/aws/stores.py",
     "infra/aws/handlers",
 )
+# the sweep function runs `stds sweep`'s items as a replay does: the local runtime, the report, the replay readers
+SWEEP_BUNDLED = (
+    "infra/local",
+    "infra/report",
+    "infra/research",
+    "producers/__init__.py",
+    "producers/symbols.py",
+    "producers/replay",
+)
 SKIPPED = shutil.ignore_patterns("__pycache__", "*.pyc")
 LAMBDA_PYTHON = "3.13"  # not 3.14 yet: part of ccxt's dependency tree has no cp314 ARM64 wheels
 # Which of pyproject.toml's dependencies each function installs, with the extras it wants; versions come from
@@ -36,6 +45,7 @@ LAMBDA_PYTHON = "3.13"  # not 3.14 yet: part of ccxt's dependency tree has no cp
 DEPENDENCIES = {
     "strategy": ("pydantic", "orjson", "aws-lambda-powertools"),
     "execution": ("pydantic", "orjson", "aws-lambda-powertools[tracer]", "ccxt"),
+    "sweep": ("pydantic", "orjson", "pyarrow"),
 }
 REQUIREMENT = re.compile(r"(?P<name>[A-Za-z0-9._-]+)\s*(?:\[[^\]]*\])?\s*(?P<versions>.*)")
 
@@ -63,7 +73,7 @@ def build_asset(kind: str, config: StdsConfig, config_path: Path, out: Path, *, 
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    for entry in BUNDLED:
+    for entry in BUNDLED + (SWEEP_BUNDLED if kind == "sweep" else ()):
         source, target = REPO_ROOT / entry, folder / entry
         target.parent.mkdir(parents=True, exist_ok=True)
         if source.is_dir():

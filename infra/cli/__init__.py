@@ -27,6 +27,7 @@ from infra.cli import (
     strategies,
     strategy,
     stream,
+    sweep,
 )
 from infra.cli.aws_errors import aws_setup_problem
 
@@ -45,6 +46,7 @@ class Command(Protocol):
 # in the order `stds --help` lists them
 COMMANDS: tuple[Command, ...] = (
     replay,
+    sweep,
     download,
     run,
     stream,

@@ -25,8 +25,8 @@ def add(commands: Commands) -> None:
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    cost.add_argument("--symbols", type=int, required=True, help="symbols streamed (1m bars)")
-    cost.add_argument("--strategies", type=int, required=True, help="strategy functions")
+    cost.add_argument("--symbols", type=int, help="symbols streamed (1m bars)")
+    cost.add_argument("--strategies", type=int, help="strategy functions")
     cost.add_argument("--trades-per-day", type=Decimal, default=Decimal(10), help="per strategy and symbol")
     cost.add_argument("--timeframe", default="1m", help="the strategies' bars: a 1h strategy is invoked once an hour")
     cost.add_argument("--bus", choices=("eventbridge", "sns"), default="eventbridge", help="the stack's stds:bus")
@@ -36,13 +36,32 @@ def add(commands: Commands) -> None:
         help="price the streamer on Spot alone (stds deploy --streamer-spot); either way both prices are shown",
     )
     add_region_option(cost)
+    cost.add_argument(
+        "--sweep",
+        type=sweep_size,
+        metavar="ITEMSxBARS",
+        help="instead: one `stds sweep --aws` of ITEMS parameter sets × windows over BARS bars each, e.g. 1000x525600",
+    )
     cost.set_defaults(run=run)
+
+
+def sweep_size(text: str) -> tuple[int, int]:
+    items, _, bars = text.lower().replace("×", "x").partition("x")
+    if not (items.strip().isdigit() and bars.strip().isdigit()) or int(items) < 1 or int(bars) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give ITEMSxBARS, two whole numbers, e.g. 1000x525600")
+    return int(items), int(bars)
 
 
 def run(args: argparse.Namespace) -> int:
     from events.timeframes import BAR_TIMEFRAMES
     from infra.cost.model import Sizes, ec2_bill, load_prices, serverless_bill
 
+    if args.sweep is not None:
+        print_sweep_estimate(*args.sweep, region=args.region)
+        return 0
+    if args.symbols is None or args.strategies is None:
+        print("stds cost: give --symbols and --strategies (the stack), or --sweep ITEMSxBARS", file=sys.stderr)
+        return 2
     if args.symbols < 1 or args.strategies < 1:
         print("stds cost: --symbols and --strategies must be at least 1", file=sys.stderr)
         return 2
@@ -67,9 +86,26 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_bill(lines: list[Line]) -> None:
-    from infra.cost.model import cents, total
+def print_sweep_estimate(items: int, bars: int, *, region: str) -> Decimal:
+    """The sweep's bill and wall time, printed (also before `stds sweep --aws` starts); returns the total."""
+    from infra.cost.sweep import sweep_estimate, sweep_prices
+
+    prices = sweep_prices(region)
+    estimate = sweep_estimate(items, bars, prices)
+    print(
+        f"stds sweep --aws: {items:,} items × {bars:,} bars, {prices.region} prices of {prices.as_of} (USD): "
+        f"{estimate.item_s:.2f} CPU s an item, {estimate.children:,} Lambda children of {estimate.items_per_child:,} "
+        f"items, ~{estimate.wall_s:.0f} s of wall time"
+    )
+    _print_bill(estimate.lines, places=Decimal("0.001"))
+    return estimate.usd
+
+
+def _print_bill(lines: list[Line], places: Decimal = Decimal("0.01")) -> None:
+    from decimal import ROUND_HALF_UP
+
+    from infra.cost.model import total
 
     for line in lines:
-        print(f"  {line.item:<30} {cents(line.usd):>9}  {line.detail}")
-    print(f"  {'total':<30} {cents(total(lines)):>9}")
+        print(f"  {line.item:<30} {line.usd.quantize(places, ROUND_HALF_UP):>9}  {line.detail}")
+    print(f"  {'total':<30} {total(lines).quantize(places, ROUND_HALF_UP):>9}")

@@ -50,6 +50,11 @@ def add(commands: Commands) -> None:
             "(by default it runs on on-demand Fargate; stds cost shows both prices)",
         )
         command.add_argument("--dry-run", action="store_true", help="print the CDK command instead of running it")
+        command.add_argument(
+            "--sweeps",
+            action="store_true",
+            help="the research stack instead (stds sweep --aws: bucket, function, state machine); needs no strategies",
+        )
         command.add_argument("cdk_args", nargs="*", metavar="-- CDK_ARGS", help="passed on to cdk")
         command.set_defaults(run=run, verb=verb)
 
@@ -68,11 +73,11 @@ def run(args: argparse.Namespace) -> int:
 
     from infra.cdk.names import check_prefix_fits
 
-    if not args.strategies.exists():
+    if not args.sweeps and not args.strategies.exists():
         print(f"stds {args.verb}: {args.strategies} not found (start from strategies.example.toml)", file=sys.stderr)
         return 2
     check_prefix_fits(args.prefix, args.region)  # before cdk starts: a bad prefix is one line, not a synth traceback
-    if args.verb == "deploy" and not args.alarm_email:
+    if args.verb == "deploy" and not args.alarm_email and not args.sweeps:  # the research stack has no alarms
         print(f"stds deploy: {unheard_alarms(args.prefix)}", file=sys.stderr)
         if not args.no_alarm_email:
             print("stds deploy: give --alarm-email you@example.com, or --no-alarm-email to deploy so", file=sys.stderr)
@@ -89,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
         context["stds:alarmEmail"] = args.alarm_email
     if args.streamer_spot:
         context["stds:streamerSpot"] = "true"
+    if args.sweeps:
+        context["stds:sweeps"] = "true"
     # a deploy re-adopts the tables and the secret a destroyed (or rolled back) stack of this prefix left behind
     adopt = ["--require-approval", "broadening", "--import-existing-resources"] if args.verb == "deploy" else []
     app = f"{shlex.quote(sys.executable)} -m infra.cdk.app"

@@ -147,7 +147,7 @@ def add_streamer_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--heartbeat", type=seconds, default=60.0, help="seconds between health log lines")
 
 
-def add_region_option(command: argparse.ArgumentParser) -> None:
+def add_region_option(command: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     command.add_argument(
         "--region",
         default=DEFAULT_REGION,
@@ -172,7 +172,7 @@ def streamer_settings(args: argparse.Namespace) -> StreamerSettings:
 def config_from_args(args: argparse.Namespace, strategy_symbols: str | None) -> tuple[StdsConfig, Path]:
     """The strategies file (--config), or the one strategy of --strategy/--param; with the paper options over it."""
     # here, not at the top: the configuration's pydantic models are slow to import and `stds --help` needs none
-    from infra.config import ConfigError, PaperConfig, StdsConfig, StrategyConfig, load_config, table_from_options
+    from infra.config import ConfigError, StdsConfig, StrategyConfig, load_config
 
     if args.config:
         config, config_dir = load_config(args.config), args.config.parent
@@ -186,14 +186,21 @@ def config_from_args(args: argparse.Namespace, strategy_symbols: str | None) -> 
             strategies={name: StrategyConfig(use=args.strategy, symbols=symbols, params=params, stake=args.stake)}
         )
         config_dir = Path.cwd()
-    if args.timeframe:
+    if getattr(args, "timeframe", None):  # stds sweep has no --timeframe: its lines say theirs
         config = _on_timeframe(config, args.timeframe)
+    return with_paper_args(config, args), config_dir
+
+
+def with_paper_args(config: StdsConfig, args: argparse.Namespace) -> StdsConfig:
+    """The [paper] table with --fee-bps, --slippage-bps and --cash over it."""
+    from infra.config import PaperConfig, table_from_options
+
     paper = _given({"fee_bps": args.fee_bps, "slippage_bps": args.slippage_bps, "starting_cash": args.cash})
-    if paper:
-        origin = "--fee-bps/--slippage-bps/--cash"
-        settings = table_from_options(PaperConfig, {**config.paper.model_dump(), **paper}, origin)
-        config = config.model_copy(update={"paper": settings})
-    return config, config_dir
+    if not paper:
+        return config
+    origin = "--fee-bps/--slippage-bps/--cash"
+    settings = table_from_options(PaperConfig, {**config.paper.model_dump(), **paper}, origin)
+    return config.model_copy(update={"paper": settings})
 
 
 def _on_timeframe(config: StdsConfig, timeframe: str) -> StdsConfig:

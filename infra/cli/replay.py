@@ -45,6 +45,10 @@ def add(commands: Commands) -> None:
     earlier = replay.add_mutually_exclusive_group()
     earlier.add_argument("--resume", action="store_true", help="continue the run whose state the state file holds")
     earlier.add_argument("--fresh", action="store_true", help="discard the state file's earlier run and start over")
+    replay.add_argument(
+        "--from", dest="start", help="only bars opening at or after this UTC time (ISO, e.g. 2026-11-01T00:00)"
+    )
+    replay.add_argument("--to", dest="end", help="only bars opening before this UTC time (with --archive: its range)")
     replay.add_argument("--speed", type=speed_or_zero, default=0.0, help="N× market time; 0 = as fast as possible")
     replay.add_argument("--record", type=Path, help="also write every routed event to this JSON Lines file")
     replay.add_argument("--exchange", help="exchange id for the bars when the path does not tell (e.g. binance)")
@@ -55,8 +59,6 @@ def add(commands: Commands) -> None:
         "on AWS", "replay the deployed bus's archived bars through the deployed functions instead (no PATHS)"
     )
     archived.add_argument("--archive", help="EventBridge archive name, e.g. stds-bars")
-    archived.add_argument("--from", dest="start", help="first bar time, UTC ISO (e.g. 2026-11-01T00:00)")
-    archived.add_argument("--to", dest="end", help="end of the range, UTC ISO")
     archived.add_argument("--rule", action="append", default=[], help="only to this rule (repeatable); default all")
     archived.add_argument("--no-wait", action="store_true", help="start the replay and return")
     replay.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -86,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
             record=args.record,
             exchange=args.exchange,
             symbol=args.symbol,
+            from_ms=epoch_ms(args.start) if args.start else None,
+            to_ms=epoch_ms(args.end) if args.end else None,
             progress=not args.no_progress and sys.stderr.isatty(),
             chart=not args.no_chart,
         )

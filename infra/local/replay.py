@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +35,8 @@ class ReplayOptions:
     record: Path | None = None
     exchange: str | None = None
     symbol: str | None = None
+    from_ms: int | None = None  # only bars opening in [from_ms, to_ms): one window of a walk-forward, say
+    to_ms: int | None = None
     progress: bool = True
     chart: bool = True
 
@@ -63,6 +65,8 @@ def run_replay(options: ReplayOptions) -> dict[str, Any]:
         session = LocalSession.start(
             closing, config, specs, stores, dead_letters, record=options.record, record_from_scratch=True
         )
+        if options.from_ms is not None or options.to_ms is not None:
+            bars = _opening_within(bars, options.from_ms, options.to_ms)
         bars = paced(bars, options.speed) if options.speed else bars
         with _progress_bar(source.total_rows, shown=options.progress) as advance:
             started = time.perf_counter()
@@ -86,6 +90,11 @@ def _first_bar_read(source: ReplaySource, paths: list[Path], dead_letters: DeadL
         refused = f"{dead_letters.count} refused: see {dead_letters.path}" if dead_letters.count else "no rows in them"
         raise UnreadableSource(f"no bar could be read from {named} ({refused}); give files of recorded bars")
     return itertools.chain([first], bars)
+
+
+def _opening_within(bars: Iterable[BarClosed], from_ms: int | None, to_ms: int | None) -> Iterator[BarClosed]:
+    start, end = from_ms if from_ms is not None else -1, to_ms if to_ms is not None else 2**63
+    return (bar for bar in bars if start <= bar.open_time_ms < end)
 
 
 @contextmanager

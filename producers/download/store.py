@@ -18,8 +18,8 @@ import pyarrow.parquet as pq
 from events.models import BarClosed
 from producers.download.spans import Span, merged, month_label
 from producers.replay import parquet_bars
+from producers.replay.parquet_bars import Row, bar_row
 
-Row = tuple[int, str, str, str, str, str, str | None, int | None]  # a bar as stored (see parquet_bars.SCHEMA)
 PARTIAL = ".part"
 
 
@@ -83,7 +83,7 @@ class MonthFile:
         before = len(self.rows)
         for bar in bars:
             if span[0] <= bar.open_time_ms < span[1]:
-                self.rows[bar.open_time_ms] = _row(bar)
+                self.rows[bar.open_time_ms] = bar_row(bar)
         self.covered = merged([*self.covered, span])
         self.changed = True
         return len(self.rows) - before
@@ -114,17 +114,3 @@ class MonthFile:
 
 def _covered(metadata: dict[bytes, bytes]) -> list[Span]:
     return merged((int(start), int(end)) for start, end in json.loads(metadata.get(parquet_bars.COVERED, b"[]")))
-
-
-def _row(bar: BarClosed) -> Row:
-    quote = None if bar.quote_volume is None else str(bar.quote_volume)
-    return (
-        bar.open_time_ms,
-        str(bar.open),
-        str(bar.high),
-        str(bar.low),
-        str(bar.close),
-        str(bar.volume),
-        quote,
-        bar.trades,
-    )

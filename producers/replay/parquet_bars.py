@@ -24,6 +24,7 @@ from producers.replay.sequencing import StreamOrder, ordered_bars
 
 SUFFIX = ".parquet"
 DECIMAL_COLUMNS = ("open", "high", "low", "close", "volume", "quote_volume")
+OPTIONAL_COLUMNS = ("quote_volume",)  # with "trades": what some sources never give
 PRICE_COLUMNS = DECIMAL_COLUMNS[:4]  # read as dictionaries: a month of 1m bars has few distinct prices
 SCHEMA = pa.schema(
     [
@@ -33,6 +34,7 @@ SCHEMA = pa.schema(
     ]
 )
 COLUMNS = tuple(SCHEMA.names)
+Row = tuple[int, str, str, str, str, str, str | None, int | None]  # a bar as stored, in SCHEMA's columns
 # metadata keys: what the rows are bars of, and the spans of time ([start_ms, end_ms) pairs, JSON) asked of the
 # exchange and answered, so a bar missing inside them is the exchange's own gap (reported, never fetched again)
 EXCHANGE, SYMBOL, TIMEFRAME, COVERED = b"stds.exchange", b"stds.symbol", b"stds.timeframe", b"stds.covered"
@@ -123,8 +125,15 @@ class _ParquetRows:
         self._bars = RowBars(stream)
         irregular: set[int] = set()
         self._times = _whole_numbers(table.column("open_time"), irregular)
-        self._trades = _whole_numbers(table.column("trades"), irregular)
-        self._columns = [_decimals(table.column(name), irregular) for name in DECIMAL_COLUMNS]
+        # quote volume and trade count are optional: a file of bars that never had them (a ccxt OHLCV recording)
+        # has them null throughout, which is no irregular row
+        self._trades = None if _all_null(table.column("trades")) else _whole_numbers(table.column("trades"), irregular)
+        self._columns = [
+            None
+            if name in OPTIONAL_COLUMNS and _all_null(table.column(name))
+            else _decimals(table.column(name), irregular)
+            for name in DECIMAL_COLUMNS
+        ]
         self._irregular = sorted(irregular)
 
     def run_bars(self, span: _RowSpan) -> list[BarClosed] | None:
@@ -132,9 +141,13 @@ class _ParquetRows:
         irregular = self._irregular
         if irregular and bisect.bisect_left(irregular, start) < bisect.bisect_left(irregular, stop):
             return None
-        opens, highs, lows, closes, volumes, quotes = (column[start:stop] for column in self._columns)
-        times = self._times[start:stop]
-        return self._bars.decimal_run_bars(times, opens, highs, lows, closes, volumes, quotes, self._trades[start:stop])
+        opens, highs, lows, closes, volumes, quotes = (
+            None if column is None else column[start:stop] for column in self._columns
+        )
+        assert opens is not None and highs is not None and lows is not None and closes is not None
+        assert volumes is not None
+        times, trades = self._times[start:stop], None if self._trades is None else self._trades[start:stop]
+        return self._bars.decimal_run_bars(times, opens, highs, lows, closes, volumes, quotes, trades)
 
     def row(self, index: int) -> dict[str, Any]:
         values: dict[str, Any] = self._table.slice(index, 1).to_pylist()[0]
@@ -144,6 +157,10 @@ class _ParquetRows:
         texts = {name: "" if value is None else str(value) for name, value in row.items()}
         fields = (texts["open"], texts["high"], texts["low"], texts["close"], texts["volume"])
         return self._bars.bar(to_ms(texts["open_time"]), fields, texts["quote_volume"], texts["trades"])
+
+
+def _all_null(column: pa.ChunkedArray) -> bool:
+    return len(column) > 0 and column.null_count == len(column)
 
 
 def _whole_numbers(column: pa.ChunkedArray, irregular: set[int]) -> list[int]:
@@ -186,3 +203,17 @@ def _decimal_or_none(text: str | None) -> Decimal | None:
         return Decimal(text)
     except InvalidOperation:
         return None
+
+
+def bar_row(bar: BarClosed) -> Row:
+    quote = None if bar.quote_volume is None else str(bar.quote_volume)
+    return (
+        bar.open_time_ms,
+        str(bar.open),
+        str(bar.high),
+        str(bar.low),
+        str(bar.close),
+        str(bar.volume),
+        quote,
+        bar.trades,
+    )

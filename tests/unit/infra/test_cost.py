@@ -150,3 +150,36 @@ def test_the_sns_variant_bills_publishes_instead_of_events_and_has_no_archive() 
     assert _line(eventbridge, "EventBridge events") == published / 1_000_000 * Decimal("1.00")
     rest = {line.item: line.usd for line in serverless_bill(eventbridge, PRICES)}
     assert all(rest[line.item] == line.usd for line in serverless_bill(sns, PRICES) if line.item in rest)
+
+
+def test_a_sweep_is_priced_from_the_measured_cpu_time_of_an_item() -> None:
+    from infra.cost.sweep import ITEM_START_S, STRATEGY_BARS_PER_CPU_S, sweep_estimate, sweep_prices
+
+    prices = sweep_prices("us-east-1")
+    estimate = sweep_estimate(1000, 525_600, prices)  # 1,000 sets × a year of 1m bars
+    assert estimate.item_s == Decimal(525_600) / STRATEGY_BARS_PER_CPU_S + ITEM_START_S
+    # a child runs about a minute: as many whole items as fit in 60 s, every item in some child
+    assert estimate.items_per_child == int(60 / estimate.item_s)
+    assert estimate.children == -(-1000 // estimate.items_per_child)
+    assert estimate.child_s < 70 and estimate.wall_s == estimate.child_s  # one wave: the children run at once
+    compute = next(line for line in estimate.lines if line.item == "Lambda compute")
+    assert compute.usd == (
+        (estimate.children * (Decimal(2) + Decimal(525_600) * Decimal("0.000006")) + 1000 * estimate.item_s)
+        * Decimal(1769)
+        / 1024
+        * prices.lambda_gb_second
+    )
+    assert estimate.usd < 1 and estimate.wall_s < 120  # the goal, on paper
+    # past the map's 1,000 children at once, the children run in waves
+    assert sweep_estimate(1001 * estimate.items_per_child, 525_600, prices).wall_s == 2 * estimate.child_s
+
+
+def test_stds_cost_sweep_prints_the_estimate_and_refuses_a_malformed_size(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["cost", "--sweep", "1000x525600"]) == 0
+    out = capsys.readouterr().out
+    assert "1,000 items × 525,600 bars" in out and "Lambda compute" in out and "total" in out
+    with pytest.raises(SystemExit) as exit_:
+        main(["cost", "--sweep", "1000"])
+    assert exit_.value.code == 2
+    assert "ITEMSxBARS" in capsys.readouterr().err
+    assert main(["cost"]) == 2

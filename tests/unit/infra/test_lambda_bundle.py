@@ -114,4 +114,4 @@ def test_a_dependency_pyproject_toml_lacks_is_named(tmp_path: Path) -> None:
     pyproject.write_text('[project]\ndependencies = ["pydantic>=2.6,<3", "orjson>=3.9"]\n')
     with pytest.raises(ValueError, match="aws-lambda-powertools"):
         requirements("strategy", pyproject)
-    assert set(DEPENDENCIES) == set(KINDS)
+    assert set(DEPENDENCIES) == {*KINDS, "sweep"}  # the sweep function's bundle: test_sweep_stack.py

@@ -89,3 +89,20 @@ def test_a_file_that_is_not_parquet_is_refused_before_the_replay_starts(tmp_path
     path.write_bytes(b"PAR1 not really")
     with pytest.raises(UnreadableSource, match="not a readable Parquet file"):
         open_sources([path], DeadLetterList())
+
+
+def test_bars_without_quote_volume_or_trade_count_read_as_runs_not_row_by_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A source that never had them (a ccxt OHLCV recording) stores them null throughout: no row of it is bad."""
+    cells = [line.strip().split(",") for line in SPOT_ROWS[:50]]
+    rows = [[*row[: CELL["quote_volume"]], "", "", *row[CELL["trades"] + 1 :]] for row in cells]
+    csv, parquet = write_both(tmp_path, rows)
+
+    def row_by_row(self: object, index: int) -> None:
+        raise AssertionError(f"row {index} read on its own")
+
+    monkeypatch.setattr(parquet_bars._ParquetRows, "row", row_by_row)
+    bars = list(open_sources([parquet], DeadLetterList()))
+    assert bars == list(open_sources([csv], DeadLetterList()))
+    assert len(bars) == 50 and {(bar.quote_volume, bar.trades) for bar in bars} == {(None, None)}

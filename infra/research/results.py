@@ -1,0 +1,208 @@
+"""A finished sweep's results: one row per parameter set and fold, in-sample beside out-of-sample, the set each
+fold chose on its train span, results.csv, best.toml and the printed tables."""
+
+from __future__ import annotations
+
+import csv
+import math
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from infra.report.trades import iso_utc
+from infra.research.grid import ParamSet, describe
+from infra.research.items import SweepItem
+from infra.research.plan import METRICS, SweepPlan, metric, objective_label, score, shown_score
+from infra.research.windows import Fold, Span
+
+Found = dict[str, dict[str, Any] | str]  # item key → its summary, or the error it failed with
+
+
+@dataclass(frozen=True)
+class Row:
+    set_index: int
+    params: ParamSet
+    fold: Fold
+    in_sample: dict[str, Any] | str | None  # summary, error, or None: not run
+    out_of_sample: dict[str, Any] | str | None
+    chosen: bool  # the set this fold picked on its train span
+
+    def score(self, objective: str, *, out_of_sample: bool) -> float:
+        summary = self.out_of_sample if out_of_sample else self.in_sample
+        return score(summary, objective) if isinstance(summary, dict) else -math.inf
+
+
+def rows_of(plan: SweepPlan, found: Found) -> list[Row]:
+    rows: list[Row] = []
+    for fold in plan.folds:
+        fold_rows = [
+            Row(
+                index,
+                params,
+                fold,
+                found.get(SweepItem(index, params, fold.train).key),
+                found.get(SweepItem(index, params, fold.test).key) if fold.test is not None else None,
+                chosen=False,
+            )
+            for index, params in enumerate(plan.sets)
+        ]
+        best = _best(fold_rows, plan.objective, out_of_sample=False)
+        rows += [Row(r.set_index, r.params, r.fold, r.in_sample, r.out_of_sample, chosen=r is best) for r in fold_rows]
+    return rows
+
+
+def chosen_rows(rows: list[Row]) -> list[Row]:
+    return [row for row in rows if row.chosen]
+
+
+def _best(rows: list[Row], objective: str, *, out_of_sample: bool) -> Row | None:
+    """The highest score; the first in grid order among equals. None if every one failed."""
+    best, best_score = None, -math.inf
+    for row in rows:
+        value = row.score(objective, out_of_sample=out_of_sample)
+        if value > best_score:
+            best, best_score = row, value
+    return best
+
+
+@dataclass(frozen=True)
+class SetStanding:
+    """A parameter set over every fold: its mean score in sample and (walk-forward) out of sample."""
+
+    set_index: int
+    params: ParamSet
+    in_sample: float
+    out_of_sample: float | None
+
+
+def standings(plan: SweepPlan, rows: list[Row]) -> list[SetStanding]:
+    """Every set that finished everywhere, best first: by mean out-of-sample score when there is a test span,
+    else by its in-sample one."""
+    by_set: dict[int, list[Row]] = {}
+    for row in rows:
+        by_set.setdefault(row.set_index, []).append(row)
+    table = []
+    for index, set_rows in by_set.items():
+        inside = [row.score(plan.objective, out_of_sample=False) for row in set_rows]
+        outside = [row.score(plan.objective, out_of_sample=True) for row in set_rows] if plan.walk_forward else []
+        if any(math.isinf(value) for value in inside + outside):
+            continue  # failed somewhere (or nothing to judge): not ranked
+        mean_out = statistics.fmean(outside) if outside else None
+        table.append(SetStanding(index, plan.sets[index], statistics.fmean(inside), mean_out))
+    key = (lambda s: (s.out_of_sample, s.in_sample)) if plan.walk_forward else (lambda s: (s.in_sample, 0.0))
+    return sorted(table, key=key, reverse=True)
+
+
+def write_results_csv(plan: SweepPlan, rows: list[Row], path: Path) -> None:
+    names = list(plan.sets[0]) if plan.sets else []
+    sides = [("is_", False), ("oos_", True)] if plan.walk_forward else [("", False)]
+    header = ["fold", "train_from", "train_to"]
+    if plan.walk_forward:
+        header += ["test_from", "test_to", "chosen"]
+    header += names + [prefix + metric for prefix, _ in sides for metric in METRICS] + ["error"]
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for row in rows:
+            line: list[Any] = [row.fold.number, *_span_text(row.fold.train)]
+            if row.fold.test is not None:
+                line += [*_span_text(row.fold.test), "yes" if row.chosen else ""]
+            line += [row.params[name] for name in names]
+            errors = []
+            for _, out_of_sample in sides:
+                summary = row.out_of_sample if out_of_sample else row.in_sample
+                line += [metric(summary, name) for name in METRICS] if isinstance(summary, dict) else [""] * 8
+                if isinstance(summary, str):
+                    errors.append(summary)
+            writer.writerow([*line, "; ".join(errors)])
+
+
+def _span_text(span: Span) -> tuple[str, str]:
+    return iso_utc(span.start_ms), iso_utc(span.end_ms)
+
+
+def best_toml(plan: SweepPlan, best: SetStanding) -> str:
+    """A strategies file with the best set's line, under the line's own name, and how it was judged."""
+    label = objective_label(plan.objective)
+    if best.out_of_sample is not None:
+        judged = (
+            f"# best out of sample by {label}: mean {shown_score(best.out_of_sample, plan.objective):.4f} over "
+            f"{len(plan.folds)} test windows (in sample {shown_score(best.in_sample, plan.objective):.4f})\n"
+        )
+    else:
+        judged = (
+            f"# best by {label} ({shown_score(best.in_sample, plan.objective):.4f}) on all the bars: in sample "
+            "only; nothing was held out (--walk-forward tests it out of sample)\n"
+        )
+    line = plan.line.with_params(best.params)
+    fields = [f"use = {_toml(line.use)}"]
+    if line.symbols is not None:
+        fields.append(f"symbols = {_toml(line.symbols)}")
+    if line.timeframe != "1m":
+        fields.append(f"timeframe = {_toml(line.timeframe)}")
+    params = ", ".join(f"{name} = {_toml(value)}" for name, value in line.params.items())
+    fields.append(f"params = {{ {params} }}")
+    return f"{judged}[strategies]\n{plan.line.name} = {{ {', '.join(fields)} }}\n"
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(item) for item in value) + "]"
+    text = str(value)  # a Decimal as an exact string (the configuration reads it back exactly)
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def print_tables(plan: SweepPlan, rows: list[Row], table: list[SetStanding], *, top: int = 10) -> None:
+    label = objective_label(plan.objective)
+    if plan.walk_forward:
+        print(f"\nwalk-forward, chosen on each train window by {label}:")
+        print(f"  {'fold':>4}  {'train':<35}  {'test':<35}  {'chosen':<24}  {'in sample':>10}  {'out of sample':>13}")
+        for row in chosen_rows(rows):
+            assert row.fold.test is not None
+            print(
+                f"  {row.fold.number:>4}  {_span(row.fold.train):<35}  {_span(row.fold.test):<35}  "
+                f"{describe(row.params):<24}  {_figure(row.in_sample, plan.objective):>10}  "
+                f"{_figure(row.out_of_sample, plan.objective):>13}"
+            )
+    print(
+        f"\ntop {min(top, len(table))} of {len(plan.sets)} parameter sets by {label}"
+        + (" out of sample (mean over the test windows), in sample beside it:" if plan.walk_forward else ":")
+    )
+    header = f"  {'rank':>4}  {'parameters':<28}  {'in sample':>10}"
+    if plan.walk_forward:
+        header += f"  {'out of sample':>13}"
+    print(header + f"  {'trades':>7}  {'round trips':>11}  {'win %':>6}  {'return %':>9}  {'max dd %':>8}")
+    for rank, standing in enumerate(table[:top], start=1):
+        totals = _totals([r for r in rows if r.set_index == standing.set_index], plan.walk_forward)
+        line = f"  {rank:>4}  {describe(standing.params):<28}  {shown_score(standing.in_sample, plan.objective):>10.4f}"
+        if standing.out_of_sample is not None:
+            line += f"  {shown_score(standing.out_of_sample, plan.objective):>13.4f}"
+        print(line + totals)
+
+
+def _totals(set_rows: list[Row], out_of_sample: bool) -> str:
+    """Trades, round trips, win rate, return and worst drawdown of a set, over the windows it is judged on."""
+    summaries = [r.out_of_sample if out_of_sample else r.in_sample for r in set_rows]
+    usable = [s for s in summaries if isinstance(s, dict)]
+    trades = sum(s["trades"] for s in usable)
+    trips = sum(metric(s, "round_trips") for s in usable)
+    wins = sum(metric(s, "wins") for s in usable)
+    win = f"{wins / trips * 100:.1f}" if trips else "-"
+    growth = math.prod(1 + s["return_pct"] / 100 for s in usable)  # test windows compounded, as the stitched curve
+    worst = max((s["max_drawdown_pct"] for s in usable), default=0.0)
+    return f"  {trades:>7}  {trips:>11}  {win:>6}  {(growth - 1) * 100:>9.3f}  {worst:>8.3f}"
+
+
+def _figure(summary: dict[str, Any] | str | None, objective: str) -> str:
+    if not isinstance(summary, dict):
+        return "failed"
+    return f"{shown_score(score(summary, objective), objective):.4f}"
+
+
+def _span(span: Span) -> str:
+    return f"{iso_utc(span.start_ms)[:16]} → {iso_utc(span.end_ms)[:16]}"
