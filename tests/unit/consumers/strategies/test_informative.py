@@ -114,3 +114,17 @@ def test_aws_refuses_a_line_with_informative_bars_rather_than_decide_without_the
     strategies.write_text('[strategies]\ntrend = { use = "sma_cross", timeframe = "5m", informative = ["1h"] }\n')
     with pytest.raises(ConfigError, match=r"s\.toml: strategies\.trend: informative bars are not yet supported on AWS"):
         build_stack(cdk.App(), strategies, tmp_path / "build", with_dependencies=False)
+
+
+def test_timeframe_on_the_command_line_is_refused_where_a_line_reads_it_as_informative(tmp_path: Path) -> None:
+    import argparse
+
+    from infra.cli.options import config_from_args
+
+    strategies = tmp_path / "s.toml"
+    strategies.write_text('[strategies]\ntrend = { use = "sma_cross", timeframe = "5m", informative = ["1h"] }\n')
+    fields = {"strategy": None, "param": [], "stake": None, "fee_bps": None, "slippage_bps": None, "cash": None}
+    config, _ = config_from_args(argparse.Namespace(config=strategies, timeframe="15m", **fields), None)
+    assert config.strategies["trend"].timeframe == "15m" and config.strategies["trend"].informative == ["1h"]
+    with pytest.raises(ConfigError, match=r"^--timeframe: strategies\.trend: informative '1h' is"):
+        config_from_args(argparse.Namespace(config=strategies, timeframe="1h", **fields), None)
