@@ -123,7 +123,14 @@ def test_timeframe_on_the_command_line_is_refused_where_a_line_reads_it_as_infor
 
     strategies = tmp_path / "s.toml"
     strategies.write_text('[strategies]\ntrend = { use = "sma_cross", timeframe = "5m", informative = ["1h"] }\n')
-    fields = {"strategy": None, "param": [], "stake": None, "fee_bps": None, "slippage_bps": None, "cash": None}
+    fields: dict[str, object] = {
+        "strategy": None,
+        "param": [],
+        "stake": None,
+        "fee_bps": None,
+        "slippage_bps": None,
+        "cash": None,
+    }
     config, _ = config_from_args(argparse.Namespace(config=strategies, timeframe="15m", **fields), None)
     assert config.strategies["trend"].timeframe == "15m" and config.strategies["trend"].informative == ["1h"]
     with pytest.raises(ConfigError, match=r"^--timeframe: strategies\.trend: informative '1h' is"):
