@@ -8,11 +8,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from consumers.execution.risk import RiskLimits, RiskPolicy
 from consumers.reconciliation.settings import ReconcileSettings
 from consumers.stores.ports import AccountKey
+from consumers.strategies.informative import InformativeStream
 from events.codec import describe_errors
 from events.timeframes import BAR_TIMEFRAMES
 
@@ -43,6 +44,9 @@ class StrategyConfig(BaseModel):
     pattern: dict[str, Any] | None = Field(
         default=None, description="an explicit EventBridge pattern, instead of symbols/exchanges/timeframe"
     )
+    informative: list[str] = Field(
+        default=[], description="further streams it reads, not decides on: '1h' (its own symbols), 'BTC/USDT@1d'"
+    )
 
     @field_validator("timeframe")
     @classmethod
@@ -50,6 +54,30 @@ class StrategyConfig(BaseModel):
         if timeframe not in BAR_TIMEFRAMES:
             raise ValueError(f"unknown timeframe {timeframe!r} (one of {', '.join(BAR_TIMEFRAMES)})")
         return timeframe
+
+    @field_validator("informative")
+    @classmethod
+    def _informative_streams(cls, informative: list[str]) -> list[str]:
+        streams = [InformativeStream.parse(text) for text in informative]
+        if len(set(streams)) != len(streams):
+            raise ValueError(f"{informative}: a stream is named twice")
+        return informative
+
+    @model_validator(mode="after")
+    def _informative_fits_the_line(self) -> StrategyConfig:
+        if not self.informative:
+            return self
+        if self.pattern is not None:
+            raise ValueError("informative needs symbols/timeframe, not an explicit pattern: drop one of them")
+        for stream in self.informative_streams():
+            if stream.timeframe == self.timeframe and stream.symbol in (None, *(self.symbols or ())):
+                raise ValueError(
+                    f"informative {str(stream)!r} is the line's own timeframe {self.timeframe}: its bars are the window"
+                )
+        return self
+
+    def informative_streams(self) -> tuple[InformativeStream, ...]:
+        return tuple(InformativeStream.parse(text) for text in self.informative)
 
 
 class PaperConfig(BaseModel):

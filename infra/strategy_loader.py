@@ -17,8 +17,10 @@ from pydantic import ValidationError
 
 from consumers.strategies.base import InvalidLookback, Strategy
 from consumers.strategies.builtin import BUILTIN
+from consumers.strategies.informative import InformativeStream
 from consumers.strategies.sizing import InvalidStake, Stake
 from events.codec import describe_errors
+from events.models import BarClosed
 from infra.config import ConfigError, StdsConfig, StrategyConfig
 
 
@@ -30,6 +32,12 @@ class StrategySpec:
     strategy: Strategy
     pattern: dict[str, Any]
     stake: Stake | None = None
+    informative: tuple[InformativeStream, ...] = ()  # read, never decided on
+    informative_patterns: tuple[dict[str, Any], ...] = ()  # the same streams as patterns: what a runtime must make
+    symbols: frozenset[str] | None = None  # the line's symbols (None: every one), for its bare informative timeframes
+
+    def reads_informative(self, bar: BarClosed) -> bool:
+        return any(stream.selects(bar, self.symbols) for stream in self.informative)
 
 
 def retention_for(specs: Sequence[StrategySpec]) -> int:
@@ -61,6 +69,31 @@ def bar_pattern(line: StrategyConfig) -> dict[str, Any]:
     if line.exchanges:
         detail["exchange"] = list(line.exchanges)
     return {"detail-type": ["BarClosed"], "detail": detail}
+
+
+def informative_patterns(line: StrategyConfig) -> tuple[dict[str, Any], ...]:
+    """The EventBridge patterns of a line's informative streams: bars it reads but never decides on."""
+    patterns = []
+    for stream in line.informative_streams():
+        detail: dict[str, Any] = {"timeframe": [stream.timeframe]}
+        symbols = [stream.symbol] if stream.symbol is not None else line.symbols
+        if symbols:
+            detail["symbol"] = list(symbols)
+        if line.exchanges:
+            detail["exchange"] = list(line.exchanges)
+        patterns.append({"detail-type": ["BarClosed"], "detail": detail})
+    return tuple(patterns)
+
+
+def refuse_informative_on_aws(config: StdsConfig, origin: str) -> None:
+    """The strategy functions do not read informative bars yet: refuse such a line rather than decide without them."""
+    for name, line in config.strategies.items():
+        if line.informative:
+            raise ConfigError(
+                f"{origin}: strategies.{name}: informative bars are not yet supported on AWS "
+                f"(informative = {line.informative}): run this line with `stds replay` or `stds run`, "
+                "or deploy it without them"
+            )
 
 
 def strategy_class(use: str, base_dir: Path) -> type[Strategy]:
@@ -104,7 +137,10 @@ def _load_one(name: str, line: StrategyConfig, base_dir: Path) -> StrategySpec:
         raise ConfigError(describe_errors(error, f"strategies.{name}.params")) from None
     except InvalidLookback as error:
         raise ConfigError(f"strategies.{name}.params: {error}") from None
-    return StrategySpec(name, strategy, bar_pattern(line), stake)
+    symbols = None if line.symbols is None else frozenset(line.symbols)
+    return StrategySpec(
+        name, strategy, bar_pattern(line), stake, line.informative_streams(), informative_patterns(line), symbols
+    )
 
 
 def _import_module(reference: str) -> ModuleType:

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from consumers.stores.ports import Account, AccountKey, BarStore, Book, Decision
 from consumers.strategies.base import Strategy
+from consumers.strategies.informative import InformativeBars, InformativeStream
 from consumers.strategies.sizing import Stake
 from consumers.strategies.targets import InvalidTarget, TargetChecker
 from consumers.strategies.window import Window
@@ -35,6 +36,7 @@ class StrategyConsumer:
     book: Book
     dead_letters: DeadLetters  # where a strategy's unusable answers go, naming the strategy, bar and value
     stake: Stake | None = None  # sized in the quote or a share of equity; None: the strategy's target is base units
+    informative: tuple[InformativeStream, ...] = ()  # streams it reads but never decides on (the runtime stores them)
     checked_target: TargetChecker = field(default_factory=TargetChecker, init=False, repr=False, compare=False)
     lookback: int = field(init=False, repr=False, compare=False)  # the strategy's, read once: its params are frozen
     account_keys: dict[StreamKey, AccountKey] = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -92,6 +94,8 @@ class StrategyConsumer:
 
     def _decide(self, key: AccountKey, window: Window, account: Account) -> list[Event]:
         bar = window.last
+        if self.informative:
+            window.__dict__["informative_bars"] = InformativeBars(self.bars, bar, self.informative, self.lookback)
         previous_target = account.target
         stake = self.stake
         try:

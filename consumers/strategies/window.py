@@ -32,6 +32,10 @@ class _kept(Generic[T]):  # noqa: N801 (used as a decorator, like the functools.
         return value
 
 
+class InformativeUnavailable(LookupError):
+    """`window.informative(...)` read from a window no strategy consumer made (a test's own list of bars)."""
+
+
 class WindowGone(LookupError):
     """A window read after its bars left the store's retention: copy what you keep past the decision."""
 
@@ -112,6 +116,16 @@ class Window:
     @_kept
     def volumes(self) -> Sequence[float]:
         return [float(bar.volume) for bar in self.bars]
+
+    def informative(self, timeframe: str, symbol: str | None = None) -> Window | None:
+        """The recent closed bars of a stream the strategy's line declares as informative (`informative = ["1h",
+        "BTC/USDT@1d"]`): as many as the strategy's lookback, ending at the newest bar this decision may see, or
+        None while any is missing. See `consumers/strategies/informative.py` for which bars that is."""
+        reader = self.__dict__.get("informative_bars")
+        if reader is None:
+            raise InformativeUnavailable("this window has no informative bars: declare them in the strategy's line")
+        found: Window | None = reader.window(timeframe, symbol)
+        return found
 
     def sma(self, n: int) -> Decimal:
         """Mean close of the last `n` bars: their exact sum divided by n in the current Decimal context."""

@@ -18,7 +18,8 @@ from infra.cdk.packaging import REPO_ROOT, build_asset, folder_size
 from infra.cdk.settings import StackSettings
 from infra.cdk.stack import StdsStack
 from infra.cdk.sweeps import SweepStack, sweeps_stack_name
-from infra.config import load_config
+from infra.config import ConfigError, load_config
+from infra.strategy_loader import refuse_informative_on_aws
 
 
 def strategies_path() -> Path:
@@ -33,6 +34,7 @@ def build_stack(
     app: cdk.App, config_path: Path, build: Path, *, with_dependencies: bool, settings: StackSettings | None = None
 ) -> StdsStack:
     config = load_config(config_path)
+    refuse_informative_on_aws(config, str(config_path))
     settings = settings or StackSettings()
     cdk.Aspects.of(app).add(AwsSolutionsChecks())
     return StdsStack(
@@ -88,7 +90,7 @@ def main() -> None:
     )
     try:
         build_stack(app, strategies_path(), REPO_ROOT / "build", with_dependencies=bundle, settings=settings)
-    except InvalidName as error:  # one line, not a traceback through the CDK
+    except (InvalidName, ConfigError) as error:  # one line, not a traceback through the CDK
         print(f"stds synth: {error}", file=sys.stderr)
         sys.exit(2)
     app.synth()

@@ -205,12 +205,17 @@ def with_paper_args(config: StdsConfig, args: argparse.Namespace) -> StdsConfig:
 
 def _on_timeframe(config: StdsConfig, timeframe: str) -> StdsConfig:
     """Every strategy line on `timeframe` (--timeframe); a line with its own pattern says its timeframe there."""
-    from infra.config import ConfigError
+    from infra.config import ConfigError, StrategyConfig, table_from_options
 
     explicit = [name for name, line in config.strategies.items() if line.pattern is not None]
     if explicit:
         raise ConfigError(f"--timeframe: strategies {', '.join(explicit)} give their own pattern; set it there")
-    lines = {name: line.model_copy(update={"timeframe": timeframe}) for name, line in config.strategies.items()}
+    lines = {  # validated again: the new timeframe may be one the line reads as informative
+        name: table_from_options(
+            StrategyConfig, {**line.model_dump(), "timeframe": timeframe}, f"--timeframe: strategies.{name}"
+        )
+        for name, line in config.strategies.items()
+    }
     return config.model_copy(update={"strategies": lines})
 
 

@@ -42,14 +42,21 @@ class LocalRuntime:
         for spec in specs:
             # no inbox here: the decision cursor already makes bar deliveries idempotent (property-tested),
             # and skipping the processed-id check is 12% of the per-bar cost
-            consumer = StrategyConsumer(spec.name, spec.strategy, stores.bars, stores.book, dead_letters, spec.stake)
+            consumer = StrategyConsumer(
+                spec.name, spec.strategy, stores.bars, stores.book, dead_letters, spec.stake, spec.informative
+            )
             self.bus.subscribe_detail(spec.name, spec.pattern, consumer.on_bar)
             self.strategies[spec.name] = consumer
         self.patterns = {spec.name: spec.pattern for spec in specs}
-        higher = higher_timeframes(spec.pattern for spec in specs)
+        higher = higher_timeframes(
+            [*(spec.pattern for spec in specs), *(p for s in specs for p in s.informative_patterns)]
+        )
         # the higher bars the strategies subscribe to, made from the bars published (none: a run on 1m pays nothing)
         self.higher_bars = HigherBars(self._publish, higher) if higher else None
         self.publish_bar: Callable[[BarClosed], None] = self.higher_bars or self._publish
+        self.readers = [spec for spec in specs if spec.informative]
+        if self.readers:
+            self.publish_bar = self._publish_with_informative
         execution = ExecutionConsumer(
             book=stores.book,
             broker=broker or PaperBroker(paper.fee_bps, paper.slippage_bps),
@@ -62,6 +69,17 @@ class LocalRuntime:
     def _publish(self, bar: BarClosed) -> None:
         # a bar becomes a fact the moment its interval ends
         self.bus.publish_event(bar, lambda: bar.closed_at)
+
+    def _publish_with_informative(self, bar: BarClosed) -> None:
+        """Store every informative bar a closing minute makes before delivering any of them: the 5m bar closing at
+        11:00 then sees the 1h bar closing at 11:00, whichever of them the aggregator made first (the visibility
+        rule, `consumers/strategies/informative.py`)."""
+        made = self.higher_bars.aggregator.add(bar) if self.higher_bars is not None else [bar]
+        for each in made:
+            if any(spec.reads_informative(each) for spec in self.readers):
+                self.stores.bars.add(each)
+        for each in made:
+            self._publish(each)
 
     def idle_strategies(self) -> list[str]:
         """The strategies no bar reached during this run: their pattern selects none of the bars published."""

@@ -24,13 +24,14 @@ from infra.aws.handlers.embedded_metrics import embedded_metrics
 from infra.aws.handlers.environment import HandlerEnvironment, ProcessSettings
 from infra.aws.handlers.instances import Instances
 from infra.aws.handlers.tracing import traced
-from infra.strategy_loader import load_strategy, retention_for
+from infra.strategy_loader import load_strategy, refuse_informative_on_aws, retention_for
 
 logger = Logger(service="stds-strategy")
 
 
 def _build() -> StrategyApp:
     environment = HandlerEnvironment.read()
+    refuse_informative_on_aws(environment.config, str(environment.settings.strategies_file))
     spec = load_strategy(environment.config, environment.settings.required_strategy(), environment.config_dir)
     dead_letters = LoggedDeadLetters(logger)
     wanted = compile_pattern(spec.pattern)

@@ -16,8 +16,9 @@ from consumers.stores.memory import MemoryBarStore, MemoryBook
 from consumers.strategies.app import StrategyApp
 from consumers.strategies.base import Strategy
 from consumers.strategies.consumer import StrategyConsumer
+from consumers.strategies.informative import InformativeStream
 from consumers.strategies.window import Window
-from events.aggregation import HigherBars
+from events.aggregation import BarAggregator, HigherBars
 from events.dead_letters import DeadLetterList
 from events.envelope import Envelope, wrap
 from events.minute_batches import batch_pattern, batches_of
@@ -170,3 +171,67 @@ def test_the_lambda_path_never_shows_a_strategy_a_forming_bar_and_invokes_it_onc
     fives = _fives(bars)
     assert len({bar.open_time_ms for bar in fives}) <= invocations <= len(fives)
     assert_decided_as_each_bar_closed(probe, bars)
+
+
+INFORMATIVE = (InformativeStream("15m"), InformativeStream("15m", "A/USDT"), InformativeStream("15m", "B/USDT"))
+FIFTEEN = 15 * MINUTE
+
+
+class InformativeProbe(Strategy):
+    """On 5m bars, reads its own and the other symbol's 15m bars at every decision and notes which it was shown."""
+
+    name = "informative_probe"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.at_input = -1  # the index of the minute being published: when each decision happened
+        self.shown: list[tuple[BarClosed, int, str, list[int] | None]] = []  # (decided, input, symbol, 15m opens)
+
+    @property
+    def lookback(self) -> int:
+        return 2
+
+    def target(self, window: Window, current_target: Decimal) -> Decimal:
+        decided = window.last
+        other = "B/USDT" if decided.symbol == "A/USDT" else "A/USDT"
+        for symbol, informative in (
+            (decided.symbol, window.informative("15m")),
+            (other, window.informative("15m", other)),
+        ):
+            opens = None if informative is None else [bar.open_time_ms for bar in informative.bars]
+            self.shown.append((decided, self.at_input, symbol, opens))
+        return current_target
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_informative_bars_never_close_after_the_decided_bar_and_show_every_bar_the_rule_allows(
+    data: st.DataObject,
+) -> None:
+    """Own symbol: the 15m bars closed by the decided 5m bar's close (the one closing at the same minute included,
+    though the aggregator makes it after the 5m bar); the other symbol: those closed before it opened. Exactly the
+    `lookback` newest of them, or None when one of those is missing (a gap, or not made yet)."""
+    bars = minutes(data.draw)
+    probe = InformativeProbe()
+    fifteen_pattern = {"detail-type": ["BarClosed"], "detail": {"timeframe": ["15m"]}}
+    runtime = LocalRuntime(
+        [StrategySpec("probe", probe, PATTERN, informative=INFORMATIVE, informative_patterns=(fifteen_pattern,))],
+        memory_stores(Decimal(100_000), 200),
+        DeadLetterList(),
+        risk=RiskPolicy(),
+        paper=PaperConfig(),
+    )
+    made_at: dict[tuple[str, int], int] = {}  # (symbol, 15m open) → the input that made it
+    oracle = BarAggregator(["15m"])
+    for index, bar in enumerate(bars):
+        made_at.update({(made.symbol, made.open_time_ms): index for made in oracle.add(bar) if made.timeframe == "15m"})
+        probe.at_input = index
+        runtime.publish_bar(bar)
+    assert len(probe.shown) == 2 * len({(bar.symbol, bar.open_time_ms) for bar, *_ in probe.shown})
+    for decided, at_input, symbol, opens in probe.shown:
+        cutoff_ms = decided.close_time_ms + 1 if symbol == decided.symbol else decided.open_time_ms
+        newest = cutoff_ms - cutoff_ms % FIFTEEN - FIFTEEN
+        wanted = [newest - FIFTEEN, newest]
+        there = all(made_at.get((symbol, open_ms), len(bars)) <= at_input for open_ms in wanted)
+        assert opens == (wanted if there else None)
+        assert all(open_ms + FIFTEEN <= cutoff_ms for open_ms in opens or ())  # never closing after the cut-off
