@@ -13,7 +13,7 @@ from typing import Any
 from events.dead_letters import DeadLetters
 from events.envelope import Envelope, wrap
 from events.models import Event
-from events.patterns import Matcher, compile_pattern
+from events.patterns import Matcher, compile_pattern, json_form
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class LocalBus:
         self._by_detail_type: dict[str, list[Subscription]] = {}
         self._routes: dict[str, _Routes | None] = {}
         self._observers: list[Observer] = []
-        self._queue: deque[Envelope] = deque()
+        self._queue: deque[_Delivery] = deque()
         self._draining = False
         self.delivered = 0
 
@@ -85,41 +85,55 @@ class LocalBus:
         self._observers.append(observer)
 
     def publish(self, envelopes: Sequence[Envelope]) -> None:
-        self._queue.extend(envelopes)
-        if self._draining:
-            return  # a handler published: the outer drain loop delivers it in order
-        self._draining = True
-        try:
-            self._drain()
-        finally:
-            self._draining = False
+        self._queue.extend(_Delivery(envelope.detail, None, envelope) for envelope in envelopes)
+        self._drain()
 
     def publish_event(self, event: Event, time: Callable[[], datetime]) -> None:
-        """`publish((wrap(event, time()),))`, delivered the same way and in the same order, but without
-        an envelope when nothing needs one: no observer, and every subscription that can take this
-        detail-type reads only the detail and selects on detail fields alone (cached by their values).
-        `time` is asked only when an envelope is made: for what the handlers caused, or a dead letter."""
-        routes = None if self._observers or self._draining else self._routes_for(event)
-        if routes is None:
-            self.publish((wrap(event, time()),))
-            return
-        caused: list[Any] = []
-        self._draining = True  # what a handler publishes itself waits in the queue, as during a drain
+        """`publish((wrap(event, time()),))`, through the same queue and delivery loop, except that its
+        subscribers may be found in a route cache instead of by matching an envelope: then no envelope is
+        made unless something needs one (an observer, an envelope handler, what the handlers caused, a
+        dead letter), and `time` is asked only then."""
+        self._queue.append(_Delivery(event, time, None))
+        self._drain()
+
+    def _drain(self) -> None:
+        if self._draining:
+            return  # a handler published: this loop, further out, delivers it in order
+        self._draining = True
         try:
-            for subscription in routes:
-                self.delivered += 1
-                assert subscription.on_detail is not None  # routes hold only detail handlers
-                try:
-                    caused.extend(subscription.on_detail(event))
-                except Exception as error:  # one bad delivery must not stop the bus
-                    self._dead_letter(subscription, wrap(event, time()), error)
+            queue = self._queue
+            while queue:
+                self._deliver(queue.popleft())
         finally:
             self._draining = False
-        if caused or self._queue:
-            at = time()
-            self.publish([wrap(effect, at) for effect in caused])
+
+    def _deliver(self, delivery: _Delivery) -> None:
+        """The one delivery loop: each subscription that takes the event, in subscription order, then what
+        each caused queued behind everything already published."""
+        subscriptions = None if delivery.enveloped or self._observers else self._routes_for(delivery.event)
+        if subscriptions is None:  # matched the general way, on its envelope
+            envelope = delivery.envelope()
+            for observer in self._observers:
+                observer(envelope)
+            subscriptions = [s for s in self._candidates(envelope.detail_type) if s.matches(envelope)]
+        queue = self._queue
+        for subscription in subscriptions:
+            self.delivered += 1
+            try:
+                if subscription.on_detail is not None:
+                    caused = subscription.on_detail(delivery.event)
+                else:
+                    caused = subscription.handler(delivery.envelope())
+            except Exception as error:  # one bad delivery must not stop the bus
+                self._dead_letter(subscription, delivery.envelope(), error)
+                continue
+            if caused:
+                at = delivery.envelope().time
+                queue.extend(_Delivery(effect, None, wrap(effect, at)) for effect in caused)
 
     def _routes_for(self, event: Event) -> list[Subscription] | None:
+        """The subscriptions that take an event published without an envelope, from the route cache; None
+        when its subscribers must be matched on an envelope (a pattern reads more than its detail fields)."""
         detail_type = type(event).__name__
         routes: _Routes | None = self._routes.get(detail_type, _UNSEEN)
         if routes is _UNSEEN:
@@ -129,10 +143,11 @@ class LocalBus:
         fields = event.__dict__
         try:
             values = routes.values_of(fields)
-            found = routes.by_values.get(values)
         except KeyError:  # a field this event lacks: read them one by one
             values = tuple(fields.get(key, _ABSENT) for key in routes.keys)
-            found = routes.by_values.get(values)
+        try:
+            key = _as_sent(values)
+            found = routes.by_values.get(key)
         except TypeError:  # a value that cannot key a cache (a list): match this event the usual way
             return None
         if found is None:
@@ -140,26 +155,8 @@ class LocalBus:
                 self._routes[detail_type] = None
                 return None
             envelope = wrap(event, _NO_TIME)  # patterns read no time here (_routing_keys)
-            found = routes.by_values[values] = [s for s in routes.candidates if s.matches(envelope)]
+            found = routes.by_values[key] = [s for s in routes.candidates if s.matches(envelope)]
         return found
-
-    def _drain(self) -> None:
-        queue = self._queue
-        while queue:
-            envelope = queue.popleft()
-            for observer in self._observers:
-                observer(envelope)
-            for subscription in self._candidates(envelope.detail_type):
-                if not subscription.matches(envelope):
-                    continue
-                self.delivered += 1
-                try:
-                    caused = subscription.handler(envelope)
-                except Exception as error:  # one bad delivery must not stop the bus
-                    self._dead_letter(subscription, envelope, error)
-                    continue
-                for event in caused:
-                    queue.append(wrap(event, envelope.time))
 
     def _candidates(self, detail_type: str) -> list[Subscription]:
         """Subscriptions that can match this detail-type, in subscription order (cached)."""
@@ -173,6 +170,45 @@ class LocalBus:
         origin = f"subscription {subscription.name}, event {envelope.id}"
         log.error("handler failed: %s: %s: %s", origin, type(error).__name__, error)
         self._dead_letters.put(origin, f"{type(error).__name__}: {error}", envelope.to_json_dict())
+
+
+class _Delivery:
+    """One event in the queue, with its envelope, or with the time to make one from when something needs it."""
+
+    __slots__ = ("_envelope", "_time", "event")
+
+    def __init__(self, event: Event, time: Callable[[], datetime] | None, envelope: Envelope | None) -> None:
+        self.event = event
+        self._time = time
+        self._envelope = envelope
+
+    @property
+    def enveloped(self) -> bool:
+        """Published in an envelope, which may carry its own source: only the envelope's match is the truth."""
+        return self._time is None
+
+    def envelope(self) -> Envelope:
+        if self._envelope is None:
+            assert self._time is not None  # one or the other, from the constructor's two callers
+            self._envelope = wrap(self.event, self._time())
+        return self._envelope
+
+
+def _as_sent(values: Any) -> Hashable:
+    """A cache key for detail values as the event's JSON carries them. EventBridge and SNS compare that
+    text: Decimal("22685.4") and Decimal("22685.40") are equal in Python but two values on AWS, and
+    True == 1 here but not there. So strings (and Decimals, sent as strings) key by their text, other
+    values by their type and value."""
+    if type(values) is str:  # the common case: one field read, a symbol
+        return values
+    if type(values) is tuple:
+        return tuple(_one_as_sent(value) for value in values)
+    return _one_as_sent(values)
+
+
+def _one_as_sent(value: Any) -> Hashable:
+    sent = json_form(value)
+    return sent if type(sent) is str else (type(sent), sent)
 
 
 def _routing_keys(pattern: Mapping[str, Any]) -> frozenset[str] | None:

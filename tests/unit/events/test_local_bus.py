@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 import pytest
 from hypothesis import given
@@ -81,20 +82,27 @@ def test_an_invalid_pattern_is_refused_at_subscribe_time() -> None:
         bus.subscribe("x", {"source": ["b"]}, lambda e: [])
 
 
-# Patterns a subscriber may use: the first five select on detail fields alone (publish_event routes them from a
-# cache; the fifth reads a field a bar does not have), the rest read something else (the source's prefix, a price,
-# $or, the time), so the bus matches them on an envelope as `publish` does.
+# Patterns a subscriber may use: the first seven select on detail fields alone (publish_event routes them from a
+# cache; the fifth reads a field a bar does not have, the sixth and seventh a price as its JSON string), the rest
+# read something else (the source's prefix, a price, $or, the time), so the bus matches them on an envelope as
+# `publish` does.
 PATTERNS = [
     {"detail-type": ["BarClosed"]},
     {"detail-type": ["BarClosed"], "detail": {"symbol": ["BTC/USDT"]}},
     {"detail": {"symbol": ["ETH/USDT", "BTC/USDT"], "exchange": ["binance"]}},
     {"detail-type": ["TargetChanged"], "detail": {"symbol": [{"prefix": "BTC"}]}},
     {"detail": {"strategy": ["s"]}},
+    {"detail": {"close": ["22685.40"]}},
+    {"detail": {"close": [{"prefix": "22685.4"}], "symbol": ["BTC/USDT"]}},
     {"source": [{"prefix": "stds"}]},
     {"detail": {"close": [{"numeric": [">", 20_000]}]}},
     {"detail": {"$or": [{"symbol": ["ETH/USDT"]}, {"timeframe": ["5m"]}]}},
     {"time": [{"prefix": "2023"}]},
 ]
+
+
+# one price written three ways: equal as Decimals, three different strings on the wire (and so on AWS)
+CLOSES = [Decimal("22685.4"), Decimal("22685.40"), Decimal("22685.400"), BAR.close]
 
 
 @given(
@@ -103,11 +111,14 @@ PATTERNS = [
                   st.sampled_from(["quiet", "targets", "raises", "publishes"])),
         min_size=1, max_size=6,
     ),
-    symbols=st.lists(st.sampled_from(["BTC/USDT", "ETH/USDT", "SOL/USDT"]), min_size=1, max_size=12),
+    bars=st.lists(
+        st.tuples(st.sampled_from(["BTC/USDT", "ETH/USDT", "SOL/USDT"]), st.sampled_from(CLOSES)),
+        min_size=1, max_size=12,
+    ),
     observed=st.booleans(),
 )  # fmt: skip
 def test_publish_event_delivers_exactly_what_publish_delivers(
-    subscribers: list[tuple[int, str, str]], symbols: list[str], observed: bool
+    subscribers: list[tuple[int, str, str]], bars: list[tuple[str, Decimal]], observed: bool
 ) -> None:
     """Same handlers, same order, same caused envelopes (with the cause's time), same dead letters."""
 
@@ -136,8 +147,8 @@ def test_publish_event_delivers_exactly_what_publish_delivers(
         )
         if observed:
             bus.observe(lambda envelope: log.append(("observer", envelope.detail_type, envelope.id)))
-        for symbol in symbols:
-            bar = BAR.model_copy(update={"symbol": symbol})
+        for symbol, close in bars:
+            bar = BAR.model_copy(update={"symbol": symbol, "close": close})
             if publish_event:
                 bus.publish_event(bar, lambda bar=bar: bar.closed_at)
             else:
@@ -164,3 +175,14 @@ def test_publish_event_makes_no_envelope_for_a_bar_only_detail_subscribers_take(
         bus.publish_event(BAR, time_of_bar)
     assert seen == [BAR] * 3
     assert times == []  # nothing was caused, nothing failed: no envelope, no time asked
+
+
+def test_a_price_routes_by_its_json_string_as_on_eventbridge() -> None:
+    """22685.4 and 22685.40 are one Decimal but two strings on the wire: a pattern on one takes only that one,
+    from the route cache as on an envelope."""
+    bus, seen = LocalBus(DeadLetterList()), []
+    bus.subscribe_detail("exact", {"detail": {"close": ["22685.40"]}}, lambda bar: seen.append(str(bar.close)) or [])
+    for close in ("22685.4", "22685.40", "22685.4", "22685.40"):
+        bar = BAR.model_copy(update={"close": Decimal(close)})
+        bus.publish_event(bar, lambda bar=bar: bar.closed_at)
+    assert seen == ["22685.40", "22685.40"]
