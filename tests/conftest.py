@@ -1,14 +1,26 @@
-"""Shared fixtures: where the recorded market data lives (read-only), and small bar builders."""
+"""Shared fixtures: where the recorded market data lives (read-only), small bar builders, and how hypothesis runs."""
 
 from __future__ import annotations
 
 import csv
+import os
+import random
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from events.models import BarClosed
+
+# Hypothesis never judges a test by the wall clock (no deadline, no "too slow" health check): the suite runs beside
+# a JVM on two shared cores, where a slow example says nothing about the code. On CI (`CI` set) every property test
+# without its own count tries more examples, and a failure prints the blob that replays its example exactly.
+_UNTIMED = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("local", _UNTIMED)
+settings.register_profile("ci", _UNTIMED, max_examples=400, print_blob=True, derandomize=False)
+settings.load_profile("ci" if os.environ.get("CI") else "local")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
@@ -55,6 +67,34 @@ def spot_day_bars(limit: int | None = None) -> list[BarClosed]:
             if limit is not None and len(bars) == limit:
                 break
     return bars
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """One hypothesis seed for the whole session, drawn here unless `--hypothesis-seed` gave one (before hypothesis'
+    own plugin reads that option), and the controller's on every xdist worker: each property test of the run is
+    then replayed by that one seed, which the header and any failure print."""
+    if config.getoption("hypothesis_seed", None) is None:
+        from_controller = getattr(config, "workerinput", {}).get("hypothesis_seed")
+        config.option.hypothesis_seed = from_controller or str(random.SystemRandom().randrange(2**32))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist's controller, before it starts a worker: hand it the session's seed."""
+    node.workerinput["hypothesis_seed"] = node.config.getoption("hypothesis_seed")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"hypothesis seed {config.getoption('hypothesis_seed')}"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config) -> None:
+    if terminalreporter.stats.get("failed"):
+        seed = config.getoption("hypothesis_seed")
+        terminalreporter.write_line(
+            f"hypothesis seed of this run: {seed} (to replay it: pytest --hypothesis-seed={seed})"
+        )
 
 
 pytest_plugins = ["tests.emulators.fixtures"]
