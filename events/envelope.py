@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from events.models import Event
+from events.models import BarClosed, Event
 
 DEFAULT_ACCOUNT = "000000000000"
 DEFAULT_REGION = "local"
@@ -64,6 +64,13 @@ def wrap(event: Event, time: datetime | None = None, source: str | None = None) 
 
 
 _WRAPPED_FIELDS = frozenset({"id", "detail_type", "source", "time", "resources", "detail"})
+
+
+def bar_envelope(bar: BarClosed) -> Envelope:
+    """A bar in the envelope it travels in, stamped the moment it became a fact (its close), never by the wall
+    clock: the local bus publishes it so, and a strategy function matches its pattern on it, so a pattern on
+    `time` takes the same bars in replay, live and on Lambda."""
+    return wrap(bar, bar.closed_at)
 
 
 def time_of_ms(epoch_ms: int) -> datetime:

@@ -10,17 +10,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from events.dead_letters import DeadLetterList
-from events.envelope import Envelope, wrap
+from events.envelope import Envelope, bar_envelope, wrap
 from events.local_bus import LocalBus
 from events.models import BarClosed, Event, TargetChanged
 from events.patterns import InvalidPattern
 from tests.conftest import spot_day_bars
 
 BAR = spot_day_bars(limit=1)[0]
-
-
-def bar_envelope() -> Envelope:
-    return wrap(BAR, BAR.closed_at)
 
 
 def target_changed() -> TargetChanged:
@@ -44,7 +40,7 @@ def test_events_go_to_matching_subscriptions_and_caused_events_follow_breadth_fi
     bus.subscribe("strategy", {"detail-type": ["BarClosed"], "detail": {"symbol": ["BTC/USDT"]}}, strategy)
     bus.subscribe("other-symbol", {"detail": {"symbol": ["ETH/USDT"]}}, strategy)
     bus.subscribe("audit", {"source": [{"prefix": "stds"}]}, audit)
-    bus.publish([bar_envelope()])
+    bus.publish([bar_envelope(BAR)])
     assert seen == [("strategy", "BarClosed"), ("audit", "BarClosed"), ("audit", "TargetChanged")]
 
 
@@ -52,8 +48,8 @@ def test_caused_events_carry_the_time_of_their_cause() -> None:
     bus, recorded = LocalBus(DeadLetterList()), []
     bus.subscribe("strategy", {"detail-type": ["BarClosed"]}, lambda envelope: [target_changed()])
     bus.observe(recorded.append)
-    bus.publish([bar_envelope()])
-    assert [e.time for e in recorded] == [bar_envelope().time] * 2
+    bus.publish([bar_envelope(BAR)])
+    assert [e.time for e in recorded] == [bar_envelope(BAR).time] * 2
 
 
 def test_a_failing_handler_is_dead_lettered_and_the_bus_goes_on() -> None:
@@ -65,7 +61,7 @@ def test_a_failing_handler_is_dead_lettered_and_the_bus_goes_on() -> None:
     bus = LocalBus(dead_letters)
     bus.subscribe("broken", {"detail-type": ["BarClosed"]}, broken)
     bus.subscribe("fine", {"detail-type": ["BarClosed"]}, lambda e: delivered.append(e) or [])
-    bus.publish([bar_envelope()])
+    bus.publish([bar_envelope(BAR)])
     [letter] = dead_letters
     assert letter.origin == f"subscription broken, event {BAR.event_id}"
     assert letter.error == "RuntimeError: boom"
@@ -152,7 +148,7 @@ def test_publish_event_delivers_exactly_what_publish_delivers(
             if publish_event:
                 bus.publish_event(bar, lambda bar=bar: bar.closed_at)
             else:
-                bus.publish((wrap(bar, bar.closed_at),))
+                bus.publish((bar_envelope(bar),))
         return log, bus.delivered, [(d.origin, d.error) for d in dead]
 
     assert run(publish_event=True) == run(publish_event=False)
