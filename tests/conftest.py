@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import random
+import threading
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,50 @@ def one_line_error(capsys: pytest.CaptureFixture[str], *needles: str) -> str:
     last = error.splitlines()[-1]
     assert all(needle in last for needle in needles), last
     return last
+
+
+class ManualClock:
+    """A monotonic clock that moves only when a test says (`advance`), for code that waits by a `Clock`
+    (producers.streamer.clock): a test waits for the code to be parked, not for time to pass."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._state = threading.Condition()
+        self._parked: list[tuple[threading.Condition, float | None]] = []  # who waits on this clock, until when
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def wait(self, condition: threading.Condition, deadline: float | None) -> None:
+        with self._state:
+            if deadline is not None and deadline <= self.now:
+                return
+            parked = (condition, deadline)
+            self._parked.append(parked)
+            self._state.notify_all()
+        try:
+            condition.wait()  # until the code notifies it, or advance() does
+        finally:
+            with self._state:
+                self._parked.remove(parked)
+
+    def advance(self, seconds: float) -> None:
+        with self._state:
+            self.now += seconds
+            waiting = [condition for condition, _ in self._parked]
+        for condition in waiting:
+            with condition:
+                condition.notify_all()
+
+    def until_parked(self, deadline: float | None) -> None:
+        """Return once something waits on this clock until `deadline` (None: for a notification only); a hang
+        guard, not a timing: it fails only if the code never gets there."""
+        with self._state:
+            if not self._state.wait_for(lambda: any(d == deadline for _, d in self._parked), timeout=HANG_S):
+                raise AssertionError(f"nothing parked until {deadline} within {HANG_S} s: {self._parked}")
+
+
+HANG_S = 60.0  # how long a test waits for a thread that should get somewhere before calling it hung
 
 
 def spot_day_bars(limit: int | None = None) -> list[BarClosed]:
