@@ -6,6 +6,8 @@ import csv
 import os
 import random
 import threading
+import time
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -85,7 +87,17 @@ class ManualClock:
                 raise AssertionError(f"nothing parked until {deadline} within {HANG_S} s: {self._parked}")
 
 
-HANG_S = 60.0  # how long a test waits for a thread that should get somewhere before calling it hung
+HANG_S = 60.0  # how long a test waits for a thread or process that should get somewhere before calling it hung
+
+
+def eventually(condition: Callable[[], object], what: str, hang_s: float = HANG_S) -> None:
+    """Return once `condition()` holds: something another process or thread does, polled. A hang guard, not a
+    timing: it fails (naming `what`) only if that never happens."""
+    deadline = time.monotonic() + hang_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {hang_s} s")
+        time.sleep(0.01)
 
 
 def spot_day_bars(limit: int | None = None) -> list[BarClosed]:
