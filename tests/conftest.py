@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import os
 import random
 import threading
@@ -28,6 +29,7 @@ settings.load_profile("ci" if os.environ.get("CI") else "local")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 BTCUSDT_SPOT_DAY = SHARED_DATA / "binance/spot/klines/1m/BTCUSDT/BTCUSDT-1m-2023-01-21.csv"
+FUTURES_1M = SHARED_DATA / "binance/futures/um/klines/1m"  # one folder per market, one CSV per day
 
 
 @pytest.fixture(scope="session")
@@ -152,6 +154,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatu
         terminalreporter.write_line(
             f"hypothesis seed of this run: {seed} (to replay it: pytest --hypothesis-seed={seed})"
         )
+
+
+@functools.cache
+def first_spot_bar() -> BarClosed:
+    """The first bar of `spot_day_bars()`: 2023-01-21 00:00, BTC/USDT on Binance spot."""
+    return spot_day_bars(limit=1)[0]
 
 
 pytest_plugins = ["tests.emulators.fixtures"]

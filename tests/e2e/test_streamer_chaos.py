@@ -32,16 +32,15 @@ from producers.replay.sources import open_sources
 from producers.streamer.connection import ConnectionSettings
 from producers.streamer.cursors import CursorFile, DynamoCursorItem
 from producers.streamer.streamer import Streamer, StreamerSettings
-from tests.conftest import HANG_S, REPO_ROOT, SHARED_DATA, eventually
+from tests.conftest import FUTURES_1M, HANG_S, REPO_ROOT, eventually
 from tests.emulators.aws import archived_bars, bars_in, client, envelopes_in, queue_behind_rule
 from tools.local_exchange.faults import Fault, FaultPlan
 from tools.local_exchange.server import LocalBinance
 from tools.local_exchange.tape import Tape
 
-FUTURES = SHARED_DATA / "binance/futures/um/klines/1m"
 SYMBOLS = ("LINK/USDT", "NEAR/USDT", "FIL/USDT")
 DAYS = ("2023-02-06", "2023-02-07")
-PATHS = [FUTURES / f"{s.replace('/', '')}/{s.replace('/', '')}-1m-{day}.csv" for s in SYMBOLS for day in DAYS]
+PATHS = [FUTURES_1M / f"{s.replace('/', '')}/{s.replace('/', '')}-1m-{day}.csv" for s in SYMBOLS for day in DAYS]
 FAST = ConnectionSettings(silence_s=0.5, backoff_base_s=0.02, backoff_cap_s=0.3)
 
 

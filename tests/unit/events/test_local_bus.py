@@ -14,9 +14,9 @@ from events.envelope import Envelope, bar_envelope, wrap
 from events.local_bus import LocalBus
 from events.models import BarClosed, Event, TargetChanged
 from events.patterns import InvalidPattern
-from tests.conftest import spot_day_bars
+from tests.conftest import first_spot_bar
 
-BAR = spot_day_bars(limit=1)[0]
+BAR = first_spot_bar()
 
 
 def target_changed() -> TargetChanged:
