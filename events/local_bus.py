@@ -43,6 +43,7 @@ class _Routes:
     candidates: list[Subscription]
     by_values: dict[Hashable, list[Subscription]]
     values_of: Callable[[dict[str, Any]], Hashable]  # those values, read from an event's fields in C
+    strings_only: bool  # the model declares every one of them a str: they key the cache as they are
 
 
 class LocalBus:
@@ -85,7 +86,7 @@ class LocalBus:
         self._observers.append(observer)
 
     def publish(self, envelopes: Sequence[Envelope]) -> None:
-        self._queue.extend(_Delivery(envelope.detail, None, envelope) for envelope in envelopes)
+        self._queue.extend((envelope.detail, None, envelope) for envelope in envelopes)
         self._drain()
 
     def publish_event(self, event: Event, time: Callable[[], datetime]) -> None:
@@ -93,7 +94,7 @@ class LocalBus:
         subscribers may be found in a route cache instead of by matching an envelope: then no envelope is
         made unless something needs one (an observer, an envelope handler, what the handlers caused, a
         dead letter), and `time` is asked only then."""
-        self._queue.append(_Delivery(event, time, None))
+        self._queue.append((event, time, None))
         self._drain()
 
     def _drain(self) -> None:
@@ -103,16 +104,17 @@ class LocalBus:
         try:
             queue = self._queue
             while queue:
-                self._deliver(queue.popleft())
+                self._deliver(*queue.popleft())
         finally:
             self._draining = False
 
-    def _deliver(self, delivery: _Delivery) -> None:
+    def _deliver(self, event: Event, time: Callable[[], datetime] | None, envelope: Envelope | None) -> None:
         """The one delivery loop: each subscription that takes the event, in subscription order, then what
-        each caused queued behind everything already published."""
-        subscriptions = None if delivery.enveloped or self._observers else self._routes_for(delivery.event)
+        each caused queued behind everything already published. An event published in its envelope (which
+        may carry a source of its own) is matched on it; one published bare, from the route cache if it can."""
+        subscriptions = None if envelope is not None or self._observers else self._routes_for(event)
         if subscriptions is None:  # matched the general way, on its envelope
-            envelope = delivery.envelope()
+            envelope = envelope or _envelope(event, time)
             for observer in self._observers:
                 observer(envelope)
             subscriptions = [s for s in self._candidates(envelope.detail_type) if s.matches(envelope)]
@@ -121,15 +123,17 @@ class LocalBus:
             self.delivered += 1
             try:
                 if subscription.on_detail is not None:
-                    caused = subscription.on_detail(delivery.event)
+                    caused = subscription.on_detail(event)
                 else:
-                    caused = subscription.handler(delivery.envelope())
+                    caused = subscription.handler(envelope or _envelope(event, time))
             except Exception as error:  # one bad delivery must not stop the bus
-                self._dead_letter(subscription, delivery.envelope(), error)
+                envelope = envelope or _envelope(event, time)
+                self._dead_letter(subscription, envelope, error)
                 continue
             if caused:
-                at = delivery.envelope().time
-                queue.extend(_Delivery(effect, None, wrap(effect, at)) for effect in caused)
+                envelope = envelope or _envelope(event, time)
+                at = envelope.time
+                queue.extend((effect, None, wrap(effect, at)) for effect in caused)
 
     def _routes_for(self, event: Event) -> list[Subscription] | None:
         """The subscriptions that take an event published without an envelope, from the route cache; None
@@ -137,7 +141,7 @@ class LocalBus:
         detail_type = type(event).__name__
         routes: _Routes | None = self._routes.get(detail_type, _UNSEEN)
         if routes is _UNSEEN:
-            routes = self._routes[detail_type] = _routes(self._candidates(detail_type))
+            routes = self._routes[detail_type] = _routes(self._candidates(detail_type), type(event))
         if routes is None:
             return None
         fields = event.__dict__
@@ -146,7 +150,7 @@ class LocalBus:
         except KeyError:  # a field this event lacks: read them one by one
             values = tuple(fields.get(key, _ABSENT) for key in routes.keys)
         try:
-            key = _as_sent(values)
+            key = values if routes.strings_only else _as_sent(values)
             found = routes.by_values.get(key)
         except TypeError:  # a value that cannot key a cache (a list): match this event the usual way
             return None
@@ -172,26 +176,13 @@ class LocalBus:
         self._dead_letters.put(origin, f"{type(error).__name__}: {error}", envelope.to_json_dict())
 
 
-class _Delivery:
-    """One event in the queue, with its envelope, or with the time to make one from when something needs it."""
+# an event waiting in the queue: in its envelope, or bare with the time to envelope it at when something needs one
+_Delivery = tuple[Event, Callable[[], datetime] | None, Envelope | None]
 
-    __slots__ = ("_envelope", "_time", "event")
 
-    def __init__(self, event: Event, time: Callable[[], datetime] | None, envelope: Envelope | None) -> None:
-        self.event = event
-        self._time = time
-        self._envelope = envelope
-
-    @property
-    def enveloped(self) -> bool:
-        """Published in an envelope, which may carry its own source: only the envelope's match is the truth."""
-        return self._time is None
-
-    def envelope(self) -> Envelope:
-        if self._envelope is None:
-            assert self._time is not None  # one or the other, from the constructor's two callers
-            self._envelope = wrap(self.event, self._time())
-        return self._envelope
+def _envelope(event: Event, time: Callable[[], datetime] | None) -> Envelope:
+    assert time is not None  # a bare event always comes with its time (publish_event)
+    return wrap(event, time())
 
 
 def _as_sent(values: Any) -> Hashable:
@@ -224,11 +215,13 @@ def _routing_keys(pattern: Mapping[str, Any]) -> frozenset[str] | None:
     return frozenset(detail)
 
 
-def _routes(candidates: list[Subscription]) -> _Routes | None:
+def _routes(candidates: list[Subscription], model: type[Event]) -> _Routes | None:
     if any(s.on_detail is None or s.routing_keys is None for s in candidates):
         return None
     keys = tuple(sorted(set().union(*(s.routing_keys or () for s in candidates))))
-    return _Routes(keys, candidates, {}, itemgetter(*keys) if keys else _no_values)
+    fields = model.model_fields
+    strings_only = all(key in fields and fields[key].annotation is str for key in keys)
+    return _Routes(keys, candidates, {}, itemgetter(*keys) if keys else _no_values, strings_only)
 
 
 def _no_values(fields: dict[str, Any]) -> Hashable:
