@@ -14,8 +14,8 @@ from consumers.stores.ports import Stores
 from consumers.strategies.consumer import StrategyConsumer
 from events.aggregation import HigherBars, higher_timeframes
 from events.dead_letters import DeadLetters
-from events.local_bus import LocalBus
 from events.envelope import Envelope
+from events.local_bus import LocalBus
 from events.models import BarClosed, Event, OrderRequested
 from infra.config import PaperConfig
 from infra.strategy_loader import StrategySpec
