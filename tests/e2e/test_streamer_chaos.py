@@ -11,6 +11,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections import Counter
@@ -238,10 +239,11 @@ def test_a_spot_interruption_mid_minute_loses_no_bar_and_the_archive_keeps_each_
         command += ["--rest-url", rest_url, "--heartbeat", "1", "--silence", "2", "--batch-wait", "0.5"]
         command += ["--dead-letters", str(tmp_path / "dead-letters.jsonl")]
 
-        def task() -> subprocess.Popen[str]:
+        def task(*log_options: str) -> subprocess.Popen[str]:
             return subprocess.Popen(
-                command, cwd=REPO_ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-            )
+                [*command[:3], *log_options, *command[3:]],
+                cwd=REPO_ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            )  # fmt: skip
 
         first = task()
         # interrupt once a third of the day is through (the cursors say so), at no particular point of a minute
@@ -250,10 +252,18 @@ def test_a_spot_interruption_mid_minute_loses_no_bar_and_the_archive_keeps_each_
         _, first_err = first.communicate(timeout=60)
         if interruption is signal.SIGTERM:
             assert first.returncode == 0, first_err[-3000:]
-        replacement = task()
-        wait_for(lambda: saved.load() == {("binance", symbol, "1m"): at for symbol, at in last.items()}, replacement)
+        replacement = task("--log-level", "INFO")  # its heartbeats are logged at INFO
+        logged: list[str] = []  # its log, read as it comes: a heartbeat says it is up, its SIGTERM handler set
+        reader = threading.Thread(target=lambda: logged.extend(iter(replacement.stderr.readline, "")))  # type: ignore[union-attr]
+        reader.start()
+        # the first task may have streamed the whole tape while it stopped: the cursors alone cannot say the
+        # replacement is up, and a SIGTERM before its handler is set ends it with -15
+        done = {("binance", symbol, "1m"): at for symbol, at in last.items()}
+        wait_for(lambda: any("streamer heartbeat" in line for line in logged) and saved.load() == done, replacement)
         replacement.send_signal(signal.SIGTERM)
-        out, err = replacement.communicate(timeout=60)
+        replacement.wait(60)
+        reader.join(60)
+        out, err = replacement.stdout.read(), "".join(logged)  # type: ignore[union-attr]
         assert replacement.returncode == 0, err[-3000:]
         assert "all_delivered=True" in out
 
