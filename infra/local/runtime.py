@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from consumers.execution.app import ExecutionApp
 from consumers.execution.broker import Broker
