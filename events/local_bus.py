@@ -13,7 +13,7 @@ from typing import Any
 from events.dead_letters import DeadLetters
 from events.envelope import Envelope, wrap
 from events.models import Event
-from events.patterns import Matcher, compile_pattern
+from events.patterns import Matcher, compile_pattern, json_form
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ class _Routes:
     candidates: list[Subscription]
     by_values: dict[Hashable, list[Subscription]]
     values_of: Callable[[dict[str, Any]], Hashable]  # those values, read from an event's fields in C
+    strings_only: bool  # the model declares every one of them a str: they key the cache as they are
 
 
 class LocalBus:
@@ -59,7 +60,7 @@ class LocalBus:
         self._by_detail_type: dict[str, list[Subscription]] = {}
         self._routes: dict[str, _Routes | None] = {}
         self._observers: list[Observer] = []
-        self._queue: deque[Envelope] = deque()
+        self._queue: deque[_Delivery] = deque()
         self._draining = False
         self.delivered = 0
 
@@ -85,54 +86,72 @@ class LocalBus:
         self._observers.append(observer)
 
     def publish(self, envelopes: Sequence[Envelope]) -> None:
-        self._queue.extend(envelopes)
-        if self._draining:
-            return  # a handler published: the outer drain loop delivers it in order
-        self._draining = True
-        try:
-            self._drain()
-        finally:
-            self._draining = False
+        self._queue.extend((envelope.detail, None, envelope) for envelope in envelopes)
+        self._drain()
 
     def publish_event(self, event: Event, time: Callable[[], datetime]) -> None:
-        """`publish((wrap(event, time()),))`, delivered the same way and in the same order, but without
-        an envelope when nothing needs one: no observer, and every subscription that can take this
-        detail-type reads only the detail and selects on detail fields alone (cached by their values).
-        `time` is asked only when an envelope is made: for what the handlers caused, or a dead letter."""
-        routes = None if self._observers or self._draining else self._routes_for(event)
-        if routes is None:
-            self.publish((wrap(event, time()),))
-            return
-        caused: list[Any] = []
-        self._draining = True  # what a handler publishes itself waits in the queue, as during a drain
+        """`publish((wrap(event, time()),))`, through the same queue and delivery loop, except that its
+        subscribers may be found in a route cache instead of by matching an envelope: then no envelope is
+        made unless something needs one (an observer, an envelope handler, what the handlers caused, a
+        dead letter), and `time` is asked only then."""
+        self._queue.append((event, time, None))
+        self._drain()
+
+    def _drain(self) -> None:
+        if self._draining:
+            return  # a handler published: this loop, further out, delivers it in order
+        self._draining = True
         try:
-            for subscription in routes:
-                self.delivered += 1
-                assert subscription.on_detail is not None  # routes hold only detail handlers
-                try:
-                    caused.extend(subscription.on_detail(event))
-                except Exception as error:  # one bad delivery must not stop the bus
-                    self._dead_letter(subscription, wrap(event, time()), error)
+            queue = self._queue
+            while queue:
+                self._deliver(*queue.popleft())
         finally:
             self._draining = False
-        if caused or self._queue:
-            at = time()
-            self.publish([wrap(effect, at) for effect in caused])
+
+    def _deliver(self, event: Event, time: Callable[[], datetime] | None, envelope: Envelope | None) -> None:
+        """The one delivery loop: each subscription that takes the event, in subscription order, then what
+        each caused queued behind everything already published. An event published in its envelope (which
+        may carry a source of its own) is matched on it; one published bare, from the route cache if it can."""
+        subscriptions = None if envelope is not None or self._observers else self._routes_for(event)
+        if subscriptions is None:  # matched the general way, on its envelope
+            envelope = envelope or _envelope(event, time)
+            for observer in self._observers:
+                observer(envelope)
+            subscriptions = [s for s in self._candidates(envelope.detail_type) if s.matches(envelope)]
+        queue = self._queue
+        for subscription in subscriptions:
+            self.delivered += 1
+            try:
+                if subscription.on_detail is not None:
+                    caused = subscription.on_detail(event)
+                else:
+                    caused = subscription.handler(envelope or _envelope(event, time))
+            except Exception as error:  # one bad delivery must not stop the bus
+                envelope = envelope or _envelope(event, time)
+                self._dead_letter(subscription, envelope, error)
+                continue
+            if caused:
+                envelope = envelope or _envelope(event, time)
+                at = envelope.time
+                queue.extend((effect, None, wrap(effect, at)) for effect in caused)
 
     def _routes_for(self, event: Event) -> list[Subscription] | None:
+        """The subscriptions that take an event published without an envelope, from the route cache; None
+        when its subscribers must be matched on an envelope (a pattern reads more than its detail fields)."""
         detail_type = type(event).__name__
         routes: _Routes | None = self._routes.get(detail_type, _UNSEEN)
         if routes is _UNSEEN:
-            routes = self._routes[detail_type] = _routes(self._candidates(detail_type))
+            routes = self._routes[detail_type] = _routes(self._candidates(detail_type), type(event))
         if routes is None:
             return None
         fields = event.__dict__
         try:
             values = routes.values_of(fields)
-            found = routes.by_values.get(values)
         except KeyError:  # a field this event lacks: read them one by one
             values = tuple(fields.get(key, _ABSENT) for key in routes.keys)
-            found = routes.by_values.get(values)
+        try:
+            key = values if routes.strings_only else _as_sent(values)
+            found = routes.by_values.get(key)
         except TypeError:  # a value that cannot key a cache (a list): match this event the usual way
             return None
         if found is None:
@@ -140,26 +159,8 @@ class LocalBus:
                 self._routes[detail_type] = None
                 return None
             envelope = wrap(event, _NO_TIME)  # patterns read no time here (_routing_keys)
-            found = routes.by_values[values] = [s for s in routes.candidates if s.matches(envelope)]
+            found = routes.by_values[key] = [s for s in routes.candidates if s.matches(envelope)]
         return found
-
-    def _drain(self) -> None:
-        queue = self._queue
-        while queue:
-            envelope = queue.popleft()
-            for observer in self._observers:
-                observer(envelope)
-            for subscription in self._candidates(envelope.detail_type):
-                if not subscription.matches(envelope):
-                    continue
-                self.delivered += 1
-                try:
-                    caused = subscription.handler(envelope)
-                except Exception as error:  # one bad delivery must not stop the bus
-                    self._dead_letter(subscription, envelope, error)
-                    continue
-                for event in caused:
-                    queue.append(wrap(event, envelope.time))
 
     def _candidates(self, detail_type: str) -> list[Subscription]:
         """Subscriptions that can match this detail-type, in subscription order (cached)."""
@@ -175,6 +176,32 @@ class LocalBus:
         self._dead_letters.put(origin, f"{type(error).__name__}: {error}", envelope.to_json_dict())
 
 
+# an event waiting in the queue: in its envelope, or bare with the time to envelope it at when something needs one
+_Delivery = tuple[Event, Callable[[], datetime] | None, Envelope | None]
+
+
+def _envelope(event: Event, time: Callable[[], datetime] | None) -> Envelope:
+    assert time is not None  # a bare event always comes with its time (publish_event)
+    return wrap(event, time())
+
+
+def _as_sent(values: Any) -> Hashable:
+    """A cache key for detail values as the event's JSON carries them. EventBridge and SNS compare that
+    text: Decimal("22685.4") and Decimal("22685.40") are equal in Python but two values on AWS, and
+    True == 1 here but not there. So strings (and Decimals, sent as strings) key by their text, other
+    values by their type and value."""
+    if type(values) is str:  # the common case: one field read, a symbol
+        return values
+    if type(values) is tuple:
+        return tuple(_one_as_sent(value) for value in values)
+    return _one_as_sent(values)
+
+
+def _one_as_sent(value: Any) -> Hashable:
+    sent = json_form(value)
+    return sent if type(sent) is str else (type(sent), sent)
+
+
 def _routing_keys(pattern: Mapping[str, Any]) -> frozenset[str] | None:
     """The detail fields a pattern reads, if it reads nothing but those, the source and the
     detail-type (both fixed by the event's class): its verdict then follows from their values."""
@@ -188,11 +215,13 @@ def _routing_keys(pattern: Mapping[str, Any]) -> frozenset[str] | None:
     return frozenset(detail)
 
 
-def _routes(candidates: list[Subscription]) -> _Routes | None:
+def _routes(candidates: list[Subscription], model: type[Event]) -> _Routes | None:
     if any(s.on_detail is None or s.routing_keys is None for s in candidates):
         return None
     keys = tuple(sorted(set().union(*(s.routing_keys or () for s in candidates))))
-    return _Routes(keys, candidates, {}, itemgetter(*keys) if keys else _no_values)
+    fields = model.model_fields
+    strings_only = all(key in fields and fields[key].annotation is str for key in keys)
+    return _Routes(keys, candidates, {}, itemgetter(*keys) if keys else _no_values, strings_only)
 
 
 def _no_values(fields: dict[str, Any]) -> Hashable:

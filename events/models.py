@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_valida
 from events.bar_checks import MAX_PRICE, MAX_VOLUME, bar_problem
 from events.ids import ORDER_ID_PATTERN, bar_event_id, bars_event_id, order_event_id
 from events.timeframes import timeframe_ms
+from events.trusted import trusted_model
 
 # Decimals travel as JSON strings so no consumer (in any language) reads them through a float.
 Money = Annotated[Decimal, PlainSerializer(str, return_type=str, when_used="json")]
@@ -368,31 +369,18 @@ class TrustedBars:
 
 def _bar_of(fields: dict[str, Any]) -> BarClosed:
     """A BarClosed with these fields (all of them, in declaration order), set without validation."""
-    bar = _new_model(BarClosed)
-    _set_attribute(bar, "__dict__", fields)
-    _set_fields_set(bar, _BAR_FIELDS_SET)
-    _set_extra(bar, None)
-    _set_private(bar, None)
-    return bar
+    return trusted_model(BarClosed, fields, _BAR_FIELDS_SET)
 
 
 def _prices_of(row: MinuteBar) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal, Decimal | None, int | None, bool]:
     return row.open, row.high, row.low, row.close, row.volume, row.quote_volume, row.trades, row.backfilled
 
 
-_new_model = BaseModel.__new__
-_set_attribute = object.__setattr__
-# the slots' own setters: half the cost of object.__setattr__, which looks the slot up on every call
-_set_fields_set = vars(BaseModel)["__pydantic_fields_set__"].__set__
-_set_extra = vars(BaseModel)["__pydantic_extra__"].__set__
-_set_private = vars(BaseModel)["__pydantic_private__"].__set__
-# shared by every trusted bar: a frozen model never changes it in place (model_copy copies it first)
-_BAR_FIELDS_SET = set(BarClosed.model_fields) - {"schema_version"}
+_BAR_FIELDS_SET = frozenset(BarClosed.model_fields) - {"schema_version"}  # all a reader sets
 
 
 def construct_trusted(cls: type[M], fields: dict[str, Any]) -> M:
-    """Set the fields directly, in declaration order (so JSON output is byte-identical to a
-    validated instance's); about 3x cheaper than model_construct."""
+    """`cls` from the fields given, the others at their defaults (about 3x cheaper than model_construct)."""
     layout = _LAYOUTS.get(cls)
     if layout is None:
         layout = _LAYOUTS[cls] = {
@@ -400,12 +388,7 @@ def construct_trusted(cls: type[M], fields: dict[str, Any]) -> M:
         }
     values = layout.copy()
     values.update(fields)  # a dict keeps each key where it was first set: the declaration order stays
-    instance = cls.__new__(cls)
-    object.__setattr__(instance, "__dict__", values)
-    object.__setattr__(instance, "__pydantic_fields_set__", set(fields))
-    object.__setattr__(instance, "__pydantic_extra__", None)
-    object.__setattr__(instance, "__pydantic_private__", None)
-    return instance
+    return trusted_model(cls, values, fields)
 
 
 _REQUIRED: Any = object()

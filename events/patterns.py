@@ -140,7 +140,7 @@ def _leaf(key: str, leaf: _Leaf) -> Matcher:
 
     def scalar_matches(value: Any) -> bool:
         if type(value) is not str:
-            value = _json_form(value)
+            value = json_form(value)
         if value in strings:
             return True
         for test in tests:  # noqa: SIM110 (hot path)
@@ -381,7 +381,7 @@ def _field(event: Any, key: str) -> Any:
     return _MISSING if attribute is None else event.__dict__[attribute]
 
 
-def _json_form(value: Any) -> Any:
+def json_form(value: Any) -> Any:
     """What the value looks like once serialised, so a pydantic event matches as its JSON would."""
     if isinstance(value, Decimal):
         return str(value)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from consumers.execution.consumer import ExecutionConsumer
+from consumers.inbox import Inbox
 from consumers.stores.ports import ProcessedIds
 from events.bus import Bus
-from events.envelope import wrap
 from events.models import Event, OrderRequested
 
 CONSUMER = "execution"
@@ -19,13 +19,11 @@ class ExecutionApp:
     consumer: ExecutionConsumer
     processed: ProcessedIds
     bus: Bus
+    inbox: Inbox = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "inbox", Inbox(CONSUMER, self.processed, self.bus))
 
     def on_order(self, order: OrderRequested, at: datetime) -> list[Event]:
-        """Skip a delivery already handled; publish before marking, so a crash in between re-publishes
-        (consumers dedupe by the deterministic ids) rather than loses the settlement."""
-        if self.processed.seen(CONSUMER, order.event_id):
-            return []
-        caused = self.consumer.on_order(order)
-        self.bus.publish([wrap(event, at) for event in caused])
-        self.processed.mark(CONSUMER, order.event_id)
-        return caused
+        """Settle the order once (its settlement published, then the order marked handled: `Inbox`)."""
+        return self.inbox.handle(order, at, self.consumer.on_order)

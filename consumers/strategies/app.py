@@ -7,7 +7,7 @@ from datetime import datetime
 
 from consumers.strategies.consumer import StrategyConsumer
 from events.bus import Bus
-from events.envelope import wrap
+from events.envelope import bar_envelope, wrap
 from events.models import BarsClosed, OrderRequested
 from events.patterns import Matcher
 
@@ -22,12 +22,12 @@ class Decided:
 class StrategyApp:
     consumer: StrategyConsumer
     bus: Bus
-    wanted: Matcher  # the strategy's own bar pattern: which rows of a batch are its bars
+    pattern: Matcher  # the strategy's own event pattern: which rows of a batch are its bars
 
     def on_batch(self, batch: BarsClosed, at: datetime) -> Decided:
         """Decide every bar of the batch the strategy subscribes to, in one go; publish what the decisions
         caused (stamped `at`, the batch event's time)."""
-        bars = [bar for bar in batch.bar_events() if self.wanted(bar)]
+        bars = [bar for bar in batch.bar_events() if self.pattern(bar_envelope(bar))]
         caused = self.consumer.on_bars(bars) if bars else []
         if caused:
             self.bus.publish([wrap(event, at) for event in caused])

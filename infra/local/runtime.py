@@ -6,16 +6,18 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from consumers.execution.app import ExecutionApp
 from consumers.execution.broker import Broker
 from consumers.execution.consumer import ORDERS_PATTERN, ExecutionConsumer
 from consumers.execution.paper import PaperBroker
 from consumers.execution.risk import RiskPolicy
-from consumers.stores.ports import ProcessedIds, Stores
+from consumers.stores.ports import Stores
 from consumers.strategies.consumer import StrategyConsumer
 from events.aggregation import HigherBars, higher_timeframes
 from events.dead_letters import DeadLetters
+from events.envelope import Envelope
 from events.local_bus import LocalBus
-from events.models import BarClosed, Event
+from events.models import BarClosed, Event, OrderRequested
 from infra.config import PaperConfig
 from infra.strategy_loader import StrategySpec
 
@@ -64,7 +66,14 @@ class LocalRuntime:
             kill_switch=stores.kill_switch,
             fee_bps=paper.fee_bps,
         )
-        self.bus.subscribe_detail(EXECUTION, ORDERS_PATTERN, _inbox(EXECUTION, stores.processed, execution.on_order))
+        orders = ExecutionApp(execution, stores.processed, self.bus)
+
+        def on_order(envelope: Envelope) -> list[Event]:
+            assert isinstance(envelope.detail, OrderRequested)  # all ORDERS_PATTERN takes
+            orders.on_order(envelope.detail, envelope.time)
+            return []  # published by the app's inbox, before it marked the order handled
+
+        self.bus.subscribe(EXECUTION, ORDERS_PATTERN, on_order)
 
     def _publish(self, bar: BarClosed) -> None:
         # a bar becomes a fact the moment its interval ends
@@ -113,20 +122,3 @@ class LocalRuntime:
         if on_progress is not None:
             on_progress(count & 255)
         return count
-
-
-def _inbox(
-    consumer: str, processed: ProcessedIds, handle: Callable[[Any], list[Event]]
-) -> Callable[[Event], list[Event]]:
-    """Skip deliveries this consumer already handled (keyed by the event's deterministic id, since
-    EventBridge assigns its own envelope ids); mark only after the handler succeeded."""
-
-    def deliver(event: Event) -> list[Event]:
-        event_id = event.event_id
-        if processed.seen(consumer, event_id):
-            return []
-        caused = handle(event)
-        processed.mark(consumer, event_id)
-        return caused
-
-    return deliver

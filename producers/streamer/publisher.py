@@ -28,6 +28,7 @@ from events.envelope import wrap
 from events.minute_batches import batches_of
 from events.models import BarClosed, BarsClosed
 from events.streams import StreamKey
+from producers.streamer.clock import Clock, SystemClock
 from producers.streamer.cursors import CursorStore, FlooredCursors
 from producers.streamer.minute_gathering import MinuteGathering
 from producers.streamer.s3_archive import SpanArchive
@@ -53,8 +54,10 @@ class BusPublisher:
         archive: SpanArchive | None = None,
         batch_wait_s: float = 2.0,
         retry_pause_s: float = 1.0,
+        clock: Clock | None = None,
     ) -> None:
         self.bus = bus
+        self.clock = clock or SystemClock()  # what a minute's wait is measured by
         self.archive = archive
         self.retry_pause_s = retry_pause_s
         self.stats = PublisherStats()
@@ -69,7 +72,7 @@ class BusPublisher:
     def __call__(self, bar: BarClosed) -> None:
         """The streamer's sink: add the bar to its minute, return at once."""
         with self._condition:
-            self._gathering.add(bar, time.monotonic())
+            self._gathering.add(bar, self.clock.monotonic())
             self._condition.notify()
 
     def pending_floors(self) -> dict[StreamKey, int]:
@@ -120,11 +123,10 @@ class BusPublisher:
     def _work(self) -> None:
         while True:
             with self._condition:
-                while not (due := self._gathering.due(time.monotonic(), hurry=self._hurry)):
+                while not (due := self._gathering.due(self.clock.monotonic(), hurry=self._hurry)):
                     if self._closing:
                         return
-                    deadline = self._gathering.next_deadline()
-                    self._condition.wait(None if deadline is None else max(deadline - time.monotonic(), 0.001))
+                    self.clock.wait(self._condition, self._gathering.next_deadline())
                 minutes = [self._gathering.take(key) for key in due]
                 self._in_flight = [bar for _, bars in minutes for bar in bars]
             self._send(minutes)
@@ -145,7 +147,7 @@ class BusPublisher:
                 self._refused(error)
             if waiting:
                 time.sleep(self.retry_pause_s)
-        accepted = time.monotonic()
+        accepted = self.clock.monotonic()
         with self._condition:
             self._in_flight = []
             self.stats.published += sum(len(bars) for _, bars in minutes)

@@ -8,12 +8,13 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import BTCUSDT_SPOT_DAY, REPO_ROOT
+import orjson
+
+from tests.conftest import BTCUSDT_SPOT_DAY, REPO_ROOT, eventually
 from tests.e2e.dashboard_harness import browser, running_dashboard
 
 __all__ = ["browser"]  # the fixture, imported for the test below
@@ -31,11 +32,8 @@ def live_run(out: Path) -> Iterator[Path]:
     process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     state = out / "state.sqlite"
     try:
-        deadline = time.monotonic() + 60
-        while not _orders(state):
-            assert process.poll() is None, f"stds run ended early: {process.stderr.read() if process.stderr else ''}"
-            assert time.monotonic() < deadline, "no order in the state after 60 s"
-            time.sleep(0.2)
+        eventually(lambda: _orders(state) or process.poll() is not None, "no order in the state")
+        assert process.poll() is None, f"stds run ended early: {process.stderr.read() if process.stderr else ''}"
         yield state
     finally:
         process.send_signal(signal.SIGTERM)
@@ -63,19 +61,20 @@ def test_fills_appear_without_a_reload_and_halt_rejects_the_next_order(tmp_path:
 
         page.click("#halt")
         page.wait_for_selector("#kill-switch[data-engaged=true]")
-        time.sleep(1.0)  # orders decided before the halt are settled and committed (every 0.2 s) by now
-        halted_at = _last_settled_rowid(state)
         page.wait_for_selector("#rejects tbody tr", timeout=30_000)
         reason = page.locator("#rejects tbody tr td.reason").first.text_content()
-        assert reason == "kill switch engaged: halted from the dashboard"
+        assert reason == HALTED
         assert page.evaluate("window.stillTheSamePage === true && window.stdsPageLoads === 1")
         page.close()
-        # the reject on the page may have been committed within the second above; wait for one after it
-        deadline = time.monotonic() + 30
-        while not (settled_after_halt := _settlements_after(state, halted_at)) and time.monotonic() < deadline:
-            time.sleep(0.2)
-    assert settled_after_halt, "no order was settled after the halt"
-    assert {kind for kind, _ in settled_after_halt} == {"OrderRejected"}
+        # Bars are decided in order and the switch stays engaged: from the first order it rejected, every later
+        # one is rejected too. Fills of orders before it may still be committed after the click; they are not later.
+        halted_from = _first_halted_bar(state)
+        eventually(lambda: _settled_from(state, halted_from + 1), "no order was settled after the first rejected")
+    settled = _settled_from(state, halted_from)
+    assert {kind for kind, _ in settled} == {"OrderRejected"} and all(reason == HALTED for _, reason in settled)
+
+
+HALTED = "kill switch engaged: halted from the dashboard"
 
 
 def _trades_shown(page: Any) -> int:
@@ -92,15 +91,21 @@ def _orders(state: Path) -> int:
             return 0
 
 
-def _last_settled_rowid(state: Path) -> int:
+def _settlements(state: Path) -> list[dict[str, Any]]:
     with contextlib.closing(sqlite3.connect(state)) as connection:
-        return int(connection.execute("SELECT COALESCE(MAX(rowid), 0) FROM orders").fetchone()[0])
+        rows = connection.execute("SELECT settlement FROM orders WHERE settlement IS NOT NULL").fetchall()
+    return [orjson.loads(settlement) for (settlement,) in rows]
 
 
-def _settlements_after(state: Path, rowid: int) -> list[tuple[str, str]]:
-    """Orders written after the halt took effect, except fills of orders decided before it (already in flight)."""
-    with contextlib.closing(sqlite3.connect(state)) as connection:
-        rows = connection.execute(
-            "SELECT settlement_type, order_id FROM orders WHERE rowid > ? AND settlement_type IS NOT NULL", (rowid,)
-        ).fetchall()
-    return [(str(kind), str(order_id)) for kind, order_id in rows]
+def _first_halted_bar(state: Path) -> int:
+    """The bar of the first order the halt rejected."""
+    return min(s["bar_open_time_ms"] for s in _settlements(state) if s.get("reason") == HALTED)
+
+
+def _settled_from(state: Path, bar_open_time_ms: int) -> list[tuple[str, str | None]]:
+    """How each order of that bar or a later one was settled: its kind and, for a rejection, the reason."""
+    return [
+        ("OrderRejected" if "reason" in s else "OrderFilled", s.get("reason"))
+        for s in _settlements(state)
+        if s["bar_open_time_ms"] >= bar_open_time_ms
+    ]

@@ -13,9 +13,7 @@ import pytest
 
 from events.codec import decode
 from infra.cli import main
-from tests.conftest import BTCUSDT_SPOT_DAY, REPO_ROOT
-
-FUTURES = REPO_ROOT.parent / "shared/data/binance/futures/um/klines/1m"
+from tests.conftest import BTCUSDT_SPOT_DAY, FUTURES_1M
 
 
 def reference_sma_cross_trades(path: Path, fast: int = 10, slow: int = 30) -> list[tuple[str, str, Decimal, Decimal]]:
@@ -94,7 +92,7 @@ def test_several_strategies_and_symbols_side_by_side(tmp_path: Path, capsys: pyt
     config.write_text(
         '[strategies]\nsma = { use = "sma_cross" }\nbreakout = { use = "donchian_breakout", symbols = ["LINK/USDT"] }\n'
     )
-    paths = [str(FUTURES / f"{s}/{s}-1m-2023-02-01.csv") for s in ("LINKUSDT", "NEARUSDT")]
+    paths = [str(FUTURES_1M / f"{s}/{s}-1m-2023-02-01.csv") for s in ("LINKUSDT", "NEARUSDT")]
     out = tmp_path / "out"
     assert main(["replay", *paths, "--config", str(config), "--out", str(out), "--no-progress", "--no-chart"]) == 0
     assert f"{out}/ (trades.csv, equity.csv, summary.json)\n" in capsys.readouterr().out  # no chart.png promised

@@ -25,14 +25,13 @@ from producers.replay.sources import open_sources
 from producers.streamer.connection import ConnectionSettings
 from producers.streamer.cursors import DynamoCursorItem
 from producers.streamer.streamer import StreamerSettings
-from tests.conftest import SHARED_DATA
+from tests.conftest import FUTURES_1M
 from tests.emulators.aws import FlakyClient, archived_bars, bars_in, client, envelopes_in, queue_behind_rule
 from tools.local_exchange.faults import FaultPlan
 from tools.local_exchange.server import LocalBinance
 from tools.local_exchange.tape import Tape
 
-FUTURES = SHARED_DATA / "binance/futures/um/klines/1m"
-PATHS = [FUTURES / f"{m}/{m}-1m-2023-02-06.csv" for m in ("LINKUSDT", "NEARUSDT")]
+PATHS = [FUTURES_1M / f"{m}/{m}-1m-2023-02-06.csv" for m in ("LINKUSDT", "NEARUSDT")]
 
 # moto answers a PutEvents in ~70 ms, ten times slower than EventBridge, and slower still when the machine is
 # busy: the streamer may finish with hundreds of bars queued. Fargate's 20 s is a deployment limit, not a test's.

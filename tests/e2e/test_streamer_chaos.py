@@ -4,13 +4,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +33,15 @@ from producers.replay.sources import open_sources
 from producers.streamer.connection import ConnectionSettings
 from producers.streamer.cursors import CursorFile, DynamoCursorItem
 from producers.streamer.streamer import Streamer, StreamerSettings
-from tests.conftest import REPO_ROOT, SHARED_DATA
+from tests.conftest import FUTURES_1M, HANG_S, REPO_ROOT, eventually
 from tests.emulators.aws import archived_bars, bars_in, client, envelopes_in, queue_behind_rule
 from tools.local_exchange.faults import Fault, FaultPlan
 from tools.local_exchange.server import LocalBinance
 from tools.local_exchange.tape import Tape
 
-FUTURES = SHARED_DATA / "binance/futures/um/klines/1m"
 SYMBOLS = ("LINK/USDT", "NEAR/USDT", "FIL/USDT")
 DAYS = ("2023-02-06", "2023-02-07")
-PATHS = [FUTURES / f"{s.replace('/', '')}/{s.replace('/', '')}-1m-{day}.csv" for s in SYMBOLS for day in DAYS]
+PATHS = [FUTURES_1M / f"{s.replace('/', '')}/{s.replace('/', '')}-1m-{day}.csv" for s in SYMBOLS for day in DAYS]
 FAST = ConnectionSettings(silence_s=0.5, backoff_base_s=0.02, backoff_cap_s=0.3)
 
 
@@ -106,8 +110,14 @@ def test_chaos_every_bar_once_in_order_and_the_same_trades_as_replay(tmp_path: P
 
 
 def run_streamer(
-    exchange: LocalBinance, tmp_path: Path, settings: ConnectionSettings, seconds: float, *, from_start: bool = True
+    exchange: LocalBinance,
+    tmp_path: Path,
+    settings: ConnectionSettings,
+    until: Callable[[list[BarClosed]], bool],
+    *,
+    from_start: bool = True,
 ) -> tuple[list[BarClosed], Streamer]:
+    """Stream from the exchange until `until(published)` holds (a hang guard, no time limit), then stop."""
     published: list[BarClosed] = []
 
     async def go() -> Streamer:
@@ -126,7 +136,10 @@ def run_streamer(
                 dead_letters=DeadLetterList(),
             )
             task = asyncio.create_task(made.run())
-            await asyncio.sleep(seconds)
+            deadline = time.monotonic() + HANG_S
+            while not until(published) and not task.done():
+                assert time.monotonic() < deadline, f"streamed {len(published)} bars, and no further in {HANG_S} s"
+                await asyncio.sleep(0.01)
             made.stop()
             await task
             return made
@@ -137,11 +150,15 @@ def run_streamer(
 def test_rotation_hands_over_without_losing_or_doubling(tmp_path: Path) -> None:
     every = recorded_bars()
     bars = [b for b in every if b.open_time_ms < every[0].open_time_ms + 200 * 60_000]
+    last = {(b.symbol, b.open_time_ms) for b in bars if b.open_time_ms == bars[-1].open_time_ms}
     exchange = LocalBinance(Tape.of(bars), speed=3000)
     rotating = ConnectionSettings(silence_s=2, rotate_after_s=0.4)
     # no start time: each stream begins at its first live bar, so any backfill would mean a hand-over gap
-    published, made = run_streamer(exchange, tmp_path, rotating, seconds=5, from_start=False)
-    assert exchange.stats["connections"] >= 4, exchange.stats  # rotated several times
+
+    def handed_over_to_the_end(got: list[BarClosed]) -> bool:  # several hand-overs, and the tape's last minute
+        return exchange.stats["connections"] >= 4 and last <= {(b.symbol, b.open_time_ms) for b in got}
+
+    published, made = run_streamer(exchange, tmp_path, rotating, handed_over_to_the_end, from_start=False)
     first = min(b.open_time_ms for b in published)
     expected = sorted((b.symbol, b.open_time_ms) for b in bars if b.open_time_ms > first + 60_000)
     got = sorted((b.symbol, b.open_time_ms) for b in published if b.open_time_ms > first + 60_000)
@@ -149,13 +166,20 @@ def test_rotation_hands_over_without_losing_or_doubling(tmp_path: Path) -> None:
     assert made.backfilled == 0
 
 
-def test_refused_connections_are_retried_with_backoff_not_busy_looping(tmp_path: Path) -> None:
+def test_refused_connections_are_retried_with_backoff_not_busy_looping(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     bars = recorded_bars()[:300]
     exchange = LocalBinance(Tape.of(bars), speed=3000)
-    exchange.refuse_until = time.monotonic() + 1.5
-    published, _ = run_streamer(exchange, tmp_path, ConnectionSettings(backoff_base_s=0.1, backoff_cap_s=1), 4)
-    assert 2 <= exchange.stats["refused"] <= 12  # ~1.5 s of exponential backoff from 0.1 s, not thousands
-    assert len(published) == len({(b.symbol, b.open_time_ms) for b in published}) > 0
+    exchange.refuse_connections = 5
+    settings = ConnectionSettings(backoff_base_s=0.01, backoff_cap_s=1)
+    with caplog.at_level(logging.WARNING, logger="producers.streamer.connection"):
+        published, _ = run_streamer(exchange, tmp_path, settings, lambda got: len(got) >= 30)
+    assert exchange.stats["refused"] == 5 and exchange.stats["connections"] >= 1
+    waits = [record.retry_in_s for record in caplog.records if record.getMessage() == "connect failed, retrying"]
+    assert len(waits) == 5  # each refusal waited once, then tried again
+    assert all(wait >= 0.01 * 2**attempt / 2 for attempt, wait in enumerate(waits))  # exponential, never a spin
+    assert len(published) == len({(b.symbol, b.open_time_ms) for b in published}) >= 30
 
 
 def test_sigterm_stops_stds_run_cleanly_and_saves_cursors(tmp_path: Path) -> None:
@@ -165,10 +189,7 @@ def test_sigterm_stops_stds_run_cleanly_and_saves_cursors(tmp_path: Path) -> Non
          "--local-exchange", str(PATHS[0]), "--speed", "600", "--out", str(out), "--no-print"],
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ},
     )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while not (out / "state.sqlite").exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(2)
+    eventually(lambda: _published_so_far(out / "state.sqlite") > 0, "stds run streamed no bar")
     process.send_signal(signal.SIGTERM)
     stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 0, stderr
@@ -218,23 +239,31 @@ def test_a_spot_interruption_mid_minute_loses_no_bar_and_the_archive_keeps_each_
         command += ["--rest-url", rest_url, "--heartbeat", "1", "--silence", "2", "--batch-wait", "0.5"]
         command += ["--dead-letters", str(tmp_path / "dead-letters.jsonl")]
 
-        def task() -> subprocess.Popen[str]:
+        def task(*log_options: str) -> subprocess.Popen[str]:
             return subprocess.Popen(
-                command, cwd=REPO_ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-            )
+                [*command[:3], *log_options, *command[3:]],
+                cwd=REPO_ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            )  # fmt: skip
 
         first = task()
         # interrupt once a third of the day is through (the cursors say so), at no particular point of a minute
         wait_for(lambda: min(saved.load().values(), default=0) > first_open + SPOT_MINUTES // 3 * 60_000, first)
-        time.sleep(0.037)
         first.send_signal(interruption)
         _, first_err = first.communicate(timeout=60)
         if interruption is signal.SIGTERM:
             assert first.returncode == 0, first_err[-3000:]
-        replacement = task()
-        wait_for(lambda: saved.load() == {("binance", symbol, "1m"): at for symbol, at in last.items()}, replacement)
+        replacement = task("--log-level", "INFO")  # its heartbeats are logged at INFO
+        logged: list[str] = []  # its log, read as it comes: a heartbeat says it is up, its SIGTERM handler set
+        reader = threading.Thread(target=lambda: logged.extend(iter(replacement.stderr.readline, "")))  # type: ignore[union-attr]
+        reader.start()
+        # the first task may have streamed the whole tape while it stopped: the cursors alone cannot say the
+        # replacement is up, and a SIGTERM before its handler is set ends it with -15
+        done = {("binance", symbol, "1m"): at for symbol, at in last.items()}
+        wait_for(lambda: any("streamer heartbeat" in line for line in logged) and saved.load() == done, replacement)
         replacement.send_signal(signal.SIGTERM)
-        out, err = replacement.communicate(timeout=60)
+        replacement.wait(60)
+        reader.join(60)
+        out, err = replacement.stdout.read(), "".join(logged)  # type: ignore[union-attr]
         assert replacement.returncode == 0, err[-3000:]
         assert "all_delivered=True" in out
 
@@ -260,6 +289,18 @@ def wait_for(condition: Any, process: subprocess.Popen[str], timeout_s: float = 
             process.kill()
             raise AssertionError(f"gave up after {timeout_s} s: {process.communicate()[1][-3000:]}")
         time.sleep(0.05)
+
+
+def _published_so_far(state: Path) -> int:
+    """What a running `stds run` says it streamed (its health row in the state file), 0 before it says anything."""
+    if not state.exists():
+        return 0
+    with contextlib.closing(sqlite3.connect(f"file:{state}?mode=ro", uri=True, timeout=10)) as connection:
+        try:
+            row = connection.execute("SELECT value FROM stream_totals WHERE name = 'published'").fetchone()
+        except sqlite3.OperationalError:  # no table yet
+            return 0
+    return int(row[0]) if row else 0
 
 
 def key_of(bar: BarClosed) -> tuple[str, int]:

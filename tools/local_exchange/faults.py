@@ -19,7 +19,8 @@ class Fault(Enum):
 
 @dataclass(frozen=True)
 class FaultPlan:
-    """Probability of each fault per message sent, and how long connections are refused after a drop."""
+    """Probability of each fault per message sent, and how many connection attempts are refused after a drop
+    (counted, not timed: the same plan refuses the same attempts however fast the machine runs)."""
 
     drop: float = 0.0
     stall: float = 0.0
@@ -27,12 +28,12 @@ class FaultPlan:
     truncated: float = 0.0
     repeat: float = 0.0
     reorder: float = 0.0
-    refuse_after_drop_s: float = 0.0
+    refuse_after_drop: int = 0
     seed: int = 0
 
     @classmethod
-    def chaos(cls, rate: float = 0.004, seed: int = 7, refuse_after_drop_s: float = 0.3) -> FaultPlan:
-        return cls(rate, rate / 2, rate, rate, rate * 2, rate * 2, refuse_after_drop_s, seed)
+    def chaos(cls, rate: float = 0.004, seed: int = 7, refuse_after_drop: int = 2) -> FaultPlan:
+        return cls(rate, rate / 2, rate, rate, rate * 2, rate * 2, refuse_after_drop, seed)
 
     def picker(self) -> FaultPicker:
         return FaultPicker(self)

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -59,13 +58,13 @@ class LocalBinance:
         self.tape = tape
         self.speed = speed
         self.faults: FaultPicker = (faults or FaultPlan()).picker()
-        self.refuse_after_drop_s = (faults or FaultPlan()).refuse_after_drop_s
+        self.refuse_after_drop = (faults or FaultPlan()).refuse_after_drop
         self.forming_updates = forming_updates
         self.rest_limits = rest_limits or RestLimits()
         self._pinned_clock = clock  # e.g. a FixedClock: the market's time set by a test, not by the wall clock
         self.clock = clock or MarketClock(tape.first_open_ms, speed)
         self.clients: set[_Client] = set()
-        self.refuse_until = 0.0
+        self.refuse_connections = 0  # how many of the next connection attempts to refuse
         self.stats: dict[str, int] = {fault.value: 0 for fault in Fault} | {"connections": 0, "refused": 0}
         self._runner: web.AppRunner | None = None
         self._publisher: asyncio.Task[None] | None = None
@@ -130,7 +129,8 @@ class LocalBinance:
     # websocket side
 
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
-        if time.monotonic() < self.refuse_until:
+        if self.refuse_connections > 0:
+            self.refuse_connections -= 1
             self.stats["refused"] += 1
             return web.Response(status=503, text="refusing connections for a while (fault injection)")
         socket = web.WebSocketResponse(heartbeat=20.0)
@@ -193,7 +193,7 @@ class LocalBinance:
         self.stats[fault.value] += 1
         try:
             if fault is Fault.DROP:
-                self.refuse_until = time.monotonic() + self.refuse_after_drop_s
+                self.refuse_connections = self.refuse_after_drop
                 self.clients.discard(client)
                 transport = client.request.transport
                 if transport is not None:

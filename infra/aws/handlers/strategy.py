@@ -16,7 +16,7 @@ from consumers.stores.memory import MemoryBarStore
 from consumers.strategies.app import StrategyApp
 from consumers.strategies.consumer import StrategyConsumer
 from events.dead_letters import LoggedDeadLetters
-from events.envelope import wrap
+from events.envelope import bar_envelope
 from events.models import BarsClosed
 from events.patterns import compile_pattern
 from infra.aws.handlers.delivery import detail_of, handle_each
@@ -40,11 +40,11 @@ def _build() -> StrategyApp:
         environment.settings.required_bar_bucket(),
         MemoryBarStore(retention_for([spec])),
         dead_letters,
-        wanted=lambda bar: wanted(wrap(bar)),
+        wanted=lambda bar: wanted(bar_envelope(bar)),
     )
     stores = environment.stores(bars)
     consumer = StrategyConsumer(spec.name, spec.strategy, stores.bars, stores.book, dead_letters, spec.stake)
-    return StrategyApp(consumer, environment.bus(), lambda bar: wanted(wrap(bar)))
+    return StrategyApp(consumer, environment.bus(), wanted)
 
 
 app = Instances(_build, function=lambda: ProcessSettings.read().strategy or "")

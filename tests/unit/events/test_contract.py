@@ -15,10 +15,10 @@ from events.envelope import wrap
 from events.ids import order_event_id
 from events.models import BarClosed
 from infra.cli import main
-from tests.conftest import spot_day_bars
+from tests.conftest import first_spot_bar
 from tests.factories import order_requested
 
-BAR = spot_day_bars(limit=1)[0]
+BAR = first_spot_bar()
 
 
 def test_a_bar_id_comes_from_its_key_only() -> None:

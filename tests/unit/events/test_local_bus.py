@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from events.dead_letters import DeadLetterList
-from events.envelope import Envelope, wrap
+from events.envelope import Envelope, bar_envelope, wrap
 from events.local_bus import LocalBus
 from events.models import BarClosed, Event, TargetChanged
 from events.patterns import InvalidPattern
-from tests.conftest import spot_day_bars
+from tests.conftest import first_spot_bar
 
-BAR = spot_day_bars(limit=1)[0]
-
-
-def bar_envelope() -> Envelope:
-    return wrap(BAR, BAR.closed_at)
+BAR = first_spot_bar()
 
 
 def target_changed() -> TargetChanged:
@@ -43,7 +40,7 @@ def test_events_go_to_matching_subscriptions_and_caused_events_follow_breadth_fi
     bus.subscribe("strategy", {"detail-type": ["BarClosed"], "detail": {"symbol": ["BTC/USDT"]}}, strategy)
     bus.subscribe("other-symbol", {"detail": {"symbol": ["ETH/USDT"]}}, strategy)
     bus.subscribe("audit", {"source": [{"prefix": "stds"}]}, audit)
-    bus.publish([bar_envelope()])
+    bus.publish([bar_envelope(BAR)])
     assert seen == [("strategy", "BarClosed"), ("audit", "BarClosed"), ("audit", "TargetChanged")]
 
 
@@ -51,8 +48,8 @@ def test_caused_events_carry_the_time_of_their_cause() -> None:
     bus, recorded = LocalBus(DeadLetterList()), []
     bus.subscribe("strategy", {"detail-type": ["BarClosed"]}, lambda envelope: [target_changed()])
     bus.observe(recorded.append)
-    bus.publish([bar_envelope()])
-    assert [e.time for e in recorded] == [bar_envelope().time] * 2
+    bus.publish([bar_envelope(BAR)])
+    assert [e.time for e in recorded] == [bar_envelope(BAR).time] * 2
 
 
 def test_a_failing_handler_is_dead_lettered_and_the_bus_goes_on() -> None:
@@ -64,7 +61,7 @@ def test_a_failing_handler_is_dead_lettered_and_the_bus_goes_on() -> None:
     bus = LocalBus(dead_letters)
     bus.subscribe("broken", {"detail-type": ["BarClosed"]}, broken)
     bus.subscribe("fine", {"detail-type": ["BarClosed"]}, lambda e: delivered.append(e) or [])
-    bus.publish([bar_envelope()])
+    bus.publish([bar_envelope(BAR)])
     [letter] = dead_letters
     assert letter.origin == f"subscription broken, event {BAR.event_id}"
     assert letter.error == "RuntimeError: boom"
@@ -81,20 +78,27 @@ def test_an_invalid_pattern_is_refused_at_subscribe_time() -> None:
         bus.subscribe("x", {"source": ["b"]}, lambda e: [])
 
 
-# Patterns a subscriber may use: the first five select on detail fields alone (publish_event routes them from a
-# cache; the fifth reads a field a bar does not have), the rest read something else (the source's prefix, a price,
-# $or, the time), so the bus matches them on an envelope as `publish` does.
+# Patterns a subscriber may use: the first seven select on detail fields alone (publish_event routes them from a
+# cache; the fifth reads a field a bar does not have, the sixth and seventh a price as its JSON string), the rest
+# read something else (the source's prefix, a price, $or, the time), so the bus matches them on an envelope as
+# `publish` does.
 PATTERNS = [
     {"detail-type": ["BarClosed"]},
     {"detail-type": ["BarClosed"], "detail": {"symbol": ["BTC/USDT"]}},
     {"detail": {"symbol": ["ETH/USDT", "BTC/USDT"], "exchange": ["binance"]}},
     {"detail-type": ["TargetChanged"], "detail": {"symbol": [{"prefix": "BTC"}]}},
     {"detail": {"strategy": ["s"]}},
+    {"detail": {"close": ["22685.40"]}},
+    {"detail": {"close": [{"prefix": "22685.4"}], "symbol": ["BTC/USDT"]}},
     {"source": [{"prefix": "stds"}]},
     {"detail": {"close": [{"numeric": [">", 20_000]}]}},
     {"detail": {"$or": [{"symbol": ["ETH/USDT"]}, {"timeframe": ["5m"]}]}},
     {"time": [{"prefix": "2023"}]},
 ]
+
+
+# one price written three ways: equal as Decimals, three different strings on the wire (and so on AWS)
+CLOSES = [Decimal("22685.4"), Decimal("22685.40"), Decimal("22685.400"), BAR.close]
 
 
 @given(
@@ -103,11 +107,14 @@ PATTERNS = [
                   st.sampled_from(["quiet", "targets", "raises", "publishes"])),
         min_size=1, max_size=6,
     ),
-    symbols=st.lists(st.sampled_from(["BTC/USDT", "ETH/USDT", "SOL/USDT"]), min_size=1, max_size=12),
+    bars=st.lists(
+        st.tuples(st.sampled_from(["BTC/USDT", "ETH/USDT", "SOL/USDT"]), st.sampled_from(CLOSES)),
+        min_size=1, max_size=12,
+    ),
     observed=st.booleans(),
 )  # fmt: skip
 def test_publish_event_delivers_exactly_what_publish_delivers(
-    subscribers: list[tuple[int, str, str]], symbols: list[str], observed: bool
+    subscribers: list[tuple[int, str, str]], bars: list[tuple[str, Decimal]], observed: bool
 ) -> None:
     """Same handlers, same order, same caused envelopes (with the cause's time), same dead letters."""
 
@@ -136,12 +143,12 @@ def test_publish_event_delivers_exactly_what_publish_delivers(
         )
         if observed:
             bus.observe(lambda envelope: log.append(("observer", envelope.detail_type, envelope.id)))
-        for symbol in symbols:
-            bar = BAR.model_copy(update={"symbol": symbol})
+        for symbol, close in bars:
+            bar = BAR.model_copy(update={"symbol": symbol, "close": close})
             if publish_event:
                 bus.publish_event(bar, lambda bar=bar: bar.closed_at)
             else:
-                bus.publish((wrap(bar, bar.closed_at),))
+                bus.publish((bar_envelope(bar),))
         return log, bus.delivered, [(d.origin, d.error) for d in dead]
 
     assert run(publish_event=True) == run(publish_event=False)
@@ -164,3 +171,14 @@ def test_publish_event_makes_no_envelope_for_a_bar_only_detail_subscribers_take(
         bus.publish_event(BAR, time_of_bar)
     assert seen == [BAR] * 3
     assert times == []  # nothing was caused, nothing failed: no envelope, no time asked
+
+
+def test_a_price_routes_by_its_json_string_as_on_eventbridge() -> None:
+    """22685.4 and 22685.40 are one Decimal but two strings on the wire: a pattern on one takes only that one,
+    from the route cache as on an envelope."""
+    bus, seen = LocalBus(DeadLetterList()), []
+    bus.subscribe_detail("exact", {"detail": {"close": ["22685.40"]}}, lambda bar: seen.append(str(bar.close)) or [])
+    for close in ("22685.4", "22685.40", "22685.4", "22685.40"):
+        bar = BAR.model_copy(update={"close": Decimal(close)})
+        bus.publish_event(bar, lambda bar=bar: bar.closed_at)
+    assert seen == ["22685.40", "22685.40"]

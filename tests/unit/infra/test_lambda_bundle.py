@@ -95,9 +95,9 @@ def test_every_handler_imports_from_its_bundle_alone(bundles: dict[str, Path], k
 
 
 def test_the_functions_install_pyproject_tomls_versions(tmp_path: Path) -> None:
-    assert requirements("strategy") == ["pydantic>=2.6,<3", "orjson>=3.9", "aws-lambda-powertools>=3.0"]
+    assert requirements("strategy") == ["pydantic>=2.14,<2.15", "orjson>=3.9", "aws-lambda-powertools>=3.0"]
     assert requirements("execution") == [
-        "pydantic>=2.6,<3",
+        "pydantic>=2.14,<2.15",
         "orjson>=3.9",
         "aws-lambda-powertools[tracer]>=3.0",
         "ccxt>=4.2",

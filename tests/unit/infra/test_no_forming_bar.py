@@ -150,8 +150,7 @@ def test_the_lambda_path_never_shows_a_strategy_a_forming_bar_and_invokes_it_onc
     probe = Probe(clock)
     book = MemoryBook(Decimal(100_000))
     consumer = StrategyConsumer("probe", probe, MemoryBarStore(200), book, DeadLetterList())
-    wanted = compile_pattern(PATTERN)
-    app = StrategyApp(consumer, SentEvents(), lambda bar: wanted(wrap(bar)))
+    app = StrategyApp(consumer, SentEvents(), compile_pattern(PATTERN))
     rule = compile_pattern(batch_pattern(PATTERN))
     gathered: list[BarClosed] = []
     streamer_sink = HigherBars(gathered.append, ["5m"])

@@ -4,7 +4,6 @@ undelivered bar."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Sequence
 
 from events.batching import Undelivered
@@ -12,7 +11,7 @@ from events.envelope import Envelope
 from events.models import BarsClosed
 from events.streams import StreamKey
 from producers.streamer.publisher import BusPublisher, delivered_cursors
-from tests.conftest import spot_day_bars
+from tests.conftest import HANG_S, ManualClock, spot_day_bars
 
 BARS = spot_day_bars(limit=60)
 ETH = [bar.model_copy(update={"symbol": "ETH/USDT"}) for bar in BARS]
@@ -27,15 +26,24 @@ class RefusingBus:
         self.delivered: list[Envelope] = []
         self.gate = threading.Event()
         self.gate.set()
+        self._published = threading.Condition()
 
     def publish(self, envelopes: Sequence[Envelope]) -> None:
         self.gate.wait()
-        if self.refusals:
-            self.refusals -= 1
-            refused = list(envelopes[::2])
-            self.delivered.extend(envelopes[1::2])
-            raise Undelivered("refused", refused, ["test"] * len(refused))
-        self.delivered.extend(envelopes)
+        with self._published:
+            if self.refusals:
+                self.refusals -= 1
+                refused = list(envelopes[::2])
+                self.delivered.extend(envelopes[1::2])
+                raise Undelivered("refused", refused, ["test"] * len(refused))
+            self.delivered.extend(envelopes)
+            self._published.notify_all()
+
+    def until_delivered(self, count: int) -> None:
+        """Wait for the publisher's thread to hand over `count` envelopes in all (a hang guard, not a timing)."""
+        with self._published:
+            assert self._published.wait_for(lambda: len(self.delivered) >= count, timeout=HANG_S)
+        assert len(self.delivered) == count
 
     def rows(self) -> list[tuple[str, int]]:
         return [(row.symbol, e.detail.open_time_ms) for e in self.delivered if isinstance(e.detail, BarsClosed)
@@ -71,19 +79,13 @@ class FakeCursorStore:
         self.saved = dict(cursors)
 
 
-def until(condition: object, timeout_s: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition() and time.monotonic() < deadline:  # type: ignore[operator]
-        time.sleep(0.005)
-
-
 def test_each_minute_goes_out_as_one_batch_stamped_with_its_close_and_refusals_are_retried() -> None:
     bus = RefusingBus(refusals=3)
-    publisher = BusPublisher(bus, SYMBOLS, retry_pause_s=0.001, batch_wait_s=60)
+    publisher = BusPublisher(bus, SYMBOLS, retry_pause_s=0.001, batch_wait_s=60, clock=ManualClock())
     for btc, eth in zip(BARS, ETH, strict=True):
         publisher(btc)
         publisher(eth)
-    assert publisher.close(timeout_s=10)
+    assert publisher.close(HANG_S)
     assert sorted(bus.rows()) == sorted((b.symbol, b.open_time_ms) for b in BARS + ETH)  # each once
     batches = [e for e in bus.delivered if isinstance(e.detail, BarsClosed)]
     assert len(batches) == len(BARS) and all(len(e.detail.bars) == 2 for e in batches)
@@ -92,20 +94,22 @@ def test_each_minute_goes_out_as_one_batch_stamped_with_its_close_and_refusals_a
 
 
 def test_a_complete_minute_does_not_wait_and_an_incomplete_one_waits_only_its_time() -> None:
-    bus = RefusingBus(refusals=0)
-    publisher = BusPublisher(bus, SYMBOLS, batch_wait_s=0.3)
+    bus, clock = RefusingBus(refusals=0), ManualClock()
+    publisher = BusPublisher(bus, SYMBOLS, batch_wait_s=0.3, clock=clock)
     publisher(BARS[0])
     publisher(ETH[0])
-    until(lambda: bus.delivered, timeout_s=0.25)
+    bus.until_delivered(1)  # the clock stood still: a complete minute goes out at once
     assert bus.rows() == [("BTC/USDT", BARS[0].open_time_ms), ("ETH/USDT", BARS[0].open_time_ms)]
-    started = time.monotonic()
     publisher(BARS[1])  # ETH's bar of this minute never comes
-    until(lambda: len(bus.delivered) == 2)
-    assert 0.25 <= time.monotonic() - started < 2.0 and bus.rows()[-1] == ("BTC/USDT", BARS[1].open_time_ms)
+    clock.until_parked(deadline=0.3)  # the worker saw it, and waits for its minute's time to pass
+    assert len(bus.delivered) == 1
+    clock.advance(0.3)
+    bus.until_delivered(2)
+    assert bus.rows()[-1] == ("BTC/USDT", BARS[1].open_time_ms)
     publisher(ETH[1])  # late: follows in its own batch for the same open time, at once (the minute is complete)
-    until(lambda: len(bus.delivered) == 3, timeout_s=0.25)
+    bus.until_delivered(3)
     assert bus.rows()[-1] == ("ETH/USDT", BARS[1].open_time_ms)
-    assert publisher.close(5)
+    assert publisher.close(HANG_S)
 
 
 def test_bars_are_in_the_archive_before_they_are_published_and_an_archive_failure_is_retried() -> None:
@@ -115,8 +119,7 @@ def test_bars_are_in_the_archive_before_they_are_published_and_an_archive_failur
     for btc, eth in zip(BARS[:5], ETH[:5], strict=True):
         publisher(btc)
         publisher(eth)
-        time.sleep(0.01)  # minute by minute, as they close
-    assert publisher.close(5)
+    assert publisher.close(HANG_S)
     assert [b.event_id for b in archive.written] == [e.detail.event_id for e in bus.delivered]
     assert archive.published_before == []  # written, then published
     assert len(archive.written) == 5 and publisher.stats.refused_batches == 2
@@ -129,27 +132,27 @@ def test_cursors_are_saved_no_further_than_what_the_bus_accepted() -> None:
     cursors = delivered_cursors(store, publisher)
     for bar in BARS[:5]:
         publisher(bar)
-    assert publisher.flush(5)
+    assert publisher.flush(HANG_S)
     bus.gate.clear()  # the bus hangs: these stay undelivered
     for bar in BARS[5:9]:
         publisher(bar)
-    until(lambda: publisher.pending() == 4)
+    assert publisher.pending() == 4  # gathering or in flight, none delivered
     stream = StreamKey.of(BARS[0])
     cursors.save({stream: BARS[8].open_time_ms, StreamKey.of(ETH[0]): ETH[3].open_time_ms})
     assert store.saved == {stream: BARS[4].open_time_ms, StreamKey.of(ETH[0]): ETH[3].open_time_ms}
     bus.gate.set()
-    assert publisher.close(5)
+    assert publisher.close(HANG_S)
     cursors.save({stream: BARS[8].open_time_ms})
     assert store.saved == {stream: BARS[8].open_time_ms}
 
 
 def test_a_bar_still_gathering_holds_its_cursor_back_too() -> None:
-    publisher = BusPublisher(RefusingBus(refusals=0), SYMBOLS, batch_wait_s=60)
+    publisher = BusPublisher(RefusingBus(refusals=0), SYMBOLS, batch_wait_s=60, clock=ManualClock())
     store = FakeCursorStore()
     publisher(BARS[7])  # ETH has not closed this minute: the batch waits
     delivered_cursors(store, publisher).save({StreamKey.of(BARS[7]): BARS[7].open_time_ms})
     assert store.saved == {StreamKey.of(BARS[7]): BARS[6].open_time_ms}
-    assert publisher.close(5)
+    assert publisher.close(HANG_S)
 
 
 def test_the_rows_are_the_bars_given() -> None:
@@ -157,5 +160,5 @@ def test_the_rows_are_the_bars_given() -> None:
     publisher = BusPublisher(bus, ("BTC/USDT",))
     for bar in BARS[:3]:
         publisher(bar)
-    assert publisher.close(5)
+    assert publisher.close(HANG_S)
     assert [bar for e in bus.delivered if isinstance(e.detail, BarsClosed) for bar in e.detail.bar_events()] == BARS[:3]
