@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from consumers.execution.consumer import ExecutionConsumer
-from consumers.stores.ports import ProcessedIds
+from consumers.stores.ports import ProcessedIds, Settlement
 from events.bus import Bus
 from events.envelope import wrap
-from events.models import Event, OrderRequested
+from events.models import BarsClosed, Event, OrderRequested
 
 CONSUMER = "execution"
 
@@ -29,3 +29,10 @@ class ExecutionApp:
         self.bus.publish([wrap(event, at) for event in caused])
         self.processed.mark(CONSUMER, order.event_id)
         return caused
+
+    def on_bars(self, batch: BarsClosed, at: datetime) -> list[Settlement]:
+        """A minute's bars: an engaged `flatten` closes at their closes. No inbox: each close is placed and
+        settled once per engagement by its own id, so a redelivered batch changes nothing."""
+        settled = self.consumer.flatten(lambda: {(bar.exchange, bar.symbol): bar for bar in batch.bar_events()})
+        self.bus.publish([wrap(event, at) for event in settled])
+        return settled

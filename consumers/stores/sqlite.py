@@ -23,11 +23,13 @@ from consumers.stores.memory import (
     MemoryBook,
     MemoryProcessedIds,
 )
-from consumers.stores.ports import Account, OrderRecord
+from consumers.stores.ports import Account, KillSwitchState, OrderRecord
 from consumers.stores.records import (
     ACCOUNT_FIELDS,
     account_fields,
     account_from_fields,
+    kill_switch_fields,
+    kill_switch_from_fields,
     order_fields,
     order_from_fields,
 )
@@ -99,20 +101,38 @@ class SqliteKillSwitch:
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._connection = connection
 
-    def engaged(self) -> str | None:
+    def engaged(self) -> KillSwitchState | None:
         row = self._connection.execute("SELECT value FROM control WHERE name = 'kill_switch'").fetchone()
-        return row[0] if row else None
+        return None if row is None else _kill_switch_from_value(row[0])
 
-    def engage(self, reason: str) -> None:
+    def engage(self, state: KillSwitchState) -> None:
         with self._connection:
             self._connection.execute(
-                "INSERT OR REPLACE INTO control (name, value) VALUES ('kill_switch', ?)",
-                (reason or "engaged",),
+                "INSERT OR REPLACE INTO control (name, value) VALUES ('kill_switch', ?)", (_kill_switch_value(state),)
             )
 
     def release(self) -> None:
         with self._connection:
             self._connection.execute("DELETE FROM control WHERE name = 'kill_switch'")
+
+    def settle_flatten(self, flatten: KillSwitchState, reason: str) -> bool:
+        halted = KillSwitchState("halt", reason, flatten.engagement)
+        with self._connection:
+            changed = self._connection.execute(
+                "UPDATE control SET value = ? WHERE name = 'kill_switch' AND value = ?",
+                (_kill_switch_value(halted), _kill_switch_value(flatten)),
+            ).rowcount
+        return changed == 1
+
+
+def _kill_switch_value(state: KillSwitchState) -> str:
+    return orjson.dumps(kill_switch_fields(state)).decode()
+
+
+def _kill_switch_from_value(value: str) -> KillSwitchState:
+    """A JSON object; a switch engaged before modes existed holds its bare reason."""
+    fields = orjson.loads(value) if value.startswith("{") else {"reason": value}
+    return kill_switch_from_fields(fields)
 
 
 class SqliteReconciliationLog:

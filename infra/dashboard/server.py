@@ -16,10 +16,12 @@ from typing import Any, TypeVar
 import orjson
 from aiohttp import web
 
+from consumers.stores.kill_switch_modes import KILL_SWITCH_MODES, KillSwitchMode
+from consumers.stores.ports import KillSwitchState
 from events.streams import StreamKey
 from infra.dashboard.access import FailedTokens, token_matches
 from infra.dashboard.series_view import equity_series, full_range, symbol_series
-from infra.dashboard.snapshot import snapshot
+from infra.dashboard.snapshot import snapshot, switch_view
 from infra.dashboard.source import StateReader
 from infra.halt_reason import InvalidHaltReason, halt_reason
 
@@ -185,17 +187,22 @@ class Dashboard:
         return response
 
     async def _halt(self, request: web.Request) -> web.Response:
-        reason = _halt_reason(await request.read() if request.can_read_body else b"")
-        await self.read(lambda: self.reader.kill_switch.engage(reason))
-        log.warning("kill switch engaged from the dashboard", extra={"reason": reason, "peer": request.remote})
+        body = await request.read() if request.can_read_body else b""
+        reason = _halt_reason(body)  # first: it refuses a body that is not a JSON object
+        state = KillSwitchState.new(_halt_mode(body), reason)
+        await self.read(lambda: self.reader.kill_switch.engage(state))
+        log.warning(
+            "kill switch engaged from the dashboard",
+            extra={"mode": state.mode, "reason": state.reason, "peer": request.remote},
+        )
         self._wake.set()
-        return _json({"kill_switch": {"engaged": True, "reason": reason}})
+        return _json({"kill_switch": switch_view(state)})
 
     async def _resume(self, request: web.Request) -> web.Response:
         await self.read(self.reader.kill_switch.release)
         log.warning("kill switch released from the dashboard", extra={"peer": request.remote})
         self._wake.set()
-        return _json({"kill_switch": {"engaged": False, "reason": None}})
+        return _json({"kill_switch": switch_view(None)})
 
     # ---- watching the store -------------------------------------------------------------------------------
 
@@ -235,6 +242,16 @@ class Dashboard:
                 if queue.full():  # a slow page only needs the newest snapshot
                     queue.get_nowait()
                 queue.put_nowait(body)
+
+
+def _halt_mode(body: bytes) -> KillSwitchMode:
+    """The mode a halt request asks for (in the JSON object `_halt_reason` accepts): `halt` when it names none, one
+    of the modes, else a 400 naming them."""
+    document = orjson.loads(body) if body.strip() else {}
+    offered = document.get("mode") or "halt" if isinstance(document, dict) else None
+    if offered not in KILL_SWITCH_MODES:
+        raise web.HTTPBadRequest(text=f"mode must be one of {', '.join(KILL_SWITCH_MODES)}, not {offered!r}")
+    return offered
 
 
 def _bearer(request: web.Request) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from consumers.stores.ports import KillSwitchState
 from events.streams import StreamKey
 from events.timeframes import timeframe_ms
 from infra.dashboard.book_view import account_rows, activity, fills_by_account, strategy_rows
@@ -39,12 +40,11 @@ def snapshot(reader: StateReader, source: str) -> dict[str, Any]:
                 "seconds_since_publish": streamer.get("seconds_since_publish"),
             }
         )
-    reason = reader.kill_switch.engaged()
     whole = full_range(streams)
     return {
         "source": source,
         "now_ms": now_ms,
-        "kill_switch": {"engaged": reason is not None, "reason": reason},
+        "kill_switch": switch_view(reader.kill_switch.engaged()),
         "strategies": strategy_rows(rows),
         "accounts": rows,
         "activity": activity(reader.latest_orders(LATEST * 2), reader.latest_orders(LATEST, "OrderRejected"), LATEST),
@@ -54,3 +54,7 @@ def snapshot(reader: StateReader, source: str) -> dict[str, Any]:
         "range_ms": list(whole) if whole else None,
         "fills": len(fills),
     }
+
+
+def switch_view(state: KillSwitchState | None) -> dict[str, Any]:
+    return {"engaged": state is not None, "mode": state and state.mode, "reason": state and state.reason}

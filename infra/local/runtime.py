@@ -14,6 +14,7 @@ from consumers.stores.ports import ProcessedIds, Stores
 from consumers.strategies.consumer import StrategyConsumer
 from events.aggregation import HigherBars, higher_timeframes
 from events.dead_letters import DeadLetters
+from events.envelope import wrap
 from events.local_bus import LocalBus
 from events.models import BarClosed, Event
 from infra.config import PaperConfig
@@ -50,7 +51,7 @@ class LocalRuntime:
         # the higher bars the strategies subscribe to, made from the bars published (none: a run on 1m pays nothing)
         self.higher_bars = HigherBars(self._publish, higher) if higher else None
         self.publish_bar: Callable[[BarClosed], None] = self.higher_bars or self._publish
-        execution = ExecutionConsumer(
+        self.execution = execution = ExecutionConsumer(
             book=stores.book,
             broker=broker or PaperBroker(paper.fee_bps, paper.slippage_bps),
             risk=risk,
@@ -58,10 +59,23 @@ class LocalRuntime:
             fee_bps=paper.fee_bps,
         )
         self.bus.subscribe_detail(EXECUTION, ORDERS_PATTERN, _inbox(EXECUTION, stores.processed, execution.on_order))
+        self._newest: dict[tuple[str, str], BarClosed] = {}  # per (exchange, symbol): what a flatten closes at
+        self._closing_ms = -1
 
     def _publish(self, bar: BarClosed) -> None:
+        if bar.close_time_ms != self._closing_ms:  # once a minute, as the AWS execution function hears a batch
+            self._closing_ms = bar.close_time_ms
+            self.flatten()
+        self._newest[bar.exchange, bar.symbol] = bar
         # a bar becomes a fact the moment its interval ends
         self.bus.publish_event(bar, lambda: bar.closed_at)
+
+    def flatten(self) -> None:
+        """Carry out an engaged `flatten` at the newest closes seen, before the next minute's bars decide anything."""
+        settled = self.execution.flatten(lambda: self._newest)
+        if settled:
+            newest = max(self._newest.values(), key=lambda bar: bar.close_time_ms)
+            self.bus.publish([wrap(settlement, newest.closed_at) for settlement in settled])
 
     def idle_strategies(self) -> list[str]:
         """The strategies no bar reached during this run: their pattern selects none of the bars published."""
