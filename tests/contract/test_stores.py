@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -12,8 +10,6 @@ from consumers.stores.kill_switch_modes import KILL_SWITCH_MODES, KillSwitchMode
 from consumers.stores.ports import AccountKey, Decision, KillSwitchState, Stores, UnknownOrder
 from events.models import OrderFilled, OrderRequested
 from events.streams import StreamKey
-from infra.aws.stores import dynamodb_stores
-from infra.local.stores import memory_stores, sqlite_stores
 from tests.conftest import spot_day_bars
 from tests.factories import filled, order_requested, rejected
 
@@ -21,18 +17,6 @@ BARS = spot_day_bars(limit=100)
 STREAM = StreamKey("binance", "BTC/USDT", "1m")
 KEY = AccountKey("sma", "binance", "BTC/USDT")
 CASH = Decimal(100_000)
-
-
-@pytest.fixture(params=["memory", "sqlite", "dynamodb"])
-def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stores]:
-    if request.param == "dynamodb":  # DynamoDB Local, started for this test worker
-        made = dynamodb_stores(request.getfixturevalue("dynamodb"), request.getfixturevalue("tables"), CASH)
-    elif request.param == "sqlite":
-        made = sqlite_stores(tmp_path / "s.sqlite", CASH, 50)
-    else:
-        made = memory_stores(CASH, 50)
-    yield made
-    made.close()
 
 
 def _order(bar: int, qty: str = "1") -> OrderRequested:
