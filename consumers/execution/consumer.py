@@ -25,8 +25,9 @@ from events.models import BarClosed, Event, OrderFilled, OrderRejected, OrderReq
 
 # what execution subscribes to, on the local bus and as the AWS rule or SNS filter
 ORDERS_PATTERN = {"detail-type": ["OrderRequested"]}
-# and, on AWS, each minute's 1m bars: when the kill switch says flatten, its closes are made at them
-MINUTES_PATTERN = {"detail-type": ["BarsClosed"], "detail": {"timeframe": ["1m"]}}
+# the execution function's on AWS: each minute's bars too, at whose closes an engaged flatten closes positions
+# (the local runtime sees every bar it publishes, and calls `flatten` itself)
+FUNCTION_PATTERN = {"detail-type": ["OrderRequested", "BarsClosed"]}
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +88,8 @@ class ExecutionConsumer:
         if waiting:
             return settled
         refused = [settlement for settlement in settled if isinstance(settlement, OrderRejected)]
-        outcome = f"flattened ({len(settled) - len(refused)} positions closed"
-        outcome += f", {len(refused)} closes refused: see their rejections)" if refused else ")"
+        outcome = f"flattened ({len(settled) - len(refused)} closed"
+        outcome += f", {len(refused)} refused: see their rejections)" if refused else ")"
         self.kill_switch.settle_flatten(flatten, f"{outcome}: {flatten.reason}")
         return settled
 

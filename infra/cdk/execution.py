@@ -16,7 +16,7 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_secretsmanager as secretsmanager
 
 from consumers.execution.ccxt_broker import SECRET_TEMPLATE
-from consumers.execution.consumer import MINUTES_PATTERN, ORDERS_PATTERN
+from consumers.execution.consumer import FUNCTION_PATTERN
 from infra.cdk.functions import Functions, allow
 from infra.cdk.names import function_name
 from infra.cdk.watch import Watch
@@ -63,8 +63,7 @@ def execution(
     allow(function, ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], [tables["orders"].table_arn])
     allow(function, ["dynamodb:GetItem", "dynamodb:PutItem"], [tables["processed"].table_arn])
     allow(function, ["dynamodb:GetItem", "dynamodb:PutItem"], [tables["control"].table_arn])  # flatten → halt
-    functions.channel.subscribe("Execution", function, ORDERS_PATTERN, watch.undelivered)
-    functions.channel.subscribe("ExecutionMinutes", function, MINUTES_PATTERN, watch.undelivered)
+    functions.channel.subscribe("Execution", function, FUNCTION_PATTERN, watch.undelivered)
     reconciliation = _reconciliation(
         functions, code, broker, tables=tables, secret=secret, every_min=reconcile_every_min
     )

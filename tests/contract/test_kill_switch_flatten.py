@@ -59,7 +59,7 @@ def test_flatten_closes_each_position_once_then_halts(stores: Stores) -> None:
         ("sma", "ETH/USDT", "sell", Decimal(3))
     }
     assert stores.kill_switch.engaged() == KillSwitchState(
-        "halt", "flattened (3 positions closed): exchange incident", flatten.engagement
+        "halt", "flattened (3 closed): exchange incident", flatten.engagement
     )
     assert execution.flatten(lambda: _newest(NEXT_BAR, ETH_BAR)) == []  # halted: a redelivered minute does nothing
 

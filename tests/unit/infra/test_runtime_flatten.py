@@ -38,7 +38,7 @@ def test_flatten_from_the_cli_closes_the_running_books_positions_then_halts(tmp_
     runtime.feed(bars[held_at : held_at + 1])
     switch = stores.kill_switch.engaged()
     assert switch is not None and switch.mode == "halt"
-    assert switch.reason == "flattened (1 positions closed): exchange incident"
+    assert switch.reason == "flattened (1 closed): exchange incident"
     close = heard[0]
     assert close.order_id == flatten_order_id(switch.engagement, "sma", "binance", "BTC/USDT")
     assert isinstance(close, OrderFilled) and close.side == "sell" and close.price == bars[held_at - 1].close
