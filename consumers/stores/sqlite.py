@@ -240,6 +240,8 @@ class SqliteState:
         if self._lock_file is not None:
             if remove:  # still holding the lock, so no other process is using this lock file
                 Path(self._lock_file.name).unlink(missing_ok=True)
+            else:
+                self._lock_file.truncate(0)  # no pid left behind: nobody is writing this state any more
             self._lock_file.close()
             self._lock_file = None
 
@@ -363,6 +365,22 @@ def _lock(path: Path) -> IO[str]:
     lock_file.write(str(os.getpid()))
     lock_file.flush()
     return lock_file
+
+
+def being_written(path: Path) -> bool:
+    """Whether a running process holds the state's lock (a run or a replay writing it), asked without taking the
+    lock, so asking can never stop one from starting: the holder's pid is in the lock file until it lets go, and
+    one that died without letting go is no longer running."""
+    holder = _holder(f"{path}.lock")
+    if not holder.isdigit():
+        return False
+    try:
+        os.kill(int(holder), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # running, as another user
+        return True
+    return True
 
 
 def _holder(lock_path: str) -> str:

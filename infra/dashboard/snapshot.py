@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 from typing import Any
 
-from consumers.stores.ports import KillSwitchState
+from consumers.stores.kill_switch_modes import WHAT_EACH_MODE_DOES
+from consumers.stores.ports import ZERO, KillSwitchState
 from events.streams import StreamKey
 from events.timeframes import timeframe_ms
 from infra.dashboard.book_view import account_rows, activity, fills_by_account, strategy_rows
@@ -34,18 +36,22 @@ def snapshot(reader: StateReader, source: str) -> dict[str, Any]:
                 "first_open_time_ms": span.first_open_time_ms,
                 "last_open_time_ms": span.last_open_time_ms,
                 "last_close": str(span.last_close),
-                "age_s": max(0, (now_ms - closed_at_ms) // 1000),  # since the newest bar closed, by the wall clock
+                "closed_at_ms": closed_at_ms,  # the page counts the age from now_ms (a row moves only with its bars)
                 "lag_bars": streamer.get("lag_bars"),
                 "backfilled": streamer.get("backfilled"),
                 "seconds_since_publish": streamer.get("seconds_since_publish"),
             }
         )
     whole = full_range(streams)
+    strategies = strategy_rows(rows)
     return {
         "source": source,
         "now_ms": now_ms,
+        "live": reader.live(),
         "kill_switch": switch_view(reader.kill_switch.engaged()),
-        "strategies": strategy_rows(rows),
+        "kill_switch_modes": WHAT_EACH_MODE_DOES,
+        "portfolio": portfolio_row(rows),
+        "strategies": strategies,  # each in its chart.png colour
         "accounts": rows,
         "activity": activity(reader.latest_orders(LATEST * 2), reader.latest_orders(LATEST, "OrderRejected"), LATEST),
         "dead_letters": reader.dead_letters(LATEST),
@@ -58,3 +64,18 @@ def snapshot(reader: StateReader, source: str) -> dict[str, Any]:
 
 def switch_view(state: KillSwitchState | None) -> dict[str, Any]:
     return {"engaged": state is not None, "mode": state and state.mode, "reason": state and state.reason}
+
+
+def portfolio_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every sub-account added up: what the whole run started with, has now, and earned on it."""
+    start = sum((Decimal(row["starting_cash"]) for row in rows), ZERO)
+    pnl = sum((Decimal(row["pnl"]) for row in rows), ZERO)
+    return {
+        "starting_cash": str(start),
+        "equity": str(start + pnl),
+        "pnl": str(pnl),
+        "fees": str(sum((Decimal(row["fees"]) for row in rows), ZERO)),
+        "trades": sum(row["trades"] for row in rows),
+        "sub_accounts": len(rows),
+        "return_pct": round(float(pnl / start * 100), 4) if start else 0.0,
+    }

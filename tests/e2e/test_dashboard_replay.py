@@ -99,7 +99,7 @@ def test_a_request_without_the_token_is_refused(replay: Path) -> None:
         assert _status(dashboard.url, headers={}) == 200  # the page itself holds no data
         halted = _status(dashboard.url + "api/halt", method="POST", headers={"Authorization": "Bearer correct horse"})
         assert halted == 200
-        assert _kill_switch(state) == "halted from the dashboard"
+        assert _kill_switch(state) == ("halt", "halted from the dashboard")
         resumed = _status(
             dashboard.url + "api/resume", method="POST", headers={"Authorization": "Bearer correct horse"}
         )
@@ -139,7 +139,7 @@ def _status(url: str, *, method: str = "GET", headers: dict[str, str] | None = N
         return error.code
 
 
-def _kill_switch(state: Path) -> str | None:
+def _kill_switch(state: Path) -> tuple[str, str] | None:
     with sqlite3.connect(state) as connection:
         row = connection.execute("SELECT value FROM control WHERE name = 'kill_switch'").fetchone()
-    return None if row is None else str(row[0])
+    return None if row is None else (json.loads(row[0])["mode"], json.loads(row[0])["reason"])
