@@ -16,6 +16,7 @@ import re
 import shutil
 import zlib
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -96,6 +97,32 @@ class EventCounter:
             self.text += (self.inflate.decompress(chunk) if self.inflate else chunk).decode()
 
 
+async def first_load(
+    session: aiohttp.ClientSession, base: str
+) -> tuple[dict[str, int], EventCounter, list[dict[str, Any]]]:
+    """What the page fetches before it shows everything, in wire bytes per request (the first server-sent event for
+    the stream); the open event stream, to count what follows; and the sub-account rows it showed."""
+    sizes: dict[str, int] = {}
+    for path in STATIC:
+        async with session.get(base + path) as response:
+            sizes[path] = len(await response.read())
+    events = await session.get(base + "/api/events?token=" + TOKEN)
+    counter = EventCounter(events)
+    sizes["first event (snapshot)"], first = await counter.next(60)
+    message = json.loads(re.sub(r"^(id|event): .*\n", "", first, flags=re.M).removeprefix("data: "))
+    accounts = message.get("snapshot", message)["accounts"]  # today's stream, or a whole snapshot as before
+    rows = accounts if isinstance(accounts, list) else list(accounts.values())
+    symbol = rows[0]["symbol"]
+    for name, path in (
+        ("equity", f"/api/equity?points=1400&market=binance|{symbol}"),
+        ("one symbol", f"/api/symbol?exchange=binance&symbol={symbol}&points=1400"),
+    ):
+        async with session.get(base + path) as response:
+            assert response.status == 200, await response.text()
+            sizes[name] = len(await response.read())
+    return sizes, counter, rows
+
+
 async def measure(state: Path) -> dict[str, object]:
     dashboard = Dashboard(SqliteReader(state), DashboardSettings(TOKEN, str(state), poll_s=0.2))
     runner = web.AppRunner(dashboard.app())
@@ -103,34 +130,18 @@ async def measure(state: Path) -> dict[str, object]:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     base = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    sizes: dict[str, int] = {}
     async with aiohttp.ClientSession(headers=BROWSER, auto_decompress=False) as session:
-        for path in STATIC:
-            async with session.get(base + path) as response:
-                sizes[path] = len(await response.read())
-        async with session.get(base + "/api/events?token=" + TOKEN) as events:
-            counter = EventCounter(events)
-            sizes["first event (snapshot)"], first = await counter.next(60)
-            message = json.loads(re.sub(r"^(id|event): .*\n", "", first, flags=re.M).removeprefix("data: "))
-            accounts = message.get("snapshot", message)["accounts"]  # today's stream, or a whole snapshot as before
-            rows = accounts if isinstance(accounts, list) else list(accounts.values())
-            symbol = rows[0]["symbol"]
-            for name, path in (
-                ("equity", f"/api/equity?points=1400&market=binance|{symbol}"),
-                ("one symbol", f"/api/symbol?exchange=binance&symbol={symbol}&points=1400"),
-            ):
-                async with session.get(base + path) as response:
-                    assert response.status == 200, await response.text()
-                    sizes[name] = len(await response.read())
-            one_more_minute = lambda: _replay(MINUTES + 1, state.parent, resume=True)  # noqa: E731
-            await asyncio.get_running_loop().run_in_executor(None, one_more_minute)
-            updates = []
-            while True:
-                try:
-                    wire, _ = await counter.next(3)
-                except TimeoutError:
-                    break
-                updates.append(wire)
+        sizes, counter, rows = await first_load(session, base)
+        one_more_minute = lambda: _replay(MINUTES + 1, state.parent, resume=True)  # noqa: E731
+        await asyncio.get_running_loop().run_in_executor(None, one_more_minute)
+        updates = []
+        while True:
+            try:
+                wire, _ = await counter.next(3)
+            except TimeoutError:
+                break
+            updates.append(wire)
+        counter.response.close()
     await runner.cleanup()
     return {"first_load": sizes, "updates": updates, "sub_accounts": len(rows)}
 

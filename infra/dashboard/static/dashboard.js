@@ -82,7 +82,7 @@ function render(snapshot) {
   document.getElementById("source").textContent = snapshot.source;
   for (const row of snapshot.strategies) state.colours[row.strategy] = row.colour;
   renderRun(snapshot);
-  renderKillSwitch(snapshot.kill_switch);
+  renderKillSwitch(snapshot.kill_switch, snapshot.live);
   renderPortfolio(snapshot.portfolio);
 
   fillBody("strategies", snapshot.strategies, (row) => {
@@ -158,11 +158,12 @@ function renderRun(snapshot) {
   document.getElementById("kill-switch-actions").hidden = !snapshot.live;
 }
 
-function renderKillSwitch(kill) {
+function renderKillSwitch(kill, live) {
   const badge = document.getElementById("kill-switch");
   const modes = { halt: "HALTED", "reduce-only": "REDUCE ONLY", flatten: "FLATTENING" };
-  badge.textContent = kill.engaged ? modes[kill.mode] + ": " + kill.reason : "trading allowed";
-  badge.className = "badge " + (!kill.engaged ? "on" : kill.mode === "reduce-only" ? "reducing" : "engaged");
+  const released = live ? "trading allowed" : "kill switch released";
+  badge.textContent = kill.engaged ? modes[kill.mode] + ": " + kill.reason : released;
+  badge.className = "badge " + (!kill.engaged ? (live ? "on" : "done") : kill.mode === "reduce-only" ? "reducing" : "engaged");
   badge.dataset.engaged = String(kill.engaged);
   badge.dataset.mode = kill.mode || "";
   for (const button of document.querySelectorAll("#kill-switch-actions button[data-mode]")) {
@@ -183,8 +184,8 @@ function renderPortfolio(portfolio) {
   show("pnl", number(portfolio.pnl, 2), true);
   show("return_pct", number(portfolio.return_pct, 3) + " %", true);
   show("fees", number(portfolio.fees, 2));
-  show("trades", String(portfolio.trades));
-  show("sub_accounts", String(portfolio.sub_accounts));
+  show("trades", number(portfolio.trades, 0));
+  show("sub_accounts", number(portfolio.sub_accounts, 0));
 }
 
 const NUMERIC = new Set(["target", "position", "pending", "cash", "realised", "unrealised", "pnl", "fees", "trades", "rejects"]);
