@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from consumers.stores.ports import AccountKey, Decision, KillSwitchState
-from consumers.stores.sqlite import BARS_PER_INSERT, SCHEMA, SqliteState, StateLocked, bar_json
+from consumers.stores.sqlite import BARS_PER_INSERT, SCHEMA, SqliteState, StateLocked, bar_json, being_written
 from events.models import BarClosed, OrderFilled
 from events.streams import StreamKey
 from tests.conftest import spot_day_bars
@@ -154,3 +154,13 @@ def test_every_bar_of_a_commit_is_stored_once_across_insert_chunks(tmp_path: Pat
     rows = state._connection.execute("SELECT open_time_ms, bar FROM bars ORDER BY open_time_ms").fetchall()
     state.close()
     assert rows == [(bar.open_time_ms, bar.model_dump_json()) for bar in bars]
+
+
+def test_a_state_is_being_written_while_a_process_holds_it_and_not_after(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    state = SqliteState(path, Decimal(100_000))
+    assert being_written(path)
+    state.close()
+    assert not being_written(path)  # closed: no pid left behind
+    Path(f"{path}.lock").write_text("999999999")  # a holder that died without letting go
+    assert not being_written(path)
