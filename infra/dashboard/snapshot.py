@@ -52,7 +52,8 @@ def snapshot(reader: StateReader, source: str) -> dict[str, Any]:
         "kill_switch_modes": WHAT_EACH_MODE_DOES,
         "portfolio": portfolio_row(rows),
         "strategies": strategies,  # each in its chart.png colour
-        "accounts": rows,
+        # each symbol's last close is in its stream's row: in every account's too, a new bar would change them all
+        "accounts": [{name: value for name, value in row.items() if name != "last_close"} for row in rows],
         "activity": activity(reader.latest_orders(LATEST * 2), reader.latest_orders(LATEST, "OrderRejected"), LATEST),
         "dead_letters": reader.dead_letters(LATEST),
         "streams": stream_rows,
