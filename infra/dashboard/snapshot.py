@@ -6,13 +6,15 @@ import time
 from decimal import Decimal
 from typing import Any
 
+from consumers.ledger.account import RoundTrip
+from consumers.ledger.statistics import trade_statistics, trip_table
 from consumers.stores.kill_switch_modes import WHAT_EACH_MODE_DOES
-from consumers.stores.ports import ZERO, KillSwitchState
+from consumers.stores.ports import ZERO, Account, AccountKey, KillSwitchState
 from events.streams import StreamKey
 from events.timeframes import timeframe_ms
-from infra.dashboard.book_view import account_rows, activity, fills_by_account, strategy_rows
+from infra.dashboard.book_view import account_rows, activity, fills_by_account, round_trips, strategy_rows
 from infra.dashboard.series_view import full_range
-from infra.dashboard.source import StateReader
+from infra.dashboard.source import Fill, StateReader
 
 LATEST = 50  # rows in each "newest first" list
 
@@ -20,7 +22,8 @@ LATEST = 50  # rows in each "newest first" list
 def snapshot(reader: StateReader, source: str) -> dict[str, Any]:
     fills = reader.fills()
     streams = reader.streams()
-    rows = account_rows(reader.accounts(), fills_by_account(fills), streams)
+    accounts, by_account = reader.accounts(), fills_by_account(fills)
+    rows = account_rows(accounts, by_account, streams)
     health = reader.health()
     counted = {StreamKey(s["exchange"], s["symbol"], s["timeframe"]): s for s in health.streams}
     now_ms = int(time.time() * 1000)
@@ -51,6 +54,7 @@ def snapshot(reader: StateReader, source: str) -> dict[str, Any]:
         "kill_switch": switch_view(reader.kill_switch.engaged()),
         "kill_switch_modes": WHAT_EACH_MODE_DOES,
         "portfolio": portfolio_row(rows),
+        "trade_statistics": statistics_view(accounts, by_account),
         "strategies": strategies,  # each in its chart.png colour
         # each symbol's last close is in its stream's row: in every account's too, a new bar would change them all
         "accounts": [{name: value for name, value in row.items() if name != "last_close"} for row in rows],
@@ -79,4 +83,21 @@ def portfolio_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "trades": sum(row["trades"] for row in rows),
         "sub_accounts": len(rows),
         "return_pct": round(float(pnl / start * 100), 4) if start else 0.0,
+    }
+
+
+def statistics_view(accounts: list[Account], fills: dict[AccountKey, list[Fill]]) -> dict[str, Any]:
+    """The ledger's round-trip statistics for the page: overall and per strategy, per day and per week (per pair
+    they would be 470 rows on every fill; the sub-account table counts each pair's round trips)."""
+    trips = round_trips(accounts, fills)
+    overall = trade_statistics(trips)
+    by_strategy: dict[str, list[RoundTrip]] = {}
+    for trip in trips:
+        by_strategy.setdefault(trip.strategy, []).append(trip)
+    per_strategy = {name: trip_table(group) for name, group in sorted(by_strategy.items())}
+    return {
+        "total": overall["total"],
+        "per_strategy": per_strategy,
+        "per_day": overall["per_day"],
+        "per_week": overall["per_week"],
     }

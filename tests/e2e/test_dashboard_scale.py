@@ -19,7 +19,7 @@ from consumers.stores.sqlite import SqliteState
 from infra.cli import main
 from infra.report.colours import strategy_colours
 from tests.conftest import REPO_ROOT
-from tests.e2e.dashboard_harness import browser, running_dashboard
+from tests.e2e.dashboard_harness import browser, field_values, running_dashboard
 from tests.performance.dashboard_size import BROWSER, TOKEN, first_load
 
 __all__ = ["browser"]  # the fixture, imported for the tests below
@@ -77,13 +77,22 @@ def test_a_finished_run_at_470_sub_accounts(replay: Path, browser: Any, tmp_path
         )
         assert page.locator("#strategies tbody tr").count() == 5
 
+        # the ledger's trade statistics, as summary.json has them: overall, then per strategy
+        trips = field_values(page, "trade-stats-table", "data-group")
+        assert int(trips["all"]["round_trips"]) == summary["round_trips"] > 0
+        assert trips["all"]["profit_factor"] == str(summary["trade_statistics"]["total"]["profit_factor"])
+        for expected in summary["strategies"]:
+            shown = trips[expected["strategy"]]
+            assert int(shown["round_trips"]) == expected["round_trips"]
+            assert float(shown["win_rate_pct"]) == expected["win_rate_pct"]
+
         # one colour per strategy, chart.png's
         swatches = page.evaluate(
             """[...document.querySelectorAll('#strategies tbody tr')].map((row) =>
                 [row.dataset.strategy, getComputedStyle(row.querySelector('.swatch')).backgroundColor])"""
         )
         expected = strategy_colours(name for name, _ in swatches)
-        assert {name: _hex(rgb) for name, rgb in swatches} == expected
+        assert {name: _hex(rgb) for name, rgb in swatches} == {name: hex_.lower() for name, hex_ in expected.items()}
 
         # sorted by PnL: a number column sorts highest first, a second click turns it round; then filtered
         page.click("#accounts th[data-sort=pnl]")

@@ -188,7 +188,7 @@ function renderPortfolio(portfolio) {
   show("sub_accounts", number(portfolio.sub_accounts, 0));
 }
 
-const NUMERIC = new Set(["target", "position", "pending", "cash", "realised", "unrealised", "pnl", "fees", "trades", "rejects"]);
+const NUMERIC = new Set(["target", "position", "pending", "cash", "realised", "unrealised", "pnl", "fees", "trades", "round_trips", "rejects"]);
 
 function shownAccounts(rows) {
   const terms = state.filter.toLowerCase().split(/\s+/).filter(Boolean);
@@ -220,23 +220,52 @@ function renderAccounts() {
       plainCell("target", row.target, qty(row.target)), plainCell("position", row.position, qty(row.position)),
       plainCell("pending", row.pending, qty(row.pending)), plainCell("cash", row.cash, number(row.cash, 2)),
       moneyCell("realised", row.realised), moneyCell("unrealised", row.unrealised), moneyCell("pnl", row.pnl),
-      plainCell("fees", row.fees, number(row.fees, 2)), plainCell("trades", row.trades), plainCell("rejects", row.rejects));
+      plainCell("fees", row.fees, number(row.fees, 2)), plainCell("trades", row.trades),
+      plainCell("round_trips", row.round_trips), plainCell("rejects", row.rejects));
     tr.addEventListener("click", () => selectSymbol(row.exchange + "|" + row.symbol + "|1m"));
     return tr;
   });
 }
 
+const TRIP_COLUMNS = [
+  ["round_trips", "trips", (v) => number(v, 0)], ["wins", "wins", (v) => number(v, 0)],
+  ["draws", "draws", (v) => number(v, 0)], ["losses", "losses", (v) => number(v, 0)],
+  ["win_rate_pct", "win %", (v) => number(v, 1)], ["profit", "profit", (v) => number(v, 2)],
+  ["profit_factor", "profit factor", (v) => (v === null ? "–" : number(v, 2))],
+  ["expectancy", "expectancy", (v) => number(v, 4)], ["avg_duration_s", "avg duration", duration],
+  ["max_duration_s", "longest", duration], ["best_pct", "best %", (v) => (v === null ? "–" : number(v, 2))],
+  ["worst_pct", "worst %", (v) => (v === null ? "–" : number(v, 2))],
+];
+
+function duration(seconds) {
+  if (seconds < 3600) return Math.round(seconds / 60) + " min";
+  if (seconds < 172800) return (seconds / 3600).toFixed(1) + " h";
+  return (seconds / 86400).toFixed(1) + " d";
+}
+
+// The ledger's round trips: all of them, then per strategy (or per day, or per week: the selector).
 function renderTradeStats(stats) {
   const table = document.getElementById("trade-stats-table");
-  document.getElementById("trade-stats-empty").hidden = Boolean(stats);
-  table.hidden = !stats;
-  if (!stats) return;
-  const columns = stats.columns;
-  table.tHead.replaceChildren(el("tr"));
-  table.tHead.rows[0].append(...columns.map((name) => el("th", {}, name)));
-  fillBody("trade-stats-table", stats.rows, (row) => {
-    const tr = el("tr");
-    tr.append(...columns.map((name) => plainCell(name, row[name])));
+  const empty = !stats || !stats.total.round_trips;
+  document.getElementById("trade-stats-empty").hidden = !empty;
+  table.hidden = empty;
+  if (empty) return;
+  const view = document.getElementById("trade-stats-view").value;
+  const groups = { strategy: stats.per_strategy, day: stats.per_day, week: stats.per_week }[view];
+  const head = el("tr");
+  head.append(el("th", {}, view), ...TRIP_COLUMNS.map(([, title]) => el("th", {}, title)));
+  table.tHead.replaceChildren(head);
+  const rows = [["all", stats.total]].concat(Object.entries(groups));
+  fillBody("trade-stats-table", rows, ([name, row]) => {
+    const tr = el("tr", { "data-group": name });
+    const label = el("td", { "data-field": "group", "data-value": name });
+    if (view === "strategy" && name !== "all") label.append(el("span", { class: "swatch", style: "background:" + colour(name) }));
+    label.append(name);
+    tr.append(label, ...TRIP_COLUMNS.map(([field, , show]) => {
+      const cell = plainCell(field, row[field] ?? "", show(row[field]));
+      if (field === "profit" && /[1-9]/.test(cell.textContent)) cell.className = Number(row[field]) > 0 ? "up" : "down";
+      return cell;
+    }));
     return tr;
   });
 }
@@ -460,6 +489,7 @@ for (const th of document.querySelectorAll("#accounts th[data-sort]")) {
     renderAccounts();
   });
 }
+document.getElementById("trade-stats-view").addEventListener("change", () => renderTradeStats(state.snapshot && state.snapshot.trade_statistics));
 document.getElementById("account-filter").addEventListener("input", (event) => {
   state.filter = event.target.value;
   renderAccounts();
