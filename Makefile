@@ -125,9 +125,11 @@ $(PEERS_STAMP):
 bench-peers: $(STAMP) $(PEERS_STAMP)
 	$(BIN)/python -m tests.performance.bench_peers --peers-python $(PEERS)/bin/python
 
-# How fast the dashboard opens on a month of 1-minute state for 20 sub-accounts (the state is built once).
+# How fast the dashboard opens on a month of 1-minute state for 20 sub-accounts (the state is built once), and the
+# bytes its first load and updates take at 94 symbols x 5 strategies.
 bench-dashboard: $(STAMP)
 	$(BIN)/python -m tests.performance.bench_dashboard
+	$(BIN)/python -m tests.performance.dashboard_size
 
 schema: $(STAMP)
 	$(BIN)/stds schema --out $(OUT)/schema

@@ -21,5 +21,13 @@ ORDER_ID_PATTERN = r"^[.A-Z:/a-z0-9_-]{1,36}$"
 
 def order_event_id(strategy: str, exchange: str, symbol: str, bar_open_time_ms: int) -> str:
     """Fits ORDER_ID_PATTERN whatever the strategy name is."""
-    key = f"{strategy}|{exchange}|{symbol}|{bar_open_time_ms}".encode()
-    return "stds-" + hashlib.blake2b(key, digest_size=15).hexdigest()
+    return _order_id(f"{strategy}|{exchange}|{symbol}|{bar_open_time_ms}")
+
+
+def flatten_order_id(engagement: str, strategy: str, exchange: str, symbol: str) -> str:
+    """The closing order of one sub-account in one flatten (`engagement` names the kill switch's engagement)."""
+    return _order_id(f"flatten|{engagement}|{strategy}|{exchange}|{symbol}")
+
+
+def _order_id(key: str) -> str:
+    return "stds-" + hashlib.blake2b(key.encode(), digest_size=15).hexdigest()

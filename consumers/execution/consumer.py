@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
 from consumers.execution.broker import Broker, Execution, fill_of, fill_problem
+from consumers.execution.kill_switch import closing_order, kill_switch_refusal
 from consumers.execution.risk import RiskPolicy, rejection_reason
-from consumers.stores.ports import Account, AccountKey, Book, KillSwitch, OrderMismatch, Settlement, UnknownOrder
+from consumers.stores.ports import (
+    Account,
+    AccountKey,
+    Book,
+    KillSwitch,
+    OrderMismatch,
+    OrderRecord,
+    Settlement,
+    UnknownOrder,
+)
 from consumers.stores.transitions import apply_settlement
-from events.models import Event, OrderFilled, OrderRejected, OrderRequested
+from events.ids import flatten_order_id
+from events.models import BarClosed, Event, OrderFilled, OrderRejected, OrderRequested
 
 # what execution subscribes to, on the local bus and as the AWS rule or SNS filter
 ORDERS_PATTERN = {"detail-type": ["OrderRequested"]}
+# the execution function's on AWS: each minute's bars too, at whose closes an engaged flatten closes positions
+# (the local runtime sees every bar it publishes, and calls `flatten` itself)
+FUNCTION_PATTERN = {"detail-type": ["OrderRequested", "BarsClosed"]}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,13 +61,42 @@ class ExecutionConsumer:
             return [existing.settlement]  # a concurrent delivery settled it first
         return [settlement]
 
+    def flatten(self, newest: Callable[[], Mapping[tuple[str, str], BarClosed]]) -> list[Settlement]:
+        """While the switch says `flatten`: close every position at the close of its symbol's newest bar
+        (`newest` gives them by exchange and symbol, asked only then), each once per engagement whatever the
+        retries, then turn the switch to `halt`. A position without a bar yet waits for the next call; a close
+        the broker or a limit refuses is reported in the switch's reason, not retried."""
+        flatten = self.kill_switch.engaged()
+        if flatten is None or flatten.mode != "flatten":
+            return []
+        settled: list[Settlement] = []
+        waiting = 0
+        bars = newest()
+        for account in self.book.accounts():
+            key = account.key
+            record = self.book.order(flatten_order_id(flatten.engagement, key.strategy, key.exchange, key.symbol))
+            if record is None:
+                bar = bars.get((key.exchange, key.symbol))
+                if not account.position or bar is None:
+                    waiting += bool(account.position)
+                    continue
+                order = closing_order(flatten, account, bar)
+                record = OrderRecord(order) if self.book.place(order) else self.book.order(order.order_id)
+                assert record is not None  # not placed here: a concurrent delivery placed it first
+            caused = self.on_order(record.request)
+            settled.extend(event for event in caused if isinstance(event, OrderFilled | OrderRejected))
+        if waiting:
+            return settled
+        refused = [settlement for settlement in settled if isinstance(settlement, OrderRejected)]
+        outcome = f"flattened ({len(settled) - len(refused)} closed"
+        outcome += f", {len(refused)} refused: see their rejections)" if refused else ")"
+        self.kill_switch.settle_flatten(flatten, f"{outcome}: {flatten.reason}")
+        return settled
+
     def _settle(self, order: OrderRequested) -> Settlement:
         account = self.book.account(AccountKey(order.strategy, order.exchange, order.symbol))
-        halted = self.kill_switch.engaged()
-        reason = (
-            f"kill switch engaged: {halted}"
-            if halted
-            else rejection_reason(order, self.risk.limits_for(order.strategy, order.symbol), account, self.fee_bps)
+        reason = kill_switch_refusal(self.kill_switch.engaged(), order, account.position) or rejection_reason(
+            order, self.risk.limits_for(order.strategy, order.symbol), account, self.fee_bps
         )
         if reason is None:
             outcome = self.broker.execute(order)

@@ -23,6 +23,7 @@ from consumers.stores.ports import (
     AccountKey,
     Book,
     KillSwitch,
+    KillSwitchState,
     ReconciliationLog,
     Settlement,
     Stores,
@@ -111,7 +112,7 @@ class Reconciler:
         except ExchangeUnreachable as error:
             result.unreachable = str(error)  # nothing concluded: the next run tries again
         if result.problems:
-            self.kill_switch.engage("reconciliation: " + "; ".join(result.problems))
+            self.kill_switch.engage(KillSwitchState.new("halt", "reconciliation: " + "; ".join(result.problems)))
         self.log.save(orjson.dumps(result.document()).decode())
         return result
 

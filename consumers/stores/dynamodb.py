@@ -25,16 +25,26 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from consumers.stores.ports import Account, AccountKey, Decision, OrderRecord, Settlement, UnknownOrder
+from consumers.stores.ports import (
+    Account,
+    AccountKey,
+    Decision,
+    KillSwitchState,
+    OrderRecord,
+    Settlement,
+    UnknownOrder,
+)
 from consumers.stores.records import (
     ACCOUNT_FIELDS,
     account_fields,
     account_from_fields,
+    kill_switch_fields,
+    kill_switch_from_fields,
     order_from_fields,
     request_field,
     settlement_fields,
 )
-from consumers.stores.transitions import apply_decision, apply_settlement, moves_only_the_cursor
+from consumers.stores.transitions import apply_decision, apply_placement, apply_settlement, moves_only_the_cursor
 from events.models import OrderRequested
 
 Item = dict[str, Any]
@@ -224,6 +234,21 @@ class DynamoBook:
         item = self.client.get_item(TableName=self.names.orders, Key={"order_id": {"S": order_id}}, ConsistentRead=True)
         return _order_from_item(item["Item"]) if "Item" in item else None
 
+    def place(self, order: OrderRequested) -> bool:
+        key = AccountKey(order.strategy, order.exchange, order.symbol)
+        for _ in range(MAX_ATTEMPTS):
+            if self.order(order.order_id) is not None:
+                return False
+            account, version = self._read_account(key)
+            apply_placement(account, order)
+            outcome = self._transact([self._put_account(account, version), self._put_new_order(order)])
+            self._read.pop(key, None)
+            if outcome is None:
+                return True
+            if outcome == (1, "ConditionalCheckFailed"):
+                return False  # a concurrent delivery placed it first
+        raise ContentionExhausted(f"account {key}: {MAX_ATTEMPTS} conflicting writers")
+
     def settle(self, settlement: Settlement) -> bool:
         for _ in range(MAX_ATTEMPTS):
             record = self.order(settlement.order_id)
@@ -370,15 +395,41 @@ class DynamoKillSwitch:
         self.client = client
         self.table = table
 
-    def engaged(self) -> str | None:
+    def engaged(self) -> KillSwitchState | None:
         answer = self.client.get_item(TableName=self.table, Key=_KILL_SWITCH, ConsistentRead=True)
-        return str(answer["Item"]["value"]["S"]) if "Item" in answer else None
+        if "Item" not in answer:
+            return None
+        item = answer["Item"]
+        # before modes, the item held only its reason, as `value`
+        fields = {name: item[name]["S"] for name in ("mode", "reason", "engagement") if name in item}
+        fields.setdefault("reason", item.get("value", {}).get("S", "engaged"))
+        return kill_switch_from_fields(fields)
 
-    def engage(self, reason: str) -> None:
-        self.client.put_item(TableName=self.table, Item={**_KILL_SWITCH, "value": {"S": reason or "engaged"}})
+    def engage(self, state: KillSwitchState) -> None:
+        self.client.put_item(TableName=self.table, Item=_kill_switch_item(state))
 
     def release(self) -> None:
         self.client.delete_item(TableName=self.table, Key=_KILL_SWITCH)
+
+    def settle_flatten(self, flatten: KillSwitchState, reason: str) -> bool:
+        halted = KillSwitchState("halt", reason, flatten.engagement)
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item=_kill_switch_item(halted),
+                ConditionExpression="#mode = :flatten AND engagement = :engagement",
+                ExpressionAttributeNames={"#mode": "mode"},
+                ExpressionAttributeValues={":flatten": {"S": "flatten"}, ":engagement": {"S": flatten.engagement}},
+            )
+        except ClientError as error:
+            if not _is(error, "ConditionalCheckFailedException"):
+                raise
+            return False
+        return True
+
+
+def _kill_switch_item(state: KillSwitchState) -> Item:
+    return {**_KILL_SWITCH, **{name: {"S": value} for name, value in kill_switch_fields(state).items()}}
 
 
 class DynamoReconciliationLog:

@@ -5,11 +5,19 @@ from __future__ import annotations
 from collections import deque
 from decimal import Decimal
 
-from consumers.stores.ports import Account, AccountKey, Decision, OrderRecord, Settlement, UnknownOrder
-from consumers.stores.transitions import apply_decision, apply_settlement
+from consumers.stores.ports import (
+    Account,
+    AccountKey,
+    Decision,
+    KillSwitchState,
+    OrderRecord,
+    Settlement,
+    UnknownOrder,
+)
+from consumers.stores.transitions import apply_decision, apply_placement, apply_settlement
 from consumers.strategies.series import BarSeries
 from consumers.strategies.window import Window
-from events.models import BarClosed
+from events.models import BarClosed, OrderRequested
 from events.streams import StreamKey
 
 DEFAULT_RETENTION_BARS = 2_000
@@ -93,6 +101,16 @@ class MemoryBook:
     def order(self, order_id: str) -> OrderRecord | None:
         return self._orders.get(order_id)
 
+    def place(self, order: OrderRequested) -> bool:
+        if order.order_id in self._orders:
+            return False
+        key = AccountKey(order.strategy, order.exchange, order.symbol)
+        apply_placement(self.account(key), order)
+        self._orders[order.order_id] = OrderRecord(order)
+        self.changed_orders.add(order.order_id)
+        self.changed_accounts.add(key)
+        return True
+
     def settle(self, settlement: Settlement) -> bool:
         record = self._orders.get(settlement.order_id)
         if record is None:
@@ -152,17 +170,23 @@ class MemoryProcessedIds:
 
 
 class MemoryKillSwitch:
-    def __init__(self, reason: str | None = None) -> None:
-        self._reason = reason
+    def __init__(self, state: KillSwitchState | None = None) -> None:
+        self._state = state
 
-    def engaged(self) -> str | None:
-        return self._reason
+    def engaged(self) -> KillSwitchState | None:
+        return self._state
 
-    def engage(self, reason: str) -> None:
-        self._reason = reason or "engaged"
+    def engage(self, state: KillSwitchState) -> None:
+        self._state = state
 
     def release(self) -> None:
-        self._reason = None
+        self._state = None
+
+    def settle_flatten(self, flatten: KillSwitchState, reason: str) -> bool:
+        if self._state != flatten:
+            return False
+        self._state = KillSwitchState("halt", reason, flatten.engagement)
+        return True
 
 
 class MemoryReconciliationLog:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple, Protocol
 
+from consumers.stores.kill_switch_modes import KillSwitchMode
 from consumers.strategies.window import Window
 from events.models import BarClosed, OrderFilled, OrderRejected, OrderRequested
 from events.streams import StreamKey
@@ -114,6 +116,11 @@ class Book(Protocol):
 
     def order(self, order_id: str) -> OrderRecord | None: ...
 
+    def place(self, order: OrderRequested) -> bool:
+        """Record an order no strategy decided (a flatten's close) and count it as pending, atomically and once
+        per order id: False (and no change) if that id is already recorded. No cursor or target moves."""
+        ...
+
     def settle(self, settlement: Settlement) -> bool:
         """Apply a fill or reject exactly once per order id; False if it was already settled."""
         ...
@@ -133,16 +140,35 @@ class ProcessedIds(Protocol):
     def mark(self, consumer: str, event_id: str) -> None: ...
 
 
-class KillSwitch(Protocol):
-    """One global switch that makes execution reject every order while engaged."""
+@dataclass(frozen=True, slots=True)
+class KillSwitchState:
+    """An engaged switch: what it lets through (`mode`), why, and which engagement it is (`engagement`, new
+    each time, so the closing orders of one flatten never share an id with another's)."""
 
-    def engaged(self) -> str | None:
-        """The reason it was engaged, or None when trading is allowed."""
+    mode: KillSwitchMode
+    reason: str
+    engagement: str
+
+    @classmethod
+    def new(cls, mode: KillSwitchMode, reason: str) -> KillSwitchState:
+        return cls(mode, reason or "engaged", uuid.uuid4().hex)
+
+
+class KillSwitch(Protocol):
+    """One global switch that stops (`halt`), limits (`reduce-only`) or unwinds (`flatten`) all trading."""
+
+    def engaged(self) -> KillSwitchState | None:
+        """The switch as engaged, or None when trading is allowed."""
         ...
 
-    def engage(self, reason: str) -> None: ...
+    def engage(self, state: KillSwitchState) -> None: ...
 
     def release(self) -> None: ...
+
+    def settle_flatten(self, flatten: KillSwitchState, reason: str) -> bool:
+        """Once a flatten's closing orders are settled: `halt` with `reason`, but only if the switch is still
+        that flatten (an operator may have released or re-engaged it meanwhile); False if it was not."""
+        ...
 
 
 class ReconciliationLog(Protocol):

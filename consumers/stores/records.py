@@ -1,6 +1,6 @@
-"""How the book's two records are stored, whatever the store: an account and an order as plain fields (decimal
-strings for money, ints for counts and the cursor, JSON for the order events), which SQLite writes as a row and
-DynamoDB as an item. Both read back through the same functions, so a field is added or changed in one place."""
+"""How the book's two records and the kill switch are stored, whatever the store: an account and an order as plain
+fields (decimal strings for money, ints for counts and the cursor, JSON for the order events), which SQLite writes
+as a row and DynamoDB as an item. Both read back through the same functions, so a field is changed in one place."""
 
 from __future__ import annotations
 
@@ -9,7 +9,14 @@ from decimal import Decimal
 
 import orjson
 
-from consumers.stores.ports import Account, AccountKey, OrderRecord, Settlement
+from consumers.stores.kill_switch_modes import KILL_SWITCH_MODES
+from consumers.stores.ports import (
+    Account,
+    AccountKey,
+    KillSwitchState,
+    OrderRecord,
+    Settlement,
+)
 from events.codec import detail_from_dict
 from events.models import OrderFilled, OrderRejected, OrderRequested
 
@@ -98,3 +105,16 @@ def order_from_fields(request: str, settlement: tuple[str, str] | None, origin: 
         assert isinstance(event, OrderFilled | OrderRejected)
         settled = event
     return OrderRecord(OrderRequested.model_validate_json(request), settled)
+
+
+def kill_switch_fields(state: KillSwitchState) -> dict[str, str]:
+    """The engaged switch as stored: SQLite keeps this as one JSON value, DynamoDB as the item's attributes."""
+    return {"mode": state.mode, "reason": state.reason, "engagement": state.engagement}
+
+
+def kill_switch_from_fields(fields: Mapping[str, str]) -> KillSwitchState:
+    """A switch saved before it had modes holds only its reason, and stopped everything: it reads as `halt`."""
+    mode = fields.get("mode", "halt")
+    if mode not in KILL_SWITCH_MODES:
+        raise ValueError(f"kill switch mode {mode!r} in the state is none of {', '.join(KILL_SWITCH_MODES)}")
+    return KillSwitchState(mode, fields.get("reason", "engaged"), fields.get("engagement", ""))

@@ -23,11 +23,13 @@ from consumers.stores.memory import (
     MemoryBook,
     MemoryProcessedIds,
 )
-from consumers.stores.ports import Account, OrderRecord
+from consumers.stores.ports import Account, KillSwitchState, OrderRecord
 from consumers.stores.records import (
     ACCOUNT_FIELDS,
     account_fields,
     account_from_fields,
+    kill_switch_fields,
+    kill_switch_from_fields,
     order_fields,
     order_from_fields,
 )
@@ -99,20 +101,38 @@ class SqliteKillSwitch:
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._connection = connection
 
-    def engaged(self) -> str | None:
+    def engaged(self) -> KillSwitchState | None:
         row = self._connection.execute("SELECT value FROM control WHERE name = 'kill_switch'").fetchone()
-        return row[0] if row else None
+        return None if row is None else _kill_switch_from_value(row[0])
 
-    def engage(self, reason: str) -> None:
+    def engage(self, state: KillSwitchState) -> None:
         with self._connection:
             self._connection.execute(
-                "INSERT OR REPLACE INTO control (name, value) VALUES ('kill_switch', ?)",
-                (reason or "engaged",),
+                "INSERT OR REPLACE INTO control (name, value) VALUES ('kill_switch', ?)", (_kill_switch_value(state),)
             )
 
     def release(self) -> None:
         with self._connection:
             self._connection.execute("DELETE FROM control WHERE name = 'kill_switch'")
+
+    def settle_flatten(self, flatten: KillSwitchState, reason: str) -> bool:
+        halted = KillSwitchState("halt", reason, flatten.engagement)
+        with self._connection:
+            changed = self._connection.execute(
+                "UPDATE control SET value = ? WHERE name = 'kill_switch' AND value = ?",
+                (_kill_switch_value(halted), _kill_switch_value(flatten)),
+            ).rowcount
+        return changed == 1
+
+
+def _kill_switch_value(state: KillSwitchState) -> str:
+    return orjson.dumps(kill_switch_fields(state)).decode()
+
+
+def _kill_switch_from_value(value: str) -> KillSwitchState:
+    """A JSON object; a switch engaged before modes existed holds its bare reason."""
+    fields = orjson.loads(value) if value.startswith("{") else {"reason": value}
+    return kill_switch_from_fields(fields)
 
 
 class SqliteReconciliationLog:
@@ -220,6 +240,8 @@ class SqliteState:
         if self._lock_file is not None:
             if remove:  # still holding the lock, so no other process is using this lock file
                 Path(self._lock_file.name).unlink(missing_ok=True)
+            else:
+                self._lock_file.truncate(0)  # no pid left behind: nobody is writing this state any more
             self._lock_file.close()
             self._lock_file = None
 
@@ -343,6 +365,22 @@ def _lock(path: Path) -> IO[str]:
     lock_file.write(str(os.getpid()))
     lock_file.flush()
     return lock_file
+
+
+def being_written(path: Path) -> bool:
+    """Whether a running process holds the state's lock (a run or a replay writing it), asked without taking the
+    lock, so asking can never stop one from starting: the holder's pid is in the lock file until it lets go, and
+    one that died without letting go is no longer running."""
+    holder = _holder(f"{path}.lock")
+    if not holder.isdigit():
+        return False
+    try:
+        os.kill(int(holder), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # running, as another user
+        return True
+    return True
 
 
 def _holder(lock_path: str) -> str:

@@ -19,6 +19,11 @@ def apply_decision(account: Account, decision: Decision) -> None:
     account.target = decision.target
 
 
+def apply_placement(account: Account, order: OrderRequested) -> None:
+    """An order placed outside a decision (a flatten's close) is pending; cursor and target stay."""
+    account.pending += order.signed_qty
+
+
 def moves_only_the_cursor(account: Account, decision: Decision) -> bool:
     """True when `apply_decision` would change nothing but the cursor: no order, the same target, and no
     refused target that this decision would release. A store may then keep the cursor apart, unwritten."""

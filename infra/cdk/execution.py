@@ -16,7 +16,7 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_secretsmanager as secretsmanager
 
 from consumers.execution.ccxt_broker import SECRET_TEMPLATE
-from consumers.execution.consumer import ORDERS_PATTERN
+from consumers.execution.consumer import FUNCTION_PATTERN
 from infra.cdk.functions import Functions, allow
 from infra.cdk.names import function_name
 from infra.cdk.watch import Watch
@@ -57,11 +57,13 @@ def execution(
     )
     functions.channel.grant_publish(function)
     secret.grant_read(function)
-    allow(function, ["dynamodb:GetItem", "dynamodb:PutItem"], [tables["subaccounts"].table_arn])
-    allow(function, ["dynamodb:GetItem", "dynamodb:UpdateItem"], [tables["orders"].table_arn])
+    # Scan: the positions a flatten closes
+    allow(function, ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan"], [tables["subaccounts"].table_arn])
+    # PutItem: a flatten's closing orders are placed by execution itself
+    allow(function, ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], [tables["orders"].table_arn])
     allow(function, ["dynamodb:GetItem", "dynamodb:PutItem"], [tables["processed"].table_arn])
-    allow(function, ["dynamodb:GetItem"], [tables["control"].table_arn])
-    functions.channel.subscribe("Execution", function, ORDERS_PATTERN, watch.undelivered)
+    allow(function, ["dynamodb:GetItem", "dynamodb:PutItem"], [tables["control"].table_arn])  # flatten → halt
+    functions.channel.subscribe("Execution", function, FUNCTION_PATTERN, watch.undelivered)
     reconciliation = _reconciliation(
         functions, code, broker, tables=tables, secret=secret, every_min=reconcile_every_min
     )

@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
         last = SqliteReconciliationLog(connection).last()
     finally:
         connection.close()
-    print(f"kill switch: {'ENGAGED (' + halted + ')' if halted else 'released'}")
+    print(f"kill switch: {f'ENGAGED, {halted.mode} ({halted.reason})' if halted else 'released'}")
     print(f"{'strategy':<20} {'symbol':<12} {'position':>12} {'pending':>10} {'cash':>18} {'fees':>14} fills")
     for account in sorted(accounts, key=lambda a: (a.key.strategy, a.key.symbol)):
         key = account.key

@@ -47,6 +47,8 @@ CURSOR_ITEM_BYTES = 60
 # transaction (2 items, 4 WRU) and the processed id (1 WRU)
 STRATEGY_TRADE_WRU = Decimal(4)
 EXECUTION_WRU, EXECUTION_RRU = Decimal(5), Decimal(6)
+# execution also hears each minute's batches, to carry out a kill switch's flatten: one read of the switch each
+MINUTE_CHECK_RRU = Decimal(1)
 # Lambda durations, from `make bench` (DynamoDB Local on loopback, so AWS's few ms per call come on top): an
 # invocation's Query, cursor put and publish, plus each bar's decision, plus a trade's transaction
 # The per-invocation figure is mostly waiting on the stores and the bus (not scaled); a bar's decision and a
@@ -154,10 +156,13 @@ def usage(
     query_rru = math.ceil(symbols * (ACCOUNT_ITEM_BYTES + CURSOR_ENTRY_BYTES) / (4 * KB))
     cursor_wru = math.ceil((CURSOR_ITEM_BYTES + symbols * CURSOR_ENTRY_BYTES) / KB)
     return Usage(
-        invocations=strategy_calls + trades,
+        # execution hears every batch (a flatten closes at it): one invocation and one read of the switch each
+        invocations=strategy_calls + (minutes + higher) * batches + trades,
         published_events=(minutes + higher) * chunks + 3 * trades,
         write_units=strategy_calls * cursor_wru + trades * (STRATEGY_TRADE_WRU + EXECUTION_WRU),
-        read_units=strategy_calls * query_rru + trades * EXECUTION_RRU,
+        read_units=strategy_calls * query_rru
+        + (minutes + higher) * batches * MINUTE_CHECK_RRU
+        + trades * EXECUTION_RRU,
         handler_log_bytes=strategy_calls * STRATEGY_LOG_BYTES + trades * EXECUTION_LOG_BYTES,
         s3_puts=minutes + higher,  # one span rewrite a minute per exchange and timeframe
         s3_gets=cold_starts * SPAN_GETS_PER_COLD_START,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from consumers.ledger.account import AccountLedger
+from consumers.ledger.account import AccountLedger, RoundTrip
 from consumers.ledger.statistics import trade_statistics
 from consumers.stores.ports import Account, AccountKey, OrderRecord
 from events.models import OrderFilled, OrderRejected
@@ -50,8 +50,12 @@ def account_pnl(account: Account, fills: list[Fill], last_close: Decimal | None)
 
 def trip_statistics(accounts: list[Account], fills: dict[AccountKey, list[Fill]]) -> dict[str, Any]:
     """The round-trip statistics of `stds replay`'s summary (overall, per pair, day and week) for the page."""
-    trips = [trip for account in accounts for trip in _ledger(account, fills.get(account.key, [])).round_trips]
-    return trade_statistics(trips)
+    return trade_statistics(round_trips(accounts, fills))
+
+
+def round_trips(accounts: list[Account], fills: dict[AccountKey, list[Fill]]) -> list[RoundTrip]:
+    """Every sub-account's round trips, from its ledger."""
+    return [trip for account in accounts for trip in _ledger(account, fills.get(account.key, [])).round_trips]
 
 
 def _ledger(account: Account, fills: list[Fill]) -> AccountLedger:

@@ -94,5 +94,8 @@ class DynamoReader:
     def dead_letters(self, limit: int) -> list[dict[str, Any]]:
         return []  # on AWS, dead letters are the SQS dead-letter queues behind each rule
 
+    def live(self) -> bool:
+        return True  # the stack trades for as long as it is deployed
+
     def changed(self) -> bool:
         return True  # DynamoDB cannot say cheaply; the server compares snapshots instead

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import gzip
 import logging
 import math
-from collections.abc import AsyncIterator, Callable
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
@@ -16,10 +19,13 @@ from typing import Any, TypeVar
 import orjson
 from aiohttp import web
 
+from consumers.stores.kill_switch_modes import KILL_SWITCH_MODES, KillSwitchMode
+from consumers.stores.ports import KillSwitchState
 from events.streams import StreamKey
 from infra.dashboard.access import FailedTokens, token_matches
+from infra.dashboard.deltas import Versions
 from infra.dashboard.series_view import equity_series, full_range, symbol_series
-from infra.dashboard.snapshot import snapshot
+from infra.dashboard.snapshot import snapshot, switch_view
 from infra.dashboard.source import StateReader
 from infra.halt_reason import InvalidHaltReason, halt_reason
 
@@ -36,6 +42,7 @@ STATIC_FILES = {  # name → content type; nothing else is served, so no path fr
 DEFAULT_POINTS = 1_000
 MAX_POINTS = 5_000
 KEEPALIVE_S = 15.0
+GZIP_FROM_BYTES = 1_000  # smaller answers gain nothing from it
 T = TypeVar("T")
 
 
@@ -57,8 +64,8 @@ class Dashboard:
         self.settings = settings
         self.failed_tokens = failed_tokens or FailedTokens()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dashboard-reader")
-        self._latest: bytes = b""
-        self._listeners: set[asyncio.Queue[bytes]] = set()
+        self.versions = Versions()
+        self._listeners: set[asyncio.Event] = set()  # one per open page: set when a new version is there
         self._wake = asyncio.Event()
 
     def app(self) -> web.Application:
@@ -110,7 +117,7 @@ class Dashboard:
     # ---- the page -----------------------------------------------------------------------------------------
 
     async def _page(self, request: web.Request) -> web.Response:
-        return _static_file("index.html")
+        return _static_file("index.html", request)
 
     async def _no_icon(self, request: web.Request) -> web.Response:
         return web.Response(status=204)
@@ -119,13 +126,12 @@ class Dashboard:
         name = request.match_info["name"]
         if name not in STATIC_FILES:
             raise web.HTTPNotFound()
-        return _static_file(name)
+        return _static_file(name, request)
 
     # ---- data ---------------------------------------------------------------------------------------------
 
     async def _snapshot(self, request: web.Request) -> web.Response:
-        body = await self.read(self._snapshot_bytes)
-        return web.Response(body=body, content_type="application/json")
+        return _json(await self.read(self._current), request)
 
     async def _equity(self, request: web.Request) -> web.Response:
         def compute() -> dict[str, Any]:
@@ -142,7 +148,7 @@ class Dashboard:
                 points=_points(request),
             )
 
-        return _json(await self.read(compute))
+        return _json(_only_market(await self.read(compute), request.query.get("market")), request)
 
     async def _symbol(self, request: web.Request) -> web.Response:
         query = request.query
@@ -157,50 +163,63 @@ class Dashboard:
             fills = self.reader.fills()
             return symbol_series(self.reader, stream, fills, start_ms=start_ms, end_ms=end_ms, points=_points(request))
 
-        return _json(await self.read(compute))
+        return _json(await self.read(compute), request)
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
-        """Server-sent events: the current snapshot at once, then each new one as the state changes."""
+        """Server-sent events, each with the version it brings the page to as its id: everything at once, then
+        only what changed since the version the page holds (a reconnecting browser says which, as Last-Event-ID).
+        Gzipped when the browser accepts it, one stream for the whole connection, flushed after every event."""
+        gzip = "gzip" in request.headers.get("Accept-Encoding", "")
         response = web.StreamResponse(
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+            | ({"Content-Encoding": "gzip", "Vary": "Accept-Encoding"} if gzip else {})
         )
         await response.prepare(request)
-        queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=2)
-        self._listeners.add(queue)
+        send = _gzip_stream(response) if gzip else response.write
+        since = _version(request.headers.get("Last-Event-ID"))
+        news = asyncio.Event()
+        self._listeners.add(news)
         try:
-            if not self._latest:
-                self._latest = await self.read(self._snapshot_bytes)
-            await response.write(b"data: " + self._latest + b"\n\n")
+            if not self.versions.latest:
+                self.versions.add(await self.read(self._current))
             while True:
+                message = self.versions.message(since)
+                if message is not None:
+                    since = message["version"]
+                    await send(b"id: %d\ndata: %s\n\n" % (since, orjson.dumps(message)))
+                news.clear()
                 try:
-                    body = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
+                    await asyncio.wait_for(news.wait(), KEEPALIVE_S)
                 except TimeoutError:
-                    await response.write(b": keep-alive\n\n")
-                    continue
-                await response.write(b"data: " + body + b"\n\n")
+                    await send(b": keep-alive\n\n")
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:
-            self._listeners.discard(queue)
+            self._listeners.discard(news)
         return response
 
     async def _halt(self, request: web.Request) -> web.Response:
-        reason = _halt_reason(await request.read() if request.can_read_body else b"")
-        await self.read(lambda: self.reader.kill_switch.engage(reason))
-        log.warning("kill switch engaged from the dashboard", extra={"reason": reason, "peer": request.remote})
+        body = await request.read() if request.can_read_body else b""
+        reason = _halt_reason(body)  # first: it refuses a body that is not a JSON object
+        state = KillSwitchState.new(_halt_mode(body), reason)
+        await self.read(lambda: self.reader.kill_switch.engage(state))
+        log.warning(
+            "kill switch engaged from the dashboard",
+            extra={"mode": state.mode, "reason": state.reason, "peer": request.remote},
+        )
         self._wake.set()
-        return _json({"kill_switch": {"engaged": True, "reason": reason}})
+        return _json({"kill_switch": switch_view(state)}, request)
 
     async def _resume(self, request: web.Request) -> web.Response:
         await self.read(self.reader.kill_switch.release)
         log.warning("kill switch released from the dashboard", extra={"peer": request.remote})
         self._wake.set()
-        return _json({"kill_switch": {"engaged": False, "reason": None}})
+        return _json({"kill_switch": switch_view(None)}, request)
 
     # ---- watching the store -------------------------------------------------------------------------------
 
-    def _snapshot_bytes(self) -> bytes:
-        return orjson.dumps(snapshot(self.reader, self.settings.source))
+    def _current(self) -> dict[str, Any]:
+        return snapshot(self.reader, self.settings.source)
 
     async def _watching(self, app: web.Application) -> AsyncIterator[None]:
         # Read every order once before serving: the first page then costs what a refresh costs.
@@ -219,22 +238,55 @@ class Dashboard:
             forced = self._wake.is_set()
             self._wake.clear()
             if not self._listeners:
-                self._latest = b""  # nobody watching: compute the next one when a page opens
-                continue
+                continue  # nobody watching: the next page to open reads the state afresh
             try:
                 if not (forced or await self.read(self.reader.changed)):
                     continue
-                body = await self.read(self._snapshot_bytes)
+                current = await self.read(self._current)
             except Exception:  # a store hiccup must not end the stream; the next poll tries again
                 log.exception("dashboard could not read the state")
                 continue
-            if body == self._latest:
-                continue
-            self._latest = body
-            for queue in list(self._listeners):
-                if queue.full():  # a slow page only needs the newest snapshot
-                    queue.get_nowait()
-                queue.put_nowait(body)
+            if self.versions.add(current):
+                for news in self._listeners:
+                    news.set()
+
+
+def _gzip_stream(response: web.StreamResponse) -> Callable[[bytes], Awaitable[None]]:
+    """One gzip stream over the connection (later events compress against earlier ones), flushed per event."""
+    compressor = zlib.compressobj(6, zlib.DEFLATED, 31)
+
+    async def send(chunk: bytes) -> None:
+        await response.write(compressor.compress(chunk) + compressor.flush(zlib.Z_SYNC_FLUSH))
+
+    return send
+
+
+def _version(last_event_id: str | None) -> int | None:
+    try:
+        return int(last_event_id) if last_event_id else None
+    except ValueError:
+        return None  # not one of ours: send everything
+
+
+def _only_market(equity: dict[str, Any], market: str | None) -> dict[str, Any]:
+    """The page asks for the strategies' curves and the sub-accounts of the symbol it shows ("exchange|symbol"),
+    not all 470 of them."""
+    if market is None:
+        return equity
+    exchange, _, symbol = market.partition("|")
+    wanted = {name for name in equity["accounts"] if name.endswith(f" {symbol}")}
+    del exchange  # the series name a sub-account "strategy symbol"; one exchange per symbol on a page
+    return {**equity, "accounts": {name: equity["accounts"][name] for name in wanted}}
+
+
+def _halt_mode(body: bytes) -> KillSwitchMode:
+    """The mode a halt request asks for (in the JSON object `_halt_reason` accepts): `halt` when it names none, one
+    of the modes, else a 400 naming them."""
+    document = orjson.loads(body) if body.strip() else {}
+    offered = document.get("mode") or "halt" if isinstance(document, dict) else None
+    if offered not in KILL_SWITCH_MODES:
+        raise web.HTTPBadRequest(text=f"mode must be one of {', '.join(KILL_SWITCH_MODES)}, not {offered!r}")
+    return offered
 
 
 def _bearer(request: web.Request) -> str | None:
@@ -289,12 +341,30 @@ def _window(request: web.Request, span: tuple[int, int] | None) -> tuple[int, in
     return (start_ms, end_ms) if start_ms <= end_ms else span
 
 
-def _json(value: Any) -> web.Response:
-    return web.Response(body=orjson.dumps(value), content_type="application/json")
+def _json(value: Any, request: web.Request | None = None) -> web.Response:
+    body = orjson.dumps(value)
+    if request is not None and len(body) > GZIP_FROM_BYTES and "gzip" in request.headers.get("Accept-Encoding", ""):
+        response = web.Response(body=gzip.compress(body, 6), content_type="application/json")
+        response.headers["Content-Encoding"] = "gzip"
+        response.headers["Vary"] = "Accept-Encoding"
+        return response
+    return web.Response(body=body, content_type="application/json")
 
 
-def _static_file(name: str) -> web.Response:
+@functools.cache
+def _static_bodies(name: str) -> tuple[bytes, bytes]:
+    """The file as shipped and gzipped, read and compressed once per process."""
     body = resources.files("infra.dashboard").joinpath("static", name).read_bytes()
+    return body, gzip.compress(body, 9)
+
+
+def _static_file(name: str, request: web.Request) -> web.Response:
+    plain, compressed = _static_bodies(name)
     content_type = STATIC_FILES[name]
     charset = None if name.endswith("LICENSE") else "utf-8"
-    return web.Response(body=body, content_type=content_type, charset=charset)
+    if "gzip" not in request.headers.get("Accept-Encoding", ""):
+        return web.Response(body=plain, content_type=content_type, charset=charset)
+    response = web.Response(body=compressed, content_type=content_type, charset=charset)
+    response.headers["Content-Encoding"] = "gzip"
+    response.headers["Vary"] = "Accept-Encoding"
+    return response

@@ -142,6 +142,10 @@ class StatusReader(Protocol):
     @property
     def kill_switch(self) -> KillSwitch: ...
 
+    def live(self) -> bool:
+        """Whether a run is trading on this state now; False once it finished (or stopped): nothing to halt."""
+        ...
+
     def changed(self) -> bool:
         """Whether anything may have changed since the last call (cheap; True when it cannot tell)."""
         ...

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from consumers.stores.ports import Account, OrderRecord
-from consumers.stores.sqlite import SqliteKillSwitch, open_existing, order_from_row, read_accounts
+from consumers.stores.sqlite import SqliteKillSwitch, being_written, open_existing, order_from_row, read_accounts
 from events.streams import StreamKey
 from infra.dashboard.source import Closes, Fill, StreamHealth, StreamSpan
 from infra.local.stream_health import TOTALS
@@ -171,6 +171,9 @@ class SqliteReader:
             except orjson.JSONDecodeError:  # a line being appended right now: shown on the next refresh
                 continue
         return letters
+
+    def live(self) -> bool:
+        return being_written(self.path)
 
     def changed(self) -> bool:
         """`PRAGMA data_version` moves when another connection commits; own writes (halt) are pushed directly."""

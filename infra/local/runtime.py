@@ -15,7 +15,7 @@ from consumers.stores.ports import Stores
 from consumers.strategies.consumer import StrategyConsumer
 from events.aggregation import HigherBars, higher_timeframes
 from events.dead_letters import DeadLetters
-from events.envelope import Envelope
+from events.envelope import Envelope, wrap
 from events.local_bus import LocalBus
 from events.models import BarClosed, Event, OrderRequested
 from infra.config import PaperConfig
@@ -59,7 +59,7 @@ class LocalRuntime:
         self.readers = [spec for spec in specs if spec.informative]
         if self.readers:
             self.publish_bar = self._publish_with_informative
-        execution = ExecutionConsumer(
+        self.execution = execution = ExecutionConsumer(
             book=stores.book,
             broker=broker or PaperBroker(paper.fee_bps, paper.slippage_bps),
             risk=risk,
@@ -74,8 +74,14 @@ class LocalRuntime:
             return []  # published by the app's inbox, before it marked the order handled
 
         self.bus.subscribe(EXECUTION, ORDERS_PATTERN, on_order)
+        self._newest: dict[tuple[str, str], BarClosed] = {}  # per (exchange, symbol): what a flatten closes at
+        self._closing_ms = -1
 
     def _publish(self, bar: BarClosed) -> None:
+        if bar.close_time_ms != self._closing_ms:  # once a minute, as the AWS execution function hears a batch
+            self._closing_ms = bar.close_time_ms
+            self.flatten()
+        self._newest[bar.exchange, bar.symbol] = bar
         # a bar becomes a fact the moment its interval ends
         self.bus.publish_event(bar, lambda: bar.closed_at)
 
@@ -89,6 +95,13 @@ class LocalRuntime:
                 self.stores.bars.add(each)
         for each in made:
             self._publish(each)
+
+    def flatten(self) -> None:
+        """Carry out an engaged `flatten` at the newest closes seen, before the next minute's bars decide anything."""
+        settled = self.execution.flatten(lambda: self._newest)
+        if settled:
+            newest = max(self._newest.values(), key=lambda bar: bar.close_time_ms)
+            self.bus.publish([wrap(settlement, newest.closed_at) for settlement in settled])
 
     def idle_strategies(self) -> list[str]:
         """The strategies no bar reached during this run: their pattern selects none of the bars published."""

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-from consumers.stores.ports import AccountKey, Decision, Stores, UnknownOrder
+from consumers.stores.kill_switch_modes import KILL_SWITCH_MODES, KillSwitchMode
+from consumers.stores.ports import AccountKey, Decision, KillSwitchState, Stores, UnknownOrder
 from events.models import OrderFilled, OrderRequested
 from events.streams import StreamKey
-from infra.aws.stores import dynamodb_stores
-from infra.local.stores import memory_stores, sqlite_stores
 from tests.conftest import spot_day_bars
 from tests.factories import filled, order_requested, rejected
 
@@ -20,18 +17,6 @@ BARS = spot_day_bars(limit=100)
 STREAM = StreamKey("binance", "BTC/USDT", "1m")
 KEY = AccountKey("sma", "binance", "BTC/USDT")
 CASH = Decimal(100_000)
-
-
-@pytest.fixture(params=["memory", "sqlite", "dynamodb"])
-def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stores]:
-    if request.param == "dynamodb":  # DynamoDB Local, started for this test worker
-        made = dynamodb_stores(request.getfixturevalue("dynamodb"), request.getfixturevalue("tables"), CASH)
-    elif request.param == "sqlite":
-        made = sqlite_stores(tmp_path / "s.sqlite", CASH, 50)
-    else:
-        made = memory_stores(CASH, 50)
-    yield made
-    made.close()
 
 
 def _order(bar: int, qty: str = "1") -> OrderRequested:
@@ -101,12 +86,39 @@ def test_processed_ids(stores: Stores) -> None:
     assert not stores.processed.seen("other", "bar:1")
 
 
-def test_kill_switch(stores: Stores) -> None:
+@pytest.mark.parametrize("mode", KILL_SWITCH_MODES)
+def test_kill_switch_keeps_its_mode_reason_and_engagement(stores: Stores, mode: KillSwitchMode) -> None:
     assert stores.kill_switch.engaged() is None
-    stores.kill_switch.engage("maintenance")
-    assert stores.kill_switch.engaged() == "maintenance"
+    engaged = KillSwitchState.new(mode, "maintenance")
+    stores.kill_switch.engage(engaged)
+    assert stores.kill_switch.engaged() == engaged
     stores.kill_switch.release()
     assert stores.kill_switch.engaged() is None
+
+
+def test_a_flatten_turns_to_halt_only_if_it_is_still_that_flatten(stores: Stores) -> None:
+    switch = stores.kill_switch
+    flatten = KillSwitchState.new("flatten", "incident")
+    assert not switch.settle_flatten(flatten, "flattened")  # released meanwhile: stays released
+    assert switch.engaged() is None
+    switch.engage(KillSwitchState.new("flatten", "incident"))  # another engagement of the same words
+    assert not switch.settle_flatten(flatten, "flattened")
+    switch.engage(flatten)
+    assert switch.settle_flatten(flatten, "flattened")
+    assert switch.engaged() == KillSwitchState("halt", "flattened", flatten.engagement)
+    assert not switch.settle_flatten(flatten, "flattened again")  # once
+    assert switch.engaged() == KillSwitchState("halt", "flattened", flatten.engagement)
+
+
+def test_a_placed_order_is_pending_once_and_moves_no_cursor(stores: Stores) -> None:
+    assert stores.book.decide(Decision(KEY, 0, Decimal(1), _order(0)))
+    closing = order_requested(KEY, 60_000, "-1", target="0")
+    assert stores.book.place(closing)
+    assert not stores.book.place(closing)
+    account = stores.book.account(KEY)
+    assert (account.pending, account.target, account.decided_through_ms) == (Decimal(0), Decimal(1), 0)
+    record = stores.book.order(closing.order_id)
+    assert record is not None and record.request == closing and record.settlement is None
 
 
 def test_settling_an_unknown_order_raises(stores: Stores) -> None:

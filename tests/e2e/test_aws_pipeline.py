@@ -18,9 +18,12 @@ from typing import Any
 
 import pytest
 
-from consumers.stores.dynamodb import DynamoBook, TableNames, create_tables
+from consumers.execution.consumer import FUNCTION_PATTERN
+from consumers.stores.dynamodb import DynamoBook, DynamoKillSwitch, TableNames, create_tables
+from consumers.stores.ports import KillSwitchState
 from events.envelope import wrap
 from events.eventbridge_bus import EventBridgeBus
+from events.ids import flatten_order_id
 from events.minute_batches import batch_pattern, batches_of
 from events.models import BarClosed, OrderFilled
 from events.sns_bus import SnsBus
@@ -66,7 +69,7 @@ def aws(
     spec = load_strategy(load_config(config), "sma", tmp_path)
     # the stack's rule: the minute batches holding a bar of the declared pattern
     strategy_queue = queue_behind_rule(moto_endpoint, bus_name, "sma", batch_pattern(spec.pattern))
-    execution_queue = queue_behind_rule(moto_endpoint, bus_name, "execution", {"detail-type": ["OrderRequested"]})
+    execution_queue = queue_behind_rule(moto_endpoint, bus_name, "execution", FUNCTION_PATTERN)  # the stack's rule
     for name, value in {
         "STDS_CONFIG": str(config), "STDS_STRATEGY": "sma", "STDS_TABLE_PREFIX": prefix, "STDS_EVENT_BUS": bus_name,
         "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint, "AWS_ENDPOINT_URL_EVENTBRIDGE": moto_endpoint,
@@ -224,6 +227,34 @@ def _fills(aws: dict[str, Any]) -> int:
     return sum(account.fills for account in DynamoBook(aws["dynamodb"], aws["tables"], Decimal(10_000)).accounts())
 
 
+def test_a_flatten_closes_the_position_at_the_next_minute_once_then_halts(aws: dict[str, Any]) -> None:
+    """The kill switch engaged as the dashboard does on AWS (the control table), in flatten: the execution function
+    hears the next minute's batch and closes at its close, once even when that batch is delivered again."""
+    bars = spot_day_bars(limit=240)
+    poller: Poller = aws["poller"]
+    book = DynamoBook(aws["dynamodb"], aws["tables"], Decimal(10_000))
+    switch = DynamoKillSwitch(aws["dynamodb"], aws["tables"].control)
+    held_at = 31
+    while not (book.accounts() and book.accounts()[0].position):
+        _publish_bars(aws, [bars[held_at]])
+        poller.run_until_quiet(quiet_s=0.02)
+        held_at += 1
+    (account,) = book.accounts()
+    flatten = KillSwitchState.new("flatten", "exchange incident")
+    switch.engage(flatten)
+    for _ in range(2):  # the streamer republished that minute after a restart
+        _publish_bars(aws, [bars[held_at]])
+        poller.run_until_quiet(quiet_s=0.02)
+    assert not poller.failures
+    assert switch.engaged() == KillSwitchState("halt", "flattened (1 closed): exchange incident", flatten.engagement)
+    record = book.order(flatten_order_id(flatten.engagement, "sma", "binance", "BTC/USDT"))
+    assert record is not None and isinstance(record.settlement, OrderFilled)
+    assert (record.settlement.side, record.settlement.qty) == ("sell", account.position)
+    assert record.settlement.price == bars[held_at].close
+    (flat,) = book.accounts()
+    assert (flat.position, flat.pending, flat.fills) == (Decimal(0), Decimal(0), account.fills + 1)
+
+
 def test_duplicate_and_concurrent_deliveries_change_nothing(
     aws: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -286,7 +317,7 @@ def test_the_sns_variant_trades_like_replay(
     topic = client("sns", moto_endpoint).create_topic(Name=prefix + "events")["TopicArn"]
     bars_filter = {"detail_type": ["BarsClosed"], "timeframe": ["1m"], "symbol": ["BTC/USDT"]}
     strategy_queue = queue_behind_topic(moto_endpoint, topic, prefix + "sma", bars_filter, raw=False)
-    orders_filter = {"detail_type": ["OrderRequested"]}
+    orders_filter = {"detail_type": FUNCTION_PATTERN["detail-type"]}
     execution_queue = queue_behind_topic(moto_endpoint, topic, prefix + "execution", orders_filter, raw=False)
     for name, value in {
         "STDS_CONFIG": str(config), "STDS_STRATEGY": "sma", "STDS_TABLE_PREFIX": prefix, "STDS_SNS_TOPIC_ARN": topic,

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from consumers.stores.dynamodb import TableNames
+from consumers.stores.ports import KillSwitchState
 from events.dead_letters import DeadLetterList
 from events.streams import StreamKey
 from infra.aws.stores import dynamodb_stores
@@ -41,7 +42,7 @@ def test_the_aws_tables_show_the_book_the_consumers_wrote(
     bars = spot_day_bars(240)
     SpanFiles(client("s3", moto_endpoint), bar_bucket).write(bars)  # what the streamer keeps
     runtime.feed(bars)
-    stores.kill_switch.engage("exchange incident")
+    stores.kill_switch.engage(KillSwitchState.new("halt", "exchange incident"))
     book = {account.key.strategy: account for account in stores.book.accounts()}
     last_close = bars[-1].close
 
@@ -52,7 +53,7 @@ def test_the_aws_tables_show_the_book_the_consumers_wrote(
         equity = _get(dashboard.url + "api/equity?points=50", dashboard.token)
         detail = _get(dashboard.url + "api/symbol?exchange=binance&symbol=BTC/USDT&points=24", dashboard.token)
 
-    assert snapshot["kill_switch"] == {"engaged": True, "reason": "exchange incident"}
+    assert snapshot["kill_switch"] == {"engaged": True, "mode": "halt", "reason": "exchange incident"}
     assert {row["strategy"] for row in snapshot["accounts"]} == {"fast", "slow"}
     for row in snapshot["accounts"]:
         account = book[row["strategy"]]

@@ -42,11 +42,13 @@ def state(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def halted(state: Path) -> str | None:
+    """The reason the kill switch was engaged with, or None."""
     connection = open_existing(state)
     try:
-        return SqliteKillSwitch(connection).engaged()
+        engaged = SqliteKillSwitch(connection).engaged()
     finally:
         connection.close()
+    return None if engaged is None else engaged.reason
 
 
 def against(

@@ -60,6 +60,7 @@ def test_fills_appear_without_a_reload_and_halt_rejects_the_next_order(tmp_path:
         page.wait_for_selector("#streams tr[data-stream='binance|BTC/USDT|1m'] td[data-field=lag_bars][data-value='0']")
 
         page.click("#halt")
+        page.click("#confirm-yes")  # every mode asks first
         page.wait_for_selector("#kill-switch[data-engaged=true]")
         page.wait_for_selector("#rejects tbody tr", timeout=30_000)
         reason = page.locator("#rejects tbody tr td.reason").first.text_content()
@@ -74,7 +75,7 @@ def test_fills_appear_without_a_reload_and_halt_rejects_the_next_order(tmp_path:
     assert {kind for kind, _ in settled} == {"OrderRejected"} and all(reason == HALTED for _, reason in settled)
 
 
-HALTED = "kill switch engaged: halted from the dashboard"
+HALTED = "kill switch engaged: from the dashboard"
 
 
 def _trades_shown(page: Any) -> int:

@@ -99,12 +99,26 @@ def test_a_request_without_the_token_is_refused(replay: Path) -> None:
         assert _status(dashboard.url, headers={}) == 200  # the page itself holds no data
         halted = _status(dashboard.url + "api/halt", method="POST", headers={"Authorization": "Bearer correct horse"})
         assert halted == 200
-        assert _kill_switch(state) == "halted from the dashboard"
+        assert _kill_switch(state) == ("halt", "halted from the dashboard")
         resumed = _status(
             dashboard.url + "api/resume", method="POST", headers={"Authorization": "Bearer correct horse"}
         )
         assert resumed == 200
         assert _kill_switch(state) is None
+
+
+def test_halt_takes_a_mode_and_refuses_one_it_does_not_know(replay: Path) -> None:
+    state = replay / "state.sqlite"
+    token = {"Authorization": "Bearer correct horse", "Content-Type": "application/json"}
+    with running_dashboard("--db", str(state), token="correct horse") as dashboard:
+        refused = _status(dashboard.url + "api/halt", method="POST", headers=token, body={"mode": "panic"})
+        assert refused == 400 and _kill_switch(state) is None
+        engaged = _status(
+            dashboard.url + "api/halt", method="POST", headers=token, body={"mode": "reduce-only", "reason": "news"}
+        )
+        assert engaged == 200 and _kill_switch(state) == ("reduce-only", "news")
+        assert _status(dashboard.url + "api/resume", method="POST", headers=token) == 200
+    assert _kill_switch(state) is None
 
 
 def test_a_host_beyond_loopback_refuses_to_start_without_a_password(replay: Path, capsys: Any) -> None:
@@ -130,8 +144,11 @@ def test_a_file_that_is_not_a_state_file_is_one_clear_line(tmp_path: Path, capsy
     assert error.startswith(f"stds: error: {other} is an SQLite database of something else") and "\n" not in error
 
 
-def _status(url: str, *, method: str = "GET", headers: dict[str, str] | None = None) -> int:
-    request = urllib.request.Request(url, method=method, headers=headers or {}, data=b"" if method == "POST" else None)
+def _status(
+    url: str, *, method: str = "GET", headers: dict[str, str] | None = None, body: dict[str, str] | None = None
+) -> int:
+    data = json.dumps(body).encode() if body is not None else b"" if method == "POST" else None
+    request = urllib.request.Request(url, method=method, headers=headers or {}, data=data)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return int(response.status)
@@ -139,7 +156,7 @@ def _status(url: str, *, method: str = "GET", headers: dict[str, str] | None = N
         return error.code
 
 
-def _kill_switch(state: Path) -> str | None:
+def _kill_switch(state: Path) -> tuple[str, str] | None:
     with sqlite3.connect(state) as connection:
         row = connection.execute("SELECT value FROM control WHERE name = 'kill_switch'").fetchone()
-    return None if row is None else str(row[0])
+    return None if row is None else (json.loads(row[0])["mode"], json.loads(row[0])["reason"])

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from consumers.execution.consumer import FUNCTION_PATTERN
 from consumers.stores.dynamodb import DynamoBook, TableNames, create_tables
 from events.dead_letters import DeadLetterList
 from events.envelope import wrap
@@ -106,7 +107,7 @@ def deployment(
         )
         for spec in load_strategies(load_config(config), tmp_path)
     }
-    orders = queue_behind_rule(moto_endpoint, bus, "execution", {"detail-type": ["OrderRequested"]})
+    orders = queue_behind_rule(moto_endpoint, bus, "execution", FUNCTION_PATTERN)
     for name, value in {
         "STDS_CONFIG": str(config), "STDS_TABLE_PREFIX": prefix, "STDS_EVENT_BUS": bus, "STDS_BAR_BUCKET": bar_bucket,
         "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint, "AWS_ENDPOINT_URL_EVENTBRIDGE": moto_endpoint,

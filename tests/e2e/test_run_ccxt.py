@@ -128,5 +128,5 @@ def test_stds_reconcile_prints_the_comparison_and_stds_holdings_shows_the_halt(
     assert "HALTED: BTC: exchange 0.5 vs book 0 + baseline 0 (difference +0.5)" in printed
     assert main(["holdings", "--db", str(db)]) == 0
     shown = capsys.readouterr().out
-    assert shown.startswith("kill switch: ENGAGED (reconciliation: BTC: exchange 0.5 vs book 0")
+    assert shown.startswith("kill switch: ENGAGED, halt (reconciliation: BTC: exchange 0.5 vs book 0")
     assert "  BTC " in shown and "differs" in shown

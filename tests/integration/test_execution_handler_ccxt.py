@@ -113,4 +113,8 @@ def test_the_scheduled_reconciliation_settles_a_lost_fill_then_halts_on_a_hand_t
     assert record is not None and isinstance(record.settlement, OrderFilled)
     assert book.account(KEY).position == Decimal("0.002") - Decimal("0.000002")  # the commission, in BTC
     assert halted["problems"] == ["BTC: exchange 0.002998 vs book 0.001998 + baseline 0 (difference +0.001)"]
-    assert DynamoKillSwitch(dynamodb, lambda_tables.control).engaged() == "reconciliation: " + halted["problems"][0]
+    engaged = DynamoKillSwitch(dynamodb, lambda_tables.control).engaged()
+    assert engaged is not None and (engaged.mode, engaged.reason) == (
+        "halt",
+        "reconciliation: " + halted["problems"][0],
+    )

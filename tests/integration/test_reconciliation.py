@@ -90,8 +90,10 @@ def test_a_manual_trade_on_the_exchange_halts_trading_naming_each_difference(
     broker.exchange.create_order("BTC/USDT", "market", "buy", "0.002", None, {"newClientOrderId": "by-hand-1"})
     result = reconciler(stores, broker).run(NOW_MS)
     assert not result.agrees
-    reason = stores.kill_switch.engaged()
-    assert reason is not None and reason.startswith("reconciliation: ")
+    engaged = stores.kill_switch.engaged()
+    assert engaged is not None and engaged.mode == "halt"
+    reason = engaged.reason
+    assert reason.startswith("reconciliation: ")
     assert "BTC: exchange 0.011988 vs book 0.00999 + baseline 0 (difference +0.001998)" in reason
     assert "USDT: exchange 747.99856 vs book 789.9988 + baseline 0 (difference -42.00024)" in reason
     assert exchange.orders.placed["by-hand-1"] == 1
@@ -168,8 +170,11 @@ def test_an_order_left_open_on_the_exchange_halts_with_the_order_named(
     result = reconciler(stores, broker, tolerance="1").run(NOW_MS)  # the hand trade aside: only the open order
     assert result.still_open == [order.order_id]
     assert [o.client_order_id for o in result.foreign_open] == ["by-hand-3"]
-    reason = stores.kill_switch.engaged()
-    assert reason is not None and f"order {order.order_id} (buy 0.01 BTC/USDT) still open on the exchange" in reason
+    engaged = stores.kill_switch.engaged()
+    assert (
+        engaged is not None
+        and f"order {order.order_id} (buy 0.01 BTC/USDT) still open on the exchange" in engaged.reason
+    )
     assert stores.book.account(KEY).pending == Decimal("0.01")  # nothing settled on a guess
 
 

@@ -1,4 +1,5 @@
-"""The execution Lambda: OrderRequested → risk → broker → holdings once → OrderFilled/OrderRejected."""
+"""The execution Lambda: OrderRequested → risk → broker → holdings once → OrderFilled/OrderRejected; and once a
+minute (a `BarsClosed` batch) the kill switch's `flatten`, which closes every position at those closes."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from consumers.execution.app import ExecutionApp
 from consumers.execution.consumer import ExecutionConsumer
-from events.models import OrderFilled, OrderRejected, OrderRequested
+from events.models import BarsClosed, OrderFilled, OrderRejected, OrderRequested
 from infra.aws.handlers.delivery import detail_of, handle_each
 from infra.aws.handlers.environment import HandlerEnvironment, ProcessSettings
 from infra.aws.handlers.instances import Instances
@@ -46,6 +47,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def _on_delivery(delivery: dict[str, Any]) -> dict[str, Any]:
+    if delivery.get("detail-type") == "BarsClosed":
+        return _on_minute(delivery)
     order, envelope = detail_of(delivery, OrderRequested)
     logger.set_correlation_id(envelope.id)
     started = time.perf_counter()
@@ -61,6 +64,16 @@ def _on_delivery(delivery: dict[str, Any]) -> dict[str, Any]:
     metrics.add_metric(name="ExecutionTime", unit=MetricUnit.Milliseconds, value=(time.perf_counter() - started) * 1000)
     logger.info("order handled", extra={"order": order.order_id, "outcome": outcome, "strategy": order.strategy})
     return {"order": order.order_id, "outcome": outcome}
+
+
+def _on_minute(delivery: dict[str, Any]) -> dict[str, Any]:
+    """A minute's bars: nothing to do unless the kill switch says flatten (one read of it per minute)."""
+    batch, envelope = detail_of(delivery, BarsClosed)
+    with app.take() as instance:
+        settled = instance.on_bars(batch, envelope.time)
+    if settled:
+        logger.warning("flatten closed positions", extra={"orders": [settlement.order_id for settlement in settled]})
+    return {"batch": envelope.id, "closes": len(settled)}
 
 
 if ProcessSettings.read().on_lambda:

@@ -1,9 +1,10 @@
-// The STDS dashboard page: one snapshot per server-sent event renders the tables; charts are fetched
-// (downsampled by the server) when the state moves, at most every few seconds, and again on zoom.
+// The STDS dashboard page: the server-sent events bring the whole state once, then only what changed (each event's
+// id is the version it brings the page to); the tables render from it. Charts are fetched (downsampled by the
+// server) when the state moves, at most every few seconds, and again on zoom.
 "use strict";
 
-const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22"];
 const CHART_REFRESH_MS = 2000;
+const KEYED_TABLES = ["accounts", "strategies", "streams"];  // sent as {row key: row}, changed rows only
 
 const token = (() => {
   const match = /token=([^&]+)/.exec(location.hash);
@@ -14,7 +15,10 @@ const token = (() => {
   return sessionStorage.getItem("stds-token") || "";
 })();
 
-const state = { snapshot: null, symbol: null, zoom: null, charts: {}, chartsAt: 0, chartsKey: "", colours: {} };
+const state = {
+  snapshot: null, keyed: null, version: null, symbol: null, zoom: null, charts: {}, chartsAt: 0, chartsKey: "",
+  colours: {}, sort: { field: "strategy", descending: false }, filter: "",
+};
 window.stdsState = state;  // for tests and the curious: what the page holds
 window.stdsPageLoads = (window.stdsPageLoads || 0) + 1;  // tests read this to prove no reload happened
 
@@ -50,8 +54,7 @@ function utc(ms) {
 }
 
 function colour(name) {
-  if (!(name in state.colours)) state.colours[name] = PALETTE[Object.keys(state.colours).length % PALETTE.length];
-  return state.colours[name];
+  return state.colours[name] || "#7f7f7f";  // the server's, as in chart.png: one colour per strategy
 }
 
 function moneyCell(field, value, places = 2) {
@@ -77,13 +80,10 @@ function render(snapshot) {
   const previous = state.snapshot;
   state.snapshot = snapshot;
   document.getElementById("source").textContent = snapshot.source;
-  const kill = snapshot.kill_switch;
-  const badge = document.getElementById("kill-switch");
-  badge.textContent = kill.engaged ? "HALTED: " + kill.reason : "trading allowed";
-  badge.className = "badge " + (kill.engaged ? "engaged" : "on");
-  badge.dataset.engaged = String(kill.engaged);
-  document.getElementById("halt").disabled = kill.engaged;
-  document.getElementById("resume").disabled = !kill.engaged;
+  for (const row of snapshot.strategies) state.colours[row.strategy] = row.colour;
+  renderRun(snapshot);
+  renderKillSwitch(snapshot.kill_switch, snapshot.live);
+  renderPortfolio(snapshot.portfolio);
 
   fillBody("strategies", snapshot.strategies, (row) => {
     const tr = el("tr", { "data-strategy": row.strategy });
@@ -94,17 +94,7 @@ function render(snapshot) {
     return tr;
   });
 
-  fillBody("accounts", snapshot.accounts, (row) => {
-    const tr = el("tr", { "data-account": row.strategy + "|" + row.exchange + "|" + row.symbol, class: "clickable" });
-    tr.append(plainCell("strategy", row.strategy), plainCell("symbol", row.symbol),
-      plainCell("target", row.target, qty(row.target)), plainCell("position", row.position, qty(row.position)),
-      plainCell("pending", row.pending, qty(row.pending)), plainCell("cash", row.cash, number(row.cash, 2)),
-      moneyCell("realised", row.realised), moneyCell("unrealised", row.unrealised), moneyCell("pnl", row.pnl),
-      plainCell("fees", row.fees, number(row.fees, 2)), plainCell("trades", row.trades), plainCell("rejects", row.rejects));
-    tr.addEventListener("click", () => selectSymbol(row.exchange + "|" + row.symbol + "|1m"));
-    return tr;
-  });
-
+  renderAccounts();
   const seenFills = new Set(previous ? previous.activity.fills.map((f) => f.time_ms + f.strategy + f.symbol) : []);
   fillBody("fills", snapshot.activity.fills, (fill) => {
     const key = fill.time_ms + fill.strategy + fill.symbol;
@@ -142,15 +132,142 @@ function render(snapshot) {
   fillBody("streams", snapshot.streams, (stream) => {
     const tr = el("tr", { "data-stream": stream.exchange + "|" + stream.symbol + "|" + stream.timeframe });
     tr.append(el("td", {}, stream.symbol), el("td", {}, stream.timeframe),
-      el("td", {}, utc(stream.last_open_time_ms)), el("td", {}, ago(stream.age_s)),
+      el("td", {}, utc(stream.last_open_time_ms)), el("td", {}, ago(Math.max(0, Math.floor((snapshot.now_ms - stream.closed_at_ms) / 1000)))),
       plainCell("lag_bars", stream.lag_bars ?? "", stream.lag_bars ?? "–"),
       plainCell("backfilled", stream.backfilled ?? "", stream.backfilled ?? "–"),
       el("td", {}, stream.seconds_since_publish ?? "–"));
     return tr;
   });
 
+  renderTradeStats(snapshot.trade_statistics);
   refreshSymbolChoices(snapshot);
   refreshCharts(false);
+}
+
+// A finished run (a replay, a stopped `stds run`) is history: no "live" badge and nothing to halt.
+function renderRun(snapshot) {
+  const connection = document.getElementById("connection");
+  if (!snapshot.live) {
+    connection.textContent = "finished run";
+    connection.className = "badge done";
+  } else if (state.connected) {
+    connection.textContent = "live";
+    connection.className = "badge on";
+  }
+  connection.dataset.live = String(snapshot.live);
+  document.getElementById("kill-switch-actions").hidden = !snapshot.live;
+}
+
+function renderKillSwitch(kill, live) {
+  const badge = document.getElementById("kill-switch");
+  const modes = { halt: "HALTED", "reduce-only": "REDUCE ONLY", flatten: "FLATTENING" };
+  const released = live ? "trading allowed" : "kill switch released";
+  badge.textContent = kill.engaged ? modes[kill.mode] + ": " + kill.reason : released;
+  badge.className = "badge " + (!kill.engaged ? (live ? "on" : "done") : kill.mode === "reduce-only" ? "reducing" : "engaged");
+  badge.dataset.engaged = String(kill.engaged);
+  badge.dataset.mode = kill.mode || "";
+  for (const button of document.querySelectorAll("#kill-switch-actions button[data-mode]")) {
+    button.disabled = kill.engaged && kill.mode === button.dataset.mode;
+  }
+  document.getElementById("resume").disabled = !kill.engaged;
+}
+
+function renderPortfolio(portfolio) {
+  const show = (field, text, signed) => {
+    const cell = document.querySelector("#portfolio [data-field=" + field + "]");
+    cell.textContent = text;
+    cell.dataset.value = String(portfolio[field]);
+    cell.title = String(portfolio[field]);
+    cell.className = signed && /[1-9]/.test(text) ? (Number(portfolio[field]) > 0 ? "up" : "down") : "";
+  };
+  show("equity", number(portfolio.equity, 2));
+  show("pnl", number(portfolio.pnl, 2), true);
+  show("return_pct", number(portfolio.return_pct, 3) + " %", true);
+  show("fees", number(portfolio.fees, 2));
+  show("trades", number(portfolio.trades, 0));
+  show("sub_accounts", number(portfolio.sub_accounts, 0));
+}
+
+const NUMERIC = new Set(["target", "position", "pending", "cash", "realised", "unrealised", "pnl", "fees", "trades", "round_trips", "rejects"]);
+
+function shownAccounts(rows) {
+  const terms = state.filter.toLowerCase().split(/\s+/).filter(Boolean);
+  const kept = rows.filter((row) => {
+    const text = (row.strategy + " " + row.symbol + " " + row.exchange).toLowerCase();
+    return terms.every((term) => text.includes(term));
+  });
+  const { field, descending } = state.sort;
+  const order = NUMERIC.has(field)
+    ? (a, b) => Number(a[field]) - Number(b[field])
+    : (a, b) => String(a[field]).localeCompare(String(b[field]));
+  kept.sort((a, b) => (descending ? -order(a, b) : order(a, b)) || a.strategy.localeCompare(b.strategy) || a.symbol.localeCompare(b.symbol));
+  return kept;
+}
+
+function renderAccounts() {
+  const rows = state.snapshot ? state.snapshot.accounts : [];
+  const shown = shownAccounts(rows);
+  document.getElementById("account-count").textContent = shown.length === rows.length
+    ? rows.length + " sub-accounts" : shown.length + " of " + rows.length + " sub-accounts";
+  for (const th of document.querySelectorAll("#accounts th[data-sort]")) {
+    th.setAttribute("aria-sort", th.dataset.sort === state.sort.field ? (state.sort.descending ? "descending" : "ascending") : "none");
+  }
+  fillBody("accounts", shown, (row) => {
+    const tr = el("tr", { "data-account": row.strategy + "|" + row.exchange + "|" + row.symbol, class: "clickable" });
+    const name = el("td", { "data-field": "strategy", "data-value": row.strategy });
+    name.append(el("span", { class: "swatch", style: "background:" + colour(row.strategy) }), row.strategy);
+    tr.append(name, plainCell("symbol", row.symbol),
+      plainCell("target", row.target, qty(row.target)), plainCell("position", row.position, qty(row.position)),
+      plainCell("pending", row.pending, qty(row.pending)), plainCell("cash", row.cash, number(row.cash, 2)),
+      moneyCell("realised", row.realised), moneyCell("unrealised", row.unrealised), moneyCell("pnl", row.pnl),
+      plainCell("fees", row.fees, number(row.fees, 2)), plainCell("trades", row.trades),
+      plainCell("round_trips", row.round_trips), plainCell("rejects", row.rejects));
+    tr.addEventListener("click", () => selectSymbol(row.exchange + "|" + row.symbol + "|1m"));
+    return tr;
+  });
+}
+
+const TRIP_COLUMNS = [
+  ["round_trips", "trips", (v) => number(v, 0)], ["wins", "wins", (v) => number(v, 0)],
+  ["draws", "draws", (v) => number(v, 0)], ["losses", "losses", (v) => number(v, 0)],
+  ["win_rate_pct", "win %", (v) => number(v, 1)], ["profit", "profit", (v) => number(v, 2)],
+  ["profit_factor", "profit factor", (v) => (v === null ? "–" : number(v, 2))],
+  ["expectancy", "expectancy", (v) => number(v, 4)], ["avg_duration_s", "avg duration", duration],
+  ["max_duration_s", "longest", duration], ["best_pct", "best %", (v) => (v === null ? "–" : number(v, 2))],
+  ["worst_pct", "worst %", (v) => (v === null ? "–" : number(v, 2))],
+];
+
+function duration(seconds) {
+  if (seconds < 3600) return Math.round(seconds / 60) + " min";
+  if (seconds < 172800) return (seconds / 3600).toFixed(1) + " h";
+  return (seconds / 86400).toFixed(1) + " d";
+}
+
+// The ledger's round trips: all of them, then per strategy (or per day, or per week: the selector).
+function renderTradeStats(stats) {
+  const table = document.getElementById("trade-stats-table");
+  const empty = !stats || !stats.total.round_trips;
+  document.getElementById("trade-stats-empty").hidden = !empty;
+  table.hidden = empty;
+  if (empty) return;
+  const view = document.getElementById("trade-stats-view").value;
+  const groups = { strategy: stats.per_strategy, day: stats.per_day, week: stats.per_week }[view];
+  const head = el("tr");
+  head.append(el("th", {}, view), ...TRIP_COLUMNS.map(([, title]) => el("th", {}, title)));
+  table.tHead.replaceChildren(head);
+  const rows = [["all", stats.total]].concat(Object.entries(groups));
+  fillBody("trade-stats-table", rows, ([name, row]) => {
+    const tr = el("tr", { "data-group": name });
+    const label = el("td", { "data-field": "group", "data-value": name });
+    if (view === "strategy" && name !== "all") label.append(el("span", { class: "swatch", style: "background:" + colour(name) }));
+    label.append(name);
+    tr.append(label, ...TRIP_COLUMNS.map(([field, , show]) => {
+      const cell = plainCell(field, row[field] ?? "", show(row[field]));
+      if (field === "profit" && /[1-9]/.test(cell.textContent)) cell.className = Number(row[field]) > 0 ? "up" : "down";
+      return cell;
+    }));
+    return tr;
+  });
 }
 
 function ago(seconds) {
@@ -188,7 +305,7 @@ let pendingRefresh = null;
 function refreshCharts(force) {
   const snapshot = state.snapshot;
   if (!snapshot) return;
-  const key = JSON.stringify([snapshot.range_ms, snapshot.orders, state.symbol, state.zoom]);
+  const key = JSON.stringify([snapshot.range_ms, snapshot.fills, state.symbol, state.zoom]);
   if (!force && key === state.chartsKey) return;
   const wait = force ? 0 : Math.max(0, state.chartsAt + CHART_REFRESH_MS - Date.now());
   clearTimeout(pendingRefresh);
@@ -200,7 +317,7 @@ function refreshCharts(force) {
 }
 
 function width(id) {
-  return Math.max(300, document.getElementById(id).clientWidth);
+  return Math.max(240, document.getElementById(id).clientWidth);
 }
 
 // Times in UTC, as in the tables (bar times are UTC), whatever the browser's own time zone.
@@ -216,7 +333,8 @@ function replaceChart(id, options, data) {
 async function drawCharts() {
   const points = Math.min(2000, Math.max(200, Math.floor(window.innerWidth)));
   const range = state.zoom ? "&from=" + state.zoom[0] + "&to=" + state.zoom[1] : "";
-  const equity = await api("/api/equity?points=" + points);
+  const market = state.symbol ? state.symbol.split("|").slice(0, 2).join("|") : "";
+  const equity = await api("/api/equity?points=" + points + "&market=" + encodeURIComponent(market));
   const names = Object.keys(equity.strategies);
   replaceChart("equity-chart", {
     height: 260,
@@ -284,32 +402,98 @@ function showError(error) {
   message.hidden = false;
 }
 
+// The stream's events: {version, snapshot} (everything) or {version, since, set, rows, removed} (what changed).
+function apply(message) {
+  if (message.snapshot) {
+    state.keyed = message.snapshot;
+  } else {
+    if (!state.keyed || message.since !== state.version) return false;  // not ours to build on: start again
+    Object.assign(state.keyed, message.set || {});
+    for (const [table, rows] of Object.entries(message.rows || {})) Object.assign(state.keyed[table], rows);
+    for (const [table, keys] of Object.entries(message.removed || {})) for (const key of keys) delete state.keyed[table][key];
+  }
+  state.version = message.version;
+  const snapshot = Object.assign({}, state.keyed);
+  for (const table of KEYED_TABLES) {
+    snapshot[table] = Object.keys(state.keyed[table]).sort().map((key) => state.keyed[table][key]);
+  }
+  render(snapshot);
+  return true;
+}
+
 function connect() {
   const connection = document.getElementById("connection");
   const events = new EventSource("/api/events?token=" + encodeURIComponent(token));
-  events.onopen = () => { connection.textContent = "live"; connection.className = "badge on"; };
+  events.onopen = () => {
+    state.connected = true;
+    if (state.snapshot) renderRun(state.snapshot);
+  };
   events.onmessage = (message) => {
     try {
-      render(JSON.parse(message.data));
+      if (!apply(JSON.parse(message.data))) {
+        events.close();  // a reconnect without a version gets everything again
+        state.keyed = null;
+        state.version = null;
+        connect();
+        return;
+      }
       document.getElementById("message").hidden = true;
     } catch (error) {
       showError(error);
     }
   };
-  events.onerror = () => { connection.textContent = "reconnecting…"; connection.className = "badge off"; };
+  events.onerror = () => {
+    state.connected = false;
+    connection.textContent = "reconnecting…";
+    connection.className = "badge off";
+  };
 }
 
-async function killSwitch(action) {
-  const body = action === "halt" ? JSON.stringify({ reason: "halted from the dashboard" }) : undefined;
+// Each mode, with what it does in the server's words, asks before it acts.
+let asked = null;
+function ask(action) {
+  const dialog = document.getElementById("confirm");
+  const modes = state.snapshot ? state.snapshot.kill_switch_modes : {};
+  asked = action;
+  document.getElementById("confirm-title").textContent = action === "resume"
+    ? "Release the kill switch?" : "Engage the kill switch: " + action + "?";
+  document.getElementById("confirm-text").textContent = action === "resume"
+    ? "Strategies trade again from their next decision." : modes[action] || "";
+  document.getElementById("confirm-reason").parentElement.hidden = action === "resume";
+  dialog.showModal();
+}
+
+async function killSwitch(action, reason) {
+  const body = action === "resume" ? undefined : JSON.stringify({ mode: action, reason });
   try {
-    await api("/api/" + action, { method: "POST", body, headers: { "Content-Type": "application/json" } });
+    await api("/api/" + (action === "resume" ? "resume" : "halt"), { method: "POST", body, headers: { "Content-Type": "application/json" } });
   } catch (error) {
     showError(error);
   }
 }
 
-document.getElementById("halt").addEventListener("click", () => killSwitch("halt"));
-document.getElementById("resume").addEventListener("click", () => killSwitch("resume"));
+document.getElementById("confirm").addEventListener("close", () => {
+  const dialog = document.getElementById("confirm");
+  if (dialog.returnValue === "confirm" && asked) {
+    killSwitch(asked, document.getElementById("confirm-reason").value || "from the dashboard");
+  }
+  asked = null;
+});
+for (const button of document.querySelectorAll("#kill-switch-actions button")) {
+  button.addEventListener("click", () => ask(button.dataset.mode || "resume"));
+}
+for (const th of document.querySelectorAll("#accounts th[data-sort]")) {
+  th.addEventListener("click", () => {
+    const field = th.dataset.sort;
+    state.sort = { field, descending: state.sort.field === field ? !state.sort.descending : NUMERIC.has(field) };
+    renderAccounts();
+  });
+}
+document.getElementById("trade-stats-view").addEventListener("change", () => renderTradeStats(state.snapshot && state.snapshot.trade_statistics));
+document.getElementById("account-filter").addEventListener("input", (event) => {
+  state.filter = event.target.value;
+  renderAccounts();
+});
 document.getElementById("symbol").addEventListener("change", (event) => selectSymbol(event.target.value));
 document.getElementById("zoom-reset").addEventListener("click", () => { state.zoom = null; refreshCharts(true); });
 window.addEventListener("resize", () => refreshCharts(true));

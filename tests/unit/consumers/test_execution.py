@@ -8,7 +8,7 @@ import pytest
 
 from consumers.execution.paper import PaperBroker
 from consumers.execution.risk import RiskLimits, RiskPolicy
-from consumers.stores.ports import AccountKey, Decision, UnknownOrder
+from consumers.stores.ports import AccountKey, Decision, KillSwitchState, UnknownOrder
 from events.models import OrderFilled, OrderRejected, OrderRequested, TargetChanged
 from tests.factories import order_requested
 from tests.unit.consumers.pipeline import Pipeline
@@ -85,7 +85,7 @@ def test_per_strategy_override_beats_the_default() -> None:
 
 def test_kill_switch_rejects_every_order_until_released() -> None:
     pipeline = Pipeline(FlipFlop())
-    pipeline.kill_switch.engage("exchange incident")
+    pipeline.kill_switch.engage(KillSwitchState.new("halt", "exchange incident"))
     [rejected] = pipeline.order(_requested(pipeline, "1", "100"))
     assert isinstance(rejected, OrderRejected)
     assert rejected.reason == "kill switch engaged: exchange incident"

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from consumers.stores.ports import AccountKey, Decision
-from consumers.stores.sqlite import BARS_PER_INSERT, SCHEMA, SqliteState, StateLocked, bar_json
+from consumers.stores.ports import AccountKey, Decision, KillSwitchState
+from consumers.stores.sqlite import BARS_PER_INSERT, SCHEMA, SqliteState, StateLocked, bar_json, being_written
 from events.models import BarClosed, OrderFilled
 from events.streams import StreamKey
 from tests.conftest import spot_day_bars
@@ -78,11 +78,20 @@ def test_kill_switch_set_by_another_connection_is_seen_at_once(tmp_path: Path) -
     path = tmp_path / "state.sqlite"
     state = SqliteState(path, Decimal(100_000))
     operator = SqliteState(path, Decimal(100_000), lock=False)
-    operator.kill_switch.engage("halt from the CLI")
-    assert state.kill_switch.engaged() == "halt from the CLI"
+    engaged = KillSwitchState.new("reduce-only", "from the CLI")
+    operator.kill_switch.engage(engaged)
+    assert state.kill_switch.engaged() == engaged
     key = AccountKey("s", "binance", "BTC/USDT")
     assert state.book.decide(Decision(key, 0, Decimal(0), None))
     operator.close()
+    state.close()
+
+
+def test_a_switch_engaged_before_modes_existed_reads_as_halt(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    state = SqliteState(path, Decimal(100_000))
+    state.keep_setting("kill_switch", "exchange incident")  # how the switch was stored before it had modes
+    assert state.kill_switch.engaged() == KillSwitchState("halt", "exchange incident", "")
     state.close()
 
 
@@ -145,3 +154,13 @@ def test_every_bar_of_a_commit_is_stored_once_across_insert_chunks(tmp_path: Pat
     rows = state._connection.execute("SELECT open_time_ms, bar FROM bars ORDER BY open_time_ms").fetchall()
     state.close()
     assert rows == [(bar.open_time_ms, bar.model_dump_json()) for bar in bars]
+
+
+def test_a_state_is_being_written_while_a_process_holds_it_and_not_after(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    state = SqliteState(path, Decimal(100_000))
+    assert being_written(path)
+    state.close()
+    assert not being_written(path)  # closed: no pid left behind
+    Path(f"{path}.lock").write_text("999999999")  # a holder that died without letting go
+    assert not being_written(path)

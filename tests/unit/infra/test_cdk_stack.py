@@ -100,7 +100,7 @@ def test_each_strategy_has_a_function_and_a_rule_with_its_declared_pattern(templ
     donchian = _rule_targeting(template, _function_named(template, "stds-strategy-donchian"))
     assert donchian["EventPattern"]["detail"]["symbols"] == ["BTC/USDT", "ETH/USDT"]
     execution = _rule_targeting(template, _function_named(template, "stds-execution"))
-    assert execution["EventPattern"] == {"detail-type": ["OrderRequested"]}
+    assert execution["EventPattern"] == {"detail-type": ["OrderRequested", "BarsClosed"]}  # a minute: flatten
 
 
 def test_every_rule_target_dead_letters_to_the_one_undelivered_queue(template: Template) -> None:
@@ -290,7 +290,7 @@ def test_the_sns_variant_subscribes_each_strategy_with_its_pattern_as_a_filter_p
         json.dumps(
             {"detail_type": ["BarsClosed"], "timeframe": ["1m"], "symbol": ["BTC/USDT", "ETH/USDT"]}, sort_keys=True
         ),
-        json.dumps({"detail_type": ["OrderRequested"]}, sort_keys=True),
+        json.dumps({"detail_type": ["OrderRequested", "BarsClosed"]}, sort_keys=True),
     }
     (undelivered,) = _queue_ids(template, "UndeliveredQueueUrl")
     redrive = {"deadLetterTargetArn": {"Fn::GetAtt": [undelivered, "Arn"]}}

@@ -49,8 +49,11 @@ def run(answer: Execution | Refusal | StillOpen | None, balances: dict[str, str]
 def test_an_answer_that_cannot_be_booked_is_not_booked_and_halts() -> None:
     impossible = Execution(qty=Decimal("0.01"), price=Decimal(20000), fee=Decimal(0), fee_base=Decimal("0.02"))
     reconciler, book = run(impossible, {"BTC": "0", "USDT": "1000"})
-    reason = reconciler.kill_switch.engaged()
-    assert reason is not None and "cannot be booked (fee 0.02 in the base asset exceeds the filled quantity" in reason
+    engaged = reconciler.kill_switch.engaged()
+    assert (
+        engaged is not None
+        and "cannot be booked (fee 0.02 in the base asset exceeds the filled quantity" in engaged.reason
+    )
     assert book.account(KEY).pending == Decimal("0.01")
 
 
