@@ -174,7 +174,10 @@ def _whole_numbers(column: pa.ChunkedArray, irregular: set[int]) -> list[int]:
 
 def _decimals(column: pa.ChunkedArray, irregular: set[int]) -> list[Decimal]:
     """The column's texts as Decimals; a null or a text that is no number (noted as irregular) reads as 0 until its
-    row is read on its own. Prices repeat, so each distinct one is converted once; volumes seldom do."""
+    row is read on its own. Prices repeat, so each distinct one is converted once; volumes seldom do.
+
+    A chunk is converted whole before it joins `values`: a text that is no number part way through leaves none
+    of the chunk's values behind, which would shift every later row onto its predecessor's value."""
     values: list[Decimal] = []
     for chunk in column.chunks:
         try:
@@ -182,11 +185,12 @@ def _decimals(column: pa.ChunkedArray, irregular: set[int]) -> list[Decimal]:
                 raise TypeError("a null")
             if isinstance(chunk, pa.DictionaryArray):
                 distinct = list(map(Decimal, chunk.dictionary.to_pylist()))  # map runs in C: no Python call per value
-                values.extend(map(distinct.__getitem__, chunk.indices.to_pylist()))
+                converted = list(map(distinct.__getitem__, chunk.indices.to_pylist()))
             else:
-                values.extend(map(Decimal, chunk.to_pylist()))
+                converted = list(map(Decimal, chunk.to_pylist()))
         except (InvalidOperation, TypeError):
-            values.extend(_checked_decimals(chunk.to_pylist(), len(values), irregular))
+            converted = _checked_decimals(chunk.to_pylist(), len(values), irregular)
+        values.extend(converted)
     return values
 
 

@@ -4,6 +4,7 @@ with the same words: the CSV reader is the oracle, fed random rows (real ones, s
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -82,6 +83,25 @@ def test_the_oracle_is_not_blind(tmp_path: Path) -> None:
     [letter] = letters
     assert (letter.origin, letter.error) == (f"{parquet}:row 5", "not a number: high 'abc'")
     assert letter.payload["high"] == "abc"
+
+
+@pytest.mark.parametrize("spoilt", [1, 255, 299])
+def test_a_spoilt_number_inside_a_row_group_leaves_the_rows_after_it_their_own_values(
+    tmp_path: Path, spoilt: int
+) -> None:
+    """A text that is no number part way through a row group's column (row groups of 97 rows): every row keeps its
+    own values and the spoilt row, and only it, is refused. Once, the rows of its group before it were counted
+    twice: from row 1, a later run of 256 rows read its predecessors' values; at 255 and 299 (the last row of a
+    run) the spoilt row itself was let through."""
+    rows = [line.split(",") for line in SPOT_ROWS[:300]]
+    rows[spoilt][CELL["quote_volume"]] = "abc"
+    csv, parquet = write_both(tmp_path, rows)
+    bars, letters, _ = read(parquet)
+    assert bars == read(csv)[0]
+    kept = rows[:spoilt] + rows[spoilt + 1 :]
+    assert [bar.quote_volume for bar in bars] == [Decimal(row[CELL["quote_volume"]]) for row in kept]
+    error = f"not a number: quote volume 'abc' or trades {rows[spoilt][CELL['trades']]!r}"
+    assert [(letter.origin, letter.error) for letter in letters] == [(f"{parquet}:row {spoilt + 1}", error)]
 
 
 def test_a_file_that_is_not_parquet_is_refused_before_the_replay_starts(tmp_path: Path) -> None:
