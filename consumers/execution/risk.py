@@ -34,8 +34,8 @@ class RiskPolicy(BaseModel):
 
 
 def rejection_reason(order: OrderRequested, limits: RiskLimits, account: Account, fee_bps: Decimal) -> str | None:
-    """Why this order must not trade, or None. Position checks use the order's target and the cash check
-    the cash once everything in flight settles: neither depends on the order in which concurrent orders
+    """Why this order must not trade, or None. Position checks use the order's target and the cash check the
+    cash at the position the order was decided from: neither depends on the order in which concurrent orders
     happen to settle."""
     if limits.max_position is not None and abs(order.target) > limits.max_position:
         return f"target position {order.target} exceeds max_position {limits.max_position}"
