@@ -34,8 +34,9 @@ class RiskPolicy(BaseModel):
 
 
 def rejection_reason(order: OrderRequested, limits: RiskLimits, account: Account, fee_bps: Decimal) -> str | None:
-    """Why this order must not trade, or None. Position checks use the order's target, which does
-    not depend on the order in which concurrent orders happen to settle."""
+    """Why this order must not trade, or None. Position checks use the order's target and the cash check the
+    cash at the position the order was decided from: neither depends on the order in which concurrent orders
+    happen to settle."""
     if limits.max_position is not None and abs(order.target) > limits.max_position:
         return f"target position {order.target} exceeds max_position {limits.max_position}"
     if not limits.allow_short and order.target < 0:
@@ -45,6 +46,25 @@ def rejection_reason(order: OrderRequested, limits: RiskLimits, account: Account
         return f"order notional {notional} exceeds max_order_notional {limits.max_order_notional}"
     if limits.require_cash and order.side == "buy":
         cost = notional * (1 + fee_bps / 10_000)
-        if cost > account.cash:
-            return f"insufficient cash: buying needs {cost}, the sub-account holds {account.cash}"
+        cash = cash_at_decision(order, account)
+        if cost > cash:
+            held = (
+                "holds"
+                if cash == account.cash
+                else f"would hold at the position {order.target - order.signed_qty} this order was decided from"
+            )
+            return f"insufficient cash: buying needs {cost}, the sub-account {held} {cash}"
     return None
+
+
+def cash_at_decision(order: OrderRequested, account: Account) -> Decimal:
+    """The sub-account's cash as it would be at the position this order was decided from (its target less
+    its quantity), the difference valued at the order's reference price.
+
+    The cash of the moment depends on which of the concurrent orders happen to have settled (invariant 2):
+    a buy settled ahead of the sell decided before it would be refused, its target refused with it, and
+    position + pending left off the target (invariant 3); a buy decided later but settled first would take
+    the cash of one decided earlier. Measured at the order's own starting position, orders decided before it
+    count as settled and orders decided after it as not, whatever order they really settle in. With nothing
+    else in flight this is the cash held."""
+    return account.cash + (account.position - (order.target - order.signed_qty)) * order.reference_price

@@ -73,6 +73,48 @@ def test_risk_limits_reject_with_a_reason_and_release_pending(limits: RiskLimits
     assert (account.position, account.pending, account.cash) == (0, 0, Decimal(100_000))
 
 
+def _long_short_long(pipeline: Pipeline) -> list[OrderRequested]:
+    """Long 500, short 500, long 500 at 100: the second buy (100,100 with its fee) is paid by the sell before it."""
+    return [
+        _requested(pipeline, "500", "100", target="500", bar=0),
+        _requested(pipeline, "-1000", "100", target="-500", bar=60_000),
+        _requested(pipeline, "1000", "100", target="500", bar=120_000),
+    ]
+
+
+@pytest.mark.parametrize("settled", [(0, 1, 2), (0, 2, 1), (2, 0, 1), (2, 1, 0), (1, 2, 0)])
+def test_a_buy_settled_before_the_sell_that_pays_for_it_still_fills(settled: tuple[int, int, int]) -> None:
+    """The shrunk case of the delivery property test: the cash check once saw only the cash of the moment, so a
+    buy settled ahead of the sell decided before it was refused for insufficient cash, its target refused with
+    it, and position + pending stayed off the target (invariants 2 and 3). Every order is now checked against
+    the cash once all in flight settles, so the settlement order changes nothing."""
+    pipeline = Pipeline(FlipFlop())
+    orders = _long_short_long(pipeline)
+    for index in settled:
+        [settlement] = pipeline.order(orders[index])
+        assert isinstance(settlement, OrderFilled), settlement
+        account = pipeline.book.account(KEY)
+        assert account.position + account.pending == account.target == Decimal(500)
+    account = pipeline.book.account(KEY)
+    assert (account.position, account.pending, account.rejects, account.refused_target) == (500, 0, 0, None)
+    assert account.cash == Decimal(100_000) - 500 * 100 - Decimal("250")  # 2,500 lots of 100 at 10 bps
+
+
+@pytest.mark.parametrize("first_delivered", [0, 1])
+def test_the_cash_goes_to_the_buy_decided_first_whichever_settles_first(first_delivered: int) -> None:
+    pipeline = Pipeline(FlipFlop())
+    first = _requested(pipeline, "600", "100", target="600", bar=0)
+    second = _requested(pipeline, "600", "100", target="1200", bar=60_000)
+    for order in (first, second) if first_delivered == 0 else (second, first):
+        pipeline.order(order)
+    [fill], [reject] = pipeline.order(first), pipeline.order(second)  # redeliveries repeat the settlements
+    assert isinstance(fill, OrderFilled)
+    assert isinstance(reject, OrderRejected)
+    assert reject.reason.startswith("insufficient cash: buying needs 60060.0")
+    account = pipeline.book.account(KEY)
+    assert (account.position, account.pending, account.refused_target) == (600, 0, 1200)
+
+
 def test_per_strategy_override_beats_the_default() -> None:
     policy = RiskPolicy(
         default=RiskLimits(max_position=Decimal(10)),
