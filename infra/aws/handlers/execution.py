@@ -46,8 +46,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return handle_each(event, _on_delivery)
 
 
-def _on_delivery(delivery: dict[str, Any]) -> dict[str, Any]:
-    if delivery.get("detail-type") == "BarsClosed":
+def _on_delivery(delivery: Any) -> dict[str, Any]:
+    # a delivery is whatever the invocation held: anything but an object is refused by `detail_of`, in one line
+    if isinstance(delivery, dict) and delivery.get("detail-type") == "BarsClosed":
         return _on_minute(delivery)
     order, envelope = detail_of(delivery, OrderRequested)
     logger.set_correlation_id(envelope.id)
