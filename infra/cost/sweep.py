@@ -30,6 +30,7 @@ MAX_CONCURRENCY = 1000  # the Distributed Map's; Lambda's default concurrent exe
 FUNCTION_MB = 1769  # one full vCPU
 CHILD_BILLED_MB = 64  # an Express child's memory as billed (the least step: it only waits on the Lambda)
 PARENT_TRANSITIONS = 6  # start, write the manifest's run, the map, its result writer, succeed (and a spare)
+CHILD_TRANSITIONS = 1  # the Distributed Map bills one per child execution it starts (Step Functions' "Transitions")
 S3_PUTS_PER_ITEM = 2  # its summary and its trades
 S3_GETS_PER_CHILD = 2  # the sweep's definition and its bars
 
@@ -47,19 +48,10 @@ class SweepPrices:
     as_of: str
 
 
-# Step Functions, from https://aws.amazon.com/step-functions/pricing/ (us-east-1, 2026-11-25): the price files do not
-# hold them (yet); a file that does wins
-STEP_FUNCTIONS = {
-    "step_functions_standard_transitions_per_thousand": Decimal("0.025"),
-    "step_functions_express_requests_per_million": Decimal("1.00"),
-    "step_functions_express_gb_second": Decimal("0.00001667"),
-}
-
-
 def sweep_prices(region: str = DEFAULT_REGION) -> SweepPrices:
-    """The prices a sweep pays, in one place: Lambda and S3 from the region's dated price file, Step Functions
-    from it when it has them, else from STEP_FUNCTIONS."""
-    prices = {**STEP_FUNCTIONS, **load_prices(region)}
+    """The prices a sweep pays, in one place: Lambda (ARM, as infra/cdk/sweeps.py deploys it), Step Functions and
+    S3, all from the region's dated price file."""
+    prices = load_prices(region)
 
     def price(name: str) -> Decimal:
         value = prices[name]
@@ -105,6 +97,7 @@ def sweep_estimate(items: int, bars: int, prices: SweepPrices) -> SweepEstimate:
     gb = Decimal(FUNCTION_MB) / 1024
     lambda_s = children * (COLD_START_S + read_s) + items * item_s
     express_gb_s = children * child_s * Decimal(CHILD_BILLED_MB) / 1024
+    transitions = PARENT_TRANSITIONS + CHILD_TRANSITIONS * children
     million, thousand = Decimal(1_000_000), Decimal(1000)
     lines = [
         Line("Lambda compute", f"{lambda_s:,.0f} s at {FUNCTION_MB} MB", lambda_s * gb * prices.lambda_gb_second),
@@ -116,8 +109,8 @@ def sweep_estimate(items: int, bars: int, prices: SweepPrices) -> SweepEstimate:
         ),
         Line(
             "Step Functions Standard",
-            f"{PARENT_TRANSITIONS} transitions",
-            PARENT_TRANSITIONS * prices.transitions_per_thousand / thousand,
+            f"{transitions:,} transitions ({PARENT_TRANSITIONS} + one per child the map starts)",
+            transitions * prices.transitions_per_thousand / thousand,
         ),
         Line(
             "S3 requests",

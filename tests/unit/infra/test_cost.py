@@ -27,8 +27,8 @@ PRICES = load_prices("us-east-1")
 TOKYO = load_prices("ap-northeast-1")
 
 
-def _line(sizes: Sizes, item: str) -> Decimal:
-    return next(line.usd for line in serverless_bill(sizes, PRICES) if line.item == item)
+def _line(sizes: Sizes, item: str, prices: dict[str, Decimal | str | list[str]] = PRICES) -> Decimal:
+    return next(line.usd for line in serverless_bill(sizes, prices) if line.item == item)
 
 
 def test_lines_match_the_published_prices_by_hand() -> None:
@@ -105,7 +105,7 @@ def test_the_command_prints_both_bills_with_the_price_date(capsys: pytest.Captur
     assert "on demand (Spot alone: 4.50, no bars while Spot has no capacity)" in shown  # both prices, Tokyo's
     assert main(["cost", "--symbols", "20", "--strategies", "5", "--region", "us-east-1", "--streamer-spot"]) == 0
     shown = capsys.readouterr().out
-    assert "us-east-1 prices of 2026-11-25" in shown and "Spot alone (at 50% off; on demand: 7.21)" in shown
+    assert "us-east-1 prices of 2026-12-06" in shown and "Spot alone (at 50% off; on demand: 7.21)" in shown
     assert main(["cost", "--symbols", "0", "--strategies", "5"]) == 2
     capsys.readouterr()
     assert main(["cost", "--symbols", "1", "--strategies", "1", "--region", "eu-west-9"]) == 2
@@ -119,6 +119,20 @@ def test_every_region_prices_the_same_items_with_their_sources() -> None:
         assert prices["sources"] and prices["as_of"]
     with pytest.raises(UnknownRegion):
         load_prices("eu-west-9")
+
+
+@pytest.mark.parametrize("region", ["ap-northeast-1", "us-east-1"])
+def test_every_price_names_where_it_was_read_or_why_it_was_not(region: str) -> None:
+    """Each priced item is on a line of sources that says 'checked' (read on the page it names) or 'unverified'
+    (and why): a price nobody can trace back is refused."""
+    prices = load_prices(region)
+    sources = prices["sources"]
+    assert isinstance(sources, list)
+    statuses = {line: line.split(": ", 1)[1].split()[0].rstrip(",:") for line in sources}
+    assert all(status in ("checked", "unverified") for status in statuses.values()), statuses
+    priced = [key for key, value in prices.items() if isinstance(value, Decimal) and key != "hours_per_month"]
+    untraced = [key for key in priced if not any(f"{key} {prices[key]}" in line for line in sources)]
+    assert not untraced, f"{region}: no line of sources names {untraced} at its value"
 
 
 def test_the_items_once_omitted_by_hand() -> None:
@@ -146,6 +160,11 @@ def test_the_scheduled_reconciliation_line_by_hand() -> None:
         + Decimal(8640) / 1_000_000 * Decimal("5.00")
     )  # fmt: skip
     assert cents(_line(Sizes(1, 1), "Scheduled reconciliation")) == cents(by_hand) == Decimal("0.78")
+    # Tokyo's scheduler costs $1.25 per million invocations, not us-east-1's $1.00 (AWS's price list): its 8,640
+    # runs cost 8,640 x $0.25 per million more than at us-east-1's scheduler price, everything else alike
+    at_one_dollar = {**TOKYO, "eventbridge_scheduler_invocations_per_million": Decimal("1.00")}
+    tokyo, us_scheduler = (_line(Sizes(1, 1), "Scheduled reconciliation", p) for p in (TOKYO, at_one_dollar))
+    assert tokyo - us_scheduler == Decimal(8640) / 1_000_000 * Decimal("0.25")
 
 
 def test_the_sns_variant_bills_publishes_instead_of_events_and_has_no_archive() -> None:
@@ -176,6 +195,9 @@ def test_a_sweep_is_priced_from_the_measured_cpu_time_of_an_item() -> None:
         / 1024
         * prices.lambda_gb_second
     )
+    # Standard bills the parent's few transitions and one per child the Distributed Map starts
+    standard = next(line for line in estimate.lines if line.item == "Step Functions Standard")
+    assert standard.usd == (6 + estimate.children) * Decimal("0.025") / 1000
     assert estimate.usd < 1 and estimate.wall_s < 120  # the issue's goal, on paper
     # past the map's 1,000 children at once, the children run in waves
     assert sweep_estimate(1001 * estimate.items_per_child, 525_600, prices).wall_s == 2 * estimate.child_s
