@@ -111,7 +111,9 @@ def run_studies(
         raise ConfigError(f"no trial proposed a set {line.line.use} accepts, e.g. {first}: check the grid")
     plan = SweepPlan(line, sets, list(folds), objective, axes, {s.fold.number: tuple(s.set_indices) for s in studies})
     if plan.walk_forward:
-        run_items([SweepItem(i, sets[i], s.fold.test) for s in studies if s.fold.test for i in s.set_indices])
+        run_items(
+            [SweepItem(i, sets[i], s.fold.test) for s in studies if s.fold.test is not None for i in s.set_indices]
+        )
         skip(sum(options.trials - len(study.set_indices) for study in studies))
     for study in studies:
         print(_tally(study, options.trials, len(folds) > 1))
