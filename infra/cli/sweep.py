@@ -12,12 +12,15 @@ from infra.cli.options import add_paper_options, add_region_option, epoch_ms
 
 if TYPE_CHECKING:
     from infra.cli.options import Commands
+    from infra.research.optuna_study import StudyOptions
     from infra.research.sweep import SweepRun
+    from infra.research.sweep_table import SweepTable
 
 EXAMPLES = """\
 examples:
   stds sweep DATA --strategy sma_cross --grid fast=5:50:5 --grid slow=30,60,120 --out out/sweep
   stds sweep DATA --strategy sma_cross --grid fast=5:50:5 --grid slow=30:300:10 --samples 40 --seed 1 --out out/rs
+  stds sweep DATA --strategy sma_cross --grid fast=2:100 --grid slow=20:600:5 --sampler optuna --trials 100 --out o
   stds sweep DATA --strategy sma_cross --grid fast=5:30:5 --grid slow=60,120 --walk-forward train=7d,test=2d --out o
   stds sweep DATA --config sweep.toml --out out/sweep          # a [strategies] line and a [sweep] table
   stds sweep DATA --strategy sma_cross --grid fast=5:95:5 --grid slow=100:300:50 --out o --aws --max-cost 1
@@ -57,7 +60,24 @@ def add(commands: Commands) -> None:
     )
     sweep.add_argument("--symbols", help="with --strategy: only these symbols, e.g. BTC/USDT")
     sweep.add_argument("--samples", type=int, help="random search: this many distinct sets drawn from the grid")
-    sweep.add_argument("--seed", type=int, help="the random search's seed (default 0): the same seed, the same sets")
+    sweep.add_argument(
+        "--sampler",
+        choices=["grid", "optuna"],
+        help="grid (default): every set of the grid, or --samples of them; optuna: a TPE study per train window "
+        "proposes --trials sets (needs pip install 'stds[optuna]')",
+    )
+    sweep.add_argument("--trials", type=int, help="with --sampler optuna: the trials of each study")
+    sweep.add_argument(
+        "--round-size",
+        type=int,
+        help="with --sampler optuna: trials asked of a study at a time, run in parallel before any is told its "
+        "result (default 16); the trials depend on it and on the seed, never on --workers",
+    )
+    sweep.add_argument(
+        "--seed",
+        type=int,
+        help="the seed of --samples or of --sampler optuna (default 0): the same seed, the same sets",
+    )
     sweep.add_argument(
         "--objective",
         choices=["sharpe", "return", "pnl", "drawdown", "win_rate"],
@@ -125,7 +145,7 @@ def sweep_run(args: argparse.Namespace) -> SweepRun:
     """The options (and the [sweep] table, under them) as the few typed parts a sweep needs."""
     from infra.cli.options import config_from_args, with_paper_args
     from infra.config import ConfigError
-    from infra.research.grid import expand, grid_values, parse_grid_option, sample
+    from infra.research.grid import ParamSet, expand, grid_values, parse_grid_option, sample
     from infra.research.items import SweepLine
     from infra.research.on_aws import AwsTarget
     from infra.research.plan import usable_sets
@@ -154,14 +174,18 @@ def sweep_run(args: argparse.Namespace) -> SweepRun:
     line = config.strategies[name]
     line = line.model_copy(update={"params": {**line.params, **fixed}})
     sweep_line = SweepLine(name, line, config, config_dir)
-    sets, refused = usable_sets(sweep_line, expand(axes))
-    if refused:
-        print(f"{len(refused)} parameter sets skipped, the strategy refuses them, e.g. {refused[0]}")
-    if not sets:
-        raise ConfigError(f"no parameter set of the grid is valid for {line.use}: {refused[0]}")
     samples = args.samples if args.samples is not None else table.samples
-    if samples is not None:
-        sets = sample(sets, samples, args.seed if args.seed is not None else table.seed)
+    seed = args.seed if args.seed is not None else table.seed
+    study = _study_options(args, table, samples, seed)
+    sets: list[ParamSet] = []  # with optuna, each study proposes its own
+    if study is None:
+        sets, refused = usable_sets(sweep_line, expand(axes))
+        if refused:
+            print(f"{len(refused)} parameter sets skipped, the strategy refuses them, e.g. {refused[0]}")
+        if not sets:
+            raise ConfigError(f"no parameter set of the grid is valid for {line.use}: {refused[0]}")
+        if samples is not None:
+            sets = sample(sets, samples, seed)
     return SweepRun(
         paths=args.paths,
         line=sweep_line,
@@ -175,7 +199,41 @@ def sweep_run(args: argparse.Namespace) -> SweepRun:
         fresh=args.fresh,
         progress=not args.no_progress and sys.stderr.isatty(),
         aws=AwsTarget(args.prefix, args.region, args.max_cost) if args.aws else None,
+        study=study,
     )
+
+
+def _study_options(args: argparse.Namespace, table: SweepTable, samples: int | None, seed: int) -> StudyOptions | None:
+    """--sampler optuna's settings, checked before anything is read or run; None for a grid (or --samples)."""
+    from infra.config import ConfigError
+    from infra.research.grid import is_range
+    from infra.research.optuna_study import StudyOptions, require_optuna
+
+    trials = args.trials if args.trials is not None else table.trials
+    round_size = args.round_size if args.round_size is not None else table.round_size
+    if (args.sampler or table.sampler) != "optuna":
+        if args.trials is not None or args.round_size is not None:
+            raise ConfigError(
+                "--trials and --round-size go with --sampler optuna; a grid runs every set (--samples N: N)"
+            )
+        return None
+    if trials is None:
+        raise ConfigError("--sampler optuna needs --trials N: how many trials each study runs")
+    for option, value in (("--trials", trials), ("--round-size", round_size)):
+        if value <= 0:
+            raise ConfigError(f"{option} {value}: give a positive number of trials")
+    if samples is not None:
+        raise ConfigError("--samples draws sets from the grid at random; with --sampler optuna give --trials instead")
+    if args.aws:
+        raise ConfigError(
+            "--sampler optuna runs on this machine only: each round of trials waits for the one before, which on "
+            "AWS would be one Step Functions execution per round; sweep a grid or --samples with --aws"
+        )
+    require_optuna()
+    given = (text.partition("=") for text in args.grid)
+    specs = dict(table.grid) | {name.strip(): spec.strip() for name, _, spec in given}
+    ranges = frozenset(name for name, spec in specs.items() if is_range(spec))
+    return StudyOptions(trials, seed, round_size, ranges)
 
 
 def _folds(args: argparse.Namespace, table_walk_forward: str | None) -> Any:

@@ -6,7 +6,7 @@ import itertools
 import random
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeGuard
 
 ParamValue = int | Decimal | str
 ParamSet = dict[str, ParamValue]
@@ -29,7 +29,7 @@ def parse_grid_option(text: str) -> tuple[str, list[ParamValue]]:
 
 def grid_values(spec: str | int | float | Sequence[Any], origin: str) -> list[ParamValue]:
     """A grid axis from a range string, a comma list, one value, or (from TOML) a list of values."""
-    if isinstance(spec, str) and ":" in spec:
+    if is_range(spec):
         return _range(spec, origin)
     if isinstance(spec, str):
         items: Sequence[Any] = [part.strip() for part in spec.split(",") if part.strip()]
@@ -43,6 +43,11 @@ def grid_values(spec: str | int | float | Sequence[Any], origin: str) -> list[Pa
     if len(set(values)) != len(values):
         raise GridError(f"{origin}: a value is listed twice")
     return values
+
+
+def is_range(spec: object) -> TypeGuard[str]:
+    """`START:STOP[:STEP]`: evenly spaced numbers in order (optuna samples it as a number, a list as a choice)."""
+    return isinstance(spec, str) and ":" in spec
 
 
 def expand(axes: Mapping[str, Sequence[ParamValue]]) -> list[ParamSet]:

@@ -27,30 +27,50 @@ class SweepPlan:
     folds: list[Fold]
     objective: str  # one of sweep_table.OBJECTIVES
     axes: dict[str, list[ParamValue]]  # the grid, as given (for the heatmap's axes)
+    # fold number → the sets its own study tried (optuna); None: every set on every fold (a grid)
+    fold_sets: dict[int, tuple[int, ...]] | None = None
 
     @property
     def walk_forward(self) -> bool:
         return self.folds[0].test is not None
 
+    def sets_of(self, fold: Fold) -> list[tuple[int, ParamSet]]:
+        """The sets run on a fold, with their place in `sets`."""
+        if self.fold_sets is None:
+            return list(enumerate(self.sets))
+        return [(index, self.sets[index]) for index in self.fold_sets[fold.number]]
+
     def items(self) -> list[SweepItem]:
-        """Every set on every fold's train span, then on every test span (each span once)."""
-        spans = [fold.train for fold in self.folds] + [fold.test for fold in self.folds if fold.test is not None]
-        unique = list(dict.fromkeys(spans))
-        return [SweepItem(index, params, span) for span in unique for index, params in enumerate(self.sets)]
+        """Each fold's sets on its train span, then on its test span; an item two folds share, once."""
+        items = [SweepItem(index, params, fold.train) for fold in self.folds for index, params in self.sets_of(fold)]
+        items += [
+            SweepItem(index, params, fold.test)
+            for fold in self.folds
+            if fold.test is not None
+            for index, params in self.sets_of(fold)
+        ]
+        return list({(item.span, item.set_index): item for item in items}.values())
 
 
 def usable_sets(line: SweepLine, sets: Sequence[ParamSet]) -> tuple[list[ParamSet], list[str]]:
     """The sets the strategy accepts, and a reason for each one it refuses (e.g. fast not below slow)."""
+    reasons = refusals(line, sets)
+    kept = [params for params, reason in zip(sets, reasons, strict=True) if reason is None]
+    return kept, [reason for reason in reasons if reason is not None]
+
+
+def refusals(line: SweepLine, sets: Sequence[ParamSet]) -> list[str | None]:
+    """For each set, why the strategy refuses it, or None when it accepts it."""
     params_model = strategy_class(line.line.use, line.config_dir).Params
-    kept, refused = [], []
+    reasons: list[str | None] = []
     for params in sets:
         try:
             params_model.model_validate({**line.line.params, **params})
         except ValidationError as error:
-            refused.append(f"{describe(params)}: {describe_errors(error)}")
+            reasons.append(f"{describe(params)}: {describe_errors(error)}")
         else:
-            kept.append(params)
-    return kept, refused
+            reasons.append(None)
+    return reasons
 
 
 def metric(summary: Mapping[str, Any], name: str) -> Any:

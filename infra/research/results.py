@@ -45,7 +45,7 @@ def rows_of(plan: SweepPlan, found: Found) -> list[Row]:
                 found.get(SweepItem(index, params, fold.test).key) if fold.test is not None else None,
                 chosen=False,
             )
-            for index, params in enumerate(plan.sets)
+            for index, params in plan.sets_of(fold)
         ]
         best = _best(fold_rows, plan.objective, out_of_sample=False)
         rows += [Row(r.set_index, r.params, r.fold, r.in_sample, r.out_of_sample, chosen=r is best) for r in fold_rows]
@@ -68,17 +68,19 @@ def _best(rows: list[Row], objective: str, *, out_of_sample: bool) -> Row | None
 
 @dataclass(frozen=True)
 class SetStanding:
-    """A parameter set over every fold: its mean score in sample and (walk-forward) out of sample."""
+    """A parameter set over the folds it ran on (every fold of a grid): its mean score in sample and (walk-forward)
+    out of sample."""
 
     set_index: int
     params: ParamSet
     in_sample: float
     out_of_sample: float | None
+    folds: int
 
 
 def standings(plan: SweepPlan, rows: list[Row]) -> list[SetStanding]:
-    """Every set that finished everywhere, best first: by mean out-of-sample score when there is a test span,
-    else by its in-sample one."""
+    """Every set that finished on every fold it ran on, best first: by mean out-of-sample score when there is a
+    test span, else by its in-sample one."""
     by_set: dict[int, list[Row]] = {}
     for row in rows:
         by_set.setdefault(row.set_index, []).append(row)
@@ -89,7 +91,7 @@ def standings(plan: SweepPlan, rows: list[Row]) -> list[SetStanding]:
         if any(math.isinf(value) for value in inside + outside):
             continue  # failed somewhere (or nothing to judge): not ranked
         mean_out = statistics.fmean(outside) if outside else None
-        table.append(SetStanding(index, plan.sets[index], statistics.fmean(inside), mean_out))
+        table.append(SetStanding(index, plan.sets[index], statistics.fmean(inside), mean_out, len(set_rows)))
     key = (lambda s: (s.out_of_sample, s.in_sample)) if plan.walk_forward else (lambda s: (s.in_sample, 0.0))
     return sorted(table, key=key, reverse=True)
 
@@ -128,7 +130,8 @@ def best_toml(plan: SweepPlan, best: SetStanding) -> str:
     if best.out_of_sample is not None:
         judged = (
             f"# best out of sample by {label}: mean {shown_score(best.out_of_sample, plan.objective):.4f} over "
-            f"{len(plan.folds)} test windows (in sample {shown_score(best.in_sample, plan.objective):.4f})\n"
+            f"{best.folds} test window{'s' if best.folds > 1 else ''} "
+            f"(in sample {shown_score(best.in_sample, plan.objective):.4f})\n"
         )
     else:
         judged = (

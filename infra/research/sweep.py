@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +17,7 @@ from infra.research.grid import ParamSet, describe
 from infra.research.heatmap import heatmap_axes, write_heatmap
 from infra.research.items import ItemOutcome, SweepItem, SweepLine
 from infra.research.on_aws import AwsTarget, run_on_aws
+from infra.research.optuna_study import StudyOptions, run_studies
 from infra.research.plan import SweepPlan
 from infra.research.results import Found, best_toml, chosen_rows, print_tables, rows_of, standings, write_results_csv
 from infra.research.stitched import stitched_equity, write_stitched_csv, write_stitched_png
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 class SweepRun:
     paths: list[Path]
     line: SweepLine
-    sets: list[ParamSet]  # the sets the strategy accepts
+    sets: list[ParamSet]  # the grid's sets the strategy accepts
     axes: dict[str, list[Any]]
     objective: str
     lay_folds: Callable[[int, int], list[Fold]]  # (first bar's open time, end of the last bar) → folds
@@ -42,6 +43,7 @@ class SweepRun:
     fresh: bool = False
     progress: bool = True
     aws: AwsTarget | None = None  # run the pending items on the research stack instead of local workers
+    study: StudyOptions | None = None  # optuna proposes the sets, a study per train window (`sets` is empty)
 
 
 @dataclass(frozen=True)
@@ -81,61 +83,104 @@ def run_sweep(run: SweepRun) -> SweepReport:
     bars = reading.bars
     read_s = time.perf_counter() - started
     last = bars.bars[-1]
-    plan = SweepPlan(
-        run.line,
-        run.sets,
-        run.lay_folds(bars.times_ms[0], last.open_time_ms + last.interval_ms),
-        run.objective,
-        run.axes,
-    )
-    _refuse_empty_windows(plan, bars)
+    folds = run.lay_folds(bars.times_ms[0], last.open_time_ms + last.interval_ms)
+    _refuse_empty_windows(folds, bars)
     store = SweepStore(run.out, _basis(run.line, reading.files), fresh=run.fresh)
-    items = plan.items()
-    found: Found = {}
-    for item in items:
-        summary = store.done(item.key)
-        if summary is not None:
-            found[item.key] = summary
-    pending = [item for item in items if item.key not in found]
-    span_bars = {item.span: bars.count_within(item.span) for item in items}
-    print(
-        f"sweep: {len(plan.sets)} parameter sets × {len({i.span for i in items})} windows = {len(items)} items"
-        f" ({len(items) - len(pending)} done earlier), {len(bars.bars):,} bars read in {read_s:.1f} s,"
-        f" {min(run.workers, max(len(pending), 1))} worker(s)",
-        flush=True,
-    )
-    failed: list[tuple[SweepItem, str]] = []
-    by_key = {item.key: item for item in pending}
-    strategy_bars = 0
-    started = time.perf_counter()
-    with _progress(len(pending), shown=run.progress) as advance:
+    runner = _Runner(run, reading, store)
+    read = f"{len(bars.bars):,} bars read in {read_s:.1f} s"
+    if run.study is None:
+        plan = SweepPlan(run.line, run.sets, folds, run.objective, run.axes)
+        items = plan.items()
+        pending = runner.not_done(items)
+        print(
+            f"sweep: {len(plan.sets)} parameter sets × {len({item.span for item in items})} windows ="
+            f" {len(items)} items ({len(items) - len(pending)} done earlier), {read},"
+            f" {min(run.workers, max(len(pending), 1))} worker(s)",
+            flush=True,
+        )
+        with _progress(len(pending), shown=run.progress) as runner.advance:
+            runner.run(pending)
+    else:
+        study, sides = run.study, 1 + (folds[0].test is not None)
+        print(
+            f"sweep: optuna TPE (seed {study.seed}), {study.trials} trials"
+            f"{f' in each of {len(folds)} studies, one per train window' if len(folds) > 1 else ''}, asked"
+            f" {study.round_size} at a time{', then on the test windows' if sides > 1 else ''}, {read},"
+            f" {run.workers} worker(s)",
+            flush=True,
+        )
+        with _progress(study.trials * len(folds) * sides, shown=run.progress) as runner.advance:
+            plan = run_studies(
+                study, run.line, folds, objective=run.objective, axes=run.axes, run_items=runner.run, skip=runner.skip
+            )
+    _write_results(plan, runner.found, bars, run.out)
+    for item, error in sorted(runner.failed, key=lambda pair: pair[0].set_index):
+        print(f"failed: {describe(item.params)} on {_days(item)}: {error}", file=sys.stderr)
+    return SweepReport(len(plan.items()), runner.done_before, runner.failed, runner.seconds, runner.strategy_bars)
+
+
+class _Runner:
+    """Runs the items not done yet, here or on AWS, keeping each in the store the moment it finishes."""
+
+    def __init__(self, run: SweepRun, reading: Reading, store: SweepStore) -> None:
+        self.sweep, self.reading, self.store = run, reading, store
+        self.found: Found = {}
+        self.failed: list[tuple[SweepItem, str]] = []
+        self.done_before = 0  # items found in the store
+        self.strategy_bars = 0  # bars × items run, the throughput's numerator
+        self.seconds = 0.0  # running them
+        self.advance: Callable[[int, float], None] = lambda done, rate: None
+
+    def not_done(self, items: Sequence[SweepItem]) -> list[SweepItem]:
+        """The items neither run in this run nor found in the store (those are read into `found`)."""
+        pending: dict[str, SweepItem] = {}
+        for item in items:
+            if item.key in self.found or item.key in pending:
+                continue
+            summary = self.store.done(item.key)
+            if summary is None:
+                pending[item.key] = item
+            else:
+                self.found[item.key] = summary
+                self.done_before += 1
+        return list(pending.values())
+
+    def run(self, items: Sequence[SweepItem]) -> Found:
+        """Every item's outcome, running the ones not done; the progress bar moves by every item given."""
+        pending = self.not_done(items)
+        self.skip(len(items) - len(pending))
+        by_key = {item.key: item for item in pending}
+        span_bars = {span: self.reading.bars.count_within(span) for span in {item.span for item in pending}}
+        started = time.perf_counter()
 
         def on_done(outcomes: list[ItemOutcome]) -> None:
-            nonlocal strategy_bars
             for outcome in outcomes:
                 item = by_key[outcome.key]
                 if outcome.summary is not None:  # what reading the files met, as a replay of them reports it
-                    outcome.summary["dead_letters"] += reading.dead_letters
-                    outcome.summary["gaps"] = reading.gaps
-                store.keep(outcome)
-                strategy_bars += span_bars[item.span]
+                    outcome.summary["dead_letters"] += self.reading.dead_letters
+                    outcome.summary["gaps"] = self.reading.gaps
+                self.store.keep(outcome)
+                self.strategy_bars += span_bars[item.span]
                 if outcome.error is not None:
-                    failed.append((item, outcome.error))
-                    found[outcome.key] = outcome.error
+                    self.failed.append((item, outcome.error))
+                    self.found[outcome.key] = outcome.error
                 else:
                     assert outcome.summary is not None
-                    found[outcome.key] = outcome.summary
-            advance(len(outcomes), strategy_bars / max(time.perf_counter() - started, 1e-9))
+                    self.found[outcome.key] = outcome.summary
+            self.advance(len(outcomes), self.strategy_bars / max(self.seconds + time.perf_counter() - started, 1e-9))
 
+        run, bars = self.sweep, self.reading.bars
         if run.aws is None:
             run_all(bars, run.line, pending, workers=run.workers, batch=run.batch, on_done=on_done)
         else:
             run_on_aws(run.aws, bars, run.line, pending, on_done=on_done)
-    seconds = time.perf_counter() - started
-    _write_results(plan, found, bars, run.out)
-    for item, error in sorted(failed, key=lambda pair: pair[0].set_index):
-        print(f"failed: {describe(item.params)} on {_days(item)}: {error}", file=sys.stderr)
-    return SweepReport(len(items), len(items) - len(pending), failed, seconds, strategy_bars)
+        self.seconds += time.perf_counter() - started
+        return {item.key: self.found[item.key] for item in items}
+
+    def skip(self, count: int) -> None:
+        """Moves the progress bar over work that needed no item run."""
+        if count:
+            self.advance(count, self.strategy_bars / max(self.seconds, 1e-9))
 
 
 def _write_results(plan: SweepPlan, found: Found, bars: Bars, out: Path) -> None:
@@ -165,10 +210,10 @@ def _write_results(plan: SweepPlan, found: Found, bars: Bars, out: Path) -> None
     print("\nwritten: " + ", ".join(str(path) for path in written))
 
 
-def _refuse_empty_windows(plan: SweepPlan, bars: Bars) -> None:
+def _refuse_empty_windows(folds: list[Fold], bars: Bars) -> None:
     from infra.report.trades import iso_utc
 
-    for fold in plan.folds:
+    for fold in folds:
         for side, span in (("train", fold.train), ("test", fold.test)):
             if span is not None and not bars.count_within(span):
                 first, last = iso_utc(bars.times_ms[0])[:16], iso_utc(bars.times_ms[-1])[:16]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -21,6 +21,9 @@ class SweepTable(BaseModel):
     strategy: str | None = Field(default=None, description="the [strategies] line to sweep; optional if only one")
     grid: dict[str, str | int | float | list[str | int | float]] = {}
     samples: int | None = Field(default=None, gt=0, description="random search: this many sets from the grid")
+    sampler: Literal["grid", "optuna"] = "grid"
+    trials: int | None = Field(default=None, gt=0, description="with sampler = optuna: trials of each study")
+    round_size: int = Field(default=16, gt=0, description="with sampler = optuna: trials asked at a time")
     seed: int = 0
     objective: str = Field(default="sharpe", pattern="^(" + "|".join(OBJECTIVES) + ")$")
     walk_forward: str | None = Field(default=None, description="train=30d,test=7d[,step=7d]")

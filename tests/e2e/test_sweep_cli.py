@@ -3,31 +3,26 @@ a kill -9 loses nothing done, and a failing item fails alone."""
 
 from __future__ import annotations
 
-import csv
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from infra.cli import main
 from infra.research.items import TIMING
-from tests.conftest import REPO_ROOT, SHARED_DATA
-
-MARCH = SHARED_DATA / "binance/spot/ccxt_ohlcv/1m/BTCUSDT/BTCUSDT_1m_marzo_2025.csv"
-SMALL_GRID = ["--grid", "fast=5,10", "--grid", "slow=20,30", "--grid", "mode=long_flat,long_short"]
-
-
-def march_head(folder: Path, bars: int) -> Path:
-    """The first `bars` bars of March 2025, as a ccxt OHLCV file in `folder`."""
-    path = folder / "BTCUSDT_1m_head.csv"
-    with MARCH.open() as source:
-        path.write_text("".join(line for _, line in zip(range(bars + 1), source, strict=False)))
-    return path
+from tests.conftest import REPO_ROOT
+from tests.e2e.sweep_harness import (
+    SMALL_GRID,
+    SUBPROCESS_ENV,
+    items,
+    kill_9_after_the_first_item,
+    march_head,
+    replay,
+    results,
+    sweep,
+)
 
 
 @pytest.fixture(scope="module")
@@ -47,24 +42,6 @@ def rough_bars_file(bars_file: Path) -> Path:
     path = bars_file.with_name("BTCUSDT_1m_rough.csv")
     path.write_text("".join(lines))
     return path
-
-
-def sweep(bars: Path, out: Path, *options: str) -> int:
-    return main(["sweep", str(bars), "--strategy", "sma_cross", "--out", str(out), "--no-progress", *options])
-
-
-def items(out: Path) -> dict[str, dict[str, object]]:
-    return {path.stem: json.loads(path.read_text()) for path in (out / "items").glob("*.json")}
-
-
-def results(out: Path) -> list[dict[str, str]]:
-    with (out / "results.csv").open() as handle:
-        return list(csv.DictReader(handle))
-
-
-def replay(bars: Path, out: Path, params: dict[str, str]) -> None:
-    options = [item for name, value in params.items() for item in ("--param", f"{name}={value}")]
-    assert main(["replay", str(bars), "--strategy", "sma_cross", *options, "--out", str(out), "--no-chart"]) == 0
 
 
 def test_every_item_is_its_own_replay_byte_for_byte(rough_bars_file: Path, tmp_path: Path) -> None:
@@ -154,22 +131,12 @@ def test_resume_after_kill_9_continues_from_what_is_done(bars_file: Path, tmp_pa
     command = [sys.executable, "-m", "infra.cli", "sweep", str(bars_file), "--strategy", "sma_cross",
                "--grid", "fast=2:9", "--grid", "slow=20,40", "--out", str(out), "--workers", "1", "--batch", "1",
                "--no-progress"]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 120
-        while not list((out / "items").glob("*.json")) if (out / "items").exists() else True:
-            assert process.poll() is None, "the sweep ended before it could be killed"
-            assert time.monotonic() < deadline, "no item finished in 120 s"
-            time.sleep(0.01)
-        os.kill(process.pid, signal.SIGKILL)
-    finally:
-        process.wait()
+    kill_9_after_the_first_item(command, out)
     done = len(items(out))
     assert 0 < done < 16
     assert not (out / "results.csv").exists()
 
-    rerun = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=True)
+    rerun = subprocess.run(command, cwd=REPO_ROOT, env=SUBPROCESS_ENV, capture_output=True, text=True, check=True)
     assert f"16 items ({done} done earlier)" in rerun.stdout
     assert f"{16 - done} items run" in rerun.stdout
     uninterrupted = tmp_path / "whole"

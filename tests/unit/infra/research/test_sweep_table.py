@@ -51,6 +51,9 @@ def test_a_file_without_a_sweep_table_has_the_defaults(tmp_path: Path) -> None:
     [
         ('objective = "profit"', "sweep.objective"),
         ("samples = 0", "sweep.samples"),
+        ('sampler = "hyperopt"', "sweep.sampler"),
+        ("trials = 0", "sweep.trials"),
+        ("round_size = 0", "sweep.round_size"),
         ('grids = { fast = "1:2" }', "sweep.grids"),
     ],
 )
