@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from infra.cli.help_format import DefaultsHelpFormatter
 from infra.cli.options import add_region_option
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ def add(commands: Commands) -> None:
             "`list` shows them; `redrive` publishes their events on the bus again and deletes them. Consumers "
             "recognise what they already handled by the events' ids, so a redrive is safe."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     dlq.add_argument("action", choices=["list", "redrive"])
     dlq.add_argument("--prefix", default="stds-", help="the deployment's prefix (as given to stds deploy)")
