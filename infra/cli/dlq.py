@@ -36,9 +36,9 @@ def add(commands: Commands) -> None:
 def run(args: argparse.Namespace) -> int:
     import boto3
 
-    from infra.aws.failed_events import read_queue, redrive, stack_outputs
+    from infra.aws.failed_events import read_queue, redrive
+    from infra.aws.stack_outputs import FAILED_OUTPUT, UNDELIVERED_OUTPUT, stack_outputs
     from infra.cdk.names import stack_name
-    from infra.cdk.watch import FAILED_OUTPUT, UNDELIVERED_OUTPUT
 
     stack = stack_name(args.prefix)
     try:
@@ -70,7 +70,8 @@ def _deployed_bus(outputs: dict[str, str], region: str) -> Bus:
 
     from events.eventbridge_bus import EventBridgeBus
     from events.sns_bus import SnsBus
+    from infra.aws.stack_outputs import BUS_OUTPUT, TOPIC_OUTPUT
 
-    if "EventBus" in outputs:
-        return EventBridgeBus(boto3.client("events", region_name=region), outputs["EventBus"])
-    return SnsBus(boto3.client("sns", region_name=region), outputs["Topic"])
+    if BUS_OUTPUT in outputs:
+        return EventBridgeBus(boto3.client("events", region_name=region), outputs[BUS_OUTPUT])
+    return SnsBus(boto3.client("sns", region_name=region), outputs[TOPIC_OUTPUT])
