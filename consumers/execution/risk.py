@@ -34,37 +34,54 @@ class RiskPolicy(BaseModel):
 
 
 def rejection_reason(order: OrderRequested, limits: RiskLimits, account: Account, fee_bps: Decimal) -> str | None:
-    """Why this order must not trade, or None. Position checks use the order's target and the cash check the
-    cash at the position the order was decided from: neither depends on the order in which concurrent orders
-    happen to settle."""
-    if limits.max_position is not None and abs(order.target) > limits.max_position:
-        return f"target position {order.target} exceeds max_position {limits.max_position}"
-    if not limits.allow_short and order.target < 0:
-        return f"target position {order.target} is short and shorting is not allowed"
+    """Why this order must not trade, or None. Position checks use the order's target and the position it was
+    decided from, the cash check the cash at that position: none depends on the order in which concurrent
+    orders happen to settle."""
+    problem = position_problem(order.target, limits)
+    if problem is not None:
+        return f"target position {order.target} {problem}"
+    decided_from = order.target - order.signed_qty
+    problem = position_problem(decided_from, limits) if decided_from != account.position else None
+    if problem is not None:
+        # the order decided before it targeted that position, so the limits refuse it wherever it settles: this
+        # order's quantity, and the cash a buy is judged by, count on a fill that never comes
+        return (
+            f"decided from position {decided_from}, which {problem}: it counts on the order that was to reach "
+            "that position, which the limits refuse"
+        )
     notional = order.qty * order.reference_price
     if limits.max_order_notional is not None and notional > limits.max_order_notional:
         return f"order notional {notional} exceeds max_order_notional {limits.max_order_notional}"
     if limits.require_cash and order.side == "buy":
         cost = notional * (1 + fee_bps / 10_000)
-        cash = cash_at_decision(order, account)
-        if cost > cash:
-            held = (
-                "holds"
-                if cash == account.cash
-                else f"would hold at the position {order.target - order.signed_qty} this order was decided from"
+        cash = cash_at_decision(order, account, fee_bps)
+        if cost > cash:  # worded alike whichever orders have settled, like the decision itself
+            return (
+                f"insufficient cash: buying needs {cost}, the sub-account has {cash} at the position {decided_from} "
+                "this order was decided from"
             )
-            return f"insufficient cash: buying needs {cost}, the sub-account {held} {cash}"
     return None
 
 
-def cash_at_decision(order: OrderRequested, account: Account) -> Decimal:
+def position_problem(position: Decimal, limits: RiskLimits) -> str | None:
+    """What is wrong with holding `position` under `limits` (to follow "position X "), or None."""
+    if limits.max_position is not None and abs(position) > limits.max_position:
+        return f"exceeds max_position {limits.max_position}"
+    if not limits.allow_short and position < 0:
+        return "is short and shorting is not allowed"
+    return None
+
+
+def cash_at_decision(order: OrderRequested, account: Account, fee_bps: Decimal) -> Decimal:
     """The sub-account's cash as it would be at the position this order was decided from (its target less
-    its quantity), the difference valued at the order's reference price.
+    its quantity): the difference valued at the order's reference price, less the fee trading it costs.
 
     The cash of the moment depends on which of the concurrent orders happen to have settled (invariant 2):
     a buy settled ahead of the sell decided before it would be refused, its target refused with it, and
     position + pending left off the target (invariant 3); a buy decided later but settled first would take
     the cash of one decided earlier. Measured at the order's own starting position, orders decided before it
-    count as settled and orders decided after it as not, whatever order they really settle in. With nothing
-    else in flight this is the cash held."""
-    return account.cash + (account.position - (order.target - order.signed_qty)) * order.reference_price
+    count as settled and orders decided after it as not, whatever order they really settle in (an order
+    decided from a position the limits refuse is refused before this is asked: its cash would count on
+    proceeds that never come). With nothing else in flight this is the cash held."""
+    value = (account.position - (order.target - order.signed_qty)) * order.reference_price
+    return account.cash + value - abs(value) * fee_bps / 10_000

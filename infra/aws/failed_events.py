@@ -117,16 +117,3 @@ def _lambda_reason(context: dict[str, Any], response: Any) -> str:
     if isinstance(response, dict) and response.get("errorMessage"):
         return f"{condition} after {context.get('approximateInvokeCount', '?')} attempts: {response['errorMessage']}"
     return str(condition)
-
-
-def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
-    """The deployed stack's outputs (queue URLs, bus); a clear error when there is no such stack."""
-    from botocore.exceptions import ClientError
-
-    try:
-        (stack,) = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
-    except ClientError as error:
-        raise LookupError(
-            f"no stack {stack_name} here ({error.response['Error']['Message']}): check --prefix and --region"
-        ) from None
-    return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}

@@ -19,6 +19,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 
+from infra.aws.stack_outputs import BUS_OUTPUT, TOPIC_OUTPUT
 from infra.cdk.watch import Watch
 
 PATTERN_FIELDS = {
@@ -60,7 +61,7 @@ def open_channel(stack: Stack, kind: str, prefix: str, *, archive_days: int, wat
 
 
 class BusChannel:
-    variable, option, output_key = "STDS_EVENT_BUS", "--event-bus", "EventBus"
+    variable, option, output_key = "STDS_EVENT_BUS", "--event-bus", BUS_OUTPUT
 
     def __init__(self, stack: Stack, prefix: str, archive_days: int) -> None:
         self.stack = stack
@@ -93,7 +94,7 @@ class BusChannel:
 
 
 class TopicChannel:
-    variable, option, output_key = "STDS_SNS_TOPIC_ARN", "--sns-topic", "Topic"
+    variable, option, output_key = "STDS_SNS_TOPIC_ARN", "--sns-topic", TOPIC_OUTPUT
 
     def __init__(self, stack: Stack, prefix: str) -> None:
         self.topic = sns.Topic(

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_cdk import CfnResource, Stack
+if TYPE_CHECKING:
+    from aws_cdk import Stack
 
 DEFAULT_PREFIX = "stds-"
 # lower-case words joined by single hyphens, ending in one: valid in every name it starts (table, bus,
@@ -160,6 +161,8 @@ def check_physical_names(stack: Stack, region: str | None = None) -> None:
     """Every name the stack and its nested stacks set, checked against AWS's limit for its kind: the first one AWS
     would refuse raises InvalidName. A name made with the account or region (tokens until deployed) is counted
     with a 12-digit account and `region`, or, unknown, the longest region name there is."""
+    from aws_cdk import CfnResource, Stack  # here, not at the top: `stds dlq` names a stack without starting Node
+
     assumed = region or longest_region()
     because = f" (in {assumed}{'' if region else ', the longest region name'})"
     for child in stack.node.find_all():

@@ -24,9 +24,7 @@ from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from infra.aws.delivered_bars_metric import DIMENSION, METRIC_NAME, NAMESPACE
-
-FAILED_OUTPUT, UNDELIVERED_OUTPUT = "FailedInvocationsQueueUrl", "UndeliveredQueueUrl"
-ALARM_TOPIC_OUTPUT = "AlarmTopicArn"
+from infra.aws.stack_outputs import ALARM_TOPIC_OUTPUT, FAILED_OUTPUT, UNDELIVERED_OUTPUT
 
 
 class Watch(Construct):

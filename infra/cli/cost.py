@@ -7,6 +7,7 @@ import sys
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from infra.cli.help_format import DefaultsHelpFormatter
 from infra.cli.options import add_region_option
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ def add(commands: Commands) -> None:
             "dated, each with its source) of streaming N symbols to M strategies, line by line, and compare it "
             "with one t4g.small instance running `stds run`. Every strategy is assumed to watch every symbol."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     cost.add_argument("--symbols", type=int, help="symbols streamed (1m bars)")
     cost.add_argument("--strategies", type=int, help="strategy functions")

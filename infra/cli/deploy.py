@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from infra.cli.help_format import DefaultsHelpFormatter
 from infra.cli.options import add_region_option
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ def add(commands: Commands) -> None:
                 "(npm install -g aws-cdk), else `npx aws-cdk@2`. Needs AWS credentials, and `cdk bootstrap` once "
                 "per account and region. Lambda code is bundled locally; the streamer image is built by Docker."
             ),
-            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+            formatter_class=DefaultsHelpFormatter,
         )
         command.add_argument("--strategies", type=Path, default=Path("strategies.toml"), help="the strategies file")
         command.add_argument("--prefix", default="stds-", help="names of the bus, tables and functions")

@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from infra.cli.help_format import DefaultsHelpFormatter
 from infra.cli.options import add_region_option
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ def add(commands: Commands) -> None:
             "`list` shows them; `redrive` publishes their events on the bus again and deletes them. Consumers "
             "recognise what they already handled by the events' ids, so a redrive is safe."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     dlq.add_argument("action", choices=["list", "redrive"])
     dlq.add_argument("--prefix", default="stds-", help="the deployment's prefix (as given to stds deploy)")
@@ -35,9 +36,9 @@ def add(commands: Commands) -> None:
 def run(args: argparse.Namespace) -> int:
     import boto3
 
-    from infra.aws.failed_events import read_queue, redrive, stack_outputs
+    from infra.aws.failed_events import read_queue, redrive
+    from infra.aws.stack_outputs import FAILED_OUTPUT, UNDELIVERED_OUTPUT, stack_outputs
     from infra.cdk.names import stack_name
-    from infra.cdk.watch import FAILED_OUTPUT, UNDELIVERED_OUTPUT
 
     stack = stack_name(args.prefix)
     try:
@@ -69,7 +70,8 @@ def _deployed_bus(outputs: dict[str, str], region: str) -> Bus:
 
     from events.eventbridge_bus import EventBridgeBus
     from events.sns_bus import SnsBus
+    from infra.aws.stack_outputs import BUS_OUTPUT, TOPIC_OUTPUT
 
-    if "EventBus" in outputs:
-        return EventBridgeBus(boto3.client("events", region_name=region), outputs["EventBus"])
-    return SnsBus(boto3.client("sns", region_name=region), outputs["Topic"])
+    if BUS_OUTPUT in outputs:
+        return EventBridgeBus(boto3.client("events", region_name=region), outputs[BUS_OUTPUT])
+    return SnsBus(boto3.client("sns", region_name=region), outputs[TOPIC_OUTPUT])

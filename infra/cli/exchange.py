@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from infra.cli.help_format import DefaultsHelpFormatter
 from infra.cli.options import fault_rate, port, speed
 
 if TYPE_CHECKING:
@@ -19,7 +20,7 @@ def add(commands: Commands) -> None:
     exchange = commands.add_parser(
         "exchange",
         help="serve recorded bars as a local Binance (websocket + REST) for tests and demos",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     exchange.add_argument("paths", nargs="+", type=Path, help="files or folders of recorded bars")
     exchange.add_argument("--host", default="127.0.0.1")

@@ -42,7 +42,7 @@ def _reason(text: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Only the control row is touched: the switch works whatever else the state file holds, and while
-    a run holds the file (it reads the switch before every order). A reason engages it; none releases it."""
+    a run holds the file (it reads the switch again after each commit). A reason engages it; none releases it."""
     from consumers.stores.ports import KillSwitchState
     from consumers.stores.sqlite import SqliteKillSwitch, open_existing
 

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from infra.cli.help_format import DefaultsHelpFormatter
 from infra.cli.options import add_broker_options, symbol_list, with_broker_args
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ def add(commands: Commands) -> None:
             "is kept in the state file (`stds holdings` shows it). Exit 0 when everything agrees, 1 otherwise. "
             "Needs --broker ccxt (the testnet, or --live), and refuses a state whose run traded elsewhere."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     reconcile.add_argument("--db", type=Path, required=True, help="state file of a `stds run`")
     reconcile.add_argument("--config", type=Path, required=True, help="the strategies file the run uses")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from infra.cli.help_format import DefaultsHelpFormatter
 from infra.cli.options import (
     add_paper_options,
     add_timeframe_option,
@@ -30,7 +31,7 @@ def add(commands: Commands) -> None:
             "through the same bus, strategy consumers and execution as live trading, then write "
             "trades.csv, equity.csv, summary.json and chart.png to --out."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     replay.add_argument("paths", nargs="*", type=Path, help="files or folders of recorded bars")
     chosen = replay.add_mutually_exclusive_group()

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from infra.cli.help_format import DefaultsHelpFormatter
 from infra.cli.options import (
     add_broker_options,
     add_paper_options,
@@ -34,12 +35,13 @@ def add(commands: Commands) -> None:
         "run",
         help="live: stream bars from an exchange through strategies and paper execution, 24/7",
         description=(
-            "Stream closed 1m bars from Binance (default) or any Binance-compatible server through the same bus, "
-            "strategies and paper execution as replay, keeping state in OUT/state.sqlite and the streamer's "
+            "Stream closed bars from Binance (default) or any Binance-compatible server through the same bus, "
+            "strategies and paper execution as replay (1m bars, or 3m to 1d ones built from the closed minutes: "
+            "--timeframe or a line's timeframe), keeping state in OUT/state.sqlite and the streamer's "
             "cursors in OUT/cursors.json, so a restart resumes without losing or doubling a bar. Stops cleanly "
             "on SIGTERM/Ctrl-C and writes the same report as replay."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     add_streamer_options(live)
     chosen = live.add_mutually_exclusive_group(required=True)

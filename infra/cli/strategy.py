@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from infra.cli.help_format import DefaultsHelpFormatter
 from infra.cli.options import symbol_list
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ def add(commands: Commands) -> None:
             "and insert `NAME = { use = ..., symbols = [...] }` into the [strategies] table of --config. On AWS "
             "that line is one more function and rule at the next `stds deploy`."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     scaffold.add_argument("name", help="instance name: lower case, digits, _ or -")
     scaffold.add_argument(

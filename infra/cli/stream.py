@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from infra.cli.help_format import DefaultsHelpFormatter
 from infra.cli.options import add_streamer_options, seconds, streamer_settings
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ def add(commands: Commands) -> None:
             "Cursors are kept in the DynamoDB control table (--table-prefix) or a file, so a restarted task resumes "
             "where it stopped. AWS credentials and region come from the usual AWS environment."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     add_streamer_options(stream)
     target = stream.add_mutually_exclusive_group(required=True)

@@ -1,14 +1,21 @@
 """heatmap.png: the objective over the first two varied parameters, one panel per window (train and test side by
-side); with more varied parameters, each cell shows the best over the others."""
+side, every panel on one colour scale); with more varied parameters, each cell shows the best over the others."""
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from infra.research.grid import ParamValue
 from infra.research.plan import SweepPlan, objective_label, shown_score
 from infra.research.results import Row
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from numpy.typing import NDArray
+
+COLOURS = "RdYlGn"  # red for the worst score of the whole sweep, green for its best
 
 
 def varied(plan: SweepPlan) -> list[str]:
@@ -22,11 +29,23 @@ def heatmap_axes(plan: SweepPlan) -> tuple[str, str] | None:
 
 
 def write_heatmap(plan: SweepPlan, rows: list[Row], path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    figure = heatmap_figure(plan, rows)
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+
+
+def heatmap_figure(plan: SweepPlan, rows: list[Row]) -> Figure:
+    """Every panel on one colour scale: the in-sample panels are typically far greener than the out-of-sample
+    ones, and a scale per panel would paint both alike and hide that drop."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
     from matplotlib.patches import Rectangle
 
     axes_names = heatmap_axes(plan)
@@ -37,51 +56,69 @@ def write_heatmap(plan: SweepPlan, rows: list[Row], path: Path) -> None:
     figure, panels = plt.subplots(
         len(plan.folds),
         len(sides),
-        figsize=(4.2 * len(sides) + 1, 3.2 * len(plan.folds) + 0.6),
+        figsize=(4.2 * len(sides) + 1.4, 3.2 * len(plan.folds) + 0.6),
         squeeze=False,
         constrained_layout=True,
     )
+    grids = {
+        (fold_index, side_index): _grid(plan, [row for row in rows if row.fold == fold], out_of_sample, axes_names)
+        for fold_index, fold in enumerate(plan.folds)
+        for side_index, out_of_sample in enumerate(sides)
+    }
+    scored = [grid[~np.isnan(grid)] for grid in grids.values()]
+    every = np.concatenate(scored) if scored else np.array([])
+    scale = Normalize(float(every.min()), float(every.max())) if every.size else Normalize(0.0, 1.0)
     label = objective_label(plan.objective)
-    for fold_index, fold in enumerate(plan.folds):
-        fold_rows = [row for row in rows if row.fold == fold]
-        for side_index, out_of_sample in enumerate(sides):
-            grid = np.full((len(y_values), len(x_values)), np.nan)
-            for row in fold_rows:
-                value = row.score(plan.objective, out_of_sample=out_of_sample)
-                if not math.isinf(value):
-                    cell = (_place(y_values, row.params[y_name]), _place(x_values, row.params[x_name]))
-                    if np.isnan(grid[cell]) or value > grid[cell]:
-                        grid[cell] = value
-            grid = np.vectorize(lambda score: shown_score(score, plan.objective))(grid)
-            panel = panels[fold_index][side_index]
-            image = panel.imshow(grid, origin="lower", aspect="auto", cmap="RdYlGn")
-            panel.set_xticks(range(len(x_values)), [str(v) for v in x_values], fontsize=7, rotation=_turn(x_values))
-            panel.set_yticks(range(len(y_values)), [str(v) for v in y_values], fontsize=7)
-            panel.set_xlabel(x_name)
-            panel.set_ylabel(y_name)
-            span = fold.test if out_of_sample else fold.train
-            assert span is not None
-            side = "out of sample" if out_of_sample else ("in sample" if plan.walk_forward else "all bars")
-            panel.set_title(f"fold {fold.number} {side}\n{_day(span.start_ms)} → {_day(span.end_ms)}", fontsize=8)
-            chosen = [row for row in fold_rows if row.chosen and plan.walk_forward]
-            for row in chosen:
-                panel.add_patch(
-                    Rectangle(
-                        (_place(x_values, row.params[x_name]) - 0.5, _place(y_values, row.params[y_name]) - 0.5),
-                        1,
-                        1,
-                        fill=False,
-                        edgecolor="black",
-                        linewidth=1.5,
-                    )
+    for (fold_index, side_index), grid in grids.items():
+        fold, out_of_sample = plan.folds[fold_index], sides[side_index]
+        panel = panels[fold_index][side_index]
+        panel.imshow(grid, origin="lower", aspect="auto", cmap=COLOURS, norm=scale)
+        panel.set_xticks(range(len(x_values)), [str(v) for v in x_values], fontsize=7, rotation=_turn(x_values))
+        panel.set_yticks(range(len(y_values)), [str(v) for v in y_values], fontsize=7)
+        panel.set_xlabel(x_name)
+        panel.set_ylabel(y_name)
+        span = fold.test if out_of_sample else fold.train
+        assert span is not None
+        side = "out of sample" if out_of_sample else ("in sample" if plan.walk_forward else "all bars")
+        panel.set_title(f"fold {fold.number} {side}\n{_day(span.start_ms)} → {_day(span.end_ms)}", fontsize=8)
+        chosen = [row for row in rows if row.fold == fold and row.chosen and plan.walk_forward]
+        for row in chosen:
+            panel.add_patch(
+                Rectangle(
+                    (_place(x_values, row.params[x_name]) - 0.5, _place(y_values, row.params[y_name]) - 0.5),
+                    1,
+                    1,
+                    fill=False,
+                    edgecolor="black",
+                    linewidth=1.5,
                 )
-            figure.colorbar(image, ax=panel, label=label)
+            )
+    figure.colorbar(
+        ScalarMappable(norm=scale, cmap=COLOURS),
+        ax=panels.ravel().tolist(),
+        label=f"{label}, one scale for every panel",
+    )
     others = varied(plan)[2:]
     best_of = f", each cell the best over {', '.join(others)}" if others else ""
     chosen_box = " (black box: chosen on train)" if plan.walk_forward else ""
     figure.suptitle(f"{plan.line.name}: {label} by {y_name} and {x_name}{best_of}{chosen_box}", fontsize=10)
-    figure.savefig(path, dpi=90)
-    plt.close(figure)
+    return figure
+
+
+def _grid(plan: SweepPlan, fold_rows: list[Row], out_of_sample: bool, axes_names: tuple[str, str]) -> NDArray[Any]:
+    """One panel's cells as the user reads them: the best score of the sets in each cell, NaN where none has one."""
+    import numpy as np
+
+    y_name, x_name = axes_names
+    y_values, x_values = plan.axes[y_name], plan.axes[x_name]
+    grid = np.full((len(y_values), len(x_values)), np.nan)
+    for row in fold_rows:
+        value = row.score(plan.objective, out_of_sample=out_of_sample)
+        if not math.isinf(value):
+            cell = (_place(y_values, row.params[y_name]), _place(x_values, row.params[x_name]))
+            if np.isnan(grid[cell]) or value > grid[cell]:
+                grid[cell] = value
+    return np.vectorize(lambda score: shown_score(score, plan.objective))(grid)  # type: ignore[no-any-return]
 
 
 def _place(values: list[ParamValue], value: ParamValue) -> int:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from consumers.execution.paper import PaperBroker
 from consumers.execution.risk import RiskLimits, RiskPolicy
+from consumers.stores.memory import MemoryBook
 from consumers.stores.ports import AccountKey, Decision, KillSwitchState, UnknownOrder
 from events.models import OrderFilled, OrderRejected, OrderRequested, TargetChanged
 from tests.factories import order_requested
@@ -113,6 +117,73 @@ def test_the_cash_goes_to_the_buy_decided_first_whichever_settles_first(first_de
     assert reject.reason.startswith("insufficient cash: buying needs 60060.0")
     account = pipeline.book.account(KEY)
     assert (account.position, account.pending, account.refused_target) == (600, 0, 1200)
+
+
+# long 500 at 100, then a sell the limits refuse, then a buy decided on top of that sell (costing 100,100 with its
+# fee, paid for only if the sell filled): no shorts at all, or no more than 500 either way
+REFUSED_SELL_THEN_BUY = [
+    (RiskLimits(allow_short=False), [("500", "500"), ("-1000", "-500"), ("1000", "500")]),
+    (RiskLimits(max_position=Decimal(500)), [("500", "500"), ("-1100", "-600"), ("1100", "500")]),
+]
+
+
+@pytest.mark.parametrize(("limits", "orders"), REFUSED_SELL_THEN_BUY)
+@pytest.mark.parametrize("settled", list(itertools.permutations(range(3))))
+def test_a_buy_counting_on_a_sell_the_limits_refuse_is_refused_whichever_settles_first(
+    limits: RiskLimits, orders: list[tuple[str, str]], settled: tuple[int, ...]
+) -> None:
+    """The buy was decided from the position the refused sell was to reach: judged at that position's cash it
+    would fill, on proceeds that never come, into negative cash (and a position the strategy never wanted)."""
+    pipeline = Pipeline(FlipFlop(), risk=RiskPolicy(default=limits))
+    requested = [_requested(pipeline, qty, "100", target, bar=n * 60_000) for n, (qty, target) in enumerate(orders)]
+    settlements = {index: pipeline.order(requested[index]) for index in settled}
+    assert isinstance(settlements[0][0], OrderFilled)
+    assert isinstance(settlements[1][0], OrderRejected) and settlements[1][0].reason.startswith("target position")
+    [buy] = settlements[2]
+    assert isinstance(buy, OrderRejected)
+    assert buy.reason.startswith(f"decided from position {orders[1][1]}, which ")
+    assert buy.reason.endswith(": it counts on the order that was to reach that position, which the limits refuse")
+    account = pipeline.book.account(KEY)
+    assert (account.position, account.pending, account.rejects) == (500, 0, 2)
+    assert account.cash == Decimal(100_000) - 500 * 100 - 50
+
+
+def _decided(pipeline: Pipeline, bar: int, qty: Decimal, price: Decimal) -> OrderRequested:
+    """An order for `qty` more, decided as the strategy consumer decides: on top of position + pending."""
+    account = pipeline.book.account(KEY)
+    target = account.position + account.pending + qty
+    return _requested(pipeline, str(qty), str(price), str(target), bar=bar)
+
+
+@given(
+    held=st.integers(0, 30),
+    sold=st.integers(1, 60),
+    bought=st.integers(1, 60),
+    price=st.decimals(Decimal("0.01"), Decimal(5_000), places=2),
+    cash=st.integers(0, 200_000),
+    max_position=st.none() | st.integers(0, 60),
+    allow_short=st.booleans(),
+)
+def test_a_sell_then_a_buy_in_flight_settle_alike_either_way_and_never_below_zero_cash(
+    *, held: int, sold: int, bought: int, price: Decimal, cash: int, max_position: int | None, allow_short: bool
+) -> None:
+    """Whatever the limits refuse of a held position, a sell and a buy decided on top of it: the same fills,
+    holdings and cash in either settlement order, the cash never below zero, and on the target unless refused."""
+    limits = RiskLimits(max_position=None if max_position is None else Decimal(max_position), allow_short=allow_short)
+    outcomes = []
+    for buy_first in (False, True):
+        pipeline = Pipeline(FlipFlop(), risk=RiskPolicy(default=limits), book=MemoryBook(Decimal(cash)))
+        if held:
+            pipeline.order(_decided(pipeline, 0, Decimal(held), price))
+        sell = _decided(pipeline, 60_000, Decimal(-sold), price)
+        buy = _decided(pipeline, 120_000, Decimal(bought), price)
+        settlements = [pipeline.order(order)[0] for order in ((buy, sell) if buy_first else (sell, buy))]
+        account = pipeline.book.account(KEY)
+        assert account.cash >= 0 and account.pending == 0
+        if not any(isinstance(settlement, OrderRejected) for settlement in settlements):
+            assert account.position == account.target == buy.target
+        outcomes.append((sorted(map(repr, settlements)), account.position, account.cash, account.fees))
+    assert outcomes[0] == outcomes[1]
 
 
 def test_per_strategy_override_beats_the_default() -> None:

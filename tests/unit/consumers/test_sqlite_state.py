@@ -11,7 +11,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from consumers.stores.ports import AccountKey, Decision, KillSwitchState
-from consumers.stores.sqlite import BARS_PER_INSERT, SCHEMA, SqliteState, StateLocked, bar_json, being_written
+from consumers.stores.sqlite import (
+    BARS_PER_INSERT,
+    SCHEMA,
+    KillSwitchReadPerCommit,
+    SqliteKillSwitch,
+    SqliteState,
+    StateLocked,
+    bar_json,
+    being_written,
+)
 from events.models import BarClosed, OrderFilled
 from events.streams import StreamKey
 from tests.conftest import spot_day_bars
@@ -74,17 +83,53 @@ def test_a_second_process_on_the_same_file_is_refused(tmp_path: Path) -> None:
     SqliteState(path, Decimal(100_000)).close()
 
 
-def test_kill_switch_set_by_another_connection_is_seen_at_once(tmp_path: Path) -> None:
+def test_kill_switch_set_by_another_connection_is_seen_after_the_next_commit(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite"
     state = SqliteState(path, Decimal(100_000))
     operator = SqliteState(path, Decimal(100_000), lock=False)
+    assert state.kill_switch.engaged() is None
     engaged = KillSwitchState.new("reduce-only", "from the CLI")
     operator.kill_switch.engage(engaged)
+    assert state.kill_switch.engaged() is None  # remembered until the running state commits
+    state.commit()
     assert state.kill_switch.engaged() == engaged
     key = AccountKey("s", "binance", "BTC/USDT")
     assert state.book.decide(Decision(key, 0, Decimal(0), None))
     operator.close()
     state.close()
+
+
+class CountedSqliteKillSwitch(SqliteKillSwitch):
+    reads = 0
+
+    def engaged(self) -> KillSwitchState | None:
+        self.reads += 1
+        return super().engaged()
+
+
+def test_the_running_states_switch_reads_the_file_once_per_commit_and_after_each_own_write(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    SqliteState(path, Decimal(100_000)).close()
+    file = CountedSqliteKillSwitch(sqlite3.connect(path, isolation_level=None))
+    switch = KillSwitchReadPerCommit(file)
+    operator = SqliteKillSwitch(sqlite3.connect(path, isolation_level=None))
+    assert [switch.engaged() for _ in range(1_000)] == [None] * 1_000 and file.reads == 1
+
+    flatten = KillSwitchState.new("flatten", "from the dashboard")
+    operator.engage(flatten)
+    assert switch.engaged() is None
+    switch.forget()  # what a commit does
+    assert switch.engaged() == switch.engaged() == flatten and file.reads == 2
+
+    assert switch.settle_flatten(flatten, "flattened")
+    halted = KillSwitchState("halt", "flattened", flatten.engagement)
+    assert switch.engaged() == switch.engaged() == halted and file.reads == 3
+    assert not switch.settle_flatten(flatten, "flattened again")  # once
+    switch.release()
+    assert switch.engaged() is None and operator.engaged() is None and file.reads == 4
+    reduce_only = KillSwitchState.new("reduce-only", "in process")
+    switch.engage(reduce_only)
+    assert switch.engaged() == operator.engaged() == reduce_only and file.reads == 5
 
 
 def test_a_switch_engaged_before_modes_existed_reads_as_halt(tmp_path: Path) -> None:

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import BTCUSDT_SPOT_DAY, REPO_ROOT
 
 LOADED_AFTER = """
@@ -54,3 +56,13 @@ def test_a_replay_loads_no_aws_exchange_chart_or_progress_library(tmp_path: Path
     )
     assert (out / "summary.json").is_file()  # the replay ran to its report
     assert {name.partition(".")[0] for name in loaded} & NEVER_IN_A_REPLAY == set()
+
+
+def test_dlq_names_its_stack_and_outputs_without_the_cdk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Importing aws_cdk starts Node (and its end-of-life banner on stderr) for a command that only reads AWS."""
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))  # refused at once: nothing reaches AWS
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+    loaded = modules_loaded_by("dlq", "list", "--prefix", "paper-")
+    assert {"infra.cli.dlq", "infra.cdk.names", "boto3"} <= loaded  # it got as far as asking AWS
+    assert {name.partition(".")[0] for name in loaded} & {"aws_cdk", "jsii", "constructs"} == set()
