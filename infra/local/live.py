@@ -27,7 +27,7 @@ from infra.local.stream_health import StreamHealthTable
 from infra.report.trades import fee_paid, iso_utc
 from producers.exchanges.registry import adapter_for
 from producers.streamer.cursors import CursorFile, CursorStore, forming_cursors
-from producers.streamer.runner import stream_until_stopped
+from producers.streamer.runner import ExchangeStream, stream_until_stopped
 from producers.streamer.streamer import Streamer, StreamerSettings
 
 if TYPE_CHECKING:  # ccxt is imported only when a run trades through it; the local Binance is a tool, never shipped
@@ -54,15 +54,6 @@ class LiveOptions:
     credentials: Credentials | None = None  # with a ccxt broker: else from [broker] key_file or the environment
 
 
-@dataclass(frozen=True)
-class ExchangeStream:
-    """What a live run reads: one exchange's candle streams, until stopped or for `duration_s`."""
-
-    exchange: str
-    settings: StreamerSettings
-    duration_s: float | None = None
-
-
 async def run_live(options: LiveOptions, local_exchange: LocalBinance | None = None) -> dict[str, Any]:
     """Stream until SIGTERM/SIGINT or `duration_s`, then write the report. With a `local_exchange`, run it
     in this process, point the streamer (and a ccxt broker) at it, and also stop once its recorded bars are
@@ -70,7 +61,7 @@ async def run_live(options: LiveOptions, local_exchange: LocalBinance | None = N
     stream = ExchangeStream(options.exchange, options.stream, options.duration_s)
     trading = Trading.load(options.config, options.config_dir)
     state_file = StateFile.of(options.db, options.out, resume=True, fresh=options.fresh)
-    output = RunOutput(options.out, options.record)
+    output = RunOutput(options.out, options.record, chart=True)
     return await _run_live(
         stream,
         trading,

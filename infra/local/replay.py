@@ -49,11 +49,11 @@ class RecordedBars:
     only the bars opening in [from_ms, to_ms), released at `speed` × market time (0: as fast as possible)."""
 
     paths: tuple[Path, ...]
-    exchange: str | None = None
-    symbol: str | None = None
-    from_ms: int | None = None
-    to_ms: int | None = None
-    speed: float = 0.0
+    exchange: str | None
+    symbol: str | None
+    from_ms: int | None
+    to_ms: int | None
+    speed: float
 
     def open(self, dead_letters: DeadLetterFile, on_gap: Callable[[Gap], None]) -> ReplaySource:
         """Checks every path before any state is touched."""
@@ -69,11 +69,11 @@ class RecordedBars:
 def run_replay(options: ReplayOptions) -> dict[str, Any]:
     """Replay the recorded bars through the strategies, then write the report; its summary is returned."""
     bars = RecordedBars(
-        tuple(options.paths), options.exchange, options.symbol, options.from_ms, options.to_ms, options.speed
+        tuple(options.paths), options.exchange, options.symbol, options.from_ms, options.to_ms, speed=options.speed
     )
     trading = Trading.load(options.config, options.config_dir)
     state_file = StateFile.of(options.db, options.out, resume=options.resume, fresh=options.fresh)
-    output = RunOutput(options.out, options.record, options.chart)
+    output = RunOutput(options.out, options.record, chart=options.chart)
     return _replay(bars, trading, state_file, output, progress=options.progress)
 
 

@@ -32,8 +32,8 @@ class StateFile:
     continued (`resume`), discarded (`fresh`), or, with neither, refused."""
 
     path: Path
-    resume: bool = False
-    fresh: bool = False
+    resume: bool
+    fresh: bool
 
     @classmethod
     def of(cls, db: Path | None, folder: Path, *, resume: bool, fresh: bool) -> StateFile:
@@ -47,8 +47,8 @@ class RunOutput:
     asked, and whether the report draws its chart."""
 
     folder: Path
-    record: Path | None = None
-    chart: bool = True
+    record: Path | None
+    chart: bool
 
     @property
     def dead_letters(self) -> Path:
