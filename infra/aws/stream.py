@@ -30,7 +30,7 @@ from infra.aws.delivered_bars_metric import DeliveredBarsMetric
 from producers.exchanges.registry import adapter_for
 from producers.streamer.cursors import CursorFile, CursorStore, DynamoCursorItem, forming_cursors
 from producers.streamer.publisher import BusPublisher, delivered_cursors
-from producers.streamer.runner import stream_until_stopped
+from producers.streamer.runner import ExchangeStream, stream_until_stopped
 from producers.streamer.s3_archive import SpanArchive
 from producers.streamer.streamer import Streamer, StreamerSettings
 from producers.streamer.tracing import MinuteTraceSampler
@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class StreamOptions:
+    """What `stds stream` was asked for; `run_stream` turns it into the parts below before anything runs."""
+
     stream: StreamerSettings  # symbols, endpoints (None: the exchange's), start, heartbeat, connection
     event_bus: str | None = None
     topic_arn: str | None = None
@@ -57,6 +59,45 @@ class StreamOptions:
     higher_timeframes: tuple[str, ...] = ()  # bars also made from the minutes, each in its minute's batches
 
 
+@dataclass(frozen=True)
+class BarDelivery:
+    """Where the streamed bars go: an EventBridge bus (one batch every `trace_every_minutes` traced) or an SNS
+    topic; each minute's batch first into the S3 bar archive (`bucket`), sent at most `batch_wait_s` after its
+    first bar, with the `higher_timeframes` made from the minutes; `stop_timeout_s` to deliver what is queued
+    at a stop."""
+
+    event_bus: str | None
+    topic_arn: str | None
+    bucket: str | None
+    batch_wait_s: float
+    trace_every_minutes: int
+    higher_timeframes: tuple[str, ...]
+    stop_timeout_s: float
+
+
+@dataclass(frozen=True)
+class CursorPlace:
+    """Where the streamer keeps how far each stream got: the DynamoDB control table of `table_prefix`, else
+    `file`."""
+
+    table_prefix: str | None
+    file: Path
+
+    def store(self) -> CursorStore:
+        if self.table_prefix:
+            client = botocore.session.get_session().create_client("dynamodb")
+            return DynamoCursorItem(client, TableNames.with_prefix(self.table_prefix).control)
+        return CursorFile(self.file)
+
+
+@dataclass(frozen=True)
+class DeliveredBarsReporting:
+    """The BarsDelivered metric of `deployment` (its prefix), put every `interval_s`."""
+
+    deployment: str
+    interval_s: float
+
+
 def streamer_command(
     symbols: list[str],
     bus_option: list[str],
@@ -71,56 +112,80 @@ def streamer_command(
     return [*command, *(["--timeframes", ",".join(higher_timeframes)] if higher_timeframes else [])]
 
 
-def bus_for(options: StreamOptions, client: Any = None) -> Bus:
+def bus_for(delivery: BarDelivery, client: Any = None) -> Bus:
     session = botocore.session.get_session()
-    if options.event_bus:
-        sampler = MinuteTraceSampler(options.trace_every_minutes) if options.trace_every_minutes else None
-        return EventBridgeBus(client or session.create_client("events"), options.event_bus, trace_header=sampler)
-    if options.topic_arn:
-        return SnsBus(client or session.create_client("sns"), options.topic_arn)
+    if delivery.event_bus:
+        sampler = MinuteTraceSampler(delivery.trace_every_minutes) if delivery.trace_every_minutes else None
+        return EventBridgeBus(client or session.create_client("events"), delivery.event_bus, trace_header=sampler)
+    if delivery.topic_arn:
+        return SnsBus(client or session.create_client("sns"), delivery.topic_arn)
     raise ValueError("give --event-bus NAME or --sns-topic ARN: where should the bars go?")
-
-
-def cursor_store(options: StreamOptions) -> CursorStore:
-    if options.table_prefix:
-        client = botocore.session.get_session().create_client("dynamodb")
-        return DynamoCursorItem(client, TableNames.with_prefix(options.table_prefix).control)
-    return CursorFile(options.cursors)
 
 
 async def run_stream(
     options: StreamOptions, bus: Bus | None = None, until_published: int | None = None, s3: Any = None
 ) -> dict[str, Any]:
-    archive = SpanArchive(s3 or _client("s3"), options.bucket) if options.bucket else None
-    publisher = BusPublisher(
-        bus or bus_for(options), options.stream.symbols, archive=archive, batch_wait_s=options.batch_wait_s
+    """Stream and publish until SIGTERM/SIGINT, `duration_s` or `until_published` bars, then deliver what is
+    queued and save the cursors; the summary is returned. `bus` and `s3` replace the clients made from the
+    environment (tests give the emulators')."""
+    stream = ExchangeStream(options.exchange, options.stream, options.duration_s)
+    delivery = BarDelivery(
+        event_bus=options.event_bus,
+        topic_arn=options.topic_arn,
+        bucket=options.bucket,
+        batch_wait_s=options.batch_wait_s,
+        trace_every_minutes=options.trace_every_minutes,
+        higher_timeframes=options.higher_timeframes,
+        stop_timeout_s=options.stop_timeout_s,
     )
-    dead_letters = DeadLetterFile(options.dead_letters)
+    cursors = CursorPlace(options.table_prefix, options.cursors)
+    reporting = DeliveredBarsReporting(options.deployment, options.metric_interval_s) if options.deployment else None
+    return await _stream(
+        stream, delivery, cursors, options.dead_letters, reporting, bus=bus, until_published=until_published, s3=s3
+    )
+
+
+async def _stream(
+    stream: ExchangeStream,
+    delivery: BarDelivery,
+    cursor_place: CursorPlace,
+    dead_letters_file: Path,
+    reporting: DeliveredBarsReporting | None,
+    *,
+    bus: Bus | None,
+    until_published: int | None,
+    s3: Any,
+) -> dict[str, Any]:
+    archive = SpanArchive(s3 or _client("s3"), delivery.bucket) if delivery.bucket else None
+    publisher = BusPublisher(
+        bus or bus_for(delivery), stream.settings.symbols, archive=archive, batch_wait_s=delivery.batch_wait_s
+    )
+    dead_letters = DeadLetterFile(dead_letters_file)
     # higher bars go to the publisher as their last minute does, so they leave in that minute's send
-    higher_bars = HigherBars(publisher, options.higher_timeframes) if options.higher_timeframes else None
-    cursors = cursor_store(options)
+    higher_bars = HigherBars(publisher, delivery.higher_timeframes) if delivery.higher_timeframes else None
+    cursors = cursor_place.store()
     if higher_bars is not None:
         cursors = forming_cursors(cursors, higher_bars.aggregator)
     streamer = Streamer(
-        adapter=adapter_for(options.exchange),
-        settings=options.stream,
+        adapter=adapter_for(stream.exchange),
+        settings=stream.settings,
         sink=higher_bars or publisher,
         cursors=delivered_cursors(cursors, publisher),
         dead_letters=dead_letters,
     )
     until = (lambda published: published >= until_published) if until_published else None
-    metric = DeliveredBarsMetric(_client("cloudwatch"), options.deployment) if options.deployment else None
-    reporting = asyncio.create_task(_report(metric, publisher, options.metric_interval_s)) if metric else None
+    metric = DeliveredBarsMetric(_client("cloudwatch"), reporting.deployment) if reporting else None
+    putting = asyncio.create_task(_report(metric, publisher, reporting.interval_s)) if metric and reporting else None
     try:
-        await stream_until_stopped(streamer, lambda: None, options.duration_s, until)
+        await stream_until_stopped(streamer, lambda: None, stream.duration_s, until)
     finally:
-        delivered = publisher.close(options.stop_timeout_s)
+        delivered = publisher.close(delivery.stop_timeout_s)
         streamer.cursor_store.save(streamer.gate.cursors)  # again, now that the queue is delivered
         dead_letters.close()
-        if reporting is not None and metric is not None:
-            reporting.cancel()
+        if putting is not None and metric is not None:
+            putting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await reporting
+                await putting
             metric.put(publisher.stats.published)  # what was delivered while stopping counts too
     summary = {
         "published": streamer.published,

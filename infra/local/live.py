@@ -18,16 +18,16 @@ from consumers.stores.sqlite import read_closes
 from events.dead_letters import DeadLetterFile
 from events.envelope import Envelope, wrap
 from events.models import Event, OrderFilled
-from infra.config import StdsConfig
+from infra.config import BrokerConfig, StdsConfig
+from infra.local.run_parts import RunOutput, StateFile, Trading
 from infra.local.runtime import LocalRuntime
 from infra.local.session import LocalSession
 from infra.local.stores import run_stores
 from infra.local.stream_health import StreamHealthTable
 from infra.report.trades import fee_paid, iso_utc
-from infra.strategy_loader import load_strategies, retention_for
 from producers.exchanges.registry import adapter_for
 from producers.streamer.cursors import CursorFile, CursorStore, forming_cursors
-from producers.streamer.runner import stream_until_stopped
+from producers.streamer.runner import ExchangeStream, stream_until_stopped
 from producers.streamer.streamer import Streamer, StreamerSettings
 
 if TYPE_CHECKING:  # ccxt is imported only when a run trades through it; the local Binance is a tool, never shipped
@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class LiveOptions:
+    """What `stds run` was asked for; `run_live` turns it into the parts below before anything runs."""
+
     config: StdsConfig
     config_dir: Path
     stream: StreamerSettings  # symbols, endpoints (None: the exchange's), start, heartbeat, connection
@@ -56,44 +58,62 @@ async def run_live(options: LiveOptions, local_exchange: LocalBinance | None = N
     """Stream until SIGTERM/SIGINT or `duration_s`, then write the report. With a `local_exchange`, run it
     in this process, point the streamer (and a ccxt broker) at it, and also stop once its recorded bars are
     all published. With a ccxt broker, reconcile with the exchange at start, every few minutes, and at stop."""
-    specs = load_strategies(options.config, options.config_dir)
-    db = options.db or options.out / "state.sqlite"
+    stream = ExchangeStream(options.exchange, options.stream, options.duration_s)
+    trading = Trading.load(options.config, options.config_dir)
+    state_file = StateFile.of(options.db, options.out, resume=True, fresh=options.fresh)
+    output = RunOutput(options.out, options.record, chart=True)
+    return await _run_live(
+        stream,
+        trading,
+        state_file,
+        output,
+        credentials=options.credentials,
+        print_fills=options.print_trades,
+        local_exchange=local_exchange,
+    )
+
+
+async def _run_live(
+    stream: ExchangeStream,
+    trading: Trading,
+    state_file: StateFile,
+    output: RunOutput,
+    *,
+    credentials: Credentials | None,
+    print_fills: bool,
+    local_exchange: LocalBinance | None,
+) -> dict[str, Any]:
     with contextlib.ExitStack() as closing:
-        stores = run_stores(db, options.config, specs, retention_for(specs), resume=True, fresh=options.fresh)
+        stores = run_stores(state_file, trading)
         closing.callback(stores.close)
-        options.out.mkdir(parents=True, exist_ok=True)  # once the state is taken: a refusal leaves no folder
-        earlier_closes = read_closes(db, "1m")  # a restarted run's book is marked over the bars before it too
-        health = StreamHealthTable(db)
+        output.folder.mkdir(parents=True, exist_ok=True)  # once the state is taken: a refusal leaves no folder
+        # a restarted run's book is marked over the bars before it too
+        earlier_closes = read_closes(state_file.path, "1m")
+        health = StreamHealthTable(state_file.path)
         closing.callback(health.close)
-        dead_letters = DeadLetterFile(options.out / "dead-letters.jsonl")
+        dead_letters = DeadLetterFile(output.dead_letters)
         closing.callback(dead_letters.close)
         started = time.perf_counter()
-        async with _endpoints(options, local_exchange) as (ws_url, rest_url):
-            broker = _trading_broker(options, local_exchange, rest_url)
+        threaded = trading.config.broker.kind == "ccxt"
+        async with _endpoints(stream.settings, local_exchange, threaded=threaded) as (ws_url, rest_url):
+            broker = _trading_broker(trading.config.broker, credentials, local_exchange, rest_url)
             session = LocalSession.start(
-                closing,
-                options.config,
-                specs,
-                stores,
-                dead_letters,
-                record=options.record,
-                broker=broker,
-                earlier_closes=earlier_closes,
+                closing, trading, stores, dead_letters, output, broker=broker, earlier_closes=earlier_closes
             )
             runtime = session.runtime
-            if options.print_trades:
+            if print_fills:
                 runtime.bus.subscribe("print-fills", {"detail-type": ["OrderFilled"]}, _print_fill)
-            reconciling = _Reconciling.of(options, stores, runtime, broker)
+            reconciling = _Reconciling.of(trading.config, stream, stores, runtime, broker)
             streamer = Streamer(
-                adapter=adapter_for(options.exchange),
-                settings=replace(options.stream, ws_url=ws_url, rest_url=rest_url),
+                adapter=adapter_for(stream.exchange),
+                settings=replace(stream.settings, ws_url=ws_url, rest_url=rest_url),
                 sink=runtime.publish_bar,
-                cursors=_cursor_store(CursorFile(options.out / "cursors.json"), runtime),
+                cursors=_cursor_store(CursorFile(output.cursors), runtime),
                 dead_letters=dead_letters,
             )
             until = None
             if local_exchange is not None:
-                wanted = local_exchange.tape.count(options.stream.symbols)
+                wanted = local_exchange.tape.count(stream.settings.symbols)
                 until = lambda published: published >= wanted  # noqa: E731
             reconciling.now()
 
@@ -101,10 +121,10 @@ async def run_live(options: LiveOptions, local_exchange: LocalBinance | None = N
                 reconciling.tick()
                 health.save(streamer.health())
 
-            await stream_until_stopped(streamer, on_tick, options.duration_s, until)
+            await stream_until_stopped(streamer, on_tick, stream.duration_s, until)
             reconciling.now()
             health.save(streamer.health(), force=True)
-        summary = session.report(options.out, elapsed_s=time.perf_counter() - started, gaps=0)
+        summary = session.report(elapsed_s=time.perf_counter() - started, gaps=0)
     summary["streamer"] = {
         "published": streamer.published,
         "backfilled": streamer.backfilled,
@@ -120,13 +140,15 @@ def _cursor_store(store: CursorStore, runtime: LocalRuntime) -> CursorStore:
 
 @contextlib.asynccontextmanager
 async def _endpoints(
-    options: LiveOptions, local_exchange: LocalBinance | None
+    stream: StreamerSettings, local_exchange: LocalBinance | None, *, threaded: bool
 ) -> AsyncIterator[tuple[str | None, str | None]]:
+    """The websocket and REST bases to stream from: the settings', or a local exchange's, served in a thread
+    when the broker is `threaded` (the ccxt broker is synchronous: called from this loop, it would wait
+    forever on a server in this loop)."""
     if local_exchange is None:
-        yield options.stream.ws_url, options.stream.rest_url
+        yield stream.ws_url, stream.rest_url
         return
-    if options.config.broker.kind == "ccxt":
-        # the ccxt broker is synchronous: called from this loop, it would wait forever on a server in this loop
+    if threaded:
         with local_exchange.serving_in_thread() as (ws_url, rest_url):
             log.info("local exchange running in a thread", extra={"ws_url": ws_url, "rest_url": rest_url})
             yield ws_url, rest_url
@@ -137,10 +159,9 @@ async def _endpoints(
 
 
 def _trading_broker(
-    options: LiveOptions, local_exchange: LocalBinance | None, rest_url: str | None
+    settings: BrokerConfig, credentials: Credentials | None, local_exchange: LocalBinance | None, rest_url: str | None
 ) -> CcxtBroker | None:
     """None (the paper broker) unless `[broker] kind = "ccxt"`; a local exchange lends its own account's keys."""
-    settings = options.config.broker
     if settings.kind != "ccxt":
         return None
     from consumers.execution.ccxt_broker import Credentials
@@ -150,7 +171,7 @@ def _trading_broker(
     if local_exchange is not None:
         account = local_exchange.orders.account
         return ccxt_broker(settings, Credentials(account.api_key, account.secret), rest_url)
-    return ccxt_broker(settings, options.credentials or load_credentials(settings.key_file), None)
+    return ccxt_broker(settings, credentials or load_credentials(settings.key_file), None)
 
 
 @dataclass
@@ -164,11 +185,18 @@ class _Reconciling:
     due: float = 0.0
 
     @classmethod
-    def of(cls, options: LiveOptions, stores: Stores, runtime: LocalRuntime, broker: CcxtBroker | None) -> _Reconciling:
+    def of(
+        cls,
+        config: StdsConfig,
+        stream: ExchangeStream,
+        stores: Stores,
+        runtime: LocalRuntime,
+        broker: CcxtBroker | None,
+    ) -> _Reconciling:
         if broker is None:
             return cls(stores, runtime, None, 0.0)
-        settings = options.config.broker.reconcile
-        keys = options.config.sub_accounts(options.exchange, options.stream.symbols)
+        settings = config.broker.reconcile
+        keys = config.sub_accounts(stream.exchange, stream.settings.symbols)
         return cls(stores, runtime, Reconciler.of(stores, broker, settings, keys), settings.every_min * 60)
 
     def tick(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,9 +14,9 @@ from typing import Any
 from events.dead_letters import DeadLetterFile
 from events.models import BarClosed
 from infra.config import StdsConfig
+from infra.local.run_parts import RunOutput, StateFile, Trading
 from infra.local.session import LocalSession
 from infra.local.stores import run_stores
-from infra.strategy_loader import load_strategies, retention_for
 from producers.replay.sources import Gap, ReplaySource, UnreadableSource, open_sources, paced
 
 log = logging.getLogger(__name__)
@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ReplayOptions:
+    """What `stds replay` was asked for; `run_replay` turns it into the parts below before anything runs."""
+
     paths: list[Path]
     config: StdsConfig
     config_dir: Path
@@ -41,46 +43,72 @@ class ReplayOptions:
     chart: bool = True
 
 
+@dataclass(frozen=True)
+class RecordedBars:
+    """What a replay reads: files of recorded bars (their exchange and symbol, where their names do not tell),
+    only the bars opening in [from_ms, to_ms), released at `speed` × market time (0: as fast as possible)."""
+
+    paths: tuple[Path, ...]
+    exchange: str | None
+    symbol: str | None
+    from_ms: int | None
+    to_ms: int | None
+    speed: float
+
+    def open(self, dead_letters: DeadLetterFile, on_gap: Callable[[Gap], None]) -> ReplaySource:
+        """Checks every path before any state is touched."""
+        return open_sources(list(self.paths), dead_letters, exchange=self.exchange, symbol=self.symbol, on_gap=on_gap)
+
+    def chosen(self, bars: Iterator[BarClosed]) -> Iterator[BarClosed]:
+        """`bars` within the window, at the pace asked for."""
+        if self.from_ms is not None or self.to_ms is not None:
+            bars = _opening_within(bars, self.from_ms, self.to_ms)
+        return paced(bars, self.speed) if self.speed else bars
+
+
 def run_replay(options: ReplayOptions) -> dict[str, Any]:
-    specs = load_strategies(options.config, options.config_dir)
-    db = options.db or options.out / "state.sqlite"
+    """Replay the recorded bars through the strategies, then write the report; its summary is returned."""
+    bars = RecordedBars(
+        tuple(options.paths), options.exchange, options.symbol, options.from_ms, options.to_ms, speed=options.speed
+    )
+    trading = Trading.load(options.config, options.config_dir)
+    state_file = StateFile.of(options.db, options.out, resume=options.resume, fresh=options.fresh)
+    output = RunOutput(options.out, options.record, chart=options.chart)
+    return _replay(bars, trading, state_file, output, progress=options.progress)
+
+
+def _replay(
+    recorded: RecordedBars, trading: Trading, state_file: StateFile, output: RunOutput, *, progress: bool
+) -> dict[str, Any]:
     with ExitStack() as closing:
         # a replay (resumed too) reads every file from the start: its dead letters and recording start over,
         # so each bad row is listed once and the recording replays equal
-        dead_letters = DeadLetterFile(options.out / "dead-letters.jsonl", append=False)
+        dead_letters = DeadLetterFile(output.dead_letters, append=False)
         closing.callback(dead_letters.close)
         gaps: list[Gap] = []
-        source = open_sources(  # checks every path before any state is touched
-            options.paths, dead_letters, exchange=options.exchange, symbol=options.symbol, on_gap=gaps.append
-        )
-        if options.record is not None and options.record.resolve() in source.files:
-            raise UnreadableSource(f"--record {options.record} is also replayed: record into another file")
+        source = recorded.open(dead_letters, on_gap=gaps.append)
+        if output.record is not None and output.record.resolve() in source.files:
+            raise UnreadableSource(f"--record {output.record} is also replayed: record into another file")
         reading = time.perf_counter()
-        bars = _first_bar_read(source, options.paths, dead_letters)  # before any state: an empty run is refused
+        bars = _first_bar_read(source, recorded.paths, dead_letters)  # before any state: an empty run is refused
         first_read_s = time.perf_counter() - reading  # the files opened for it: part of the replay's time
-        config = options.config
-        stores = run_stores(db, config, specs, retention_for(specs), resume=options.resume, fresh=options.fresh)
+        stores = run_stores(state_file, trading)
         closing.callback(stores.close)
-        options.out.mkdir(parents=True, exist_ok=True)  # once nothing is refused: a refusal leaves no folder
-        session = LocalSession.start(
-            closing, config, specs, stores, dead_letters, record=options.record, record_from_scratch=True
-        )
-        if options.from_ms is not None or options.to_ms is not None:
-            bars = _opening_within(bars, options.from_ms, options.to_ms)
-        bars = paced(bars, options.speed) if options.speed else bars
-        with _progress_bar(source.total_rows, shown=options.progress) as advance:
+        output.folder.mkdir(parents=True, exist_ok=True)  # once nothing is refused: a refusal leaves no folder
+        session = LocalSession.start(closing, trading, stores, dead_letters, output, record_from_scratch=True)
+        with _progress_bar(source.total_rows, shown=progress) as advance:
             started = time.perf_counter()
-            session.runtime.feed(bars, on_progress=advance)
+            session.runtime.feed(recorded.chosen(bars), on_progress=advance)
             elapsed = time.perf_counter() - started + first_read_s
-        summary = session.report(options.out, elapsed_s=elapsed, gaps=len(gaps), chart=options.chart)
+        summary = session.report(elapsed_s=elapsed, gaps=len(gaps))
     log.info(
         "replay finished",
-        extra={"bars": summary["bars"], "seconds": round(elapsed, 3), "out": str(options.out), "gaps": len(gaps)},
+        extra={"bars": summary["bars"], "seconds": round(elapsed, 3), "out": str(output.folder), "gaps": len(gaps)},
     )
     return summary
 
 
-def _first_bar_read(source: ReplaySource, paths: list[Path], dead_letters: DeadLetterFile) -> Iterator[BarClosed]:
+def _first_bar_read(source: ReplaySource, paths: Sequence[Path], dead_letters: DeadLetterFile) -> Iterator[BarClosed]:
     """The source's bars, once one of them has been read: inputs that hold none replay nothing, and saying
     so beats an empty report that looks like a strategy that never traded."""
     bars = iter(source)

@@ -3,11 +3,9 @@ recording, the report written from what the run did, and everything closed howev
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -17,12 +15,11 @@ from consumers.stores.ports import Stores
 from events.dead_letters import DeadLetterFile
 from events.models import OrderFilled
 from events.timeframes import timeframe_ms
-from infra.config import StdsConfig
 from infra.local.collector import RunCollector
 from infra.local.recorder import EventRecorder
+from infra.local.run_parts import RunOutput, Trading
 from infra.local.runtime import LocalRuntime
 from infra.report import write_report
-from infra.strategy_loader import StrategySpec
 
 
 @dataclass(frozen=True)
@@ -31,9 +28,10 @@ class LocalSession:
     also holds the run's stores and dead letters: the stores are committed and closed, the recording and the
     dead letters flushed, whether the run finishes, is stopped or fails."""
 
-    config: StdsConfig
+    trading: Trading
     stores: Stores
     dead_letters: DeadLetterFile
+    output: RunOutput
     runtime: LocalRuntime
     collector: RunCollector
 
@@ -41,35 +39,35 @@ class LocalSession:
     def start(
         cls,
         closing: ExitStack,
-        config: StdsConfig,
-        specs: Sequence[StrategySpec],
+        trading: Trading,
         stores: Stores,
         dead_letters: DeadLetterFile,
+        output: RunOutput,
         *,
-        record: Path | None = None,
         record_from_scratch: bool = False,
         broker: Broker | None = None,
         earlier_closes: dict[tuple[str, str], list[tuple[int, Decimal]]] | None = None,
     ) -> LocalSession:
+        config = trading.config
         runtime = LocalRuntime(
-            specs, stores, dead_letters, risk=config.risk_policy(), paper=config.paper, broker=broker
+            trading.specs, stores, dead_letters, risk=config.risk_policy(), paper=config.paper, broker=broker
         )
         collector = RunCollector(runtime.bus, earlier_closes)
-        if record is not None:
-            recorder = EventRecorder(record, append=not record_from_scratch)
+        if output.record is not None:
+            recorder = EventRecorder(output.record, append=not record_from_scratch)
             closing.callback(recorder.close)
             runtime.bus.observe(recorder)
-        return cls(config, stores, dead_letters, runtime, collector)
+        return cls(trading, stores, dead_letters, output, runtime, collector)
 
-    def report(self, out: Path, *, elapsed_s: float, gaps: int, chart: bool = True) -> dict[str, Any]:
-        """trades.csv, equity.csv, summary.json (and chart.png) in `out`; the summary is returned. Fills an
-        earlier (resumed) run already settled count too: a sub-account's report covers its whole life."""
+    def report(self, *, elapsed_s: float, gaps: int) -> dict[str, Any]:
+        """trades.csv, equity.csv, summary.json (and chart.png) in the output folder; the summary is returned.
+        Fills an earlier (resumed) run already settled count too: a sub-account's report covers its whole life."""
         stores = self.stores
         earlier = [record.settlement for record in stores.book.orders() if isinstance(record.settlement, OrderFilled)]
         # a sub-account exists once its strategy has seen a bar of that symbol
         accounts = sorted((a.key.strategy, a.key.exchange, a.key.symbol) for a in stores.book.accounts())
         record = self.collector.record(
-            starting_cash=self.config.paper.starting_cash,
+            starting_cash=self.trading.config.paper.starting_cash,
             accounts=accounts,
             elapsed_s=elapsed_s,
             dead_letters=self.dead_letters.count,
@@ -77,7 +75,7 @@ class LocalSession:
             earlier_fills=earlier,
             warnings=self.idle_warnings(),
         )
-        return write_report(record, out, chart=chart)
+        return write_report(record, self.output.folder, chart=self.output.chart)
 
     def idle_warnings(self) -> list[str]:
         """One line per strategy that no bar reached, naming it, what it subscribes to and what the run had."""

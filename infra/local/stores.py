@@ -19,7 +19,8 @@ from consumers.stores.memory import (
 from consumers.stores.ports import Stores
 from consumers.stores.sqlite import SqliteState, StateFileError, open_existing, state_exists
 from infra.config import StdsConfig
-from infra.strategy_loader import StrategySpec
+from infra.local.run_parts import StateFile, Trading
+from infra.strategy_loader import StrategySpec, retention_for
 
 IN_MEMORY = ":memory:"
 CONFIGURATION = "configuration"  # the control row holding the configuration a state file was started with
@@ -55,26 +56,25 @@ def stores_of(state: SqliteState) -> Stores:
     )
 
 
-def run_stores(
-    db: Path, config: StdsConfig, specs: Sequence[StrategySpec], retention_bars: int, *, resume: bool, fresh: bool
-) -> Stores:
-    """The stores of one `stds replay`/`stds run` into `db` (":memory:" keeps none).
+def run_stores(state_file: StateFile, trading: Trading) -> Stores:
+    """The stores of one `stds replay`/`stds run` in `state_file`.
 
     An earlier run's state is continued (`resume`) or discarded (`fresh`) only when asked, and only
     once the file's lock is taken; a run is never continued under another configuration, since its
     holdings and cursors would then mix two strategies' decisions.
     """
-    cash = config.paper.starting_cash
+    db, config = state_file.path, trading.config
+    cash, retention_bars = config.paper.starting_cash, retention_for(trading.specs)
     if str(db) == IN_MEMORY:
         return memory_stores(cash, retention_bars)
-    if state_exists(db) and not (resume or fresh):
+    if state_exists(db) and not (state_file.resume or state_file.fresh):
         open_existing(db).close()  # a file that is not a state (a CSV given as --db) is refused as that
         raise StateFileError(
             f"{db} holds the state of an earlier run: pass --resume to continue it, or --fresh to discard it "
             "and start over"
         )
-    state = SqliteState(db, cash, retention_bars, fresh=fresh)
-    current = orjson.dumps(_configuration(config, specs), option=orjson.OPT_SORT_KEYS).decode()
+    state = SqliteState(db, cash, retention_bars, fresh=state_file.fresh)
+    current = orjson.dumps(_configuration(config, trading.specs), option=orjson.OPT_SORT_KEYS).decode()
     recorded = state.setting(CONFIGURATION)
     if recorded is None:
         state.keep_setting(CONFIGURATION, current)

@@ -7,8 +7,18 @@ import contextlib
 import signal
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from producers.streamer.streamer import Streamer
+from producers.streamer.streamer import Streamer, StreamerSettings
+
+
+@dataclass(frozen=True)
+class ExchangeStream:
+    """What a streamer reads: one exchange's candle streams, until stopped or for `duration_s`."""
+
+    exchange: str
+    settings: StreamerSettings
+    duration_s: float | None
 
 
 async def stream_until_stopped(
