@@ -137,6 +137,7 @@ def test_a_live_run_on_a_phone_offers_each_mode_with_a_confirmation(replay: Path
             page.fill("#confirm-reason", "exchange incident")
             page.click("#confirm-yes")
             page.wait_for_selector("#kill-switch[data-mode=reduce-only]")
+            state.commit()  # the run reads the switch the dashboard wrote at its next commit, as a live run does
             engaged = state.kill_switch.engaged()
             assert engaged is not None and (engaged.mode, engaged.reason) == ("reduce-only", "exchange incident")
             page.locator("#accounts").scroll_into_view_if_needed()
@@ -146,6 +147,7 @@ def test_a_live_run_on_a_phone_offers_each_mode_with_a_confirmation(replay: Path
             page.click("#resume")
             page.click("#confirm-yes")
             page.wait_for_selector("#kill-switch[data-engaged=false]")
+            state.commit()
             assert state.kill_switch.engaged() is None
             page.close()
 
