@@ -54,7 +54,12 @@ class StrategyConsumer:
 
     def on_bar(self, bar: BarClosed) -> list[Event]:
         self.bars.add(bar)
-        stream = StreamKey.of(bar)
+        return self.decide_bar(bar, StreamKey.of(bar))
+
+    def decide_bar(self, bar: BarClosed, stream: StreamKey) -> list[Event]:
+        """What `bar` (of `stream`, already in the bar store) lets this strategy decide. Strategies that share a
+        bar store and hear the same bars (a sweep's parameter sets) are each handed it here, with the per-bar
+        work (storing it, its stream key) done once for all of them (`infra/local/consumer_group.py`)."""
         key = self.account_keys.get(stream)
         if key is None:
             key = self.account_keys[stream] = AccountKey(self.name, bar.exchange, bar.symbol)
