@@ -70,9 +70,9 @@ class Window:
         self._length = stop - start
         self._reordered = series.reordered
         self.last: BarClosed = series.bars[stop - 1]  # the bar decided on: read by every decision
-        # sma(n) asked of this window: its bars never change (complete, so nothing can be slotted in), and a
-        # store hands one window to every strategy of that lookback (a sweep's parameter sets) at this bar
-        self._means: dict[int, Decimal] = {}
+        # sma(n) asked of this window, shared with every window ending at the same bar (the strategies deciding
+        # on it): its bars never change (complete, so nothing can be slotted in), nor do their means
+        self._means: dict[int, Decimal] = series.means_ending(stop)
 
     def _span(self) -> tuple[int, int]:
         """Current positions [start, stop) of this window's bars in its series."""
