@@ -171,9 +171,15 @@ class LocalBus:
         return candidates
 
     def _dead_letter(self, subscription: Subscription, envelope: Envelope, error: Exception) -> None:
-        origin = f"subscription {subscription.name}, event {envelope.id}"
-        log.error("handler failed: %s: %s: %s", origin, type(error).__name__, error)
-        self._dead_letters.put(origin, f"{type(error).__name__}: {error}", envelope.to_json_dict())
+        dead_letter_delivery(self._dead_letters, subscription.name, envelope, error)
+
+
+def dead_letter_delivery(dead_letters: DeadLetters, subscriber: str, envelope: Envelope, error: Exception) -> None:
+    """One delivery that failed, named by its subscriber and event: also what a handler that serves several
+    subscribers at once (`infra/local/consumer_group.py`) records for the one of them that failed."""
+    origin = f"subscription {subscriber}, event {envelope.id}"
+    log.error("handler failed: %s: %s: %s", origin, type(error).__name__, error)
+    dead_letters.put(origin, f"{type(error).__name__}: {error}", envelope.to_json_dict())
 
 
 # an event waiting in the queue: in its envelope, or bare with the time to envelope it at when something needs one

@@ -28,10 +28,10 @@ def max_drawdown_pct(equity: list[Decimal], moved: list[int]) -> float:
     return worst * 100
 
 
-def max_drawdown(equity: list[Decimal]) -> Decimal:
-    """The largest fall from a peak, in money (exact)."""
+def max_drawdown(equity: list[Decimal], moved: list[int]) -> Decimal:
+    """The largest fall from a peak, in money (exact). Only the values that moved can set a peak or a fall."""
     peak, worst = None, ZERO
-    for now in equity:
+    for now in itertools.chain(equity[:1], map(equity.__getitem__, moved)):
         if peak is None or now > peak:
             peak = now
         elif peak - now > worst:
@@ -39,10 +39,9 @@ def max_drawdown(equity: list[Decimal]) -> Decimal:
     return worst
 
 
-def sharpe(equity: list[Decimal], moved: list[int], periods_per_year: float) -> float:
-    """Annualised from per-bar simple returns (risk-free rate 0) by the bars a year holds; 0 when equity never
-    moved. `moved` are `moved_indices(equity)`."""
-    returns = _returns(equity, moved)
+def sharpe(returns: list[float], periods_per_year: float) -> float:
+    """Annualised from per-bar simple returns (`bar_returns`, risk-free rate 0) by the bars a year holds; 0 when
+    equity never moved."""
     if len(returns) < 2:
         return 0.0
     mean = sum(returns) / len(returns)
@@ -52,10 +51,9 @@ def sharpe(equity: list[Decimal], moved: list[int], periods_per_year: float) -> 
     return mean / math.sqrt(variance) * math.sqrt(periods_per_year)
 
 
-def sortino(equity: list[Decimal], moved: list[int], periods_per_year: float) -> float:
+def sortino(returns: list[float], periods_per_year: float) -> float:
     """As Sharpe, over the downside deviation (the root mean square of the returns below 0, over every bar);
     0 when no bar lost."""
-    returns = _returns(equity, moved)
     if len(returns) < 2:
         return 0.0
     downside = sum(value * value for value in returns if value < 0) / len(returns)
@@ -64,9 +62,10 @@ def sortino(equity: list[Decimal], moved: list[int], periods_per_year: float) ->
     return sum(returns) / len(returns) / math.sqrt(downside) * math.sqrt(periods_per_year)
 
 
-def _returns(equity: list[Decimal], moved: list[int]) -> list[float]:
+def bar_returns(equity: list[Decimal], moved: list[int]) -> list[float]:
     """Each bar's simple return on the bar before, none after a zero equity. An unchanged equity's return is 0.0
-    exactly, so only the bars that moved (a flat position's bars do not) pay a Decimal division."""
+    exactly, so only the bars that moved (a flat position's bars do not) pay a Decimal division. Sharpe and
+    Sortino read the same list: it is the costliest part of a report (one division per bar in the market)."""
     returns = [0.0] * max(len(equity) - 1, 0)
     for index in moved:
         if before := equity[index - 1]:

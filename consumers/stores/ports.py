@@ -61,9 +61,9 @@ class Account:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """A strategy's verdict at one bar: its new target, and the order (if any) that moves toward it."""
+class Decision(NamedTuple):
+    """A strategy's verdict at one bar: its new target, and the order (if any) that moves toward it. A tuple:
+    one is made per strategy and bar, and a frozen dataclass took 4× as long to make."""
 
     account: AccountKey
     bar_open_time_ms: int

@@ -14,7 +14,8 @@ def apply_decision(account: Account, decision: Decision) -> None:
     if decision.order is not None:
         account.pending += decision.order.signed_qty
     account.decided_through_ms = decision.bar_open_time_ms
-    if decision.target != account.refused_target:
+    # `is not None` first: a Decimal compared with None asks numbers' ABCs, a tenth of a decision's cost
+    if account.refused_target is not None and decision.target != account.refused_target:
         account.refused_target = None
     account.target = decision.target
 

@@ -54,7 +54,12 @@ class StrategyConsumer:
 
     def on_bar(self, bar: BarClosed) -> list[Event]:
         self.bars.add(bar)
-        stream = StreamKey.of(bar)
+        return self.decide_bar(bar, StreamKey.of(bar))
+
+    def decide_bar(self, bar: BarClosed, stream: StreamKey) -> list[Event]:
+        """What `bar` (of `stream`, already in the bar store) lets this strategy decide. Strategies that share a
+        bar store and hear the same bars (a sweep's parameter sets) are each handed it here, with the per-bar
+        work (storing it, its stream key) done once for all of them (`infra/local/consumer_group.py`)."""
         key = self.account_keys.get(stream)
         if key is None:
             key = self.account_keys[stream] = AccountKey(self.name, bar.exchange, bar.symbol)
@@ -78,18 +83,20 @@ class StrategyConsumer:
             first = cursor + interval_ms
         # in order and warmed up, the first candidate is this bar and its window is whole: no search
         window = self.bars.window(stream, first, lookback)
-        candidate: int | None = first
+        candidate = first
         if window is None:
             last = bar.open_time_ms + (lookback - 1) * interval_ms
-            candidate = _first_complete_window(self.bars, stream, first, last, lookback, interval_ms=interval_ms)
-            window = None if candidate is None else self.bars.window(stream, candidate, lookback)
-        emitted: list[Event] = []
-        read: Account | None = account  # one account read per decision: this one serves the first
-        while candidate is not None and window is not None:
-            emitted.extend(self._decide(key, window, read or self.book.account(key)))
-            read = None  # that decision changed the account: a catch-up decision reads it again
+            found = _first_complete_window(self.bars, stream, first, last, lookback, interval_ms=interval_ms)
+            window = None if found is None else self.bars.window(stream, found, lookback)
+            if found is None or window is None:
+                return []
+            candidate = found
+        emitted = self._decide(key, window, account)  # one account read per decision: this one serves the first
+        candidate += interval_ms
+        while (window := self.bars.window(stream, candidate, lookback)) is not None:
+            # that decision changed the account: a catch-up decision (a bar that came early) reads it again
+            emitted += self._decide(key, window, self.book.account(key))
             candidate += interval_ms
-            window = self.bars.window(stream, candidate, lookback)
         return emitted
 
     def _decide(self, key: AccountKey, window: Window, account: Account) -> list[Event]:

@@ -143,10 +143,11 @@ class BarSeries:
         self._close_sums: RunningSums | None = None
         self._highest: RangeExtremes | None = None
         self._lowest: RangeExtremes | None = None
-        # mean closes asked since the last bar came: the strategies of one run (a sweep's many parameter sets)
-        # ask the same sma(n) of the same bar. Keyed by positions counted from the first bar ever and by the
-        # reorder count, an entry stays true; a new bar empties it only so that it holds one bar's worth
-        self._means: dict[tuple[int, int, int], Decimal] = {}
+        # mean closes by n, per window end, asked since the last bar came: the strategies of one run (a sweep's
+        # many parameter sets) ask the same sma(n) of the same bar, whatever their windows' lengths. Keyed by the
+        # end's position counted from the first bar ever and by the reorder count, an entry stays true (a window
+        # keeps its own); a new bar empties this only so that it holds one bar's worth
+        self._means: dict[tuple[int, int], dict[int, Decimal]] = {}
 
     @classmethod
     def of(cls, bars: Sequence[BarClosed]) -> BarSeries:
@@ -255,13 +256,17 @@ class BarSeries:
             self.lows.extend([float(bar.low) for bar in added])
         return closes, self.highs, self.lows
 
+    def means_ending(self, stop: int) -> dict[int, Decimal]:
+        """Where the mean closes of the n bars before position `stop` are kept, by n: one dict for every window
+        ending there, so each strategy deciding on that bar reads a mean another has computed in one look."""
+        end = (self.trimmed + stop, self.reordered)  # what this position holds, ever
+        means = self._means.get(end)
+        if means is None:
+            means = self._means[end] = {}
+        return means
+
     def mean_close(self, start: int, stop: int) -> Decimal:
-        """close_sum(start, stop) / (stop - start), computed once for every strategy asking it of this bar."""
-        span = (self.trimmed + start, self.trimmed + stop, self.reordered)  # what these positions hold, ever
-        mean = self._means.get(span)
-        if mean is None:
-            mean = self._means[span] = self.close_sum(start, stop) / (stop - start)
-        return mean
+        return self.close_sum(start, stop) / (stop - start)
 
     def close_sum(self, start: int, stop: int) -> Decimal:
         sums = self._close_sums

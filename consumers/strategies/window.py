@@ -49,7 +49,7 @@ class Window:
     money; the aggregates are Decimals too, exact up to the one rounding of a division.
     """
 
-    __slots__ = ("__dict__", "_length", "_reordered", "_series", "_start", "last")
+    __slots__ = ("__dict__", "_length", "_means", "_reordered", "_series", "_start", "last")
 
     def __init__(self, bars: Sequence[BarClosed]) -> None:
         """A window of exactly these bars (oldest first), for stores and tests that hold a list."""
@@ -70,6 +70,9 @@ class Window:
         self._length = stop - start
         self._reordered = series.reordered
         self.last: BarClosed = series.bars[stop - 1]  # the bar decided on: read by every decision
+        # sma(n) asked of this window, shared with every window ending at the same bar (the strategies deciding
+        # on it): its bars never change (complete, so nothing can be slotted in), nor do their means
+        self._means: dict[int, Decimal] = series.means_ending(stop)
 
     def _span(self) -> tuple[int, int]:
         """Current positions [start, stop) of this window's bars in its series."""
@@ -129,8 +132,11 @@ class Window:
 
     def sma(self, n: int) -> Decimal:
         """Mean close of the last `n` bars: their exact sum divided by n in the current Decimal context."""
-        start, stop = self._last(n, 0)
-        return self._series.mean_close(start, stop)
+        mean = self._means.get(n)
+        if mean is None:
+            start, stop = self._last(n, 0)
+            mean = self._means[n] = self._series.mean_close(start, stop)
+        return mean
 
     def highest(self, n: int, ago: int = 0) -> Decimal:
         """Highest high of `n` bars ending `ago` bars before the last (ago=1: the bars before it)."""

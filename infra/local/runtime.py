@@ -19,6 +19,7 @@ from events.envelope import Envelope, wrap
 from events.local_bus import LocalBus
 from events.models import BarClosed, Event, OrderRequested
 from infra.config import PaperConfig
+from infra.local.consumer_group import ConsumerGroup, runs_of_one_pattern
 from infra.strategy_loader import StrategySpec
 
 EXECUTION = "execution"
@@ -41,14 +42,21 @@ class LocalRuntime:
         self.stores = stores
         self.bus = LocalBus(dead_letters)
         self.strategies: dict[str, StrategyConsumer] = {}
-        for spec in specs:
+        for run in runs_of_one_pattern(specs):
             # no inbox here: the decision cursor already makes bar deliveries idempotent (property-tested),
             # and skipping the processed-id check is 12% of the per-bar cost
-            consumer = StrategyConsumer(
-                spec.name, spec.strategy, stores.bars, stores.book, dead_letters, spec.stake, spec.informative
+            consumers = tuple(
+                StrategyConsumer(
+                    spec.name, spec.strategy, stores.bars, stores.book, dead_letters, spec.stake, spec.informative
+                )
+                for spec in run
             )
-            self.bus.subscribe_detail(spec.name, spec.pattern, consumer.on_bar)
-            self.strategies[spec.name] = consumer
+            self.strategies.update((consumer.name, consumer) for consumer in consumers)
+            if len(consumers) == 1:
+                self.bus.subscribe_detail(run[0].name, run[0].pattern, consumers[0].on_bar)
+            else:  # neighbours hearing the same bars: one delivery a bar for all of them
+                group = ConsumerGroup(consumers, stores.bars, dead_letters)
+                self.bus.subscribe_detail(group.name, run[0].pattern, group.on_bar)
         self.patterns = {spec.name: spec.pattern for spec in specs}
         higher = higher_timeframes(
             [*(spec.pattern for spec in specs), *(p for s in specs for p in s.informative_patterns)]

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from consumers.ledger.account import AccountLedger
-from consumers.ledger.performance import max_drawdown, max_drawdown_pct, moved_indices, sharpe, sortino
+from consumers.ledger.performance import bar_returns, max_drawdown, max_drawdown_pct, moved_indices, sharpe, sortino
 from consumers.ledger.portfolio import Portfolio
 from consumers.ledger.statistics import trade_statistics, trip_table
 from events.models import OrderRejected
@@ -33,6 +33,7 @@ def summarize(record: RunRecord, portfolio: Portfolio) -> dict[str, Any]:
     final = equity[-1] if equity else starting
     pnl = final - starting
     capital = sum((ledger.starting_cash for ledger in ledgers if ledger.fills), ZERO)
+    book_risk = _risk(equity, starting - capital, record.timeframe)
     return {
         "starting_equity": str(starting),
         "capital": str(capital),
@@ -40,7 +41,7 @@ def summarize(record: RunRecord, portfolio: Portfolio) -> dict[str, Any]:
         "pnl": str(pnl),
         "return_pct": _pct(pnl, capital),
         "return_on_starting_equity_pct": _pct(pnl, starting),
-        **_risk(equity, starting - capital, record.timeframe),
+        **book_risk,
         "timeframe": record.timeframe,
         "trades": len(record.fills),
         "round_trips": len(portfolio.round_trips),
@@ -54,7 +55,7 @@ def summarize(record: RunRecord, portfolio: Portfolio) -> dict[str, Any]:
         "dead_letters": record.dead_letters,
         "gaps": record.gaps,
         "warnings": record.warnings,
-        "strategies": _per_strategy(portfolio, record.timeframe),
+        "strategies": _per_strategy(portfolio, record.timeframe, (starting - capital, book_risk)),
         "trade_statistics": trade_statistics(portfolio.round_trips),
         "accounts": _per_account(record, portfolio),
     }
@@ -69,12 +70,13 @@ def _risk(equity: list[Decimal], idle_cash: Decimal, timeframe: str) -> dict[str
     never moves, taken out, so it dilutes nothing), annualised by the bars of `timeframe` a year holds."""
     used = [value - idle_cash for value in equity] if idle_cash else equity
     moved = moved_indices(used)
+    returns = bar_returns(used, moved)
     periods = periods_per_year(timeframe)
     return {
-        "max_drawdown": str(max_drawdown(used)),
+        "max_drawdown": str(max_drawdown(used, moved)),
         "max_drawdown_pct": round(max_drawdown_pct(used, moved), 4),
-        "sharpe": round(sharpe(used, moved, periods), 4),
-        "sortino": round(sortino(used, moved, periods), 4),
+        "sharpe": round(sharpe(returns, periods), 4),
+        "sortino": round(sortino(returns, periods), 4),
     }
 
 
@@ -123,9 +125,12 @@ def _per_account(record: RunRecord, portfolio: Portfolio) -> list[dict[str, Any]
     return rows
 
 
-def _per_strategy(portfolio: Portfolio, timeframe: str) -> list[dict[str, Any]]:
+def _per_strategy(
+    portfolio: Portfolio, timeframe: str, book_risk: tuple[Decimal, dict[str, Any]]
+) -> list[dict[str, Any]]:
     """Each strategy's sub-accounts added up, judged on the capital of those that traded (strategies side by
-    side, whatever their sizes)."""
+    side, whatever their sizes). `book_risk` is the whole book's (idle cash, `_risk`): a book of one strategy
+    has that strategy's curve (the same list), and its risk is not computed twice (a sweep item's report)."""
     rows = []
     for strategy, ledgers in sorted(portfolio.strategies().items()):
         start = sum((ledger.starting_cash for ledger in ledgers), ZERO)
@@ -146,10 +151,20 @@ def _per_strategy(portfolio: Portfolio, timeframe: str) -> list[dict[str, Any]]:
                 "pnl": str(pnl),
                 "fees": str(sum((ledger.fees_quote for ledger in ledgers), ZERO)),
                 "return_pct": _pct(pnl, capital),
-                **_risk(portfolio.curve.by_strategy.get(strategy, []), start - capital, timeframe),
+                **_risk_of(portfolio, strategy, start - capital, timeframe, book_risk),
             }
         )
     return rows
+
+
+def _risk_of(
+    portfolio: Portfolio, strategy: str, idle_cash: Decimal, timeframe: str, book_risk: tuple[Decimal, dict[str, Any]]
+) -> dict[str, Any]:
+    curve = portfolio.curve.by_strategy.get(strategy, [])
+    book_idle_cash, risk = book_risk
+    if curve is portfolio.curve.equity and idle_cash == book_idle_cash:
+        return risk
+    return _risk(curve, idle_cash, timeframe)
 
 
 def write_summary_json(summary: dict[str, Any], path: Path) -> None:

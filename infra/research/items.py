@@ -111,15 +111,36 @@ def _run_together(
     record = collector.record(
         starting_cash=config.paper.starting_cash, accounts=accounts, elapsed_s=0.0, dead_letters=0, gaps=0
     )
+    by_strategy = _by_strategy(record)
     return [
-        _outcome(item, _item_record(record, name, line.name, dead_letters), keep_equity) for name, item in names.items()
+        _outcome(
+            item, _item_record(record, by_strategy.get(name, ([], [])), name, line.name, dead_letters), keep_equity
+        )
+        for name, item in names.items()
     ]
 
 
-def _item_record(record: RunRecord, name: str, shown_as: str, dead_letters: DeadLetterList) -> RunRecord:
-    """The part of a run that one item's strategy did, as a replay of it alone would have named it."""
-    fills = [_renamed(fill, shown_as) for fill in record.fills if fill.strategy == name]
-    rejects = [_renamed(reject, shown_as) for reject in record.rejects if reject.strategy == name]
+def _by_strategy(record: RunRecord) -> dict[str, tuple[list[OrderFilled], list[OrderRejected]]]:
+    """Each strategy's fills and rejects, in the run's order: sorted out once, not once per item."""
+    grouped: dict[str, tuple[list[OrderFilled], list[OrderRejected]]] = {}
+    for fill in record.fills:
+        grouped.setdefault(fill.strategy, ([], []))[0].append(fill)
+    for reject in record.rejects:
+        grouped.setdefault(reject.strategy, ([], []))[1].append(reject)
+    return grouped
+
+
+def _item_record(
+    record: RunRecord,
+    settled: tuple[list[OrderFilled], list[OrderRejected]],
+    name: str,
+    shown_as: str,
+    dead_letters: DeadLetterList,
+) -> RunRecord:
+    """The part of a run that one item's strategy did (`settled`: its fills and rejects), as a replay of it alone
+    would have named it."""
+    fills = [_renamed(fill, shown_as) for fill in settled[0]]
+    rejects = [_renamed(reject, shown_as) for reject in settled[1]]
     origin = f"strategy {name} at "
     return RunRecord(
         starting_cash=record.starting_cash,

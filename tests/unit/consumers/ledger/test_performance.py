@@ -10,7 +10,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from consumers.ledger.performance import max_drawdown, max_drawdown_pct, moved_indices, sharpe, sortino
+from consumers.ledger.performance import bar_returns, max_drawdown, max_drawdown_pct, moved_indices, sharpe, sortino
 from events.timeframes import MS_PER_YEAR, periods_per_year
 
 MINUTE = 60_000
@@ -43,7 +43,7 @@ equities = st.lists(
 
 @given(equities)
 def test_sharpe_equals_the_textbook_computation(values: list[Decimal]) -> None:
-    assert sharpe(values, moved_indices(values), periods_per_year("1m")) == textbook_sharpe(values, MINUTE)
+    assert sharpe(bar_returns(values, moved_indices(values)), periods_per_year("1m")) == textbook_sharpe(values, MINUTE)
 
 
 @given(equities)
@@ -54,20 +54,20 @@ def test_drawdown_equals_the_textbook_computation(values: list[Decimal]) -> None
 @given(equities)
 def test_drawdown_in_money_is_the_largest_fall_from_any_earlier_value(values: list[Decimal]) -> None:
     falls = [values[i] - values[j] for i in range(len(values)) for j in range(i + 1, len(values))]
-    assert max_drawdown(values) == max([Decimal(0), *falls])
+    assert max_drawdown(values, moved_indices(values)) == max([Decimal(0), *falls])
 
 
 def test_sortino_divides_by_the_losses_only() -> None:
     equity = [Decimal(100), Decimal(110), Decimal(99), Decimal("108.9")]  # +10 %, -10 %, +10 %
     mean, downside = 0.1 / 3, math.sqrt(0.01 / 3)
-    assert math.isclose(sortino(equity, moved_indices(equity), 1.0), mean / downside, rel_tol=1e-12)
+    assert math.isclose(sortino(bar_returns(equity, moved_indices(equity)), 1.0), mean / downside, rel_tol=1e-12)
     rising = [Decimal(100), Decimal(101), Decimal(103)]
-    assert sortino(rising, moved_indices(rising), 1.0) == 0.0  # no loss: no downside to divide by
+    assert sortino(bar_returns(rising, moved_indices(rising)), 1.0) == 0.0  # no loss: no downside to divide by
 
 
 def test_the_same_bars_at_1m_and_at_1h_are_annualised_by_their_own_length() -> None:
     equity = [Decimal(100), Decimal(101), Decimal("100.5"), Decimal(102), Decimal("101.9")]
-    moved = moved_indices(equity)
-    minute, hour = sharpe(equity, moved, periods_per_year("1m")), sharpe(equity, moved, periods_per_year("1h"))
+    returns = bar_returns(equity, moved_indices(equity))
+    minute, hour = sharpe(returns, periods_per_year("1m")), sharpe(returns, periods_per_year("1h"))
     assert math.isclose(minute / hour, math.sqrt(60), rel_tol=1e-12)
     assert periods_per_year("1h") == 8_760 and periods_per_year("1m") == 525_600
