@@ -100,13 +100,7 @@ def test_a_restarted_task_resumes_from_its_dynamodb_cursors_with_no_bar_lost_or_
 ) -> None:
     bars = [bar for bar in open_sources(PATHS, DeadLetterList(), exchange="binance")][: 2 * 300]
     exchange = LocalBinance(Tape.of(bars), speed=3000)
-    bus_name = f"restart-{uuid.uuid4().hex[:8]}"
-    events = client("events", moto_endpoint)
-    events.create_event_bus(Name=bus_name)
-    queue = queue_behind_rule(moto_endpoint, bus_name, "bars", {"detail-type": ["BarsClosed"]})
-    client("s3", moto_endpoint).create_bucket(Bucket=bus_name)
-    prefix = f"r{uuid.uuid4().hex[:8]}-"
-    create_tables(dynamodb, TableNames.with_prefix(prefix))
+    bus_name, prefix, events, queue = task_place("restart", moto_endpoint, dynamodb)
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint)
     symbols = ("LINK/USDT", "NEAR/USDT")
 
@@ -148,13 +142,7 @@ def test_a_task_restarted_mid_hour_rebuilds_the_forming_1h_bar_without_publishin
     minutes = [bar for bar in open_sources(PATHS, DeadLetterList(), exchange="binance")]
     minutes = [bar for bar in minutes if bar.open_time_ms < minutes[0].open_time_ms + 150 * 60_000]
     exchange = LocalBinance(Tape.of(minutes), speed=3000)
-    name = f"seed-{uuid.uuid4().hex[:8]}"
-    events = client("events", moto_endpoint)
-    events.create_event_bus(Name=name)
-    queue = queue_behind_rule(moto_endpoint, name, "bars", {"detail-type": ["BarsClosed"]})
-    client("s3", moto_endpoint).create_bucket(Bucket=name)
-    prefix = f"h{uuid.uuid4().hex[:8]}-"
-    create_tables(dynamodb, TableNames.with_prefix(prefix))
+    name, prefix, events, queue = task_place("seed", moto_endpoint, dynamodb)
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint)
     symbols = ("LINK/USDT", "NEAR/USDT")
     second_calls = CallCounter()
@@ -201,6 +189,19 @@ def _made(minutes: list[BarClosed], timeframe: str) -> list[BarClosed]:
 def _prices(bar: BarClosed) -> tuple[object, ...]:
     """A bar's key and prices (minutes caught up over REST say `backfilled`; the files lack quote volume)."""
     return (bar.symbol, bar.open_time_ms, bar.open, bar.high, bar.low, bar.close, bar.volume)
+
+
+def task_place(tag: str, moto_endpoint: str, dynamodb: Any) -> tuple[str, str, Any, str]:
+    """A Fargate task's surroundings, fresh: a bus with a queue behind its BarsClosed rule, a bucket of the bus's
+    name, and the tables under a prefix; (bus and bucket name, table prefix, events client, queue url)."""
+    name = f"{tag}-{uuid.uuid4().hex[:8]}"
+    events = client("events", moto_endpoint)
+    events.create_event_bus(Name=name)
+    queue = queue_behind_rule(moto_endpoint, name, "bars", {"detail-type": ["BarsClosed"]})
+    client("s3", moto_endpoint).create_bucket(Bucket=name)
+    prefix = f"{tag[0]}{uuid.uuid4().hex[:8]}-"
+    create_tables(dynamodb, TableNames.with_prefix(prefix))
+    return name, prefix, events, queue
 
 
 def key_of(bar: BarClosed) -> tuple[str, int]:
