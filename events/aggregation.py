@@ -138,21 +138,34 @@ class BarAggregator:
         published.append(bar)
         sub_ms = bar.interval_ms
         for higher, interval_ms in self.timeframes.items():
-            if interval_ms <= sub_ms or interval_ms % sub_ms:
+            if not _above(interval_ms, sub_ms):
                 continue
             if self._source.setdefault((exchange, symbol, higher), timeframe) != timeframe:
                 continue
             self._take(stream, higher, interval_ms, bar, published)
         return published
 
-    def forming_floors(self) -> dict[StreamKey, int]:
-        """Per stream of sub-bars, the open time of the sub-bar before the oldest period still forming from it:
-        where a restarted streamer must resume for the aggregator to see those periods whole."""
-        floors: dict[StreamKey, int] = {}
-        for (stream, _), forming in self._forming.items():
-            floor = forming.open_time_ms - timeframe_ms(stream.timeframe)
-            floors[stream] = min(floor, floors.get(stream, floor))
-        return floors
+    def forming_from(self, stream: StreamKey, cursor_ms: int) -> int | None:
+        """The open time of the first sub-bar of the oldest period that the sub-bar after `cursor_ms` continues
+        (None when that sub-bar opens every period): what a restarted streamer reads into the aggregator, without
+        publishing it again, for the periods still forming to be made whole."""
+        sub_ms = timeframe_ms(stream.timeframe)
+        after_ms = cursor_ms + sub_ms
+        starts = [
+            after_ms - after_ms % interval_ms for interval_ms in self.timeframes.values() if _above(interval_ms, sub_ms)
+        ]
+        oldest = min(starts, default=after_ms)
+        return oldest if oldest < after_ms else None
+
+    def seed(self, stream: StreamKey, published: Iterable[BarClosed]) -> None:
+        """After a restart: `published`, the sub-bars of `stream` from `forming_from` to its cursor, taken without
+        making anything (what they close went out before), and the sub-bars that follow known to be whole: a period
+        whose first minutes the exchange lacks is made from those there are, as it would have been had nothing
+        stopped, not refused as data that began inside it."""
+        for higher in self.timeframes:
+            self._started.add((stream, higher))
+        for bar in published:
+            self.add(bar)
 
     def _take(
         self, stream: StreamKey, higher: str, interval_ms: int, sub: BarClosed, published: list[BarClosed]
@@ -192,6 +205,11 @@ class BarAggregator:
             return  # given directly already
         self._made[key] = forming.open_time_ms
         published.append(forming.bar(stream, higher, interval_ms))
+
+
+def _above(interval_ms: int, sub_ms: int) -> bool:
+    """Whether bars of `interval_ms` are made of sub-bars of `sub_ms`: longer, and a whole number of them."""
+    return interval_ms > sub_ms and not interval_ms % sub_ms
 
 
 class HigherBars:

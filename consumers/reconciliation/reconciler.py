@@ -112,9 +112,18 @@ class Reconciler:
         except ExchangeUnreachable as error:
             result.unreachable = str(error)  # nothing concluded: the next run tries again
         if result.problems:
-            self.kill_switch.engage(KillSwitchState.new("halt", "reconciliation: " + "; ".join(result.problems)))
+            self._halt("reconciliation: " + "; ".join(result.problems))
         self.log.save(orjson.dumps(result.document()).decode())
         return result
+
+    def _halt(self, reason: str) -> None:
+        """Engage `halt`, unless a flatten is under way: the operator asked for the positions closed, and a flatten
+        already ends in `halt` once its closing orders settle; overwriting it would leave them open (the reason
+        stays in the reconciliation log that `stds holdings` shows)."""
+        engaged = self.kill_switch.engaged()
+        if engaged is not None and engaged.mode == "flatten":
+            return
+        self.kill_switch.engage(KillSwitchState.new("halt", reason))
 
     def _reconcile(self, result: Reconciliation) -> None:
         accounts = self._accounts()

@@ -28,10 +28,11 @@ from events.eventbridge_bus import EventBridgeBus
 from events.sns_bus import SnsBus
 from infra.aws.delivered_bars_metric import DeliveredBarsMetric
 from producers.exchanges.registry import adapter_for
-from producers.streamer.cursors import CursorFile, CursorStore, DynamoCursorItem, forming_cursors
+from producers.streamer.cursors import CursorFile, CursorStore, DynamoCursorItem
 from producers.streamer.publisher import BusPublisher, delivered_cursors
 from producers.streamer.runner import ExchangeStream, stream_until_stopped
 from producers.streamer.s3_archive import SpanArchive
+from producers.streamer.seeding import seed_forming_bars
 from producers.streamer.streamer import Streamer, StreamerSettings
 from producers.streamer.tracing import MinuteTraceSampler
 
@@ -163,16 +164,15 @@ async def _stream(
     dead_letters = DeadLetterFile(dead_letters_file)
     # higher bars go to the publisher as their last minute does, so they leave in that minute's send
     higher_bars = HigherBars(publisher, delivery.higher_timeframes) if delivery.higher_timeframes else None
-    cursors = cursor_place.store()
-    if higher_bars is not None:
-        cursors = forming_cursors(cursors, higher_bars.aggregator)
     streamer = Streamer(
         adapter=adapter_for(stream.exchange),
         settings=stream.settings,
         sink=higher_bars or publisher,
-        cursors=delivered_cursors(cursors, publisher),
+        cursors=delivered_cursors(cursor_place.store(), publisher),
         dead_letters=dead_letters,
     )
+    if higher_bars is not None:
+        await seed_forming_bars(streamer, higher_bars.aggregator)
     until = (lambda published: published >= until_published) if until_published else None
     metric = DeliveredBarsMetric(_client("cloudwatch"), reporting.deployment) if reporting else None
     putting = asyncio.create_task(_report(metric, publisher, reporting.interval_s)) if metric and reporting else None

@@ -20,6 +20,7 @@ def run(args: argparse.Namespace) -> int:
     import orjson
 
     from consumers.stores.sqlite import SqliteKillSwitch, SqliteReconciliationLog, open_existing, read_accounts
+    from infra.report.money import money, places_for
 
     connection = open_existing(args.db)
     try:
@@ -32,10 +33,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"{'strategy':<20} {'symbol':<12} {'position':>12} {'pending':>10} {'cash':>18} {'fees':>14} fills")
     for account in sorted(accounts, key=lambda a: (a.key.strategy, a.key.symbol)):
         key = account.key
+        places = places_for([key.symbol])
         paid_elsewhere = "".join(f"  + {paid} {asset} fees" for asset, paid in sorted(account.fee_assets.items()))
         print(
             f"{key.strategy:<20} {key.symbol:<12} {account.position!s:>12} {account.pending!s:>10} "
-            f"{account.cash:>18.8f} {account.fees:>14.8f} {account.fills}{paid_elsewhere}"
+            f"{money(account.cash, places):>18} {money(account.fees, places):>14} {account.fills}{paid_elsewhere}"
         )
     if last is not None:
         from consumers.reconciliation.reconciler import describe

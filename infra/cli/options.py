@@ -230,24 +230,30 @@ def with_broker_args(config: StdsConfig, args: argparse.Namespace) -> StdsConfig
 
 
 def print_summary(summary: dict[str, Any], out: Path, *, chart: bool = True) -> None:
-    from infra.report.tables import summary_tables
+    from infra.report.money import money
+    from infra.report.tables import summary_places, summary_tables
 
     tables = summary_tables(summary)
     if tables:
         print(tables, end="\n\n")
+    places = summary_places(summary)
+
+    def shown(amount: str | None) -> str | None:
+        return None if amount is None else money(amount, places)
+
     rows = [
         ("bars", summary.get("bars")),
         ("trades", summary.get("trades")),
         ("rejects", summary.get("rejects")),
-        ("pnl", summary.get("pnl")),
+        ("pnl", shown(summary.get("pnl"))),
         ("round trips", summary.get("round_trips")),
-        ("capital", summary.get("capital")),
+        ("capital", shown(summary.get("capital"))),
         ("return %", summary.get("return_pct")),
-        ("max drawdown", summary.get("max_drawdown")),
+        ("max drawdown", shown(summary.get("max_drawdown"))),
         ("max drawdown %", summary.get("max_drawdown_pct")),
         (f"sharpe ({summary.get('timeframe')} bars)", summary.get("sharpe")),
         ("sortino", summary.get("sortino")),
-        ("fees", summary.get("fees")),
+        ("fees", shown(summary.get("fees"))),
         ("bars/s", summary.get("bars_per_second")),
         ("dead letters", summary.get("dead_letters")),
         ("gaps", summary.get("gaps")),

@@ -26,8 +26,9 @@ from infra.local.stores import run_stores
 from infra.local.stream_health import StreamHealthTable
 from infra.report.trades import fee_paid, iso_utc
 from producers.exchanges.registry import adapter_for
-from producers.streamer.cursors import CursorFile, CursorStore, forming_cursors
+from producers.streamer.cursors import CursorFile
 from producers.streamer.runner import ExchangeStream, stream_until_stopped
+from producers.streamer.seeding import seed_forming_bars
 from producers.streamer.streamer import Streamer, StreamerSettings
 
 if TYPE_CHECKING:  # ccxt is imported only when a run trades through it; the local Binance is a tool, never shipped
@@ -108,9 +109,11 @@ async def _run_live(
                 adapter=adapter_for(stream.exchange),
                 settings=replace(stream.settings, ws_url=ws_url, rest_url=rest_url),
                 sink=runtime.publish_bar,
-                cursors=_cursor_store(CursorFile(output.cursors), runtime),
+                cursors=CursorFile(output.cursors),
                 dead_letters=dead_letters,
             )
+            if runtime.higher_bars is not None:
+                await seed_forming_bars(streamer, runtime.higher_bars.aggregator)
             until = None
             if local_exchange is not None:
                 wanted = local_exchange.tape.count(stream.settings.symbols)
@@ -131,11 +134,6 @@ async def _run_live(
         "malformed": streamer.malformed,
     }
     return summary
-
-
-def _cursor_store(store: CursorStore, runtime: LocalRuntime) -> CursorStore:
-    """Cursors held back to the start of the higher bars still forming, when the strategies want any."""
-    return store if runtime.higher_bars is None else forming_cursors(store, runtime.higher_bars.aggregator)
 
 
 @contextlib.asynccontextmanager

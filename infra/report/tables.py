@@ -6,10 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from infra.report.money import money, places_for
+
 MAX_ROWS = 15
 
 
 def summary_tables(summary: dict[str, Any]) -> str:
+    places = summary_places(summary)
     parts = []
     strategies = summary.get("strategies", [])
     if strategies:
@@ -35,17 +38,17 @@ def summary_tables(summary: dict[str, Any]) -> str:
                     [
                         row["strategy"],
                         f"{row['symbols_traded']}/{row['symbols']}",
-                        row["capital"],
-                        _money(row["pnl"]),
+                        money(row["capital"], places),
+                        money(row["pnl"], places),
                         row["return_pct"],
-                        _money(row["max_drawdown"]),
+                        money(row["max_drawdown"], places),
                         row["max_drawdown_pct"],
                         row["sharpe"],
                         row["sortino"],
                         row["round_trips"],
                         row["win_rate_pct"],
                         row["profit_factor"],
-                        _money(row["fees"]),
+                        money(row["fees"], places),
                     ]
                     for row in strategies
                 ],
@@ -59,11 +62,11 @@ def summary_tables(summary: dict[str, Any]) -> str:
             ("PER WEEK", statistics["per_week"]),
             ("TOTAL", {"all": statistics["total"]}),
         ):
-            parts.append(_trip_table(title, rows))
+            parts.append(_trip_table(title, rows, places))
     return "\n\n".join(parts)
 
 
-def _trip_table(title: str, rows: dict[str, dict[str, Any]]) -> str:
+def _trip_table(title: str, rows: dict[str, dict[str, Any]], places: int) -> str:
     names = list(rows)
     if len(names) > MAX_ROWS:  # the pairs that moved the most money, or the latest days and weeks
         if title.startswith("ROUND TRIPS PER PAIR"):
@@ -92,7 +95,7 @@ def _trip_table(title: str, rows: dict[str, dict[str, Any]]) -> str:
                 row["round_trips"],
                 row["win_rate_pct"],
                 f"{row['wins']}/{row['draws']}/{row['losses']}",
-                _money(row["profit"]),
+                money(row["profit"], places),
                 row["avg_profit_pct"],
                 row["profit_factor"],
                 _duration(row["avg_duration_s"]),
@@ -105,6 +108,11 @@ def _trip_table(title: str, rows: dict[str, dict[str, Any]]) -> str:
     )
 
 
+def summary_places(summary: dict[str, Any]) -> int:
+    """The places a run's money is shown to: those of its sub-accounts' quote assets."""
+    return places_for(account["symbol"] for account in summary.get("accounts", ()))
+
+
 def _table(title: str, header: Sequence[str], rows: list[list[Any]]) -> str:
     cells = [[str(header_cell) for header_cell in header]] + [["-" if c is None else str(c) for c in r] for r in rows]
     widths = [max(len(row[column]) for row in cells) for column in range(len(header))]
@@ -114,11 +122,6 @@ def _table(title: str, header: Sequence[str], rows: list[list[Any]]) -> str:
         if number == 0:
             lines.append("  ".join("-" * width for width in widths))
     return "\n".join(lines)
-
-
-def _money(text: str) -> str:
-    """Exact amounts rounded to 2 places for reading (summary.json keeps them whole)."""
-    return f"{float(text):,.2f}"
 
 
 def _duration(seconds: int) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from infra.report.money import money, places_for
 from infra.report.trades import iso_utc
 from infra.research.grid import ParamSet, describe
 from infra.research.items import SweepItem
@@ -129,13 +130,13 @@ def best_toml(plan: SweepPlan, best: SetStanding) -> str:
     label = objective_label(plan.objective)
     if best.out_of_sample is not None:
         judged = (
-            f"# best out of sample by {label}: mean {shown_score(best.out_of_sample, plan.objective):.4f} over "
+            f"# best out of sample by {label}: mean {_score_text(plan, best.out_of_sample)} over "
             f"{best.folds} test window{'s' if best.folds > 1 else ''} "
-            f"(in sample {shown_score(best.in_sample, plan.objective):.4f})\n"
+            f"(in sample {_score_text(plan, best.in_sample)})\n"
         )
     else:
         judged = (
-            f"# best by {label} ({shown_score(best.in_sample, plan.objective):.4f}) on all the bars: in sample "
+            f"# best by {label} ({_score_text(plan, best.in_sample)}) on all the bars: in sample "
             "only; nothing was held out (--walk-forward tests it out of sample)\n"
         )
     line = plan.line.with_params(best.params)
@@ -169,8 +170,8 @@ def print_tables(plan: SweepPlan, rows: list[Row], table: list[SetStanding], *, 
             assert row.fold.test is not None
             print(
                 f"  {row.fold.number:>4}  {_span(row.fold.train):<35}  {_span(row.fold.test):<35}  "
-                f"{describe(row.params):<24}  {_figure(row.in_sample, plan.objective):>10}  "
-                f"{_figure(row.out_of_sample, plan.objective):>13}"
+                f"{describe(row.params):<24}  {_figure(plan, row.in_sample):>10}  "
+                f"{_figure(plan, row.out_of_sample):>13}"
             )
     print(
         f"\ntop {min(top, len(table))} of {len(plan.sets)} parameter sets by {label}"
@@ -182,9 +183,9 @@ def print_tables(plan: SweepPlan, rows: list[Row], table: list[SetStanding], *, 
     print(header + f"  {'trades':>7}  {'round trips':>11}  {'win %':>6}  {'return %':>9}  {'max dd %':>8}")
     for rank, standing in enumerate(table[:top], start=1):
         totals = _totals([r for r in rows if r.set_index == standing.set_index], plan.walk_forward)
-        line = f"  {rank:>4}  {describe(standing.params):<28}  {shown_score(standing.in_sample, plan.objective):>10.4f}"
+        line = f"  {rank:>4}  {describe(standing.params):<28}  {_score_text(plan, standing.in_sample):>10}"
         if standing.out_of_sample is not None:
-            line += f"  {shown_score(standing.out_of_sample, plan.objective):>13.4f}"
+            line += f"  {_score_text(plan, standing.out_of_sample):>13}"
         print(line + totals)
 
 
@@ -201,10 +202,17 @@ def _totals(set_rows: list[Row], out_of_sample: bool) -> str:
     return f"  {trades:>7}  {trips:>11}  {win:>6}  {(growth - 1) * 100:>9.3f}  {worst:>8.3f}"
 
 
-def _figure(summary: dict[str, Any] | str | None, objective: str) -> str:
+def _figure(plan: SweepPlan, summary: dict[str, Any] | str | None) -> str:
     if not isinstance(summary, dict):
         return "failed"
-    return f"{shown_score(score(summary, objective), objective):.4f}"
+    return _score_text(plan, score(summary, plan.objective))
+
+
+def _score_text(plan: SweepPlan, value: float) -> str:
+    """A score as printed: money in its quote's places when the objective is pnl, else a ratio to 4 places."""
+    if plan.objective == "pnl":
+        return money(value, places_for(plan.line.line.symbols or ()))
+    return f"{shown_score(value, plan.objective):.4f}"
 
 
 def _span(span: Span) -> str:

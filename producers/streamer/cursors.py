@@ -9,7 +9,6 @@ from typing import Any, Protocol
 
 import orjson
 
-from events.aggregation import BarAggregator
 from events.streams import StreamKey
 
 
@@ -75,10 +74,3 @@ class FlooredCursors:
     def save(self, cursors: dict[StreamKey, int]) -> None:
         floors = self.floors()
         self.store.save({stream: min(cursor, floors.get(stream, cursor)) for stream, cursor in cursors.items()})
-
-
-def forming_cursors(store: CursorStore, aggregator: BarAggregator) -> FlooredCursors:
-    """Cursors no further back than the minute before each stream's oldest higher bar still forming: a restarted
-    streamer publishes that period's minutes again (downstream knows them by their ids), and the aggregator, which
-    starts empty, sees the period whole instead of skipping a bar it never saw the start of."""
-    return FlooredCursors(store, aggregator.forming_floors)

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from consumers.stores.dynamodb import TableNames, create_tables
+from events.aggregation import BarAggregator
 from events.batching import RetryPolicy
 from events.dead_letters import DeadLetterList
 from events.eventbridge_bus import EventBridgeBus
@@ -99,13 +100,7 @@ def test_a_restarted_task_resumes_from_its_dynamodb_cursors_with_no_bar_lost_or_
 ) -> None:
     bars = [bar for bar in open_sources(PATHS, DeadLetterList(), exchange="binance")][: 2 * 300]
     exchange = LocalBinance(Tape.of(bars), speed=3000)
-    bus_name = f"restart-{uuid.uuid4().hex[:8]}"
-    events = client("events", moto_endpoint)
-    events.create_event_bus(Name=bus_name)
-    queue = queue_behind_rule(moto_endpoint, bus_name, "bars", {"detail-type": ["BarsClosed"]})
-    client("s3", moto_endpoint).create_bucket(Bucket=bus_name)
-    prefix = f"r{uuid.uuid4().hex[:8]}-"
-    create_tables(dynamodb, TableNames.with_prefix(prefix))
+    bus_name, prefix, events, queue = task_place("restart", moto_endpoint, dynamodb)
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint)
     symbols = ("LINK/USDT", "NEAR/USDT")
 
@@ -135,6 +130,78 @@ def test_a_restarted_task_resumes_from_its_dynamodb_cursors_with_no_bar_lost_or_
     received = bars_in(envelopes_in(moto_endpoint, queue))
     assert Counter(map(key_of, received)) == Counter(map(key_of, bars))
     assert Counter(map(key_of, archived_bars(moto_endpoint, bus_name))) == Counter(map(key_of, bars))
+
+
+def test_a_task_restarted_mid_hour_rebuilds_the_forming_1h_bar_without_publishing_its_minutes_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moto_endpoint: str, dynamodb_endpoint: str, dynamodb: Any
+) -> None:
+    """`--timeframes 1h`, stopped after about 90 minutes and replaced: the new task reads the hour's minutes it had
+    published back over REST into its aggregator instead of publishing them again (each would wake every 1m
+    strategy on AWS, invariant 8), and still makes the 01:00 bar whole, with the minutes it never published sent
+    once."""
+    minutes = [bar for bar in open_sources(PATHS, DeadLetterList(), exchange="binance")]
+    minutes = [bar for bar in minutes if bar.open_time_ms < minutes[0].open_time_ms + 150 * 60_000]
+    exchange = LocalBinance(Tape.of(minutes), speed=3000)
+    name, prefix, events, queue = task_place("seed", moto_endpoint, dynamodb)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint)
+    symbols = ("LINK/USDT", "NEAR/USDT")
+    second_calls = CallCounter()
+
+    async def two_tasks() -> tuple[dict[str, Any], dict[str, Any]]:
+        async with exchange.running() as (ws_url, rest_url):
+            stream = StreamerSettings(
+                symbols=symbols, ws_url=ws_url, rest_url=rest_url, start_ms=exchange.tape.first_open_ms,
+                connection=ConnectionSettings(silence_s=0.5, backoff_base_s=0.02, backoff_cap_s=0.3),
+            )  # fmt: skip
+            options = StreamOptions(
+                stream=stream, event_bus=name, table_prefix=prefix, dead_letters=tmp_path / "d",
+                stop_timeout_s=STOP_TIMEOUT_S, bucket=name, higher_timeframes=("1h",),
+            )  # fmt: skip
+            s3 = client("s3", moto_endpoint)
+            first = await run_stream(options, EventBridgeBus(events, name), until_published=2 * 90, s3=s3)
+            second = StreamOptions(**{**options.__dict__, "stream": replace(stream, start_ms=None)})
+            counted = client("events", moto_endpoint)
+            second_calls.attach(counted)
+            rest = len(minutes) - first["published"]
+            return first, await run_stream(second, EventBridgeBus(counted, name), until_published=rest, s3=s3)
+
+    first, second = asyncio.run(two_tasks())
+    assert first["all_delivered"] and second["all_delivered"]
+    received = bars_in(envelopes_in(moto_endpoint, queue))
+    ones = [bar for bar in received if bar.timeframe == "1m"]
+    assert Counter(map(key_of, ones)) == Counter(map(key_of, minutes))  # each minute once, none again
+    assert first["published"] + second["published"] == len(minutes)
+    made = [bar for bar in _made(minutes, "1h")]
+    hours = [bar for bar in received if bar.timeframe == "1h"]
+    assert len(made) == 4 and sorted(map(_prices, hours)) == sorted(map(_prices, made))  # 01:00 spans the restart
+    print(
+        f"\nrestart mid-hour with --timeframes 1h, 2 symbols: the new task published {second['published']} minutes "
+        f"in {second_calls.counts.published_events} events, "
+        f"{second_calls.counts.requests['events.PutEvents']} PutEvents"
+    )
+
+
+def _made(minutes: list[BarClosed], timeframe: str) -> list[BarClosed]:
+    aggregator = BarAggregator([timeframe])
+    return [made for bar in minutes for made in aggregator.add(bar) if made.timeframe == timeframe]
+
+
+def _prices(bar: BarClosed) -> tuple[object, ...]:
+    """A bar's key and prices (minutes caught up over REST say `backfilled`; the files lack quote volume)."""
+    return (bar.symbol, bar.open_time_ms, bar.open, bar.high, bar.low, bar.close, bar.volume)
+
+
+def task_place(tag: str, moto_endpoint: str, dynamodb: Any) -> tuple[str, str, Any, str]:
+    """A Fargate task's surroundings, fresh: a bus with a queue behind its BarsClosed rule, a bucket of the bus's
+    name, and the tables under a prefix; (bus and bucket name, table prefix, events client, queue url)."""
+    name = f"{tag}-{uuid.uuid4().hex[:8]}"
+    events = client("events", moto_endpoint)
+    events.create_event_bus(Name=name)
+    queue = queue_behind_rule(moto_endpoint, name, "bars", {"detail-type": ["BarsClosed"]})
+    client("s3", moto_endpoint).create_bucket(Bucket=name)
+    prefix = f"{tag[0]}{uuid.uuid4().hex[:8]}-"
+    create_tables(dynamodb, TableNames.with_prefix(prefix))
+    return name, prefix, events, queue
 
 
 def key_of(bar: BarClosed) -> tuple[str, int]:

@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from events.aggregation import BarAggregator, higher_timeframes
@@ -236,27 +236,54 @@ def test_in_order_minutes_build_the_exchanges_bar_first_traded_open_extremes_las
         assert bar.volume == sum(b.volume for b in sub)
 
 
-def test_a_forming_higher_bar_holds_its_minutes_cursor_back_so_a_restart_rebuilds_it_whole() -> None:
-    """The streamer saves cursors no further than `forming_floors`: after a restart it streams the period's
-    minutes again, and the new aggregator (empty) sees the period from its first minute."""
-    from producers.streamer.cursors import forming_cursors
+@settings(max_examples=200, deadline=None)
+@given(minute_series(start_every=60), st.integers(min_value=0, max_value=260))
+def test_a_restart_seeded_from_forming_from_makes_the_bars_of_a_run_that_never_stopped(
+    bars: list[BarClosed], cut_minute: int
+) -> None:
+    """A streamer stopped after `cut_minute` and restarted: its new aggregator is seeded with the published minutes
+    from `forming_from` to the cursor (making nothing), then takes the minutes after it; the higher bars of the two
+    runs together are those of one run that never stopped, each once, with no minute published twice."""
+    timeframes = ["3m", "5m", "15m", "1h"]
+    cursor_ms = T0 + cut_minute * MINUTE
+    before = [bar for bar in bars if bar.open_time_ms <= cursor_ms]
+    after = [bar for bar in bars if bar.open_time_ms > cursor_ms]
+    first_run = BarAggregator(timeframes)
+    made = [higher for bar in before for higher in first_run.add(bar)[1:]]
+    restarted = BarAggregator(timeframes)
+    for symbol in {bar.symbol for bar in before}:  # the streams with a cursor: their last minute published
+        stream = StreamKey("binance", symbol, "1m")
+        published = [bar for bar in before if bar.symbol == symbol]
+        first_ms = restarted.forming_from(stream, published[-1].open_time_ms)
+        # a stream whose very first minute lies inside the forming period: the restart asked the exchange for the
+        # whole period and makes it of the minutes there are (the exchange's rule), where a run that never stopped
+        # could not know and refused it as data begun inside it; a restart of a stream running for a while here
+        assume(first_ms is None or published[0].open_time_ms < first_ms)
+        restarted.seed(stream, [bar for bar in published if first_ms is not None and bar.open_time_ms >= first_ms])
+    made += [higher for bar in after for higher in restarted.add(bar)[1:]]
+    expected = {b.event_id: b.model_dump() for b in aggregate(bars, *timeframes)}
+    assert len(made) == len(expected) and {b.event_id: b.model_dump() for b in made} == expected
 
-    saved: dict[StreamKey, int] = {}
 
-    class Store:
-        def load(self) -> dict[StreamKey, int]:
-            return dict(saved)
-
-        def save(self, cursors: dict[StreamKey, int]) -> None:
-            saved.update(cursors)
-
-    aggregator = BarAggregator(["5m", "15m"])
-    minutes = [minute(at, "10", "11", "9", "10") for at in range(17)]
-    for bar in minutes[:7]:
-        aggregator.add(bar)
+def test_forming_from_is_the_start_of_the_oldest_period_the_next_minute_continues() -> None:
+    aggregator = BarAggregator(["15m", "1h"])
     stream = StreamKey("binance", "X/USDT", "1m")
-    forming_cursors(Store(), aggregator).save({stream: minutes[6].open_time_ms})
-    assert saved == {stream: T0 - MINUTE}  # the 15m bar opened at T0 is still forming
-    restarted = BarAggregator(["5m", "15m"])
-    made = [b for bar in minutes[:15] for b in restarted.add(bar) if b.timeframe == "15m"]
-    assert [b.model_dump() for b in made] == [b.model_dump() for b in aggregate(minutes[:15], "15m")] != []
+    assert aggregator.forming_from(stream, T0 + 89 * MINUTE) == T0 + 60 * MINUTE  # 01:30 continues 01:00's hour
+    assert aggregator.forming_from(stream, T0 + 59 * MINUTE) is None  # 01:00 opens both
+    assert aggregator.forming_from(stream, T0 + 74 * MINUTE) == T0 + 60 * MINUTE  # 01:15 opens a 15m, not the hour
+    assert BarAggregator(["1d"]).forming_from(stream, T0 + 1438 * MINUTE) == T0  # up to 1,439 minutes for 1d
+
+
+def test_a_restart_after_a_forming_period_whose_first_minute_the_exchange_lacks_still_makes_it() -> None:
+    """01:00 has no bar at the exchange; a streamer restarted at 01:30 reads 01:01-01:30 back: the 01:00 hour is made
+    from the minutes there are, as without the restart, not refused as data that began inside it."""
+    minutes = [minute(at, "10", "11", "9", "10") for at in range(120) if at != 60]
+    cursor = minutes[89]  # 01:30
+    restarted = BarAggregator(["1h"])
+    stream = StreamKey("binance", "X/USDT", "1m")
+    first_ms = restarted.forming_from(stream, cursor.open_time_ms)
+    assert first_ms == T0 + 60 * MINUTE
+    restarted.seed(stream, [bar for bar in minutes if first_ms <= bar.open_time_ms <= cursor.open_time_ms])
+    made = [higher for bar in minutes[90:] for higher in restarted.add(bar)[1:]]
+    assert [bar.model_dump() for bar in made] == [bar.model_dump() for bar in aggregate(minutes, "1h")[1:]]
+    assert made[0].open_time_ms == T0 + 60 * MINUTE and made[0].volume == 59
