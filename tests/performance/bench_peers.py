@@ -148,9 +148,10 @@ def _peers(peers_python: Path, sets: Sets, repeat: int, options: list[str]) -> d
     csvs = [str(path) for path in sorted(BTCUSDT.glob("*.csv"))]
     pairs = ",".join(f"{fast}:{slow}" for fast, slow in sets)
     command = [str(peers_python), str(PEERS_SCRIPT), *csvs, "--sets", pairs, "--qty", QTY, "--repeat", str(repeat)]
-    result: dict[str, Any] = json.loads(
-        subprocess.run([*command, *options], capture_output=True, text=True, check=True).stdout
-    )
+    done = subprocess.run([*command, *options], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{PEERS_SCRIPT.name} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout)
     return result
 
 

@@ -98,8 +98,9 @@ def _vectorbt(bars: pd.DataFrame, sets: Sets, qty: str) -> Run:
     since_gap = bars["since_gap"].to_numpy()
 
     def run() -> Any:
-        fast_ma = vbt.MA.run(cents, [fast for fast, _ in sets]).ma.to_numpy()
-        slow_ma = vbt.MA.run(cents, [slow for _, slow in sets]).ma.to_numpy()
+        shape = len(bars), len(sets)  # a column for each set, also when there is one (vectorbt gives a Series)
+        fast_ma = vbt.MA.run(cents, [fast for fast, _ in sets]).ma.to_numpy().reshape(shape)
+        slow_ma = vbt.MA.run(cents, [slow for _, slow in sets]).ma.to_numpy().reshape(shape)
         decided = since_gap[:, None] >= np.array([slow - 1 for _, slow in sets])[None, :]
         above = fast_ma > slow_ma
         portfolio = vbt.Portfolio.from_signals(
