@@ -73,25 +73,28 @@ def _one_set(peers_python: Path, repeat: int) -> None:
     """`stds replay` of one set as the whole process a user runs, beside the peers' engine loops."""
     out = Path(tempfile.mkdtemp()) / "out"
     sma = ["--strategy", "sma_cross", "--param", f"fast={FAST}", "--param", f"slow={SLOW}", "--param", f"qty={QTY}"]
-    rows: list[tuple[str, float, str]] = []
+    rows: list[tuple[str, float, float, str]] = []
     for label, options in [
         ("stds replay (state file, report; reads the CSVs)", [*sma, "--out", str(out)]),
         ("stds replay --db :memory:", [*sma, "--out", str(out), "--db", ":memory:"]),
     ]:
-        wall, _, bars = min(replay_process(options) for _ in range(repeat))
-        rows.append((label, bars / wall, "whole process"))
+        wall, cpu, bars = min(replay_process(options) for _ in range(repeat))
+        rows.append((label, bars / wall, bars / cpu, "whole process"))
     stds_trades = _stds_trades(out / "trades.csv")
     peers = _peers(peers_python, [(FAST, SLOW)], repeat, [])
     nautilus, vectorbt = peers["nautilus_trader"], peers["vectorbt"]
     _check("nautilus_trader", (FAST, SLOW), _their(nautilus["trades"][0]), stds_trades)
     _check("vectorbt", (FAST, SLOW), _their(vectorbt["trades"][0]), stds_trades)
-    rows.append(("nautilus_trader", peers["bars"] / nautilus["seconds"], "BacktestEngine.run(), CSV load excluded"))
-    rows.append(("vectorbt", peers["bars"] / vectorbt["warm"][0], "indicators + Portfolio.from_signals, warm"))
+    bars = peers["bars"]
+    timed = "BacktestEngine.run(), CSV load excluded"
+    rows.append(("nautilus_trader", bars / nautilus["seconds"], bars / nautilus["cpu"], timed))
+    timed = "indicators + Portfolio.from_signals, warm"
+    rows.append(("vectorbt", bars / vectorbt["warm"][0], bars / vectorbt["warm"][1], timed))
     print(f"sma_cross {FAST}/{SLOW}, qty {QTY}, {peers['bars']:,} BTC/USDT 1m bars, best of {repeat}:")
     print(f"identical trades in every engine: {len(stds_trades)}")
-    print("| engine | bars/s | what is timed |\n|---|---|---|")
-    for label, rate, timed in rows:
-        print(f"| {label} | {rate:,.0f} | {timed} |")
+    print("| engine | bars/s | per CPU second | what is timed |\n|---|---|---|---|")
+    for label, rate, per_cpu, timed in rows:
+        print(f"| {label} | {rate:,.0f} | {per_cpu:,.0f} | {timed} |")
 
 
 def _grid(peers_python: Path, bars: list[BarClosed], sets: Sets, repeat: int, nautilus_bars: int | None) -> list[str]:
