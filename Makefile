@@ -113,8 +113,9 @@ bench: $(STAMP) $(DDB_LOCAL_STAMP)
 e2e-day: $(STAMP) $(DDB_LOCAL_STAMP)
 	STDS_E2E_MINUTES=1440 $(BIN)/python -m pytest -q -s -p no:randomly tests/e2e/test_many_symbols_aws.py
 
-# stds replay beside nautilus_trader and vectorbt on the same sma_cross and bars, trades checked identical. The peers
-# live in their own environment, never the project's (vectorbt 1.0 needs plotly before 6).
+# stds beside nautilus_trader and vectorbt on the same sma_cross and bars, trades checked identical per set: one set
+# (stds replay as a whole process), then the 10-set and 95-set sweep grids (strategy-bars/s, and per CPU second). The
+# peers live in their own environment, never the project's (vectorbt 1.0 needs plotly before 6).
 PEERS := .cache/peers
 PEERS_STAMP := $(PEERS)/.installed
 $(PEERS_STAMP):
