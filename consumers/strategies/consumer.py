@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from consumers.stores.ports import Account, AccountKey, BarStore, Book, Decision
+from consumers.stores.transitions import moves_only_the_cursor
 from consumers.strategies.base import Strategy
 from consumers.strategies.informative import InformativeBars, InformativeStream
 from consumers.strategies.sizing import Stake
@@ -113,6 +114,9 @@ class StrategyConsumer:
             target = self._refuse(error, bar, previous_target)
         wanted = target - (account.position + account.pending)
         order = None if not wanted or target == account.refused_target else _order(self.name, bar, wanted, target)
+        if moves_only_the_cursor(account, target, order):  # most bars: nothing to record but how far it decided
+            self.book.move_cursor(key, bar.open_time_ms, target)  # nothing to emit, whether or not it moved it
+            return []
         if not self.book.decide(Decision(key, bar.open_time_ms, target, order)):
             return []  # another delivery decided this bar first
         emitted: list[Event] = []
