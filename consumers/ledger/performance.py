@@ -18,13 +18,20 @@ def moved_indices(equity: list[Decimal]) -> list[int]:
 
 
 def max_drawdown_pct(equity: list[Decimal], moved: list[int]) -> float:
-    # a bar whose equity did not move keeps the bar before's peak and drawdown: only the moves are converted
-    moves = [float(value) for value in equity[:1]] + [float(equity[index]) for index in moved]
-    peak, worst = -math.inf, 0.0
-    for now in moves:
-        peak = max(peak, now)
-        if peak > 0:
-            worst = max(worst, (peak - now) / peak)
+    """The largest fall from a peak, in % of the peak, in floats. Only a new peak or a new low since the peak can
+    change the answer (float() and the float arithmetic are monotonic: a value between them gives a fall no
+    larger), so only those are converted, after exact comparisons: a float() of a Decimal goes through its text."""
+    if not equity:
+        return 0.0
+    peak = low = equity[0]
+    peak_float, worst = float(peak), 0.0
+    for now in map(equity.__getitem__, moved):
+        if now > peak:
+            peak = low = now
+            peak_float = float(now)
+        elif now < low and peak_float > 0:
+            low = now
+            worst = max(worst, (peak_float - float(now)) / peak_float)
     return worst * 100
 
 
@@ -45,7 +52,7 @@ def sharpe(returns: list[float], periods_per_year: float) -> float:
     if len(returns) < 2:
         return 0.0
     mean = sum(returns) / len(returns)
-    variance = sum((value - mean) ** 2 for value in returns) / (len(returns) - 1)
+    variance = sum([(value - mean) ** 2 for value in returns]) / (len(returns) - 1)  # a list: no generator
     if variance <= 0:
         return 0.0
     return mean / math.sqrt(variance) * math.sqrt(periods_per_year)
@@ -56,7 +63,7 @@ def sortino(returns: list[float], periods_per_year: float) -> float:
     0 when no bar lost."""
     if len(returns) < 2:
         return 0.0
-    downside = sum(value * value for value in returns if value < 0) / len(returns)
+    downside = sum([value * value for value in returns if value < 0]) / len(returns)
     if downside <= 0:
         return 0.0
     return sum(returns) / len(returns) / math.sqrt(downside) * math.sqrt(periods_per_year)

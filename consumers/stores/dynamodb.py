@@ -171,7 +171,7 @@ class DynamoBook:
             cursor = account.decided_through_ms
             if cursor is not None and decision.bar_open_time_ms <= cursor:
                 return False
-            if moves_only_the_cursor(account, decision):
+            if moves_only_the_cursor(account, decision.target, decision.order):
                 # nothing to write but the cursor: kept beside the accounts, saved once per invocation
                 self._moved.setdefault(key.strategy, {})[_account_id(key)] = decision.bar_open_time_ms
                 return True
@@ -189,6 +189,10 @@ class DynamoBook:
                 return False  # that order id is already recorded: another delivery decided this bar
             # else the account moved since it was read (a settlement, a concurrent decision): read it again
         raise ContentionExhausted(f"account {key}: {MAX_ATTEMPTS} conflicting writers")
+
+    def move_cursor(self, key: AccountKey, bar_open_time_ms: int, target: Decimal) -> bool:
+        # `decide` checks the account as it reads it: a cursor alone is kept apart there, anything else written
+        return self.decide(Decision(key, bar_open_time_ms, target, None))
 
     def end_decisions(self) -> None:
         self.save_cursors()

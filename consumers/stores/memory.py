@@ -98,6 +98,17 @@ class MemoryBook:
         self.changed_accounts.add(decision.account)
         return True
 
+    def move_cursor(self, key: AccountKey, bar_open_time_ms: int, target: Decimal) -> bool:
+        account = self._accounts.get(key)
+        if account is None:
+            return self.decide(Decision(key, bar_open_time_ms, target, None))
+        cursor = account.decided_through_ms
+        if cursor is not None and bar_open_time_ms <= cursor:
+            return False
+        account.decided_through_ms = bar_open_time_ms
+        self.changed_accounts.add(key)
+        return True
+
     def order(self, order_id: str) -> OrderRecord | None:
         return self._orders.get(order_id)
 

@@ -105,6 +105,12 @@ class Book(Protocol):
         pending. False (and no change) if the cursor is already at or past that bar."""
         ...
 
+    def move_cursor(self, key: AccountKey, bar_open_time_ms: int, target: Decimal) -> bool:
+        """`decide(Decision(key, bar_open_time_ms, target, None))` for a decision that the caller, from the
+        account it just read here, found moves only the cursor (`transitions.moves_only_the_cursor`): most of a
+        strategy's bars. A store holding its accounts in memory moves the cursor and nothing else."""
+        ...
+
     def begin_decisions(self, strategy: str) -> None:
         """Before deciding a batch of bars for `strategy`: read at once what its decisions will read
         (where every read is a billed request; elsewhere nothing to do)."""

@@ -25,14 +25,13 @@ def apply_placement(account: Account, order: OrderRequested) -> None:
     account.pending += order.signed_qty
 
 
-def moves_only_the_cursor(account: Account, decision: Decision) -> bool:
-    """True when `apply_decision` would change nothing but the cursor: no order, the same target, and no
-    refused target that this decision would release. A store may then keep the cursor apart, unwritten."""
-    return (
-        decision.order is None
-        and decision.target == account.target
-        and account.refused_target in (None, decision.target)
-    )
+def moves_only_the_cursor(account: Account, target: Decimal, order: OrderRequested | None) -> bool:
+    """True when `apply_decision` of (`target`, `order`) would change nothing but the cursor: no order, the same
+    target, and no refused target that this decision would release. A store may then keep the cursor apart,
+    unwritten, and a strategy consumer asks its book for `move_cursor` only (most of a strategy's bars)."""
+    refused = account.refused_target
+    # `is None` first: a Decimal compared with None asks numbers' ABCs
+    return order is None and target == account.target and (refused is None or refused == target)
 
 
 def apply_settlement(account: Account, request: OrderRequested, settlement: Settlement) -> None:

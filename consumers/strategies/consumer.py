@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from consumers.stores.ports import Account, AccountKey, BarStore, Book, Decision
+from consumers.stores.transitions import moves_only_the_cursor
 from consumers.strategies.base import Strategy
 from consumers.strategies.informative import InformativeBars, InformativeStream
 from consumers.strategies.sizing import Stake
@@ -65,35 +66,33 @@ class StrategyConsumer:
             key = self.account_keys[stream] = AccountKey(self.name, bar.exchange, bar.symbol)
         account = self.book.account(key)
         cursor = account.decided_through_ms
-        if cursor is not None and bar.open_time_ms <= cursor:
+        open_time_ms = bar.open_time_ms
+        if cursor is not None and open_time_ms <= cursor:
             return self._in_flight_order(key, bar)
-        return self._decide_from(key, stream, bar, account)
-
-    def _decide_from(self, key: AccountKey, stream: StreamKey, bar: BarClosed, account: Account) -> list[Event]:
-        interval_ms = bar.interval_ms
+        interval_ms = bar.close_time_ms - open_time_ms + 1  # bar.interval_ms, without a property's call per strategy
         lookback = self.lookback
+        bars = self.bars
         # This bar can complete the windows of itself and the next lookback-1 bars; once one
         # decides, keep going while the following bars (already here, having arrived early) do too.
         # Start at the first undecided bar whose window can contain this one, not at this bar: a
         # concurrent delivery (another Lambda) may have stored an earlier bar without deciding it yet,
         # and deciding this bar first would move the cursor past it for good.
-        first = bar.open_time_ms - (lookback - 1) * interval_ms
-        cursor = account.decided_through_ms
+        first = open_time_ms - (lookback - 1) * interval_ms
         if cursor is not None and cursor + interval_ms > first:
             first = cursor + interval_ms
         # in order and warmed up, the first candidate is this bar and its window is whole: no search
-        window = self.bars.window(stream, first, lookback)
+        window = bars.window(stream, first, lookback)
         candidate = first
         if window is None:
-            last = bar.open_time_ms + (lookback - 1) * interval_ms
-            found = _first_complete_window(self.bars, stream, first, last, lookback, interval_ms=interval_ms)
-            window = None if found is None else self.bars.window(stream, found, lookback)
+            last = open_time_ms + (lookback - 1) * interval_ms
+            found = _first_complete_window(bars, stream, first, last, lookback, interval_ms=interval_ms)
+            window = None if found is None else bars.window(stream, found, lookback)
             if found is None or window is None:
                 return []
             candidate = found
         emitted = self._decide(key, window, account)  # one account read per decision: this one serves the first
         candidate += interval_ms
-        while (window := self.bars.window(stream, candidate, lookback)) is not None:
+        while (window := bars.window(stream, candidate, lookback)) is not None:
             # that decision changed the account: a catch-up decision (a bar that came early) reads it again
             emitted += self._decide(key, window, self.book.account(key))
             candidate += interval_ms
@@ -115,6 +114,9 @@ class StrategyConsumer:
             target = self._refuse(error, bar, previous_target)
         wanted = target - (account.position + account.pending)
         order = None if not wanted or target == account.refused_target else _order(self.name, bar, wanted, target)
+        if moves_only_the_cursor(account, target, order):  # most bars: nothing to record but how far it decided
+            self.book.move_cursor(key, bar.open_time_ms, target)  # nothing to emit, whether or not it moved it
+            return []
         if not self.book.decide(Decision(key, bar.open_time_ms, target, order)):
             return []  # another delivery decided this bar first
         emitted: list[Event] = []

@@ -20,6 +20,7 @@ import orjson
 from consumers.ledger.portfolio import build_portfolio
 from events.dead_letters import DeadLetterList
 from events.models import BarClosed, OrderFilled, OrderRejected, new_order_id
+from events.trusted import trusted_model
 from infra.config import StdsConfig, StrategyConfig
 from infra.local.collector import RunCollector
 from infra.local.runtime import LocalRuntime
@@ -34,6 +35,7 @@ Settlement = TypeVar("Settlement", OrderFilled, OrderRejected)
 
 # what differs between two runs of the same replay (how long it took), left out of an item's summary
 TIMING = ("bars_per_second", "elapsed_s")
+RENAMED_FIELDS = frozenset({"strategy", "order_id"})  # what `_renamed` sets on each of an item's fills
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +161,10 @@ def _item_record(
 def _renamed(event: Settlement, strategy: str) -> Settlement:
     """As the strategy line would have settled it: its name, and the order id a replay of it gives the order."""
     order_id = new_order_id(strategy, event.exchange, event.symbol, event.bar_open_time_ms)
-    return event.model_copy(update={"strategy": strategy, "order_id": order_id})
+    # what `model_copy(update=...)` makes (its fields in their places, the two named as set), without its deep
+    # copy of the fields set: one per fill of every item, that copy was most of a sweep's renaming
+    renamed = {**event.__dict__, "strategy": strategy, "order_id": order_id}
+    return trusted_model(type(event), renamed, event.model_fields_set | RENAMED_FIELDS)
 
 
 def _outcome(item: SweepItem, record: RunRecord, keep_equity: bool) -> ItemOutcome:

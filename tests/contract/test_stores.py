@@ -59,6 +59,20 @@ def test_decide_records_order_and_pending_once(stores: Stores) -> None:
     assert record is not None and record.request == order and record.settlement is None
 
 
+def test_move_cursor_moves_the_cursor_and_nothing_else_once(stores: Stores) -> None:
+    assert stores.book.move_cursor(KEY, 0, Decimal(0))  # an account never seen: a fresh one, decided through 0
+    assert stores.book.decide(Decision(KEY, 60_000, Decimal(1), _order(60_000)))
+    before = stores.book.account(KEY)
+    assert stores.book.move_cursor(KEY, 180_000, Decimal(1))
+    assert not stores.book.move_cursor(KEY, 180_000, Decimal(1))  # decided already: no change
+    assert not stores.book.move_cursor(KEY, 120_000, Decimal(1))  # a stale bar never moves the cursor back
+    stores.book.end_decisions()
+    after = stores.book.account(KEY)
+    assert after.decided_through_ms == 180_000
+    assert (after.cash, after.position, after.pending, after.target) == (CASH, 0, 1, 1)
+    assert (before.cash, before.position, before.pending, before.target) == (CASH, 0, 1, 1)
+
+
 def test_settle_applies_exactly_once(stores: Stores) -> None:
     order = _order(0, "2")
     stores.book.decide(Decision(KEY, 0, Decimal(2), order))

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from consumers.stores.memory import MemoryBook
-from consumers.stores.ports import Decision
+from consumers.stores.ports import AccountKey, Decision
 from consumers.strategies.consumer import StrategyConsumer
 from consumers.strategies.sma_cross import SmaCross
 from events.dead_letters import DeadLetterList
@@ -32,9 +32,17 @@ BROKEN = "sma-broken"  # its book refuses some of its decisions with an error: a
 
 class FlakyBook(MemoryBook):
     def decide(self, decision: Decision) -> bool:
-        if decision.account.strategy == BROKEN and decision.bar_open_time_ms // 60_000 % 9 == 0:
-            raise RuntimeError(f"book unavailable at {decision.bar_open_time_ms}")
+        _fail_sometimes(decision.account, decision.bar_open_time_ms)
         return super().decide(decision)
+
+    def move_cursor(self, key: AccountKey, bar_open_time_ms: int, target: Decimal) -> bool:
+        _fail_sometimes(key, bar_open_time_ms)
+        return super().move_cursor(key, bar_open_time_ms, target)
+
+
+def _fail_sometimes(key: AccountKey, bar_open_time_ms: int) -> None:
+    if key.strategy == BROKEN and bar_open_time_ms // 60_000 % 9 == 0:
+        raise RuntimeError(f"book unavailable at {bar_open_time_ms}")
 
 
 def delivered(bars: list[BarClosed], *, grouped: bool) -> dict[str, Any]:
