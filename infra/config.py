@@ -26,7 +26,7 @@ class ConfigError(ValueError):
     """The configuration cannot be used; the message says which file and key, and how to fix it."""
 
 
-class StrategyConfig(BaseModel):
+class StrategyLine(BaseModel):
     """One line of `[strategies]`: which strategy code, on which bars, with which parameters."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -64,7 +64,7 @@ class StrategyConfig(BaseModel):
         return informative
 
     @model_validator(mode="after")
-    def _informative_fits_the_line(self) -> StrategyConfig:
+    def _informative_fits_the_line(self) -> StrategyLine:
         if not self.informative:
             return self
         if self.pattern is not None:
@@ -107,7 +107,7 @@ class BrokerConfig(BaseModel):
 class StdsConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    strategies: dict[str, StrategyConfig] = Field(min_length=1)
+    strategies: dict[str, StrategyLine] = Field(min_length=1)
     risk: RiskLimits = RiskLimits()
     paper: PaperConfig = PaperConfig()
     broker: BrokerConfig = BrokerConfig()

@@ -21,11 +21,11 @@ from consumers.strategies.informative import InformativeStream
 from consumers.strategies.sizing import InvalidStake, Stake
 from events.codec import describe_errors
 from events.models import BarClosed
-from infra.config import ConfigError, StdsConfig, StrategyConfig
+from infra.config import ConfigError, StdsConfig, StrategyLine
 
 
 @dataclass(frozen=True)
-class StrategySpec:
+class LoadedStrategy:
     """A strategy instance ready to subscribe: its sub-account name, code, and event pattern."""
 
     name: str
@@ -40,17 +40,17 @@ class StrategySpec:
         return any(stream.selects(bar, self.symbols) for stream in self.informative)
 
 
-def retention_for(specs: Sequence[StrategySpec]) -> int:
+def retention_for(specs: Sequence[LoadedStrategy]) -> int:
     """Bars to keep per stream: the longest lookback, plus room for bars arriving out of order."""
     return max((spec.strategy.lookback for spec in specs), default=1) * 2 + 100
 
 
-def load_strategies(config: StdsConfig, base_dir: Path) -> list[StrategySpec]:
+def load_strategies(config: StdsConfig, base_dir: Path) -> list[LoadedStrategy]:
     """`base_dir` resolves relative file paths in `use` (the configuration file's folder)."""
     return [_load_one(name, line, base_dir) for name, line in config.strategies.items()]
 
 
-def load_strategy(config: StdsConfig, name: str, base_dir: Path) -> StrategySpec:
+def load_strategy(config: StdsConfig, name: str, base_dir: Path) -> LoadedStrategy:
     """One configured strategy by its instance name (a Lambda runs exactly one)."""
     line = config.strategies.get(name)
     if line is None:
@@ -59,7 +59,7 @@ def load_strategy(config: StdsConfig, name: str, base_dir: Path) -> StrategySpec
     return _load_one(name, line, base_dir)
 
 
-def bar_pattern(line: StrategyConfig) -> dict[str, Any]:
+def bar_pattern(line: StrategyLine) -> dict[str, Any]:
     """The EventBridge pattern a strategy line subscribes with; the same object becomes the CDK rule."""
     if line.pattern is not None:
         return line.pattern
@@ -71,7 +71,7 @@ def bar_pattern(line: StrategyConfig) -> dict[str, Any]:
     return {"detail-type": ["BarClosed"], "detail": detail}
 
 
-def informative_patterns(line: StrategyConfig) -> tuple[dict[str, Any], ...]:
+def informative_patterns(line: StrategyLine) -> tuple[dict[str, Any], ...]:
     """The EventBridge patterns of a line's informative streams: bars it reads but never decides on."""
     patterns = []
     for stream in line.informative_streams():
@@ -119,7 +119,7 @@ def strategy_class(use: str, base_dir: Path) -> type[Strategy]:
     return candidates[0]
 
 
-def _load_one(name: str, line: StrategyConfig, base_dir: Path) -> StrategySpec:
+def _load_one(name: str, line: StrategyLine, base_dir: Path) -> LoadedStrategy:
     cls = strategy_class(line.use, base_dir)
     stake = None
     params = line.params
@@ -138,7 +138,7 @@ def _load_one(name: str, line: StrategyConfig, base_dir: Path) -> StrategySpec:
     except InvalidLookback as error:
         raise ConfigError(f"strategies.{name}.params: {error}") from None
     symbols = None if line.symbols is None else frozenset(line.symbols)
-    return StrategySpec(
+    return LoadedStrategy(
         name, strategy, bar_pattern(line), stake, line.informative_streams(), informative_patterns(line), symbols
     )
 

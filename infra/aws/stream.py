@@ -33,7 +33,7 @@ from producers.streamer.publisher import BusPublisher, delivered_cursors
 from producers.streamer.runner import ExchangeStream, stream_until_stopped
 from producers.streamer.s3_archive import SpanArchive
 from producers.streamer.seeding import seed_forming_bars
-from producers.streamer.streamer import Streamer, StreamerSettings
+from producers.streamer.supervisor import Streamer, StreamerSettings
 from producers.streamer.tracing import MinuteTraceSampler
 
 log = logging.getLogger(__name__)

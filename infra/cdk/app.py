@@ -51,9 +51,9 @@ def build_stack(
 
 def build_sweep_stack(app: cdk.App, prefix: str, build: Path, *, with_dependencies: bool) -> SweepStack:
     """`stds deploy --sweeps`: the research stack alone (it needs no strategies file)."""
-    from infra.config import StdsConfig, StrategyConfig
+    from infra.config import StdsConfig, StrategyLine
 
-    config = StdsConfig(strategies={"sweep": StrategyConfig(use="sma_cross")})  # the bundle's strategies.toml
+    config = StdsConfig(strategies={"sweep": StrategyLine(use="sma_cross")})  # the bundle's strategies.toml
     example = REPO_ROOT / "strategies.example.toml"
     cdk.Aspects.of(app).add(AwsSolutionsChecks())
     return SweepStack(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 if TYPE_CHECKING:
     from infra.config import StdsConfig
-    from producers.streamer.streamer import StreamerSettings
+    from producers.streamer.supervisor import StreamerSettings
 
     Commands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
@@ -157,7 +157,7 @@ def add_region_option(command: argparse.ArgumentParser | argparse._ArgumentGroup
 
 def streamer_settings(args: argparse.Namespace) -> StreamerSettings:
     from producers.streamer.connection import ConnectionSettings
-    from producers.streamer.streamer import StreamerSettings
+    from producers.streamer.supervisor import StreamerSettings
 
     return StreamerSettings(
         symbols=tuple(symbol_list(args.symbols)),
@@ -172,7 +172,7 @@ def streamer_settings(args: argparse.Namespace) -> StreamerSettings:
 def config_from_args(args: argparse.Namespace, strategy_symbols: str | None) -> tuple[StdsConfig, Path]:
     """The strategies file (--config), or the one strategy of --strategy/--param; with the paper options over it."""
     # here, not at the top: the configuration's pydantic models are slow to import and `stds --help` needs none
-    from infra.config import ConfigError, StdsConfig, StrategyConfig, load_config
+    from infra.config import ConfigError, StdsConfig, StrategyLine, load_config
 
     if args.config:
         config, config_dir = load_config(args.config), args.config.parent
@@ -183,7 +183,7 @@ def config_from_args(args: argparse.Namespace, strategy_symbols: str | None) -> 
         symbols = strategy_symbols.split(",") if strategy_symbols else None
         name = args.strategy.rpartition(":")[2].rpartition("/")[2].removesuffix(".py").lower()
         config = StdsConfig(
-            strategies={name: StrategyConfig(use=args.strategy, symbols=symbols, params=params, stake=args.stake)}
+            strategies={name: StrategyLine(use=args.strategy, symbols=symbols, params=params, stake=args.stake)}
         )
         config_dir = Path.cwd()
     if getattr(args, "timeframe", None):  # stds sweep has no --timeframe: its lines say theirs
@@ -205,14 +205,14 @@ def with_paper_args(config: StdsConfig, args: argparse.Namespace) -> StdsConfig:
 
 def _on_timeframe(config: StdsConfig, timeframe: str) -> StdsConfig:
     """Every strategy line on `timeframe` (--timeframe); a line with its own pattern says its timeframe there."""
-    from infra.config import ConfigError, StrategyConfig, table_from_options
+    from infra.config import ConfigError, StrategyLine, table_from_options
 
     explicit = [name for name, line in config.strategies.items() if line.pattern is not None]
     if explicit:
         raise ConfigError(f"--timeframe: strategies {', '.join(explicit)} give their own pattern; set it there")
     lines = {  # validated again: the new timeframe may be one the line reads as informative
         name: table_from_options(
-            StrategyConfig, {**line.model_dump(), "timeframe": timeframe}, f"--timeframe: strategies.{name}"
+            StrategyLine, {**line.model_dump(), "timeframe": timeframe}, f"--timeframe: strategies.{name}"
         )
         for name, line in config.strategies.items()
     }

@@ -67,7 +67,7 @@ LAMBDA_PLATFORM_LOG_BYTES = Decimal(300)  # Lambda's own START, END and REPORT l
 LOG_BYTES_PER_INVOCATION = EXECUTION_LOG_BYTES + LAMBDA_PLATFORM_LOG_BYTES  # the scheduled reconciliation's
 TRACED_MINUTES_PER_MONTH = Decimal(MINUTES_PER_MONTH // 60)  # the streamer samples one minute an hour
 XRAY_SAMPLED_RATE = Decimal("0.05")
-# The streamer, once a minute (producers/streamer/streamer.py): a heartbeat log line (its counters, and each
+# The streamer, once a minute (producers/streamer/supervisor.py): a heartbeat log line (its counters, and each
 # symbol's lag in bars and seconds since its last publish), a put of its cursor item (each stream's key and open
 # time) in the control table, and a PutMetricData of BarsDelivered (infra/aws/delivered_bars_metric.py). Sizes
 # from the formats: "BTC/USDT|1m": 0 and "BTC/USDT|1m": 12.3 in the heartbeat, "binance|BTC/USDT|1m":

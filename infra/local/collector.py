@@ -7,7 +7,7 @@ from decimal import Decimal
 from events.local_bus import LocalBus
 from events.models import BarClosed, Event, OrderFilled, OrderRejected
 from events.timeframes import timeframe_ms
-from infra.report.record import RunRecord
+from infra.report.finished_run import FinishedRun
 
 
 class RunCollector:
@@ -35,7 +35,7 @@ class RunCollector:
             self.rejects.setdefault(event.order_id, event)
         return []
 
-    def record(
+    def finish(
         self,
         *,
         starting_cash: Decimal,
@@ -45,10 +45,10 @@ class RunCollector:
         gaps: int,
         earlier_fills: list[OrderFilled] | None = None,
         warnings: list[str] | None = None,
-    ) -> RunRecord:
+    ) -> FinishedRun:
         """`earlier_fills` are fills a resumed run found already settled in its state."""
         fills = {fill.order_id: fill for fill in earlier_fills or []} | self.fills
-        return RunRecord(
+        return FinishedRun(
             starting_cash=starting_cash,
             accounts=accounts,
             closes=self.closes,

@@ -13,7 +13,7 @@ from events.envelope import wrap
 from events.local_bus import dead_letter_delivery
 from events.models import BarClosed, Event
 from events.streams import StreamKey
-from infra.strategy_loader import StrategySpec
+from infra.strategy_loader import LoadedStrategy
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +43,10 @@ class ConsumerGroup:
         return emitted
 
 
-def runs_of_one_pattern(specs: Sequence[StrategySpec]) -> Iterator[list[StrategySpec]]:
+def runs_of_one_pattern(specs: Sequence[LoadedStrategy]) -> Iterator[list[LoadedStrategy]]:
     """The specs in order, cut where the pattern changes: a run's strategies hear the same bars, and grouping only
     neighbours keeps every event in the order the bus would have delivered them one subscription at a time."""
-    run: list[StrategySpec] = []
+    run: list[LoadedStrategy] = []
     for spec in specs:
         if run and spec.pattern != run[0].pattern:
             yield run

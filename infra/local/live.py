@@ -29,7 +29,7 @@ from producers.exchanges.registry import adapter_for
 from producers.streamer.cursors import CursorFile
 from producers.streamer.runner import ExchangeStream, stream_until_stopped
 from producers.streamer.seeding import seed_forming_bars
-from producers.streamer.streamer import Streamer, StreamerSettings
+from producers.streamer.supervisor import Streamer, StreamerSettings
 
 if TYPE_CHECKING:  # ccxt is imported only when a run trades through it; the local Binance is a tool, never shipped
     from consumers.execution.ccxt_broker import CcxtBroker, Credentials

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra.config import StdsConfig
-from infra.strategy_loader import StrategySpec, load_strategies
+from infra.strategy_loader import LoadedStrategy, load_strategies
 
 STATE_FILE = "state.sqlite"  # a run's state in its output folder, unless --db names another
 
@@ -18,7 +18,7 @@ class Trading:
     """What a run trades with: its configuration and the strategies it names, loaded."""
 
     config: StdsConfig
-    specs: Sequence[StrategySpec]
+    specs: Sequence[LoadedStrategy]
 
     @classmethod
     def load(cls, config: StdsConfig, config_dir: Path) -> Trading:

@@ -20,7 +20,7 @@ from events.local_bus import LocalBus
 from events.models import BarClosed, Event, OrderRequested
 from infra.config import PaperConfig
 from infra.local.consumer_group import ConsumerGroup, runs_of_one_pattern
-from infra.strategy_loader import StrategySpec
+from infra.strategy_loader import LoadedStrategy
 
 EXECUTION = "execution"
 
@@ -31,7 +31,7 @@ class LocalRuntime:
 
     def __init__(
         self,
-        specs: Sequence[StrategySpec],
+        specs: Sequence[LoadedStrategy],
         stores: Stores,
         dead_letters: DeadLetters,
         *,

@@ -66,7 +66,7 @@ class LocalSession:
         earlier = [record.settlement for record in stores.book.orders() if isinstance(record.settlement, OrderFilled)]
         # a sub-account exists once its strategy has seen a bar of that symbol
         accounts = sorted((a.key.strategy, a.key.exchange, a.key.symbol) for a in stores.book.accounts())
-        record = self.collector.record(
+        run = self.collector.finish(
             starting_cash=self.trading.config.paper.starting_cash,
             accounts=accounts,
             elapsed_s=elapsed_s,
@@ -75,7 +75,7 @@ class LocalSession:
             earlier_fills=earlier,
             warnings=self.idle_warnings(),
         )
-        return write_report(record, self.output.folder, chart=self.output.chart)
+        return write_report(run, self.output.folder, chart=self.output.chart)
 
     def idle_warnings(self) -> list[str]:
         """One line per strategy that no bar reached, naming it, what it subscribes to and what the run had."""

@@ -20,7 +20,7 @@ from consumers.stores.ports import Stores
 from consumers.stores.sqlite import SqliteState, StateFileError, open_existing, state_exists
 from infra.config import StdsConfig
 from infra.local.run_parts import StateFile, Trading
-from infra.strategy_loader import StrategySpec, retention_for
+from infra.strategy_loader import LoadedStrategy, retention_for
 
 IN_MEMORY = ":memory:"
 CONFIGURATION = "configuration"  # the control row holding the configuration a state file was started with
@@ -88,7 +88,7 @@ def run_stores(state_file: StateFile, trading: Trading) -> Stores:
     return stores_of(state)
 
 
-def _configuration(config: StdsConfig, specs: Sequence[StrategySpec]) -> dict[str, Any]:
+def _configuration(config: StdsConfig, specs: Sequence[LoadedStrategy]) -> dict[str, Any]:
     """What decides a run's trades, with every default filled in (`fast=10` given or not is the same)."""
     return {
         "strategies": {

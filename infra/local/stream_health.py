@@ -7,7 +7,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from producers.streamer.streamer import StreamerHealth
+from producers.streamer.supervisor import StreamerHealth
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS stream_health (

@@ -9,7 +9,7 @@ from decimal import Decimal
 from consumers.execution.ccxt_broker import API_KEY_VARIABLE, SECRET_VARIABLE, CcxtBroker, Credentials
 from consumers.reconciliation.ports import ExchangeUnreachable
 from infra.config import BrokerConfig, StdsConfig
-from infra.strategy_loader import StrategySpec
+from infra.strategy_loader import LoadedStrategy
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def ccxt_broker(broker: BrokerConfig, credentials: Credentials, rest_url: str | 
     return CcxtBroker(broker.exchange, credentials, sandbox=not broker.live, rest_url=rest_url or broker.rest_url)
 
 
-def live_banner(config: StdsConfig, specs: Sequence[StrategySpec], exchange: str, symbols: Iterable[str]) -> str:
+def live_banner(config: StdsConfig, specs: Sequence[LoadedStrategy], exchange: str, symbols: Iterable[str]) -> str:
     """What a `--live` run will trade with real money, printed before it starts."""
     policy = config.risk_policy()
     sizes = {spec.name: spec.strategy.params.qty for spec in specs}

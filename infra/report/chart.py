@@ -17,19 +17,19 @@ from matplotlib.patches import Patch  # not pyplot: a file needs no window manag
 
 from consumers.ledger.portfolio import Portfolio
 from infra.report.colours import strategy_colours
-from infra.report.record import RunRecord
+from infra.report.finished_run import FinishedRun
 
 MAX_LINE_POINTS = 4_000  # lines are thinned to this; fill markers never are
 ZERO = Decimal(0)
 
 
-def write_chart(record: RunRecord, portfolio: Portfolio, path: Path) -> None:
-    figure = draw_chart(record, portfolio)
+def write_chart(run: FinishedRun, portfolio: Portfolio, path: Path) -> None:
+    figure = draw_chart(run, portfolio)
     figure.savefig(path, dpi=110, bbox_inches="tight")
 
 
-def draw_chart(record: RunRecord, portfolio: Portfolio) -> Any:
-    single_market = len(record.closes) == 1
+def draw_chart(run: FinishedRun, portfolio: Portfolio) -> Any:
+    single_market = len(run.closes) == 1
     figure = Figure(figsize=(12, 8))
     FigureCanvasAgg(figure)  # draws to pixels, for the PNG (and for tests that measure the layout)
     returns, detail = figure.subplots(2, 1, gridspec_kw={"height_ratios": [3, 2]}, sharex=single_market)
@@ -38,15 +38,15 @@ def draw_chart(record: RunRecord, portfolio: Portfolio) -> Any:
         locator = mdates.AutoDateLocator()  # type: ignore[no-untyped-call]
         axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
     if single_market:
-        _price_with_fills(detail, record)
+        _price_with_fills(detail, run)
     else:
         _earnings_by_strategy(detail, portfolio)
-    figure.suptitle(_title(record, portfolio))
+    figure.suptitle(_title(run, portfolio))
     figure.tight_layout()
     return figure
 
 
-def _title(record: RunRecord, portfolio: Portfolio) -> str:
+def _title(run: FinishedRun, portfolio: Portfolio) -> str:
     """What traded, out of what was subscribed: '2 of 5 strategies traded 3 of 94 markets — …'."""
     traded = [account for account, ledger in portfolio.accounts.items() if ledger.fills]
     strategies = {account[0] for account in portfolio.accounts}
@@ -58,9 +58,9 @@ def _title(record: RunRecord, portfolio: Portfolio) -> str:
     of_strategies = "" if len(traded_strategies) == len(strategies) else f" (of {len(strategies)})"
     trips = len(portfolio.round_trips)
     return (
-        f"STDS run: {names or 'no strategy'}{of_strategies} traded {len(markets)} of {len(record.closes)} "
-        f"market{'' if len(record.closes) == 1 else 's'} — {len(record.fills):,} fills, {trips:,} round trips, "
-        f"{record.bars:,} {record.timeframe} bars"
+        f"STDS run: {names or 'no strategy'}{of_strategies} traded {len(markets)} of {len(run.closes)} "
+        f"market{'' if len(run.closes) == 1 else 's'} — {len(run.fills):,} fills, {trips:,} round trips, "
+        f"{run.bars:,} {run.timeframe} bars"
     )
 
 
@@ -85,13 +85,13 @@ def _strategy_returns(axes: Any, portfolio: Portfolio) -> None:
         axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
 
 
-def _price_with_fills(axes: Any, record: RunRecord) -> None:
-    ((exchange, symbol), series), *_ = record.closes.items()
+def _price_with_fills(axes: Any, run: FinishedRun) -> None:
+    ((exchange, symbol), series), *_ = run.closes.items()
     times, closes = _thin([_date(t) for t, _ in series], [float(c) for _, c in series])
     axes.plot(times, closes, linewidth=0.8, color="tab:gray", label=f"{symbol} ({exchange})")
     # sells first, hollow, below the buys: a buy and a sell at the same bar both stay visible
     for side, marker, colour, hollow, order in (("sell", "v", "tab:red", True, 3), ("buy", "^", "tab:green", False, 4)):
-        fills = [f for f in record.fills if f.side == side]
+        fills = [f for f in run.fills if f.side == side]
         if fills:
             axes.scatter(
                 [_date(f.bar_open_time_ms) for f in fills],

@@ -18,13 +18,13 @@ from consumers.ledger.portfolio import Portfolio
 from consumers.ledger.statistics import trade_statistics, trip_table
 from events.models import OrderRejected
 from events.timeframes import periods_per_year
-from infra.report.record import RunRecord
+from infra.report.finished_run import FinishedRun
 
 ZERO = Decimal(0)
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:E[+-]?\d+)?")
 
 
-def summarize(record: RunRecord, portfolio: Portfolio) -> dict[str, Any]:
+def summarize(run: FinishedRun, portfolio: Portfolio) -> dict[str, Any]:
     """The run's headline figures on the capital actually given: the starting cash of the sub-accounts that
     traded (a strategy subscribed to 94 symbols that traded 2 is judged on those 2), overall and per strategy."""
     ledgers = portfolio.accounts.values()
@@ -33,7 +33,7 @@ def summarize(record: RunRecord, portfolio: Portfolio) -> dict[str, Any]:
     final = equity[-1] if equity else starting
     pnl = final - starting
     capital = sum((ledger.starting_cash for ledger in ledgers if ledger.fills), ZERO)
-    book_risk = _risk(equity, starting - capital, record.timeframe)
+    book_risk = _risk(equity, starting - capital, run.timeframe)
     return {
         "starting_equity": str(starting),
         "capital": str(capital),
@@ -42,22 +42,22 @@ def summarize(record: RunRecord, portfolio: Portfolio) -> dict[str, Any]:
         "return_pct": _pct(pnl, capital),
         "return_on_starting_equity_pct": _pct(pnl, starting),
         **book_risk,
-        "timeframe": record.timeframe,
-        "trades": len(record.fills),
+        "timeframe": run.timeframe,
+        "trades": len(run.fills),
         "round_trips": len(portfolio.round_trips),
-        "rejects": len(record.rejects),
-        "rejects_by_reason": rejects_by_reason(record.rejects),
+        "rejects": len(run.rejects),
+        "rejects_by_reason": rejects_by_reason(run.rejects),
         "fees": str(sum((ledger.fees_quote for ledger in ledgers), ZERO)),
         "fees_by_asset": _fees_by_asset(ledgers),
-        "bars": record.bars,
-        "bars_per_second": round(record.bars / record.elapsed_s) if record.elapsed_s > 0 else None,
-        "elapsed_s": round(record.elapsed_s, 3),
-        "dead_letters": record.dead_letters,
-        "gaps": record.gaps,
-        "warnings": record.warnings,
-        "strategies": _per_strategy(portfolio, record.timeframe, (starting - capital, book_risk)),
+        "bars": run.bars,
+        "bars_per_second": round(run.bars / run.elapsed_s) if run.elapsed_s > 0 else None,
+        "elapsed_s": round(run.elapsed_s, 3),
+        "dead_letters": run.dead_letters,
+        "gaps": run.gaps,
+        "warnings": run.warnings,
+        "strategies": _per_strategy(portfolio, run.timeframe, (starting - capital, book_risk)),
         "trade_statistics": trade_statistics(portfolio.round_trips),
-        "accounts": _per_account(record, portfolio),
+        "accounts": _per_account(run, portfolio),
     }
 
 
@@ -98,9 +98,9 @@ def rejects_by_reason(rejects: list[OrderRejected]) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
-def _per_account(record: RunRecord, portfolio: Portfolio) -> list[dict[str, Any]]:
+def _per_account(run: FinishedRun, portfolio: Portfolio) -> list[dict[str, Any]]:
     rejects: dict[tuple[str, str, str], int] = {}
-    for reject in record.rejects:
+    for reject in run.rejects:
         key = (reject.strategy, reject.exchange, reject.symbol)
         rejects[key] = rejects.get(key, 0) + 1
     rows = []

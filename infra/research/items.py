@@ -21,11 +21,11 @@ from consumers.ledger.portfolio import build_portfolio
 from events.dead_letters import DeadLetterList
 from events.models import BarClosed, OrderFilled, OrderRejected, new_order_id
 from events.trusted import trusted_model
-from infra.config import StdsConfig, StrategyConfig
+from infra.config import StdsConfig, StrategyLine
 from infra.local.collector import RunCollector
 from infra.local.runtime import LocalRuntime
 from infra.local.stores import memory_stores
-from infra.report.record import RunRecord
+from infra.report.finished_run import FinishedRun
 from infra.report.summary import summarize
 from infra.research.grid import ParamSet
 from infra.research.windows import Span
@@ -69,11 +69,11 @@ class SweepLine:
     """The strategy line every item runs, and the configuration around it (paper broker, risk)."""
 
     name: str  # the line's name, as a replay of it would name the strategy
-    line: StrategyConfig
+    line: StrategyLine
     config: StdsConfig
     config_dir: Path
 
-    def with_params(self, params: ParamSet) -> StrategyConfig:
+    def with_params(self, params: ParamSet) -> StrategyLine:
         return self.line.model_copy(update={"params": {**self.line.params, **params}})
 
 
@@ -110,51 +110,49 @@ def _run_together(
     collector = RunCollector(runtime.bus)
     runtime.feed(bars)
     accounts = sorted((a.key.strategy, a.key.exchange, a.key.symbol) for a in stores.book.accounts())
-    record = collector.record(
+    run = collector.finish(
         starting_cash=config.paper.starting_cash, accounts=accounts, elapsed_s=0.0, dead_letters=0, gaps=0
     )
-    by_strategy = _by_strategy(record)
+    by_strategy = _by_strategy(run)
     return [
-        _outcome(
-            item, _item_record(record, by_strategy.get(name, ([], [])), name, line.name, dead_letters), keep_equity
-        )
+        _outcome(item, _item_run(run, by_strategy.get(name, ([], [])), name, line.name, dead_letters), keep_equity)
         for name, item in names.items()
     ]
 
 
-def _by_strategy(record: RunRecord) -> dict[str, tuple[list[OrderFilled], list[OrderRejected]]]:
+def _by_strategy(run: FinishedRun) -> dict[str, tuple[list[OrderFilled], list[OrderRejected]]]:
     """Each strategy's fills and rejects, in the run's order: sorted out once, not once per item."""
     grouped: dict[str, tuple[list[OrderFilled], list[OrderRejected]]] = {}
-    for fill in record.fills:
+    for fill in run.fills:
         grouped.setdefault(fill.strategy, ([], []))[0].append(fill)
-    for reject in record.rejects:
+    for reject in run.rejects:
         grouped.setdefault(reject.strategy, ([], []))[1].append(reject)
     return grouped
 
 
-def _item_record(
-    record: RunRecord,
+def _item_run(
+    run: FinishedRun,
     settled: tuple[list[OrderFilled], list[OrderRejected]],
     name: str,
     shown_as: str,
     dead_letters: DeadLetterList,
-) -> RunRecord:
+) -> FinishedRun:
     """The part of a run that one item's strategy did (`settled`: its fills and rejects), as a replay of it alone
     would have named it."""
     fills = [_renamed(fill, shown_as) for fill in settled[0]]
     rejects = [_renamed(reject, shown_as) for reject in settled[1]]
     origin = f"strategy {name} at "
-    return RunRecord(
-        starting_cash=record.starting_cash,
-        accounts=[(shown_as, exchange, symbol) for strategy, exchange, symbol in record.accounts if strategy == name],
-        closes=record.closes,
+    return FinishedRun(
+        starting_cash=run.starting_cash,
+        accounts=[(shown_as, exchange, symbol) for strategy, exchange, symbol in run.accounts if strategy == name],
+        closes=run.closes,
         fills=fills,
         rejects=rejects,
-        bars=record.bars,
+        bars=run.bars,
         elapsed_s=0.0,
         dead_letters=sum(1 for letter in dead_letters if letter.origin.startswith(origin)),
         gaps=0,
-        timeframe=record.timeframe,
+        timeframe=run.timeframe,
     )
 
 
@@ -167,9 +165,9 @@ def _renamed(event: Settlement, strategy: str) -> Settlement:
     return trusted_model(type(event), renamed, event.model_fields_set | RENAMED_FIELDS)
 
 
-def _outcome(item: SweepItem, record: RunRecord, keep_equity: bool) -> ItemOutcome:
+def _outcome(item: SweepItem, run: FinishedRun, keep_equity: bool) -> ItemOutcome:
     # as write_report makes a replay's summary.json: the same ledger, its round trips and trade statistics
-    portfolio = build_portfolio(record.starting_cash_by_account(), record.closes, record.fills)
-    summary = {key: value for key, value in summarize(record, portfolio).items() if key not in TIMING}
+    portfolio = build_portfolio(run.starting_cash_by_account(), run.closes, run.fills)
+    summary = {key: value for key, value in summarize(run, portfolio).items() if key not in TIMING}
     equity = (portfolio.curve.times_ms, portfolio.curve.equity) if keep_equity else None
-    return ItemOutcome(item.key, summary, record.fills, equity=equity)
+    return ItemOutcome(item.key, summary, run.fills, equity=equity)

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from events.dead_letters import DeadLetterList
 from events.models import BarClosed
-from infra.config import StdsConfig, StrategyConfig
+from infra.config import StdsConfig, StrategyLine
 from infra.research.grid import ParamSet, ParamValue
 from infra.research.items import ItemOutcome, SweepItem, SweepLine, run_items
 from infra.research.windows import Span
@@ -134,7 +134,7 @@ def load_sweep(s3: S3, place: SweepPlace) -> LoadedSweep:
     definition = orjson.loads(s3.get_object(Bucket=place.bucket, Key=place.key(DEFINITION))["Body"].read())
     line = SweepLine(
         definition["line"],
-        StrategyConfig.model_validate(definition["strategy"]),
+        StrategyLine.model_validate(definition["strategy"]),
         StdsConfig.model_validate(definition["config"]),
         Path("."),
     )

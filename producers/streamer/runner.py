@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from producers.streamer.streamer import Streamer, StreamerSettings
+from producers.streamer.supervisor import Streamer, StreamerSettings
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import logging
 from events.aggregation import BarAggregator
 from events.models import BarClosed
 from events.timeframes import timeframe_ms
-from producers.streamer.streamer import Streamer
+from producers.streamer.supervisor import Streamer
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from consumers.stores.ports import KillSwitchState
 from events.dead_letters import DeadLetterList
 from events.streams import StreamKey
 from infra.aws.stores import dynamodb_stores
-from infra.config import StdsConfig, StrategyConfig
+from infra.config import StdsConfig, StrategyLine
 from infra.dashboard.archive_reader import ArchiveReader
 from infra.dashboard.dynamodb_reader import DynamoReader
 from infra.local.runtime import LocalRuntime
@@ -31,8 +31,8 @@ def test_the_aws_tables_show_the_book_the_consumers_wrote(
 ) -> None:
     config = StdsConfig(
         strategies={
-            "fast": StrategyConfig(use="sma_cross", symbols=["BTC/USDT"], params={"fast": 3, "slow": 8, "qty": "0.5"}),
-            "slow": StrategyConfig(use="sma_cross", symbols=["BTC/USDT"], params={"fast": 10, "slow": 30}),
+            "fast": StrategyLine(use="sma_cross", symbols=["BTC/USDT"], params={"fast": 3, "slow": 8, "qty": "0.5"}),
+            "slow": StrategyLine(use="sma_cross", symbols=["BTC/USDT"], params={"fast": 10, "slow": 30}),
         }
     )
     stores = dynamodb_stores(dynamodb, tables, CASH)

@@ -20,7 +20,7 @@ from infra.config import load_config
 from infra.local.live import LiveOptions, run_live
 from producers.replay.sources import open_sources
 from producers.streamer.connection import ConnectionSettings
-from producers.streamer.streamer import StreamerSettings
+from producers.streamer.supervisor import StreamerSettings
 from tests.conftest import REPO_ROOT, SHARED_DATA
 from tools.local_exchange.faults import FaultPlan
 from tools.local_exchange.server import LocalBinance

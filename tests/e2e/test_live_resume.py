@@ -8,17 +8,17 @@ from pathlib import Path
 from typing import Any
 
 from events.models import BarClosed
-from infra.config import StdsConfig, StrategyConfig
+from infra.config import StdsConfig, StrategyLine
 from infra.local.live import LiveOptions, run_live
 from producers.streamer.connection import ConnectionSettings
-from producers.streamer.streamer import StreamerSettings
+from producers.streamer.supervisor import StreamerSettings
 from tests.conftest import spot_day_bars
 from tools.local_exchange.server import LocalBinance
 from tools.local_exchange.tape import Tape
 
 BARS = spot_day_bars(limit=360)
 CONFIG = StdsConfig(
-    strategies={"sma": StrategyConfig(use="sma_cross", params={"fast": 5, "slow": 20, "qty": "0.5"})},
+    strategies={"sma": StrategyLine(use="sma_cross", params={"fast": 5, "slow": 20, "qty": "0.5"})},
 )
 
 

@@ -17,10 +17,10 @@ import pytest
 from consumers.reconciliation.comparison import book_holdings
 from consumers.stores.sqlite import SqliteState
 from infra.cli import main
-from infra.config import BrokerConfig, StdsConfig, StrategyConfig
+from infra.config import BrokerConfig, StdsConfig, StrategyLine
 from infra.local.live import LiveOptions, run_live
 from producers.streamer.connection import ConnectionSettings
-from producers.streamer.streamer import StreamerSettings
+from producers.streamer.supervisor import StreamerSettings
 from tests.conftest import spot_day_bars
 from tools.local_exchange.orders import RequestFault, SpotAccount
 from tools.local_exchange.server import LocalBinance
@@ -46,7 +46,7 @@ def test_a_ccxt_session_places_each_order_once_and_ends_with_the_exchanges_balan
     caplog.set_level(logging.DEBUG)
     exchange = faulty_exchange()
     config = StdsConfig(
-        strategies={"sma": StrategyConfig(use="sma_cross", params={"fast": 5, "slow": 20, "qty": "0.01"})},
+        strategies={"sma": StrategyLine(use="sma_cross", params={"fast": 5, "slow": 20, "qty": "0.01"})},
         broker=BrokerConfig(kind="ccxt"),
     )
     out = tmp_path / "live"

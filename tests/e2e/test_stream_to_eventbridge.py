@@ -25,7 +25,7 @@ from infra.cost.calls import CallCounter
 from producers.replay.sources import open_sources
 from producers.streamer.connection import ConnectionSettings
 from producers.streamer.cursors import DynamoCursorItem
-from producers.streamer.streamer import StreamerSettings
+from producers.streamer.supervisor import StreamerSettings
 from tests.conftest import FUTURES_1M
 from tests.emulators.aws import FlakyClient, archived_bars, bars_in, client, envelopes_in, queue_behind_rule
 from tools.local_exchange.faults import FaultPlan

@@ -26,13 +26,13 @@ from events.codec import decode
 from events.dead_letters import DeadLetterList
 from events.models import BarClosed
 from infra.cli import main
-from infra.config import StdsConfig, StrategyConfig
+from infra.config import StdsConfig, StrategyLine
 from infra.local.live import LiveOptions, run_live
 from producers.exchanges.binance import BinanceSpot
 from producers.replay.sources import open_sources
 from producers.streamer.connection import ConnectionSettings
 from producers.streamer.cursors import CursorFile, DynamoCursorItem
-from producers.streamer.streamer import Streamer, StreamerSettings
+from producers.streamer.supervisor import Streamer, StreamerSettings
 from tests.conftest import FUTURES_1M, HANG_S, REPO_ROOT, eventually
 from tests.emulators.aws import archived_bars, bars_in, client, envelopes_in, queue_behind_rule
 from tools.local_exchange.faults import Fault, FaultPlan
@@ -54,8 +54,8 @@ def test_chaos_every_bar_once_in_order_and_the_same_trades_as_replay(tmp_path: P
     exchange = LocalBinance(Tape.of(bars), speed=8000, faults=FaultPlan.chaos(rate=0.004, seed=11))
     config = StdsConfig(
         strategies={
-            "sma": StrategyConfig(use="sma_cross", params={"fast": 5, "slow": 20, "qty": "10"}),
-            "donchian": StrategyConfig(use="donchian_breakout", params={"qty": "10"}),
+            "sma": StrategyLine(use="sma_cross", params={"fast": 5, "slow": 20, "qty": "10"}),
+            "donchian": StrategyLine(use="donchian_breakout", params={"qty": "10"}),
         }
     )
     live = tmp_path / "live"

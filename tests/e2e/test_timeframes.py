@@ -20,11 +20,11 @@ from events.minute_batches import batch_pattern
 from events.models import BarClosed
 from infra.aws.stream import StreamOptions, run_stream
 from infra.cli import main
-from infra.config import StdsConfig, StrategyConfig
+from infra.config import StdsConfig, StrategyLine
 from infra.local.live import LiveOptions, run_live
 from producers.replay.sources import open_sources
 from producers.streamer.connection import ConnectionSettings
-from producers.streamer.streamer import StreamerSettings
+from producers.streamer.supervisor import StreamerSettings
 from tests.conftest import SHARED_DATA
 from tests.emulators.aws import archived_bars, bars_in, client, envelopes_in, queue_behind_rule
 from tools.local_exchange.faults import Fault, FaultPlan
@@ -51,7 +51,7 @@ def test_a_5m_sma_cross_trades_the_same_on_the_minutes_on_binances_5m_bars_and_l
     assert main(["replay", str(EXCHANGE_5M), *REPLAY, "--out", str(exchanges)]) == 0
 
     # stds run: the minutes streamed from a local Binance that drops, stalls, garbles, repeats and reorders
-    config = StdsConfig(strategies={"sma_cross": StrategyConfig(use="sma_cross", timeframe="5m")})
+    config = StdsConfig(strategies={"sma_cross": StrategyLine(use="sma_cross", timeframe="5m")})
     exchange = LocalBinance(
         Tape.of(bar for path in MINUTES for bar in _bars(path)), speed=8000, faults=FaultPlan.chaos(0.004, seed=5)
     )

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import aiohttp
 from aiohttp import web
 
-from infra.config import StdsConfig, StrategyConfig
+from infra.config import StdsConfig, StrategyLine
 from infra.dashboard.server import Dashboard, DashboardSettings
 from infra.dashboard.sqlite_reader import SqliteReader
 from infra.local.replay import ReplayOptions, run_replay
@@ -26,10 +26,10 @@ REPO = Path(__file__).resolve().parents[2]
 FUTURES = REPO.parent / "shared/data/binance/futures/um/klines/1m"
 OUT = REPO / "out/bench-dashboard"
 STRATEGIES = {
-    "sma_10_30": StrategyConfig(use="sma_cross", params={"fast": 10, "slow": 30, "qty": "100"}),
-    "sma_60_240": StrategyConfig(use="sma_cross", params={"fast": 60, "slow": 240, "qty": "100"}),
-    "donchian": StrategyConfig(use="donchian_breakout", params={"entry": 60, "exit": 30, "qty": "100"}),
-    "bollinger": StrategyConfig(use="bollinger_reversion", params={"period": 60, "qty": "100"}),
+    "sma_10_30": StrategyLine(use="sma_cross", params={"fast": 10, "slow": 30, "qty": "100"}),
+    "sma_60_240": StrategyLine(use="sma_cross", params={"fast": 60, "slow": 240, "qty": "100"}),
+    "donchian": StrategyLine(use="donchian_breakout", params={"entry": 60, "exit": 30, "qty": "100"}),
+    "bollinger": StrategyLine(use="bollinger_reversion", params={"period": 60, "qty": "100"}),
 }
 TOKEN = "bench"
 SHOWN = ("binanceusdm", "AVAX/USDT", "1m")  # the symbol the page opens on

@@ -27,7 +27,7 @@ from typing import Any
 
 from events.dead_letters import DeadLetterList
 from events.models import BarClosed, OrderFilled
-from infra.config import StdsConfig, StrategyConfig
+from infra.config import StdsConfig, StrategyLine
 from infra.research.grid import expand
 from infra.research.items import SweepItem, SweepLine, run_items
 from infra.research.windows import Span
@@ -131,7 +131,7 @@ def _grid(peers_python: Path, bars: list[BarClosed], sets: Sets, repeat: int, na
 
 def _stds_grid(bars: list[BarClosed], sets: Sets, repeat: int) -> tuple[float, float, list[list[Trade]]]:
     """(wall s, CPU s, each set's trades) of the sets run as one `stds sweep` worker runs a batch of items."""
-    line = StrategyConfig(use="sma_cross", params={"qty": QTY})
+    line = StrategyLine(use="sma_cross", params={"qty": QTY})
     sweep_line = SweepLine("sma_cross", line, StdsConfig(strategies={"sma_cross": line}), REPO)
     span = Span(bars[0].open_time_ms, bars[-1].open_time_ms + bars[-1].interval_ms)
     items = [SweepItem(index, {"fast": fast, "slow": slow}, span) for index, (fast, slow) in enumerate(sets)]

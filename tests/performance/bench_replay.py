@@ -30,31 +30,31 @@ from events.dead_letters import DeadLetterList
 from events.envelope import Envelope, wrap
 from events.models import BarClosed
 from events.streams import StreamKey
-from infra.config import StdsConfig, StrategyConfig
+from infra.config import StdsConfig, StrategyLine
 from infra.local.runtime import LocalRuntime
 from infra.local.stores import memory_stores, sqlite_stores
 from infra.strategy_loader import load_strategies, retention_for
 from producers.exchanges.binance import BinanceSpot
 from producers.replay.sources import open_sources
-from producers.streamer.streamer import Streamer, StreamerSettings
+from producers.streamer.supervisor import Streamer, StreamerSettings
 from tools.local_exchange.server import kline_message
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared" / "data"
 BTCUSDT = SHARED / "binance/spot/ccxt_ohlcv/1m/BTCUSDT"
 
-ONE = {"sma_cross": StrategyConfig(use="sma_cross", params={"fast": 10, "slow": 30})}
+ONE = {"sma_cross": StrategyLine(use="sma_cross", params={"fast": 10, "slow": 30})}
 TEN = {
     **{
-        f"sma_{f}_{s}": StrategyConfig(use="sma_cross", params={"fast": f, "slow": s})
+        f"sma_{f}_{s}": StrategyLine(use="sma_cross", params={"fast": f, "slow": s})
         for f, s in [(5, 20), (10, 30), (20, 60), (30, 90)]
     },
-    "sma_ls": StrategyConfig(use="sma_cross", params={"fast": 10, "slow": 30, "mode": "long_short"}),
-    "donchian": StrategyConfig(use="donchian_breakout"),
-    "donchian_ls": StrategyConfig(use="donchian_breakout", params={"mode": "long_short"}),
-    "bollinger": StrategyConfig(use="bollinger_reversion"),
-    "bollinger_ls": StrategyConfig(use="bollinger_reversion", params={"mode": "long_short"}),
-    "rsi": StrategyConfig(use="rsi_reversion"),
+    "sma_ls": StrategyLine(use="sma_cross", params={"fast": 10, "slow": 30, "mode": "long_short"}),
+    "donchian": StrategyLine(use="donchian_breakout"),
+    "donchian_ls": StrategyLine(use="donchian_breakout", params={"mode": "long_short"}),
+    "bollinger": StrategyLine(use="bollinger_reversion"),
+    "bollinger_ls": StrategyLine(use="bollinger_reversion", params={"mode": "long_short"}),
+    "rsi": StrategyLine(use="rsi_reversion"),
 }
 
 
@@ -161,7 +161,7 @@ def _lookback_sweep(bars: list[BarClosed], repeat: int) -> None:
     split = LOOKBACKS[-1]
     print(f"lookback sweep, sma_cross fast=10, memory stores, CPU µs/bar (first {split:,} bars | the rest):")
     for slow in LOOKBACKS:
-        strategies = {"sma_cross": StrategyConfig(use="sma_cross", params={"fast": 10, "slow": slow})}
+        strategies = {"sma_cross": StrategyLine(use="sma_cross", params={"fast": 10, "slow": slow})}
         first, rest = min(_split_cpu_seconds(bars, split, strategies) for _ in range(repeat))
         print(
             f"  slow={slow:<6} {first * 1e6 / split:>6.2f} µs | {rest * 1e6 / (len(bars) - split):>6.2f} µs  "
@@ -169,7 +169,7 @@ def _lookback_sweep(bars: list[BarClosed], repeat: int) -> None:
         )
 
 
-def _split_cpu_seconds(bars: list[BarClosed], split: int, strategies: dict[str, StrategyConfig]) -> tuple[float, float]:
+def _split_cpu_seconds(bars: list[BarClosed], split: int, strategies: dict[str, StrategyLine]) -> tuple[float, float]:
     runtime = _runtime(strategies, _memory)
     gc.collect()
     started = time.process_time()
@@ -247,9 +247,7 @@ def _sqlite(cash: Decimal, retention: int, folder: Path) -> Stores:
     return sqlite_stores(path, cash, retention)
 
 
-def _runtime(
-    strategies: dict[str, StrategyConfig], make_stores: Callable[[Decimal, int, Path], Stores]
-) -> LocalRuntime:
+def _runtime(strategies: dict[str, StrategyLine], make_stores: Callable[[Decimal, int, Path], Stores]) -> LocalRuntime:
     config = StdsConfig(strategies=strategies)
     specs = load_strategies(config, Path.cwd())
     stores = make_stores(config.paper.starting_cash, retention_for(specs), Path(tempfile.mkdtemp()))
@@ -258,7 +256,7 @@ def _runtime(
 
 def _replay_seconds(
     bars: list[BarClosed],
-    strategies: dict[str, StrategyConfig],
+    strategies: dict[str, StrategyLine],
     make_stores: Callable[[Decimal, int, Path], Stores],
 ) -> float:
     runtime = _runtime(strategies, make_stores)

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from events.dead_letters import DeadLetterList
-from infra.config import StdsConfig, StrategyConfig
+from infra.config import StdsConfig, StrategyLine
 from infra.research.grid import expand
 from infra.research.items import SweepItem, SweepLine, run_items
 from infra.research.windows import Span
@@ -38,7 +38,7 @@ def main() -> None:
     logging.basicConfig(level=logging.ERROR)  # the two BTCUSDT files are a year apart: one known gap
 
     bars = Bars.of(list(open_sources([BTCUSDT], DeadLetterList()))[: args.bars])
-    line = StrategyConfig(use="sma_cross")
+    line = StrategyLine(use="sma_cross")
     sweep_line = SweepLine("sma_cross", line, StdsConfig(strategies={"sma_cross": line}), REPO)
     last = bars.bars[-1]
     span = Span(bars.times_ms[0], last.open_time_ms + last.interval_ms)

@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from events.dead_letters import DeadLetterList
-from infra.config import StdsConfig, StrategyConfig
+from infra.config import StdsConfig, StrategyLine
 from infra.cost.sweep import sweep_estimate, sweep_prices
 from infra.research.items import SweepItem, SweepLine, run_items
 from infra.research.remote import parquet_of
@@ -45,7 +45,7 @@ def main() -> None:
         read_s = time.process_time() - started
     assert read.bars == bars
 
-    line = StrategyConfig(use="sma_cross", params={"qty": "0.5"})
+    line = StrategyLine(use="sma_cross", params={"qty": "0.5"})
     config = StdsConfig(strategies={"sma_cross": line})
     sweep_line = SweepLine("sma_cross", line, config, Path("."))
     span = Span(bars[0].open_time_ms, bars[-1].open_time_ms + bars[-1].interval_ms)

@@ -21,7 +21,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from infra.config import StdsConfig, StrategyConfig
+from infra.config import StdsConfig, StrategyLine
 from infra.dashboard.server import Dashboard, DashboardSettings
 from infra.dashboard.sqlite_reader import SqliteReader
 from infra.local.replay import ReplayOptions, run_replay
@@ -31,11 +31,11 @@ DAY = REPO.parent / "shared/data/binance/spot/freqtrade_json/1m/2021-05-07"
 OUT = REPO / "out/dashboard-size"
 MINUTES = 1_439  # the day but its last minute, which arrives while the page is open
 STRATEGIES = {
-    "sma_10_30": StrategyConfig(use="sma_cross", params={"fast": 10, "slow": 30}),
-    "sma_ls_20_60": StrategyConfig(use="sma_cross", params={"fast": 20, "slow": 60, "mode": "long_short"}),
-    "donchian": StrategyConfig(use="donchian_breakout"),
-    "bollinger": StrategyConfig(use="bollinger_reversion"),
-    "momentum": StrategyConfig(use="examples/strategies/momentum.py", params={"period": 60}),
+    "sma_10_30": StrategyLine(use="sma_cross", params={"fast": 10, "slow": 30}),
+    "sma_ls_20_60": StrategyLine(use="sma_cross", params={"fast": 20, "slow": 60, "mode": "long_short"}),
+    "donchian": StrategyLine(use="donchian_breakout"),
+    "bollinger": StrategyLine(use="bollinger_reversion"),
+    "momentum": StrategyLine(use="examples/strategies/momentum.py", params={"period": 60}),
 }
 TOKEN = "size-measurement-token"
 BROWSER = {"Authorization": f"Bearer {TOKEN}", "Accept-Encoding": "gzip, deflate"}

@@ -20,7 +20,7 @@ from events.local_bus import LocalBus
 from events.models import BarClosed, Event
 from infra.local.consumer_group import ConsumerGroup, runs_of_one_pattern
 from infra.local.stores import memory_stores
-from infra.strategy_loader import StrategySpec
+from infra.strategy_loader import LoadedStrategy
 from tests.conftest import spot_day_bars
 
 BARS = spot_day_bars(limit=160)
@@ -95,8 +95,8 @@ def test_a_group_with_bars_late_early_and_twice_does_what_its_consumers_do(data:
     assert delivered(bars, grouped=True) == delivered(bars, grouped=False)
 
 
-def spec(name: str, pattern: dict[str, Any]) -> StrategySpec:
-    return StrategySpec(name, SmaCross({}), pattern)
+def spec(name: str, pattern: dict[str, Any]) -> LoadedStrategy:
+    return LoadedStrategy(name, SmaCross({}), pattern)
 
 
 def test_only_neighbours_with_one_pattern_are_grouped_so_the_order_of_deliveries_stays() -> None:

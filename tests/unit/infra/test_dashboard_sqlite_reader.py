@@ -8,20 +8,20 @@ from pathlib import Path
 
 from events.dead_letters import DeadLetterFile
 from events.streams import StreamKey
-from infra.config import StdsConfig, StrategyConfig
+from infra.config import StdsConfig, StrategyLine
 from infra.dashboard.sqlite_reader import SqliteReader
 from infra.local.runtime import LocalRuntime
 from infra.local.stores import sqlite_stores
 from infra.local.stream_health import StreamHealthTable
 from infra.strategy_loader import load_strategies
-from producers.streamer.streamer import StreamerHealth, StreamStatus
+from producers.streamer.supervisor import StreamerHealth, StreamStatus
 from tests.conftest import REPO_ROOT, spot_day_bars
 
 STREAM = StreamKey("binance", "BTC/USDT", "1m")
 
 
 def test_fills_written_after_the_first_look_are_read_on_the_next(tmp_path: Path) -> None:
-    config = StdsConfig(strategies={"sma": StrategyConfig(use="sma_cross", params={"fast": 3, "slow": 8})})
+    config = StdsConfig(strategies={"sma": StrategyLine(use="sma_cross", params={"fast": 3, "slow": 8})})
     stores = sqlite_stores(tmp_path / "state.sqlite", Decimal(100_000), 100)
     runtime = LocalRuntime(
         load_strategies(config, REPO_ROOT), stores, DeadLetterFile(tmp_path / "dead-letters.jsonl"),

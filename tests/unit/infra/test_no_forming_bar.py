@@ -27,7 +27,7 @@ from events.patterns import compile_pattern
 from infra.config import PaperConfig
 from infra.local.runtime import LocalRuntime
 from infra.local.stores import memory_stores
-from infra.strategy_loader import StrategySpec
+from infra.strategy_loader import LoadedStrategy
 
 T0 = 1_620_345_600_000
 MINUTE = 60_000
@@ -95,7 +95,7 @@ def test_the_replay_runtime_never_shows_a_strategy_a_forming_bar(data: st.DataOb
     clock = Clock()
     probe = Probe(clock)
     runtime = LocalRuntime(
-        [StrategySpec("probe", probe, PATTERN)],
+        [LoadedStrategy("probe", probe, PATTERN)],
         memory_stores(Decimal(100_000), 200),
         DeadLetterList(),
         risk=RiskPolicy(),
@@ -214,7 +214,7 @@ def test_informative_bars_never_close_after_the_decided_bar_and_show_every_bar_t
     probe = InformativeProbe()
     fifteen_pattern = {"detail-type": ["BarClosed"], "detail": {"timeframe": ["15m"]}}
     runtime = LocalRuntime(
-        [StrategySpec("probe", probe, PATTERN, informative=INFORMATIVE, informative_patterns=(fifteen_pattern,))],
+        [LoadedStrategy("probe", probe, PATTERN, informative=INFORMATIVE, informative_patterns=(fifteen_pattern,))],
         memory_stores(Decimal(100_000), 200),
         DeadLetterList(),
         risk=RiskPolicy(),

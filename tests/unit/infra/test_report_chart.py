@@ -14,13 +14,13 @@ from consumers.ledger.portfolio import Portfolio, build_portfolio
 from events.models import OrderFilled
 from infra.report.chart import draw_chart, write_chart
 from infra.report.colours import PALETTE, strategy_colours
-from infra.report.record import RunRecord
+from infra.report.finished_run import FinishedRun
 
 STRATEGIES = ["sma_fast", "sma_slow", "donchian", "bollinger", "momentum"]
 MINUTE = 60_000
 
 
-def many_markets(symbols: int = 94, minutes: int = 120) -> RunRecord:
+def many_markets(symbols: int = 94, minutes: int = 120) -> FinishedRun:
     """Synthetic, labelled so: prices spread from 0.0008 to 95,000 like the shared set, a fill every 30 minutes."""
     closes = {}
     fills = []
@@ -47,10 +47,10 @@ def many_markets(symbols: int = 94, minutes: int = 120) -> RunRecord:
                 )
     fills.sort(key=lambda fill: fill.bar_open_time_ms)
     accounts = [(strategy, "binance", f"S{n}/USDT") for strategy in STRATEGIES for n in range(symbols)]
-    return RunRecord(Decimal(100_000), accounts, closes, fills, [], symbols * minutes, 1.0)
+    return FinishedRun(Decimal(100_000), accounts, closes, fills, [], symbols * minutes, 1.0)
 
 
-def portfolio_of(record: RunRecord) -> Portfolio:
+def portfolio_of(record: FinishedRun) -> Portfolio:
     return build_portfolio(record.starting_cash_by_account(), record.closes, record.fills)
 
 

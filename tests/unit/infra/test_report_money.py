@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from consumers.ledger.portfolio import build_portfolio
 from events.models import OrderFilled
 from infra.cli.options import print_summary
+from infra.report.finished_run import FinishedRun
 from infra.report.money import money, places_for
-from infra.report.record import RunRecord
 from infra.report.summary import summarize, write_summary_json
 
 ODD_PRICE = Decimal("101.23456789")
@@ -39,7 +39,9 @@ def summary_for(symbol: str) -> dict[str, object]:
         )
         for n, side in ((0, "buy"), (1, "sell"), (2, "buy"))
     ]
-    run = RunRecord(Decimal(10_000), [("sma", "binance", symbol)], closes, fills, [], len(CLOSES), 1.0, timeframe="1m")
+    run = FinishedRun(
+        Decimal(10_000), [("sma", "binance", symbol)], closes, fills, [], len(CLOSES), 1.0, timeframe="1m"
+    )
     return summarize(run, build_portfolio(run.starting_cash_by_account(), run.closes, run.fills))
 
 

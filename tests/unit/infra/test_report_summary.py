@@ -9,24 +9,24 @@ from decimal import Decimal
 
 from consumers.ledger.portfolio import build_portfolio
 from events.models import OrderFilled
-from infra.report.record import RunRecord
+from infra.report.finished_run import FinishedRun
 from infra.report.summary import summarize
 
 MARKETS = [("binance", "BTC/USDT"), ("binance", "ETH/USDT"), ("binance", "SOL/USDT")]
 CLOSES = [Decimal(c) for c in ("100", "104", "99", "103", "101", "106", "100")]
 
 
-def record(step_ms: int, timeframe: str) -> RunRecord:
+def record(step_ms: int, timeframe: str) -> FinishedRun:
     closes = {market: [(n * step_ms, close) for n, close in enumerate(CLOSES)] for market in MARKETS}
     buy = OrderFilled(
         order_id="o1", strategy="sma", exchange="binance", symbol="BTC/USDT", side="buy", qty=Decimal(10),
         bar_open_time_ms=0, price=Decimal(100), fee=Decimal(1),
     )  # fmt: skip
     accounts = [("sma", *market) for market in MARKETS]
-    return RunRecord(Decimal(10_000), accounts, closes, [buy], [], 3 * len(CLOSES), 1.0, timeframe=timeframe)
+    return FinishedRun(Decimal(10_000), accounts, closes, [buy], [], 3 * len(CLOSES), 1.0, timeframe=timeframe)
 
 
-def summary_of(run: RunRecord) -> dict[str, object]:
+def summary_of(run: FinishedRun) -> dict[str, object]:
     return summarize(run, build_portfolio(run.starting_cash_by_account(), run.closes, run.fills))
 
 

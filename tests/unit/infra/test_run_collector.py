@@ -29,7 +29,7 @@ def test_closes_are_kept_per_market_without_duplicates_or_late_bars() -> None:
     collector = RunCollector(bus)
     for bar in [*bars[:20], bars[19], bars[5], *other, *bars[20:]]:  # a duplicate, a late bar, another market
         bus.publish_event(bar, lambda: datetime.now(UTC))
-    record = collector.record(starting_cash=Decimal(100), accounts=[], elapsed_s=1.0, dead_letters=0, gaps=0)
+    record = collector.finish(starting_cash=Decimal(100), accounts=[], elapsed_s=1.0, dead_letters=0, gaps=0)
     assert record.closes == {
         ("binance", "BTC/USDT"): [(bar.open_time_ms, bar.close) for bar in bars],
         ("binance", "ETH/USDT"): [(bar.open_time_ms, bar.close) for bar in other],
@@ -69,7 +69,7 @@ def runs(draw: st.DrawFn) -> tuple[list[Event], int]:
 
 def _report(collector: RunCollector, earlier: list[OrderFilled]) -> tuple[object, ...]:
     accounts = [(strategy, *market) for strategy in ("rsi", "sma") for market in MARKETS]
-    record = collector.record(
+    record = collector.finish(
         starting_cash=Decimal(1000), accounts=accounts, elapsed_s=1.0, dead_letters=0, gaps=0, earlier_fills=earlier
     )
     portfolio = build_portfolio(record.starting_cash_by_account(), record.closes, record.fills)

@@ -16,17 +16,17 @@ from events.dead_letters import DeadLetterList
 from events.ids import flatten_order_id
 from events.models import BarClosed, OrderFilled, OrderRejected
 from infra.cli.kill_switch import run as kill_switch_command
-from infra.config import PaperConfig, StdsConfig, StrategyConfig
+from infra.config import PaperConfig, StdsConfig, StrategyLine
 from infra.local.runtime import LocalRuntime
 from infra.local.stores import sqlite_stores
-from infra.strategy_loader import StrategySpec, load_strategies
+from infra.strategy_loader import LoadedStrategy, load_strategies
 from tests.conftest import REPO_ROOT, spot_day_bars
 
 PATTERN = {"detail-type": ["BarClosed"], "detail": {"timeframe": ["1m"]}}
 
 
 def test_flatten_from_the_cli_closes_the_running_books_positions_then_halts(tmp_path: Path) -> None:
-    config = StdsConfig(strategies={"sma": StrategyConfig(use="sma_cross", params={"fast": 3, "slow": 8})})
+    config = StdsConfig(strategies={"sma": StrategyLine(use="sma_cross", params={"fast": 3, "slow": 8})})
     state = tmp_path / "state.sqlite"
     stores = sqlite_stores(state, Decimal(100_000), 100)
     runtime = LocalRuntime(
@@ -73,7 +73,11 @@ class AlwaysLong(Strategy):
 def _always_long_runtime(state: Path) -> tuple[LocalRuntime, Stores, list[OrderFilled | OrderRejected]]:
     stores = sqlite_stores(state, Decimal(100_000), 100)
     runtime = LocalRuntime(
-        [StrategySpec("long", AlwaysLong(), PATTERN)], stores, DeadLetterList(), risk=RiskPolicy(), paper=PaperConfig()
+        [LoadedStrategy("long", AlwaysLong(), PATTERN)],
+        stores,
+        DeadLetterList(),
+        risk=RiskPolicy(),
+        paper=PaperConfig(),
     )
     heard: list[OrderFilled | OrderRejected] = []
     runtime.bus.subscribe(

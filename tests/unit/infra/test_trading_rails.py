@@ -13,7 +13,7 @@ import pytest
 from consumers.execution.ccxt_broker import CcxtBroker, Credentials, MissingCredentials, RetryPolicy
 from consumers.execution.risk import RiskLimits
 from infra.cli import main
-from infra.config import BrokerConfig, ConfigError, StdsConfig, StrategyConfig, parse_config
+from infra.config import BrokerConfig, ConfigError, StdsConfig, StrategyLine, parse_config
 from infra.local.exchange_keys import load_credentials
 from infra.local.trading import UnsafeToTrade, ccxt_broker, check_keys, check_live, confirm_live, live_banner
 from infra.strategy_loader import load_strategies
@@ -61,7 +61,7 @@ def test_testnet_unless_live() -> None:
 
 
 def config(**broker: object) -> StdsConfig:
-    lines = {"sma": StrategyConfig(use="sma_cross", symbols=["BTC/USDT"]), "all": StrategyConfig(use="sma_cross")}
+    lines = {"sma": StrategyLine(use="sma_cross", symbols=["BTC/USDT"]), "all": StrategyLine(use="sma_cross")}
     risk = {"max_order_notional": "500", "max_position": "2"}
     return StdsConfig(strategies=lines, risk=risk, broker=BrokerConfig(**broker))
 
@@ -76,7 +76,7 @@ def test_live_is_refused_when_it_cannot_be_what_was_meant() -> None:
 
 def test_the_live_banner_names_every_strategy_symbol_size_and_limit() -> None:
     live = config(kind="ccxt", live=True)
-    live = live.model_copy(update={"strategies": {**live.strategies, "sma": StrategyConfig(
+    live = live.model_copy(update={"strategies": {**live.strategies, "sma": StrategyLine(
         use="sma_cross", symbols=["BTC/USDT"], params={"qty": "0.25"}, risk={"max_position": "0.5"})}})  # fmt: skip
     banner = live_banner(live, load_strategies(live, REPO_ROOT), "binance", ["BTC/USDT", "ETH/USDT"])
     assert banner.splitlines()[:4] == [

@@ -13,7 +13,7 @@ from events.streams import StreamKey
 from producers.exchanges.binance import BinanceSpot
 from producers.streamer.cursors import CursorFile
 from producers.streamer.seeding import seed_forming_bars
-from producers.streamer.streamer import Streamer, StreamerSettings
+from producers.streamer.supervisor import Streamer, StreamerSettings
 from tests.unit.producers.test_streamer_gate import BARS, RecordedRest, kline_message
 
 STREAM = StreamKey("binance", "BTC/USDT", "1m")

@@ -18,7 +18,7 @@ from producers.streamer.backfill import RestBackfill
 from producers.streamer.connection import ConnectionSettings, backoff_delay
 from producers.streamer.cursors import CursorFile
 from producers.streamer.gate import BarGate, Verdict
-from producers.streamer.streamer import Streamer, StreamerSettings
+from producers.streamer.supervisor import Streamer, StreamerSettings
 from tests.conftest import spot_day_bars
 
 BARS = spot_day_bars(limit=120)

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from consumers.ledger.equity import EquityCurve, equity_curve
 from events.models import OrderFilled
 from infra.report.equity import write_equity_csv
-from infra.report.record import RunRecord
+from infra.report.finished_run import FinishedRun
 
 MINUTE = 60_000
 ZERO = Decimal(0)
@@ -30,7 +30,7 @@ STRATEGIES = ["sma", "donchian", "rsi"]
 Marked = tuple[int, Decimal, dict[str, Decimal]]
 
 
-def marked_bar_by_bar(record: RunRecord) -> list[Marked]:
+def marked_bar_by_bar(record: FinishedRun) -> list[Marked]:
     """The straightforward curve: at each bar time, the closes of that time taken, every fill up to that time
     applied, then every account's cash + position × its market's last close, added up per strategy, then the
     strategies added up."""
@@ -72,7 +72,7 @@ def _mark(
     return time_ms, sum(by_strategy.values(), ZERO), by_strategy
 
 
-def curve_of(record: RunRecord) -> EquityCurve:
+def curve_of(record: FinishedRun) -> EquityCurve:
     return equity_curve(record.starting_cash_by_account(), record.closes, record.fills)
 
 
@@ -98,7 +98,7 @@ long_amounts = st.decimals(min_value=Decimal("0.1"), max_value=Decimal(10**9), a
 
 
 @st.composite
-def records(draw: st.DrawFn) -> RunRecord:
+def records(draw: st.DrawFn) -> FinishedRun:
     markets = draw(st.lists(st.sampled_from(MARKETS), min_size=1, max_size=3, unique=True))
     closes = {
         market: [
@@ -126,7 +126,7 @@ def records(draw: st.DrawFn) -> RunRecord:
         )
         for number in range(draw(st.integers(0, 12)))
     ]
-    return RunRecord(
+    return FinishedRun(
         starting_cash=draw(st.sampled_from([Decimal("100000"), Decimal("1E+5"), Decimal("0.00"), Decimal("0")])),
         accounts=[(strategy, *market) for strategy, market in accounts],
         closes=closes,
@@ -148,7 +148,7 @@ def written_by_csv_writer(points: list[Marked]) -> bytes:
 
 @settings(max_examples=300, deadline=None)
 @given(records())
-def test_the_curve_and_its_csv_are_the_book_marked_bar_by_bar(record: RunRecord) -> None:
+def test_the_curve_and_its_csv_are_the_book_marked_bar_by_bar(record: FinishedRun) -> None:
     curve, points = curve_of(record), marked_bar_by_bar(record)
     assert exactly(curve) == exactly_marked(points)
     with tempfile.TemporaryDirectory() as folder:
@@ -157,7 +157,7 @@ def test_the_curve_and_its_csv_are_the_book_marked_bar_by_bar(record: RunRecord)
 
 
 def test_a_curve_without_bars_is_empty(tmp_path: Path) -> None:
-    record = RunRecord(Decimal(100), [("sma", "binance", "BTC/USDT")], {}, [], [], 0, 1.0)
+    record = FinishedRun(Decimal(100), [("sma", "binance", "BTC/USDT")], {}, [], [], 0, 1.0)
     curve = curve_of(record)
     assert (curve.times_ms, curve.equity, curve.by_strategy) == ([], [], {"sma": []})
     write_equity_csv(curve, tmp_path / "equity.csv")
@@ -165,7 +165,7 @@ def test_a_curve_without_bars_is_empty(tmp_path: Path) -> None:
 
 
 def test_equity_csv_writes_each_decimal_as_it_is(tmp_path: Path) -> None:
-    record = RunRecord(
+    record = FinishedRun(
         Decimal("1E+5"),
         [("sma", "binance", "BTC/USDT")],
         {("binance", "BTC/USDT"): [(0, Decimal("84000.5")), (MINUTE, Decimal("84001.25"))]},

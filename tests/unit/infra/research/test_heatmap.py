@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from infra.config import StdsConfig, StrategyConfig
+from infra.config import StdsConfig, StrategyLine
 from infra.research.heatmap import heatmap_figure
 from infra.research.items import SweepLine
 from infra.research.plan import SweepPlan
@@ -17,7 +17,7 @@ DAY_MS = 86_400_000
 
 
 def _plan() -> SweepPlan:
-    line = StrategyConfig(use="sma_cross")
+    line = StrategyLine(use="sma_cross")
     folds = [
         Fold(1, Span(0, DAY_MS), Span(DAY_MS, 2 * DAY_MS)),
         Fold(2, Span(DAY_MS, 2 * DAY_MS), Span(2 * DAY_MS, 3 * DAY_MS)),

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-from infra.config import StdsConfig, StrategyConfig
+from infra.config import StdsConfig, StrategyLine
 from infra.research.grid import grid_values
 from infra.research.items import SweepItem, SweepLine
 from infra.research.optuna_study import Outcomes, Space, StudyOptions, run_studies
@@ -68,7 +68,7 @@ def test_any_value_optuna_suggests_on_a_decimal_range_is_the_grids_exact_value(
 
 
 def sweep_line(tmp_path: Path) -> SweepLine:
-    line = StrategyConfig(use="sma_cross")
+    line = StrategyLine(use="sma_cross")
     return SweepLine("sma", line, StdsConfig(strategies={"sma": line}), tmp_path)
 
 

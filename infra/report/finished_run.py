@@ -9,7 +9,7 @@ from events.models import OrderFilled, OrderRejected
 
 
 @dataclass(frozen=True)
-class RunRecord:
+class FinishedRun:
     starting_cash: Decimal  # per sub-account
     accounts: list[tuple[str, str, str]]  # (strategy, exchange, symbol) sub-accounts
     closes: dict[tuple[str, str], list[tuple[int, Decimal]]]  # (exchange, symbol) → [(open_time_ms, close)]
