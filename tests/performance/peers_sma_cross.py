@@ -159,7 +159,7 @@ def _nautilus_each(bars: pd.DataFrame, sets: Sets, qty: str) -> Run:
 
 def _nautilus_engine(bars: pd.DataFrame, sets: Sets, qty: str) -> tuple[Any, list[Any]]:
     from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
-    from nautilus_trader.config import LoggingConfig, StrategyLine
+    from nautilus_trader.config import LoggingConfig, StrategyConfig
     from nautilus_trader.indicators import SimpleMovingAverage
     from nautilus_trader.model.currencies import USDT
     from nautilus_trader.model.data import Bar, BarType
@@ -173,7 +173,7 @@ def _nautilus_engine(bars: pd.DataFrame, sets: Sets, qty: str) -> tuple[Any, lis
 
     instrument = TestInstrumentProvider.btcusdt_binance()
 
-    class SmaCrossConfig(StrategyLine, frozen=True):
+    class SmaCrossConfig(StrategyConfig, frozen=True):
         instrument_id: InstrumentId
         bar_type: BarType
         fast: int
