@@ -45,6 +45,9 @@ class DeadLetterList:
         return len(self.letters)
 
 
+DEAD_LETTERS_FILE = "dead-letters.jsonl"  # beside a run's report: replay, run, sweep and the dashboard's reader
+
+
 class DeadLetterFile:
     """One JSON line per dead letter, flushed at once so a crash keeps them. With `append=False` the
     file starts over at the first letter, and a run that has none removes an earlier run's file.

@@ -12,11 +12,10 @@ import orjson
 
 from consumers.stores.ports import Account, OrderRecord
 from consumers.stores.sqlite import SqliteKillSwitch, being_written, open_existing, order_from_row, read_accounts
+from events.dead_letters import DEAD_LETTERS_FILE
 from events.streams import StreamKey
 from infra.dashboard.source import Closes, Fill, StreamHealth, StreamSpan
 from infra.local.stream_health import TOTALS
-
-DEAD_LETTERS = "dead-letters.jsonl"
 
 
 class SqliteReader:
@@ -159,7 +158,7 @@ class SqliteReader:
         return StreamHealth(streams, {name: totals.get(name, 0) for name in TOTALS if name != "updated_ms"}, updated)
 
     def dead_letters(self, limit: int) -> list[dict[str, Any]]:
-        path = self.path.parent / DEAD_LETTERS
+        path = self.path.parent / DEAD_LETTERS_FILE
         if not path.is_file():
             return []
         with path.open("rb") as handle:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from events.dead_letters import DEAD_LETTERS_FILE
 from infra.config import StdsConfig
 from infra.strategy_loader import LoadedStrategy, load_strategies
 
@@ -52,7 +53,7 @@ class RunOutput:
 
     @property
     def dead_letters(self) -> Path:
-        return self.folder / "dead-letters.jsonl"
+        return self.folder / DEAD_LETTERS_FILE
 
     @property
     def cursors(self) -> Path:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from events.dead_letters import DeadLetterFile
+from events.dead_letters import DEAD_LETTERS_FILE, DeadLetterFile
 from infra.research.grid import ParamSet, describe
 from infra.research.heatmap import heatmap_axes, write_heatmap
 from infra.research.items import ItemOutcome, SweepItem, SweepLine
@@ -64,7 +64,7 @@ class Reading:
 
 
 def read_bars(paths: list[Path], out: Path) -> Reading:
-    dead_letters = DeadLetterFile(out / "dead-letters.jsonl", append=False)
+    dead_letters = DeadLetterFile(out / DEAD_LETTERS_FILE, append=False)
     gaps: list[Gap] = []
     try:
         source = open_sources(paths, dead_letters, on_gap=gaps.append)
@@ -72,7 +72,7 @@ def read_bars(paths: list[Path], out: Path) -> Reading:
     finally:
         dead_letters.close()
     if not bars.bars:
-        raise ValueError(f"no usable bars in {', '.join(map(str, paths))} (see {out / 'dead-letters.jsonl'})")
+        raise ValueError(f"no usable bars in {', '.join(map(str, paths))} (see {out / DEAD_LETTERS_FILE})")
     return Reading(bars, source.files, dead_letters.count, len(gaps))
 
 
