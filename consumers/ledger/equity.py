@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import math
 import operator
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import groupby
+from typing import TypeVar
 
 from consumers.ledger.fills import LedgerFill
 
@@ -28,44 +30,63 @@ class EquityCurve:
     times_ms: list[int]  # each distinct bar time of the run, in order
     equity: list[Decimal]  # the whole book at each of those times
     by_strategy: dict[str, list[Decimal]]  # each strategy's sub-accounts added up, at each of those times
+    # the same two in float arithmetic (each account's cash + position × close in floats): what ratios (per-bar
+    # returns) are taken of, to a ratio's precision, where a float() of each Decimal would go through its text
+    floats: list[float]
+    floats_by_strategy: dict[str, list[float]]
 
 
 @dataclass(frozen=True, slots=True)
-class _Timeline:
+class Timeline:
+    """Each distinct bar time of a run, and each market's last close at each of them (ZERO before its first bar),
+    exact and as floats. Made once per run: the items of a sweep batch share their run's."""
+
     times_ms: list[int]
-    closes: dict[Market, list[Decimal]]  # each market's last close at each time (ZERO before its first bar)
+    closes: dict[Market, list[Decimal]]
+    floats: dict[Market, list[float]]
+
+    @classmethod
+    def of(cls, series: Mapping[Market, list[tuple[int, Decimal]]]) -> Timeline:
+        """From each market's (open_time_ms, close) in time order."""
+        bar_times = {market: list(map(operator.itemgetter(0), bars)) for market, bars in series.items()}
+        if len(series) == 1:  # the common case: the one market's bars are the timeline
+            ((market, bars),) = series.items()
+            times_ms, closes = bar_times[market], {market: list(map(operator.itemgetter(1), bars))}
+        else:
+            times_ms = [time_ms for time_ms, _ in groupby(heapq.merge(*bar_times.values()))]
+            closes = {market: _filled_forward(bars, times_ms) for market, bars in series.items()}
+        return cls(times_ms, closes, {market: list(map(float, column)) for market, column in closes.items()})
 
 
 def equity_curve(
-    starting_cash: Mapping[Account, Decimal],
-    closes: Mapping[Market, list[tuple[int, Decimal]]],
-    fills: Sequence[LedgerFill],
+    starting_cash: Mapping[Account, Decimal], timeline: Timeline, fills: Sequence[LedgerFill]
 ) -> EquityCurve:
-    """`starting_cash` names every account (in the order they are added up); `closes` are each market's
-    (open_time_ms, close) in time order; `fills` in the order they applied."""
-    timeline = _timeline(closes)
+    """`starting_cash` names every account (in the order they are added up); `timeline` holds the markets' closes;
+    `fills` in the order they applied."""
+    size = len(timeline.times_ms)
     by_strategy: dict[str, list[list[Decimal]]] = {}
+    floats_by_strategy: dict[str, list[list[float]]] = {}
     for account, account_fills in _accounts_with_fills(list(starting_cash), fills).items():
         market = (account[1], account[2])
-        market_closes = timeline.closes.get(market) or [ZERO] * len(timeline.times_ms)  # no bars: marked at 0
-        values = account_values(starting_cash.get(account, ZERO), account_fills, timeline.times_ms, market_closes)
+        cash = starting_cash.get(account, ZERO)
+        market_closes = timeline.closes.get(market) or [ZERO] * size  # no bars: marked at 0
+        market_floats = timeline.floats.get(market) or [0.0] * size
+        values = account_values(cash, account_fills, timeline.times_ms, market_closes)
         by_strategy.setdefault(account[0], []).append(values)
-    size = len(timeline.times_ms)
+        floats = _marked(cash, account_fills, timeline.times_ms, market_floats, float)
+        floats_by_strategy.setdefault(account[0], []).append(floats)
     strategies = {strategy: _added_up(columns, size) for strategy, columns in by_strategy.items()}
+    strategy_floats = {strategy: _floats_added_up(columns, size) for strategy, columns in floats_by_strategy.items()}
     if len(strategies) == 1:  # a strategy's column is ZERO + …, and ZERO + (ZERO + x) is ZERO + x, exponent included
-        (equity,) = strategies.values()
-        return EquityCurve(timeline.times_ms, equity, strategies)
-    return EquityCurve(timeline.times_ms, _added_up(list(strategies.values()), size), strategies)
-
-
-def _timeline(series: Mapping[Market, list[tuple[int, Decimal]]]) -> _Timeline:
-    bar_times = {market: list(map(operator.itemgetter(0), bars)) for market, bars in series.items()}
-    if len(series) == 1:  # the common case: the one market's bars are the timeline
-        ((market, bars),) = series.items()
-        return _Timeline(bar_times[market], {market: list(map(operator.itemgetter(1), bars))})
-    times_ms = [time_ms for time_ms, _ in groupby(heapq.merge(*bar_times.values()))]
-    closes = {market: _filled_forward(bars, times_ms) for market, bars in series.items()}
-    return _Timeline(times_ms, closes)
+        ((equity, floats),) = zip(strategies.values(), strategy_floats.values(), strict=True)
+        return EquityCurve(timeline.times_ms, equity, strategies, floats, strategy_floats)
+    return EquityCurve(
+        timeline.times_ms,
+        _added_up(list(strategies.values()), size),
+        strategies,
+        _floats_added_up(list(strategy_floats.values()), size),
+        strategy_floats,
+    )
 
 
 def _filled_forward(bars: list[tuple[int, Decimal]], times_ms: list[int]) -> list[Decimal]:
@@ -94,19 +115,36 @@ def account_values(
     cash: Decimal, fills: Sequence[LedgerFill], times_ms: Sequence[int], closes: Sequence[Decimal]
 ) -> list[Decimal]:
     """One sub-account's cash + position × close at each time (`closes[i]` the mark at `times_ms[i]`), each fill
-    applied from the first time at or after its bar: one multiply-add a time, in C, for each run of times
-    between fills (the expression the book would evaluate bar by bar, so the same Decimal). The dashboard
-    calls this with a chart's buckets."""
+    applied from the first time at or after its bar: one multiply-add a time, for each run of times between fills
+    (the expression the book would evaluate bar by bar, so the same Decimal). The dashboard calls this with a
+    chart's buckets."""
+    return _marked(cash, fills, times_ms, closes, Decimal)
+
+
+Number = TypeVar("Number", Decimal, float)
+
+
+def _marked(
+    cash: Decimal,
+    fills: Sequence[LedgerFill],
+    times_ms: Sequence[int],
+    closes: Sequence[Number],
+    number: Callable[[Decimal], Number],
+) -> list[Number]:
+    """`account_values`, its arithmetic in `number` (Decimal: exact; float: the cash and position as floats)."""
     position = ZERO
-    values: list[Decimal] = []
+    values: list[Number] = []
     start = 0
+    # list comprehensions: the operators' own slots, where a map over bound `__add__`s takes half as long again
     for point, applied in _fills_by_point(fills, times_ms):
-        values += map(cash.__add__, map(position.__mul__, closes[start:point]))
+        held, owned = number(cash), number(position)
+        values += [held + owned * close for close in closes[start:point]]
         for fill in applied:
             cash += fill.cash_change
             position += fill.position_change
         start = point
-    values += map(cash.__add__, map(position.__mul__, closes[start:]))
+    held, owned = number(cash), number(position)
+    values += [held + owned * close for close in closes[start:]]
     return values
 
 
@@ -123,7 +161,14 @@ def _added_up(columns: list[list[Decimal]], size: int) -> list[Decimal]:
     """ZERO + first + second + … at each time, in that order (the sum's exponent and rounding depend on it)."""
     if not columns:
         return [ZERO] * size
-    total = list(map(ZERO.__add__, columns[0]))
+    total = [ZERO + value for value in columns[0]]
     for column in columns[1:]:
-        total = list(map(operator.add, total, column))
+        total = [sum_so_far + value for sum_so_far, value in zip(total, column, strict=True)]
     return total
+
+
+def _floats_added_up(columns: list[list[float]], size: int) -> list[float]:
+    """The float columns added up at each time (one column is its own sum)."""
+    if len(columns) == 1:
+        return columns[0]
+    return [math.fsum(values) for values in zip(*columns, strict=True)] if columns else [0.0] * size

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import orjson
 
+from consumers.ledger.equity import Timeline
 from consumers.ledger.portfolio import build_portfolio
 from events.dead_letters import DeadLetterList
 from events.models import BarClosed, OrderFilled, OrderRejected, new_order_id
@@ -114,8 +115,11 @@ def _run_together(
         starting_cash=config.paper.starting_cash, accounts=accounts, elapsed_s=0.0, dead_letters=0, gaps=0
     )
     by_strategy = _by_strategy(run)
+    timeline = Timeline.of(run.closes)  # every item's report marks the same bars
     return [
-        _outcome(item, _item_run(run, by_strategy.get(name, ([], [])), name, line.name, dead_letters), keep_equity)
+        _outcome(
+            item, _item_run(run, by_strategy.get(name, ([], [])), name, line.name, dead_letters), timeline, keep_equity
+        )
         for name, item in names.items()
     ]
 
@@ -165,9 +169,9 @@ def _renamed(event: Settlement, strategy: str) -> Settlement:
     return trusted_model(type(event), renamed, event.model_fields_set | RENAMED_FIELDS)
 
 
-def _outcome(item: SweepItem, run: FinishedRun, keep_equity: bool) -> ItemOutcome:
+def _outcome(item: SweepItem, run: FinishedRun, timeline: Timeline, keep_equity: bool) -> ItemOutcome:
     # as write_report makes a replay's summary.json: the same ledger, its round trips and trade statistics
-    portfolio = build_portfolio(run.starting_cash_by_account(), run.closes, run.fills)
+    portfolio = build_portfolio(run.starting_cash_by_account(), run.closes, run.fills, timeline)
     summary = {key: value for key, value in summarize(run, portfolio).items() if key not in TIMING}
     equity = (portfolio.curve.times_ms, portfolio.curve.equity) if keep_equity else None
     return ItemOutcome(item.key, summary, run.fills, equity=equity)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import heapq
 import io
+import math
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterable
@@ -17,7 +18,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from consumers.ledger.equity import EquityCurve, equity_curve
+from consumers.ledger.equity import EquityCurve, Timeline, equity_curve
 from events.models import OrderFilled
 from infra.report.equity import write_equity_csv
 from infra.report.finished_run import FinishedRun
@@ -73,7 +74,7 @@ def _mark(
 
 
 def curve_of(record: FinishedRun) -> EquityCurve:
-    return equity_curve(record.starting_cash_by_account(), record.closes, record.fills)
+    return equity_curve(record.starting_cash_by_account(), Timeline.of(record.closes), record.fills)
 
 
 def exactly(curve: EquityCurve) -> list[tuple[int, str, dict[str, str]]]:
@@ -137,6 +138,20 @@ def records(draw: st.DrawFn) -> FinishedRun:
     )
 
 
+def assert_the_floats_are_the_curve_to_a_floats_precision(curve: EquityCurve, record: FinishedRun) -> None:
+    """What the per-bar returns are taken of: each value within a float's rounding of the exact one, scaled by the
+    largest term marked (cash, or position × close, of every account)."""
+    accounts = len(record.starting_cash_by_account())
+    cash = accounts * abs(record.starting_cash) + sum(abs(fill.cash_change) for fill in record.fills)
+    positions = sum(abs(fill.position_change) for fill in record.fills)
+    largest_close = max((close for closes in record.closes.values() for _, close in closes), default=ZERO)
+    tolerance = 1e-12 * float(cash + positions * largest_close)
+    assert all(math.isclose(f, float(e), abs_tol=tolerance) for f, e in zip(curve.floats, curve.equity, strict=True))
+    for strategy, values in curve.by_strategy.items():
+        floats = curve.floats_by_strategy[strategy]
+        assert all(math.isclose(f, float(e), abs_tol=tolerance) for f, e in zip(floats, values, strict=True))
+
+
 def written_by_csv_writer(points: list[Marked]) -> bytes:
     text = io.StringIO(newline="")
     writer = csv.writer(text)
@@ -151,6 +166,7 @@ def written_by_csv_writer(points: list[Marked]) -> bytes:
 def test_the_curve_and_its_csv_are_the_book_marked_bar_by_bar(record: FinishedRun) -> None:
     curve, points = curve_of(record), marked_bar_by_bar(record)
     assert exactly(curve) == exactly_marked(points)
+    assert_the_floats_are_the_curve_to_a_floats_precision(curve, record)
     with tempfile.TemporaryDirectory() as folder:
         write_equity_csv(curve, Path(folder) / "equity.csv")
         assert (Path(folder) / "equity.csv").read_bytes() == written_by_csv_writer(points)
