@@ -42,9 +42,8 @@ class SweepPlan:
 
     def on_every_fold(self) -> list[int]:
         """The sets run on every fold, the only ones a ranking across folds compares like with like: all of a
-        grid's; of optuna's, those every fold's study proposed (the studies share one seed, so their first trials,
-        optuna's random start-up and the whole first round asked before any is told, are alike; later ones may
-        be)."""
+        grid's; of optuna's, those every fold's study proposed (the studies share one seed, so their first trials
+        are alike: optuna's random start-up, and the whole first round, asked before any trial is told)."""
         if self.fold_sets is None:
             return list(range(len(self.sets)))
         shared = set.intersection(*(set(indices) for indices in self.fold_sets.values()))

@@ -137,12 +137,12 @@ def best_toml(plan: SweepPlan, rows: list[Row], best: SetStanding) -> str:
             f"{best.folds} test window{'s' if best.folds > 1 else ''} "
             f"(in sample {_score_text(plan, best.in_sample)}), among {_ranked(plan)}\n"
         )
-        latest = chosen_rows(rows)[-1:]
-        judged += "".join(
-            f"# the walk-forward's own pick to trade next, fold {row.fold.number}'s choice on the latest train "
-            f"window: {describe(row.params)}\n# (each fold's choice judged on its test window, stitched: "
+        # the latest fold chose one: the best set, for one, has a score on every train window
+        latest = next(row for row in chosen_rows(rows) if row.fold == plan.folds[-1])
+        judged += (
+            f"# the walk-forward's own pick to trade next, fold {latest.fold.number}'s choice on the latest train "
+            f"window: {describe(latest.params)}\n# (each fold's choice judged on its test window, stitched: "
             "oos-equity.csv)\n"
-            for row in latest
         )
     else:
         judged = (
