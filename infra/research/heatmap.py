@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 COLOURS = "RdYlGn"  # red for the worst score of the whole sweep, green for its best
+MAX_TICKS = 12  # tick labels an axis shows at most: more overlap at a panel's size
 
 
 def varied(plan: SweepPlan) -> list[str]:
@@ -73,8 +74,10 @@ def heatmap_figure(plan: SweepPlan, rows: list[Row]) -> Figure:
         fold, out_of_sample = plan.folds[fold_index], sides[side_index]
         panel = panels[fold_index][side_index]
         panel.imshow(grid, origin="lower", aspect="auto", cmap=COLOURS, norm=scale)
-        panel.set_xticks(range(len(x_values)), [str(v) for v in x_values], fontsize=7, rotation=_turn(x_values))
-        panel.set_yticks(range(len(y_values)), [str(v) for v in y_values], fontsize=7)
+        x_ticks, y_ticks = tick_places(len(x_values)), tick_places(len(y_values))
+        x_labels = [str(x_values[place]) for place in x_ticks]
+        panel.set_xticks(x_ticks, x_labels, fontsize=7, rotation=_turn(x_labels))
+        panel.set_yticks(y_ticks, [str(y_values[place]) for place in y_ticks], fontsize=7)
         panel.set_xlabel(x_name)
         panel.set_ylabel(y_name)
         span = fold.test if out_of_sample else fold.train
@@ -131,6 +134,14 @@ def _day(time_ms: int) -> str:
     return iso_utc(time_ms)[:16].replace("T", " ")
 
 
-def _turn(values: list[ParamValue]) -> int:
+def tick_places(count: int) -> list[int]:
+    """Which of an axis's `count` values get a tick label: every one of a grid's few; of the many an optuna study or
+    random search leaves, at most MAX_TICKS spread evenly, the first and the last always among them."""
+    if count <= MAX_TICKS:
+        return list(range(count))
+    return [round(step * (count - 1) / (MAX_TICKS - 1)) for step in range(MAX_TICKS)]
+
+
+def _turn(labels: list[str]) -> int:
     """Tick labels upright while they fit side by side."""
-    return 90 if sum(len(str(value)) for value in values) > 40 else 0
+    return 90 if sum(len(label) for label in labels) > 40 else 0

@@ -40,6 +40,15 @@ class SweepPlan:
             return list(enumerate(self.sets))
         return [(index, self.sets[index]) for index in self.fold_sets[fold.number]]
 
+    def on_every_fold(self) -> list[int]:
+        """The sets run on every fold, the only ones a ranking across folds compares like with like: all of a
+        grid's; of optuna's, those every fold's study proposed (the studies share one seed, so their first trials
+        are alike: optuna's random start-up, and the whole first round, asked before any trial is told)."""
+        if self.fold_sets is None:
+            return list(range(len(self.sets)))
+        shared = set.intersection(*(set(indices) for indices in self.fold_sets.values()))
+        return sorted(shared)
+
     def items(self) -> list[SweepItem]:
         """Each fold's sets on its train span, then on its test span; an item two folds share, once."""
         items = [SweepItem(index, params, fold.train) for fold in self.folds for index, params in self.sets_of(fold)]

@@ -69,8 +69,7 @@ def _best(rows: list[Row], objective: str, *, out_of_sample: bool) -> Row | None
 
 @dataclass(frozen=True)
 class SetStanding:
-    """A parameter set over the folds it ran on (every fold of a grid): its mean score in sample and (walk-forward)
-    out of sample."""
+    """A parameter set over every fold: its mean score in sample and (walk-forward) out of sample."""
 
     set_index: int
     params: ParamSet
@@ -80,11 +79,14 @@ class SetStanding:
 
 
 def standings(plan: SweepPlan, rows: list[Row]) -> list[SetStanding]:
-    """Every set that finished on every fold it ran on, best first: by mean out-of-sample score when there is a
-    test span, else by its in-sample one."""
+    """Every set that ran and finished on every fold, best first: by mean out-of-sample score when there is a
+    test span, else by its in-sample one. A set some fold did not run (an optuna study proposes its own) is left
+    out: its mean over the folds it happened to run on would let one lucky window beat a set good on all of them."""
+    everywhere = set(plan.on_every_fold())
     by_set: dict[int, list[Row]] = {}
     for row in rows:
-        by_set.setdefault(row.set_index, []).append(row)
+        if row.set_index in everywhere:
+            by_set.setdefault(row.set_index, []).append(row)
     table = []
     for index, set_rows in by_set.items():
         inside = [row.score(plan.objective, out_of_sample=False) for row in set_rows]
@@ -125,14 +127,22 @@ def _span_text(span: Span) -> tuple[str, str]:
     return iso_utc(span.start_ms), iso_utc(span.end_ms)
 
 
-def best_toml(plan: SweepPlan, best: SetStanding) -> str:
-    """A strategies file with the best set's line, under the line's own name, and how it was judged."""
+def best_toml(plan: SweepPlan, rows: list[Row], best: SetStanding) -> str:
+    """A strategies file with the best set's line, under the line's own name, and how it was judged; walking
+    forward, also the walk-forward's own pick: the latest fold's choice on its train window."""
     label = objective_label(plan.objective)
     if best.out_of_sample is not None:
         judged = (
             f"# best out of sample by {label}: mean {_score_text(plan, best.out_of_sample)} over "
             f"{best.folds} test window{'s' if best.folds > 1 else ''} "
-            f"(in sample {_score_text(plan, best.in_sample)})\n"
+            f"(in sample {_score_text(plan, best.in_sample)}), among {_ranked(plan)}\n"
+        )
+        # the latest fold chose one: the best set, for one, has a score on every train window
+        latest = next(row for row in chosen_rows(rows) if row.fold == plan.folds[-1])
+        judged += (
+            f"# the walk-forward's own pick to trade next, fold {latest.fold.number}'s choice on the latest train "
+            f"window: {describe(latest.params)}\n# (each fold's choice judged on its test window, stitched: "
+            "oos-equity.csv)\n"
         )
     else:
         judged = (
@@ -148,6 +158,14 @@ def best_toml(plan: SweepPlan, best: SetStanding) -> str:
     params = ", ".join(f"{name} = {_toml(value)}" for name, value in line.params.items())
     fields.append(f"params = {{ {params} }}")
     return f"{judged}[strategies]\n{plan.line.name} = {{ {', '.join(fields)} }}\n"
+
+
+def no_best(plan: SweepPlan) -> str:
+    where = " on every fold" if len(plan.folds) > 1 else ""
+    return (
+        f"best.toml: not written: no parameter set ran and has a {objective_label(plan.objective)}{where} "
+        "(see results.csv)"
+    )
 
 
 def _toml(value: Any) -> str:
@@ -174,7 +192,7 @@ def print_tables(plan: SweepPlan, rows: list[Row], table: list[SetStanding], *, 
                 f"{_figure(plan, row.out_of_sample):>13}"
             )
     print(
-        f"\ntop {min(top, len(table))} of {len(plan.sets)} parameter sets by {label}"
+        f"\ntop {min(top, len(table))} of {_ranked(plan)} by {label}"
         + (" out of sample (mean over the test windows), in sample beside it:" if plan.walk_forward else ":")
     )
     header = f"  {'rank':>4}  {'parameters':<28}  {'in sample':>10}"
@@ -187,6 +205,14 @@ def print_tables(plan: SweepPlan, rows: list[Row], table: list[SetStanding], *, 
         if standing.out_of_sample is not None:
             line += f"  {_score_text(plan, standing.out_of_sample):>13}"
         print(line + totals)
+
+
+def _ranked(plan: SweepPlan) -> str:
+    """The sets a ranking compares: every one, or (optuna walking forward) those every fold's study ran."""
+    ranked = len(plan.on_every_fold())
+    if ranked == len(plan.sets):
+        return f"{ranked} parameter set{'s' if ranked > 1 else ''}"
+    return f"the {ranked} parameter sets every fold's study ran ({len(plan.sets)} tried)"
 
 
 def _totals(set_rows: list[Row], out_of_sample: bool) -> str:

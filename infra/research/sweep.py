@@ -19,7 +19,16 @@ from infra.research.items import ItemOutcome, SweepItem, SweepLine
 from infra.research.on_aws import AwsTarget, run_on_aws
 from infra.research.optuna_study import StudyOptions, run_studies
 from infra.research.plan import SweepPlan
-from infra.research.results import Found, best_toml, chosen_rows, print_tables, rows_of, standings, write_results_csv
+from infra.research.results import (
+    Found,
+    best_toml,
+    chosen_rows,
+    no_best,
+    print_tables,
+    rows_of,
+    standings,
+    write_results_csv,
+)
 from infra.research.stitched import stitched_equity, write_stitched_csv, write_stitched_png
 from infra.research.store import SweepStore
 from infra.research.windows import Fold, WindowError
@@ -190,8 +199,11 @@ def _write_results(plan: SweepPlan, found: Found, bars: Bars, out: Path) -> None
     print_tables(plan, rows, table)
     written = [out / "results.csv"]
     if table:
-        (out / "best.toml").write_text(best_toml(plan, table[0]))
+        (out / "best.toml").write_text(best_toml(plan, rows, table[0]))
         written.append(out / "best.toml")
+    else:  # none from an earlier run of this folder either: it would not be this sweep's answer
+        (out / "best.toml").unlink(missing_ok=True)
+        print(no_best(plan))
     if heatmap_axes(plan) is not None:
         write_heatmap(plan, rows, out / "heatmap.png")
         written.append(out / "heatmap.png")

@@ -190,6 +190,9 @@ def test_a_failing_item_is_reported_and_the_others_finish(
     assert (out / "best.toml").exists()
     assert main(options) == 1  # the failed item is tried again, the others are not
     assert "4 items (3 done earlier)" in capsys.readouterr().out
+    assert main([*options[:5], "period=13", *options[6:]]) == 1  # the same folder, only the failing set
+    assert "best.toml: not written: no parameter set ran and has a sharpe (see results.csv)" in capsys.readouterr().out
+    assert not (out / "best.toml").exists()  # the earlier run's is not this sweep's answer
 
 
 def test_a_folder_of_another_sweep_is_refused(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -113,7 +114,14 @@ def test_walking_forward_each_train_window_has_its_own_study_and_its_sets_are_te
     }
     assert keys == set(items(out))  # exactly each study's sets, on its train window and on its test window
     assert len((out / "oos-equity.csv").read_text().splitlines()) == 1 + 2 * 360
-    assert "best out of sample by sharpe" in (out / "best.toml").read_text()
+    best = (out / "best.toml").read_text()
+    assert "best out of sample by sharpe: mean " in best and " over 2 test windows " in best
+    assert "among the 13 parameter sets every fold's study ran (19 tried)" in best
+    params = tomllib.loads(best)["strategies"]["sma_cross"]["params"]
+    # not a set one study found lucky on its one test window: one both studies ran, judged on both
+    assert (str(params["fast"]), str(params["slow"]), params["mode"]) in set(sets["1"]) & set(sets["2"])
+    (latest,) = [row for row in by_fold["2"] if row["chosen"] == "yes"]
+    assert f"fold 2's choice on the latest train window: fast={latest['fast']} slow={latest['slow']} " in best
 
 
 @pytest.mark.parametrize(
