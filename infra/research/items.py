@@ -24,6 +24,7 @@ from events.models import BarClosed, OrderFilled, OrderRejected, new_order_id
 from events.trusted import trusted_model
 from infra.config import StdsConfig, StrategyLine
 from infra.local.collector import RunCollector
+from infra.local.gc_settings import collecting_rarely
 from infra.local.runtime import LocalRuntime
 from infra.local.stores import memory_stores
 from infra.report.finished_run import FinishedRun
@@ -83,7 +84,8 @@ def run_items(
 ) -> list[ItemOutcome]:
     """Run items of one span together; if that fails, each alone, so one failing item fails by itself."""
     try:
-        return _run_together(bars, line, items, keep_equity)
+        with collecting_rarely():
+            return _run_together(bars, line, items, keep_equity)
     except Exception as error:
         if len(items) == 1:
             return [_failed(items[0], error)]

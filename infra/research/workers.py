@@ -13,6 +13,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass
 
 from events.models import BarClosed
+from infra.local.gc_settings import collecting_rarely
 from infra.research.items import ItemOutcome, SweepItem, SweepLine, run_items
 from infra.research.windows import Span
 
@@ -84,7 +85,12 @@ def _in_parallel(bars: Bars, line: SweepLine, work: list[list[SweepItem]], worke
     # fork hands each worker the parent's bars as they are in memory; elsewhere they are pickled once per worker
     method = "fork" if sys.platform == "linux" else "spawn"
     context = multiprocessing.get_context(method)
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start, initargs=(bars, line)) as pool:
+    # frozen before forking: a collection in a worker would write into every inherited object it walks, copying the
+    # pages of the bars that fork shares
+    with (
+        collecting_rarely(),
+        ProcessPoolExecutor(workers, mp_context=context, initializer=_start, initargs=(bars, line)) as pool,
+    ):
         queued = list(reversed(work))
         running: set[Future[list[ItemOutcome]]] = set()
         while queued or running:
