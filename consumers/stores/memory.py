@@ -60,6 +60,10 @@ class MemoryBarStore:
         window = self._windows[(stream, end_open_time_ms, length)] = Window.over(series, start, start + length)
         return window
 
+    def newest_open_ms(self, stream: StreamKey) -> int | None:
+        series = self._series.get(stream)
+        return series.times[-1] if series is not None and series.times else None
+
     def first_complete_window(self, stream: StreamKey, first_end_ms: int, last_end_ms: int, length: int) -> int | None:
         series = self._series.get(stream)
         return None if series is None else series.first_complete_end(first_end_ms, last_end_ms, length)

@@ -87,6 +87,7 @@ class SqliteBarStore:
         # reads are the memory store's own methods: no frame of this class on the per-bar path
         self.window: Callable[[StreamKey, int, int], Window | None] = memory.window
         self.first_complete_window: Callable[[StreamKey, int, int, int], int | None] = memory.first_complete_window
+        self.newest_open_ms: Callable[[StreamKey], int | None] = memory.newest_open_ms
 
     def add(self, bar: BarClosed) -> bool:
         added = self.memory.add(bar)

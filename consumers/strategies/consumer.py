@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -19,6 +20,7 @@ from events.models import BarClosed, Event, OrderRequested, TargetChanged, new_o
 from events.streams import StreamKey
 
 log = logging.getLogger(__name__)
+NO_NEWEST = sys.maxsize  # the newest bar held not known: every later bar's window is asked for
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +59,12 @@ class StrategyConsumer:
         self.bars.add(bar)
         return self.decide_bar(bar, StreamKey.of(bar))
 
-    def decide_bar(self, bar: BarClosed, stream: StreamKey) -> list[Event]:
+    def decide_bar(self, bar: BarClosed, stream: StreamKey, newest_ms: int | None = None) -> list[Event]:
         """What `bar` (of `stream`, already in the bar store) lets this strategy decide. Strategies that share a
         bar store and hear the same bars (a sweep's parameter sets) are each handed it here, with the per-bar
-        work (storing it, its stream key) done once for all of them (`infra/local/consumer_group.py`)."""
+        work (storing it, its stream key, the open time of the stream's newest bar held: `newest_ms`) done once
+        for all of them (`infra/local/consumer_group.py`). Without `newest_ms`, the store is asked for each later
+        bar's window until one is missing."""
         key = self.account_keys.get(stream)
         if key is None:
             key = self.account_keys[stream] = AccountKey(self.name, bar.exchange, bar.symbol)
@@ -92,7 +96,8 @@ class StrategyConsumer:
             candidate = found
         emitted = self._decide(key, window, account)  # one account read per decision: this one serves the first
         candidate += interval_ms
-        while (window := bars.window(stream, candidate, lookback)) is not None:
+        last_held = NO_NEWEST if newest_ms is None else newest_ms  # in order: this bar, and no later one is asked
+        while candidate <= last_held and (window := bars.window(stream, candidate, lookback)) is not None:
             # that decision changed the account: a catch-up decision (a bar that came early) reads it again
             emitted += self._decide(key, window, self.book.account(key))
             candidate += interval_ms
