@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -13,7 +13,7 @@ from consumers.stores.transitions import moves_only_the_cursor
 from consumers.strategies.base import Strategy
 from consumers.strategies.informative import InformativeBars, InformativeStream
 from consumers.strategies.sizing import Stake
-from consumers.strategies.targets import InvalidTarget, TargetChecker
+from consumers.strategies.targets import InvalidTarget, remembering_checker
 from consumers.strategies.window import Window
 from events.dead_letters import DeadLetters
 from events.models import BarClosed, Event, OrderRequested, TargetChanged, new_order_id
@@ -40,7 +40,9 @@ class StrategyConsumer:
     dead_letters: DeadLetters  # where a strategy's unusable answers go, naming the strategy, bar and value
     stake: Stake | None = None  # sized in the quote or a share of equity; None: the strategy's target is base units
     informative: tuple[InformativeStream, ...] = ()  # streams it reads but never decides on (the runtime stores them)
-    checked_target: TargetChecker = field(default_factory=TargetChecker, init=False, repr=False, compare=False)
+    checked_target: Callable[[object], Decimal] = field(
+        default_factory=remembering_checker, init=False, repr=False, compare=False
+    )
     lookback: int = field(init=False, repr=False, compare=False)  # the strategy's, read once: its params are frozen
     account_keys: dict[StreamKey, AccountKey] = field(default_factory=dict, init=False, repr=False, compare=False)
 
