@@ -57,6 +57,10 @@ class DyingBus:
             if not self.dead:
                 self.delivered.extend(bars)
 
+    def sent(self) -> list[tuple[str, int]]:
+        with self._state:
+            return [(bar.timeframe, bar.open_time_ms) for bar in self.delivered]
+
     def _hangs(self, bar: BarClosed) -> bool:
         if bar.timeframe != "1m":
             return self.hold_higher
@@ -80,7 +84,7 @@ class WorkerBetween:
     def __call__(self, bar: BarClosed) -> None:
         self.publisher(bar)
         if self.minute is not None and (bar.timeframe, bar.open_time_ms) == ("1m", self.minute.open_time_ms):
-            eventually(lambda: any(sent.open_time_ms == bar.open_time_ms for sent in self.bus.delivered), "sent")
+            eventually(lambda: any(sent == (bar.timeframe, bar.open_time_ms) for sent in self.bus.sent()), "sent")
             self.bus.hold_higher = True
 
 
