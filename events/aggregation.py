@@ -157,15 +157,15 @@ class BarAggregator:
         oldest = min(starts, default=after_ms)
         return oldest if oldest < after_ms else None
 
-    def seed(self, stream: StreamKey, published: Iterable[BarClosed]) -> None:
-        """After a restart: `published`, the sub-bars of `stream` from `forming_from` to its cursor, taken without
-        making anything (what they close went out before), and the sub-bars that follow known to be whole: a period
-        whose first minutes the exchange lacks is made from those there are, as it would have been had nothing
-        stopped, not refused as data that began inside it."""
+    def seed(self, stream: StreamKey, published: Iterable[BarClosed]) -> list[BarClosed]:
+        """After a restart: `published`, the sub-bars of `stream` from `forming_from` (or earlier) to its cursor,
+        taken without being given again, and the sub-bars that follow known to be whole: a period whose first minutes
+        the exchange lacks is made from those there are, as it would have been had nothing stopped, not refused as
+        data that began inside it. Returns the higher bars they close, for the caller to publish those that were
+        not delivered before the restart (the rest went out then)."""
         for higher in self.timeframes:
             self._started.add((stream, higher))
-        for bar in published:
-            self.add(bar)
+        return [made for bar in published for made in self.add(bar)[1:]]
 
     def _take(
         self, stream: StreamKey, higher: str, interval_ms: int, sub: BarClosed, published: list[BarClosed]

@@ -172,7 +172,7 @@ async def _stream(
         dead_letters=dead_letters,
     )
     if higher_bars is not None:
-        await seed_forming_bars(streamer, higher_bars.aggregator)
+        await seed_forming_bars(streamer, higher_bars)
     until = (lambda published: published >= until_published) if until_published else None
     metric = DeliveredBarsMetric(_client("cloudwatch"), reporting.deployment) if reporting else None
     putting = asyncio.create_task(_report(metric, publisher, reporting.interval_s)) if metric and reporting else None

@@ -113,7 +113,7 @@ async def _run_live(
                 dead_letters=dead_letters,
             )
             if runtime.higher_bars is not None:
-                await seed_forming_bars(streamer, runtime.higher_bars.aggregator)
+                await seed_forming_bars(streamer, runtime.higher_bars)
             until = None
             if local_exchange is not None:
                 wanted = local_exchange.tape.count(stream.settings.symbols)

@@ -62,7 +62,9 @@ class DynamoCursorItem:
 
 class FlooredCursors:
     """Saves each stream's cursor no further than the floor `floors()` gives it (streams without one as they are):
-    where another part still holds bars of that stream back, a restart must resume there."""
+    where another part still holds bars of that stream back, a restart must resume there. A floor of a stream the
+    cursors do not cover (a higher timeframe made from the minutes) is saved too, as that stream's cursor: its bars
+    after it were not all delivered, and a restart makes them again from there (`seeding`)."""
 
     def __init__(self, store: CursorStore, floors: Callable[[], dict[StreamKey, int]]) -> None:
         self.store = store
@@ -73,4 +75,6 @@ class FlooredCursors:
 
     def save(self, cursors: dict[StreamKey, int]) -> None:
         floors = self.floors()
-        self.store.save({stream: min(cursor, floors.get(stream, cursor)) for stream, cursor in cursors.items()})
+        self.store.save(
+            {**floors, **{stream: min(cursor, floors.get(stream, cursor)) for stream, cursor in cursors.items()}}
+        )

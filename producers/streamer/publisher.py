@@ -10,7 +10,9 @@ Sending a minute: its rows go into the S3 span object first (`SpanArchive`, when
 its `BarsClosed` batch (one up to 256 KB: `events.minute_batches.batches_of`) to the bus, stamped with the
 minute's close. S3 failures and bus refusals are retried until they go through: a streamer never drops a
 closed bar. Cursors are saved no further than what was delivered (`delivered_cursors`), so a task killed
-with bars gathering or in flight re-publishes them on restart instead of losing them.
+with bars gathering or in flight re-publishes them on restart instead of losing them; a higher bar (sent apart
+from the minute that closed it when the worker takes that minute first) holds back its own stream's cursor,
+and the restart makes it again from the minutes (`seeding`), not by sending them twice.
 """
 
 from __future__ import annotations

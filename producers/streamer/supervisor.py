@@ -72,7 +72,13 @@ class Streamer:
         self.cursor_store = cursors
         self.dead_letters = dead_letters
         self.backfill = backfill or RestBackfill(adapter.exchange, settings.rest_url, dead_letters)
-        self.gate = BarGate(_not_after_now(cursors.load()))
+        saved = cursors.load()
+        self.gate = BarGate(
+            _not_after_now({key: at for key, at in saved.items() if key.timeframe == settings.timeframe})
+        )
+        # the streams made from these bars (higher timeframes) whose bars were not all delivered when the cursors
+        # were saved, each at its last delivered bar: a restart makes the rest again (`seeding`) before it streams
+        self.lagging_cursors = {key: at for key, at in saved.items() if key.timeframe != settings.timeframe}
         self.subscriptions = [adapter.subscription(symbol, settings.timeframe) for symbol in settings.symbols]
         if settings.start_ms is not None:
             interval = timeframe_ms(settings.timeframe)

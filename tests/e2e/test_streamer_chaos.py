@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from consumers.stores.dynamodb import TableNames, create_tables
+from events.aggregation import BarAggregator
 from events.codec import decode
 from events.dead_letters import DeadLetterList
 from events.models import BarClosed
@@ -200,17 +201,25 @@ def test_sigterm_stops_stds_run_cleanly_and_saves_cursors(tmp_path: Path) -> Non
 SPOT_MINUTES = 240  # at 600x a minute closes every 0.1 s: the tape lasts 24 s
 
 
+def spot_bars() -> tuple[list[BarClosed], list[BarClosed]]:
+    """The recording's first `SPOT_MINUTES` minutes, and those with the 5m bars they make."""
+    every = recorded_bars()
+    minutes = [bar for bar in every if bar.open_time_ms < every[0].open_time_ms + SPOT_MINUTES * 60_000]
+    aggregator = BarAggregator(["5m"])
+    return minutes, [*minutes, *(made for bar in minutes for made in aggregator.add(bar)[1:])]
+
+
 @pytest.mark.parametrize("interruption", [signal.SIGKILL, signal.SIGTERM], ids=["reclaimed", "notice"])
 def test_a_spot_interruption_mid_minute_loses_no_bar_and_the_archive_keeps_each_once(
     interruption: signal.Signals, tmp_path: Path, moto_endpoint: str, dynamodb_endpoint: str, dynamodb: Any
 ) -> None:
-    """`stds stream` killed while minutes stream in, then a new task with the same cursors and bucket. SIGKILL
-    (the reclaim outlived its 2-minute notice): every bar reaches the bus at least once, a repeat carries the same
-    values, S3 holds each once. SIGTERM (the notice): no repeats at all."""
-    every = recorded_bars()
-    first_open = every[0].open_time_ms
-    bars = [bar for bar in every if bar.open_time_ms < first_open + SPOT_MINUTES * 60_000]
-    exchange = LocalBinance(Tape.of(bars), speed=600)
+    """`stds stream --timeframes 5m` killed while minutes stream in, then a new task with the same cursors and
+    bucket. SIGKILL (the reclaim outlived its 2-minute notice): every bar, the 5m ones made from the minutes too,
+    reaches the bus at least once, a repeat carries the same values, S3 holds each once. SIGTERM (the notice): no
+    repeats at all."""
+    minutes, bars = spot_bars()
+    first_open = minutes[0].open_time_ms
+    exchange = LocalBinance(Tape.of(minutes), speed=600)
     name = f"spot-{uuid.uuid4().hex[:8]}"
     client("events", moto_endpoint).create_event_bus(Name=name)
     client("s3", moto_endpoint).create_bucket(Bucket=name)
@@ -218,7 +227,7 @@ def test_a_spot_interruption_mid_minute_loses_no_bar_and_the_archive_keeps_each_
     prefix = f"{name}-"
     create_tables(dynamodb, TableNames.with_prefix(prefix))
     saved = DynamoCursorItem(dynamodb, TableNames.with_prefix(prefix).control)
-    last = {symbol: max(b.open_time_ms for b in bars if b.symbol == symbol) for symbol in SYMBOLS}
+    last = {symbol: max(b.open_time_ms for b in minutes if b.symbol == symbol) for symbol in SYMBOLS}
     environment = {**os.environ, "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint}
     environment |= {"AWS_ENDPOINT_URL_EVENTBRIDGE": moto_endpoint, "AWS_ENDPOINT_URL_S3": moto_endpoint}
 
@@ -237,7 +246,7 @@ def test_a_spot_interruption_mid_minute_loses_no_bar_and_the_archive_keeps_each_
             ws_url,
         ]
         command += ["--rest-url", rest_url, "--heartbeat", "1", "--silence", "2", "--batch-wait", "0.5"]
-        command += ["--dead-letters", str(tmp_path / "dead-letters.jsonl")]
+        command += ["--timeframes", "5m", "--dead-letters", str(tmp_path / "dead-letters.jsonl")]
 
         def task(*log_options: str) -> subprocess.Popen[str]:
             return subprocess.Popen(
@@ -268,16 +277,19 @@ def test_a_spot_interruption_mid_minute_loses_no_bar_and_the_archive_keeps_each_
         assert "all_delivered=True" in out
 
     received = bars_in(envelopes_in(moto_endpoint, queue))
-    recorded = {key_of(b): b for b in bars}
-    assert set(map(key_of, received)) == recorded.keys()  # every bar at least once
-    assert all(values(bar) == values(recorded[key_of(bar)]) for bar in received)  # a repeat: the same bar
-    repeats = len(received) - len(recorded)
+    recorded = {series_key(b): b for b in bars}
+    assert set(map(series_key, received)) == recorded.keys()  # every bar at least once
+    assert all(values(bar) == values(recorded[series_key(bar)]) for bar in received)  # a repeat: the same bar
+    repeats = Counter(bar.timeframe for bar in received) - Counter(bar.timeframe for bar in bars)
     if interruption is signal.SIGTERM:
-        assert repeats == 0
+        assert not repeats
     archived = archived_bars(moto_endpoint, name)
-    assert Counter(map(key_of, archived)) == Counter(recorded.keys())  # each exactly once
-    assert all(values(bar) == values(recorded[key_of(bar)]) for bar in archived)
-    print(f"\n{interruption.name}: {len(recorded)} bars, {repeats} published again after the restart")
+    assert Counter(map(series_key, archived)) == Counter(recorded.keys())  # each exactly once
+    assert all(values(bar) == values(recorded[series_key(bar)]) for bar in archived)
+    print(
+        f"\n{interruption.name}: {len(minutes)} minutes and {len(bars) - len(minutes)} 5m bars, "
+        f"{repeats['1m']} minutes and {repeats['5m']} 5m bars published again after the restart"
+    )
 
 
 def wait_for(condition: Any, process: subprocess.Popen[str], timeout_s: float = 180) -> None:
@@ -305,6 +317,10 @@ def _published_so_far(state: Path) -> int:
 
 def key_of(bar: BarClosed) -> tuple[str, int]:
     return (bar.symbol, bar.open_time_ms)
+
+
+def series_key(bar: BarClosed) -> tuple[str, str, int]:
+    return (bar.timeframe, bar.symbol, bar.open_time_ms)
 
 
 def values(bar: BarClosed) -> tuple[object, ...]:

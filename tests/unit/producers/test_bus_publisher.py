@@ -162,3 +162,18 @@ def test_the_rows_are_the_bars_given() -> None:
         publisher(bar)
     assert publisher.close(HANG_S)
     assert [bar for e in bus.delivered if isinstance(e.detail, BarsClosed) for bar in e.detail.bar_events()] == BARS[:3]
+
+
+def test_a_higher_bar_not_delivered_saves_its_own_stream_s_cursor_beside_the_minutes() -> None:
+    """The 00:00 5m bar waits while its last minute, 00:04, went out: the minutes' cursor is not held back by it,
+    so its own stream's cursor is saved too (the restart makes it again from there); once delivered, it is not."""
+    publisher = BusPublisher(RefusingBus(refusals=0), SYMBOLS, batch_wait_s=60, clock=ManualClock())
+    five = BARS[0].model_copy(update={"timeframe": "5m", "close_time_ms": BARS[0].open_time_ms + 299_999})
+    publisher(five)  # ETH's 5m bar never comes: it waits
+    store = FakeCursorStore()
+    minutes = {StreamKey.of(BARS[4]): BARS[4].open_time_ms}
+    delivered_cursors(store, publisher).save(minutes)
+    assert store.saved == {**minutes, StreamKey.of(five): five.open_time_ms - 300_000}
+    assert publisher.close(HANG_S)
+    delivered_cursors(store, publisher).save(minutes)
+    assert store.saved == minutes

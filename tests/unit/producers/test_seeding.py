@@ -44,7 +44,7 @@ def restart_at_0130(tmp_path: Path, rest: RecordedRest) -> tuple[list[BarClosed]
     )
 
     async def go() -> int:
-        seeded = await seed_forming_bars(streamer, higher.aggregator)
+        seeded = await seed_forming_bars(streamer, higher)
         for bar in BARS[90:]:
             await streamer.handle_message("test", kline_message(bar))
         return seeded
