@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import traceback
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,6 +29,7 @@ from infra.local.runtime import LocalRuntime
 from infra.local.stores import memory_stores
 from infra.report.finished_run import FinishedRun
 from infra.report.summary import summarize
+from infra.report.trades import trades_csv
 from infra.research.grid import ParamSet
 from infra.research.windows import Span
 from infra.strategy_loader import load_strategies, retention_for
@@ -63,7 +64,12 @@ class ItemOutcome:
     fills: list[OrderFilled]  # trades.csv's rows
     error: str | None = None
     equity: tuple[list[int], list[Any]] | None = None  # (bar times, equity), when asked for
-    trades_csv: bytes | None = None  # trades.csv as a sweep Lambda wrote it (then `fills` is empty)
+    trades_csv: bytes | None = None  # trades.csv as a worker or a sweep Lambda wrote it (then `fills` is empty)
+
+    def with_trades_written(self) -> ItemOutcome:
+        """`fills` as trades.csv's bytes: what a worker process hands back. Written there, in parallel, rather than
+        by the parent, and bytes pickle in 1% of the time the fills took (95 items: 1.4 s, and 0.9 s to unpickle)."""
+        return replace(self, fills=[], trades_csv=trades_csv(self.fills))
 
 
 @dataclass(frozen=True)

@@ -108,4 +108,6 @@ def _start(bars: Bars, line: SweepLine) -> None:
 
 def _run_batch(chunk: list[SweepItem]) -> list[ItemOutcome]:
     assert _worker_bars is not None and _worker_line is not None
-    return run_items(_worker_bars.within(chunk[0].span), _worker_line, chunk)
+    return [
+        outcome.with_trades_written() for outcome in run_items(_worker_bars.within(chunk[0].span), _worker_line, chunk)
+    ]
