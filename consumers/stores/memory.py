@@ -48,7 +48,8 @@ class MemoryBarStore:
         return series.add(bar)
 
     def window(self, stream: StreamKey, end_open_time_ms: int, length: int) -> Window | None:
-        made = self._windows.get((stream, end_open_time_ms, length))
+        key = (stream, end_open_time_ms, length)
+        made = self._windows.get(key)
         if made is not None:
             return made
         series = self._series.get(stream)
@@ -57,7 +58,7 @@ class MemoryBarStore:
         start = series.span_ending(end_open_time_ms, length)
         if start is None:
             return None
-        window = self._windows[(stream, end_open_time_ms, length)] = Window.over(series, start, start + length)
+        window = self._windows[key] = Window.over(series, start, start + length)
         return window
 
     def newest_open_ms(self, stream: StreamKey) -> int | None:
