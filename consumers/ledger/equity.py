@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import itertools
 import math
 import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -66,16 +67,21 @@ def equity_curve(
     size = len(timeline.times_ms)
     by_strategy: dict[str, list[list[Decimal]]] = {}
     floats_by_strategy: dict[str, list[list[float]]] = {}
+    first_adds_up: dict[str, bool] = {}  # whether each strategy's first column is ZERO + itself, value by value
     for account, account_fills in _accounts_with_fills(list(starting_cash), fills).items():
         market = (account[1], account[2])
         cash = starting_cash.get(account, ZERO)
         market_closes = timeline.closes.get(market) or [ZERO] * size  # no bars: marked at 0
         market_floats = timeline.floats.get(market) or [0.0] * size
         values = account_values(cash, account_fills, timeline.times_ms, market_closes)
+        first_adds_up.setdefault(account[0], _zero_adds_nothing(cash, account_fills))
         by_strategy.setdefault(account[0], []).append(values)
         floats = _marked(cash, account_fills, timeline.times_ms, market_floats, float)
         floats_by_strategy.setdefault(account[0], []).append(floats)
-    strategies = {strategy: _added_up(columns, size) for strategy, columns in by_strategy.items()}
+    strategies = {
+        strategy: _added_up(columns, size, first_adds_up=first_adds_up[strategy])
+        for strategy, columns in by_strategy.items()
+    }
     strategy_floats = {strategy: _floats_added_up(columns, size) for strategy, columns in floats_by_strategy.items()}
     if len(strategies) == 1:  # a strategy's column is ZERO + …, and ZERO + (ZERO + x) is ZERO + x, exponent included
         ((equity, floats),) = zip(strategies.values(), strategy_floats.values(), strict=True)
@@ -157,14 +163,28 @@ def _fills_by_point(fills: Sequence[LedgerFill], times_ms: Sequence[int]) -> Ite
             yield index, list(at_time)
 
 
-def _added_up(columns: list[list[Decimal]], size: int) -> list[Decimal]:
-    """ZERO + first + second + … at each time, in that order (the sum's exponent and rounding depend on it)."""
+def _added_up(columns: list[list[Decimal]], size: int, *, first_adds_up: bool = False) -> list[Decimal]:
+    """ZERO + first + second + … at each time, in that order (the sum's exponent and rounding depend on it).
+    `first_adds_up`: ZERO + each value of the first column is that value, digits and exponent (`_zero_adds_nothing`),
+    so the sum starts from it (a sweep item's one column is its curve, not copied)."""
     if not columns:
         return [ZERO] * size
-    total = [ZERO + value for value in columns[0]]
+    total = columns[0] if first_adds_up else [ZERO + value for value in columns[0]]
     for column in columns[1:]:
         total = [sum_so_far + value for sum_so_far, value in zip(total, column, strict=True)]
     return total
+
+
+def _zero_adds_nothing(cash: Decimal, fills: Sequence[LedgerFill]) -> bool:
+    """True when ZERO + v is v itself for every value v = cash + position × close `account_values` gives from this
+    cash and these fills: every cash held between fills has an exponent of at most 0 and is not −0. A sum's exponent
+    is the smaller of its terms' (ZERO's is 0), so each v already has ZERO's; only −0 + −0 makes −0, where ZERO + −0
+    is 0; and a v rounded to the context's digits is not rounded again."""
+    for held in itertools.accumulate((fill.cash_change for fill in fills), initial=cash):
+        exponent = held.as_tuple().exponent
+        if not isinstance(exponent, int) or exponent > 0 or (held.is_zero() and held.is_signed()):
+            return False
+    return True
 
 
 def _floats_added_up(columns: list[list[float]], size: int) -> list[float]:
