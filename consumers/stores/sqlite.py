@@ -216,7 +216,7 @@ class SqliteState:
             self._unlock(remove=not lock_existed)  # a refused file is left as it was found, with no lock beside it
             raise
         self.bars = SqliteBarStore(MemoryBarStore(retention_bars))
-        self.book = MemoryBook(starting_cash)
+        self.book = MemoryBook(starting_cash, track_changes=True)
         self.processed = MemoryProcessedIds(track_changes=True)
         self.kill_switch = KillSwitchReadPerCommit(SqliteKillSwitch(self._connection))
         self.reconciliations = SqliteReconciliationLog(self._connection)
