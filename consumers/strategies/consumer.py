@@ -119,8 +119,13 @@ class StrategyConsumer:
                 target = stake.target(units, previous_target, account, bar.close)
         except Exception as error:
             target = self._refuse(error, bar, previous_target)
-        wanted = target - (account.position + account.pending)
-        order = None if not wanted or target == account.refused_target else _order(self.name, bar, wanted, target)
+        # what it holds and has ordered, only compared with the target here: the position itself while nothing is
+        # pending (most bars), and no subtraction unless they differ (a nonzero difference never rounds to 0)
+        held = account.position + account.pending if account.pending else account.position
+        if target == held or target == account.refused_target:  # noqa: PLR1714 (no tuple made per strategy-bar)
+            order = None
+        else:  # wanted, exactly as it always was: target − (position + pending)
+            order = _order(self.name, bar, target - (account.position + account.pending), target)
         if moves_only_the_cursor(account, target, order):  # most bars: nothing to record but how far it decided
             self.book.move_cursor(key, bar.open_time_ms, target)  # nothing to emit, whether or not it moved it
             return []
