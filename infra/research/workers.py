@@ -71,7 +71,7 @@ def run_all(
     work = batches(items, workers=workers, batch=batch)
     if workers <= 1 or len(work) <= 1:
         for chunk in work:
-            on_done(run_items(bars.within(chunk[0].span), line, chunk))
+            on_done(_run_batch_of(bars, line, chunk))
         return
     for outcomes in _in_parallel(bars, line, work, workers):
         on_done(outcomes)
@@ -108,6 +108,9 @@ def _start(bars: Bars, line: SweepLine) -> None:
 
 def _run_batch(chunk: list[SweepItem]) -> list[ItemOutcome]:
     assert _worker_bars is not None and _worker_line is not None
-    return [
-        outcome.with_trades_written() for outcome in run_items(_worker_bars.within(chunk[0].span), _worker_line, chunk)
-    ]
+    return _run_batch_of(_worker_bars, _worker_line, chunk)
+
+
+def _run_batch_of(bars: Bars, line: SweepLine, chunk: list[SweepItem]) -> list[ItemOutcome]:
+    """A batch's outcomes with their trades.csv written, in the process that ran them (a worker: in parallel)."""
+    return [outcome.with_trades_written() for outcome in run_items(bars.within(chunk[0].span), line, chunk)]
