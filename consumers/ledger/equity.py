@@ -14,7 +14,7 @@ import math
 import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, getcontext
 from itertools import groupby
 from typing import TypeVar
 
@@ -45,6 +45,7 @@ class Timeline:
     times_ms: list[int]
     closes: dict[Market, list[Decimal]]
     floats: dict[Market, list[float]]
+    least_exponents: dict[Market, int]  # each market's smallest close exponent (Decimal('84000.12'): -2)
 
     @classmethod
     def of(cls, series: Mapping[Market, list[tuple[int, Decimal]]]) -> Timeline:
@@ -56,7 +57,13 @@ class Timeline:
         else:
             times_ms = [time_ms for time_ms, _ in groupby(heapq.merge(*bar_times.values()))]
             closes = {market: _filled_forward(bars, times_ms) for market, bars in series.items()}
-        return cls(times_ms, closes, {market: list(map(float, column)) for market, column in closes.items()})
+        floats = {market: list(map(float, column)) for market, column in closes.items()}
+        return cls(times_ms, closes, floats, {market: _least_exponent(column) for market, column in closes.items()})
+
+
+def _least_exponent(closes: list[Decimal]) -> int:
+    exponents = [close.as_tuple().exponent for close in closes]
+    return min((exponent for exponent in exponents if isinstance(exponent, int)), default=0)
 
 
 def equity_curve(
@@ -73,10 +80,11 @@ def equity_curve(
         cash = starting_cash.get(account, ZERO)
         market_closes = timeline.closes.get(market) or [ZERO] * size  # no bars: marked at 0
         market_floats = timeline.floats.get(market) or [0.0] * size
-        values = account_values(cash, account_fills, timeline.times_ms, market_closes)
+        least_exponent = timeline.least_exponents.get(market, 0)
+        values = _marked(cash, account_fills, timeline.times_ms, market_closes, _exact_marks(least_exponent))
         first_adds_up.setdefault(account[0], _zero_adds_nothing(cash, account_fills))
         by_strategy.setdefault(account[0], []).append(values)
-        floats = _marked(cash, account_fills, timeline.times_ms, market_floats, float)
+        floats = _marked(cash, account_fills, timeline.times_ms, market_floats, _float_marks)
         floats_by_strategy.setdefault(account[0], []).append(floats)
     strategies = {
         strategy: _added_up(columns, size, first_adds_up=first_adds_up[strategy])
@@ -124,34 +132,62 @@ def account_values(
     applied from the first time at or after its bar: one multiply-add a time, for each run of times between fills
     (the expression the book would evaluate bar by bar, so the same Decimal). The dashboard calls this with a
     chart's buckets."""
-    return _marked(cash, fills, times_ms, closes, Decimal)
+    return _marked(cash, fills, times_ms, closes, _exact_marks(None))
 
 
 Number = TypeVar("Number", Decimal, float)
+Marks = Callable[[Decimal, Decimal, Sequence[Number]], list[Number]]  # (cash, position, closes) → each mark
 
 
 def _marked(
-    cash: Decimal,
-    fills: Sequence[LedgerFill],
-    times_ms: Sequence[int],
-    closes: Sequence[Number],
-    number: Callable[[Decimal], Number],
+    cash: Decimal, fills: Sequence[LedgerFill], times_ms: Sequence[int], closes: Sequence[Number], marks: Marks[Number]
 ) -> list[Number]:
-    """`account_values`, its arithmetic in `number` (Decimal: exact; float: the cash and position as floats)."""
+    """`account_values`, each run of times between fills marked by `marks` (exact, or in floats)."""
     position = ZERO
     values: list[Number] = []
     start = 0
-    # list comprehensions: the operators' own slots, where a map over bound `__add__`s takes half as long again
     for point, applied in _fills_by_point(fills, times_ms):
-        held, owned = number(cash), number(position)
-        values += [held + owned * close for close in closes[start:point]]
+        values += marks(cash, position, closes[start:point])
         for fill in applied:
             cash += fill.cash_change
             position += fill.position_change
         start = point
-    held, owned = number(cash), number(position)
-    values += [held + owned * close for close in closes[start:]]
+    values += marks(cash, position, closes[start:])
     return values
+
+
+def _exact_marks(least_exponent: int | None) -> Marks[Decimal]:
+    """cash + position × close, each in Decimal. Flat (position 0), that is the cash itself, digits and exponent,
+    when the cash is not 0, fits the context's digits and has an exponent of at most the position's plus the
+    closes' least (`least_exponent`, None when not known): a sum takes the smaller exponent, and 0 × close has
+    the position's plus the close's. Then the run is the one Decimal, not one made per time."""
+
+    def marks(cash: Decimal, position: Decimal, closes: Sequence[Decimal]) -> list[Decimal]:
+        if not position and least_exponent is not None and _is_its_own_flat_mark(cash, position, least_exponent):
+            return [cash] * len(closes)
+        # a list comprehension: the operators' own slots, where a map over bound `__add__`s takes half as long again
+        return [cash + position * close for close in closes]
+
+    return marks
+
+
+def _is_its_own_flat_mark(cash: Decimal, position: Decimal, least_exponent: int) -> bool:
+    cash_exponent, position_exponent = cash.as_tuple().exponent, position.as_tuple().exponent
+    return (
+        bool(cash)
+        and isinstance(cash_exponent, int)
+        and isinstance(position_exponent, int)
+        and cash_exponent <= position_exponent + least_exponent
+        and len(cash.as_tuple().digits) <= getcontext().prec
+    )
+
+
+def _float_marks(cash: Decimal, position: Decimal, closes: Sequence[float]) -> list[float]:
+    """cash + position × close in floats; flat, the cash itself (cash + 0.0 × close, for a cash that is not 0)."""
+    if not position and cash:
+        return [float(cash)] * len(closes)
+    held, owned = float(cash), float(position)
+    return [held + owned * close for close in closes]
 
 
 def _fills_by_point(fills: Sequence[LedgerFill], times_ms: Sequence[int]) -> Iterator[tuple[int, list[LedgerFill]]]:

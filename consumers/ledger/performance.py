@@ -52,7 +52,8 @@ def sharpe(returns: list[float], periods_per_year: float) -> float:
     if len(returns) < 2:
         return 0.0
     mean = sum(returns) / len(returns)
-    variance = sum([(value - mean) ** 2 for value in returns]) / (len(returns) - 1)  # a list: no generator
+    # a list, not a generator; each square a product (`** 2` goes through pow(), twice as long a bar)
+    variance = sum([(value - mean) * (value - mean) for value in returns]) / (len(returns) - 1)
     if variance <= 0:
         return 0.0
     return mean / math.sqrt(variance) * math.sqrt(periods_per_year)

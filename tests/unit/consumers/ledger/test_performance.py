@@ -27,7 +27,7 @@ def textbook_sharpe(equity: list[Decimal], bar_ms: int) -> float:
     if len(returns) < 2:
         return 0.0
     mean = sum(returns) / len(returns)
-    variance = sum((value - mean) ** 2 for value in returns) / (len(returns) - 1)
+    variance = sum((value - mean) * (value - mean) for value in returns) / (len(returns) - 1)
     return 0.0 if variance <= 0 else mean / math.sqrt(variance) * math.sqrt(MS_PER_YEAR / bar_ms)
 
 
