@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from consumers.ledger.account import AccountLedger, RoundTrip
-from consumers.ledger.equity import Account, EquityCurve, Market, equity_curve
+from consumers.ledger.equity import Account, EquityCurve, Market, Timeline, equity_curve
 from consumers.ledger.fills import LedgerFill
 
 ZERO = Decimal(0)
@@ -52,10 +52,12 @@ def build_portfolio(
     starting_cash: Mapping[Account, Decimal],
     closes: Mapping[Market, list[tuple[int, Decimal]]],
     fills: Sequence[LedgerFill],
+    timeline: Timeline | None = None,
 ) -> Portfolio:
-    """`fills` in the order they applied (bar order); `closes` each market's (open_time_ms, close) in order."""
+    """`fills` in the order they applied (bar order); `closes` each market's (open_time_ms, close) in order;
+    `timeline` made of those closes, when the caller has it already (a sweep batch's items share their run's)."""
     ledgers = ledgers_of(starting_cash, fills)
     last_close = {market: series[-1][1] for market, series in closes.items() if series}
     cash = {account: ledger.starting_cash for account, ledger in ledgers.items()}
     ordered = {account: cash[account] for account in starting_cash} | cash  # the report's order of adding up
-    return Portfolio(ledgers, last_close, equity_curve(ordered, closes, fills))
+    return Portfolio(ledgers, last_close, equity_curve(ordered, timeline or Timeline.of(closes), fills))

@@ -48,7 +48,8 @@ class MemoryBarStore:
         return series.add(bar)
 
     def window(self, stream: StreamKey, end_open_time_ms: int, length: int) -> Window | None:
-        made = self._windows.get((stream, end_open_time_ms, length))
+        key = (stream, end_open_time_ms, length)
+        made = self._windows.get(key)
         if made is not None:
             return made
         series = self._series.get(stream)
@@ -57,8 +58,12 @@ class MemoryBarStore:
         start = series.span_ending(end_open_time_ms, length)
         if start is None:
             return None
-        window = self._windows[(stream, end_open_time_ms, length)] = Window.over(series, start, start + length)
+        window = self._windows[key] = Window.over(series, start, start + length)
         return window
+
+    def newest_open_ms(self, stream: StreamKey) -> int | None:
+        series = self._series.get(stream)
+        return series.times[-1] if series is not None and series.times else None
 
     def first_complete_window(self, stream: StreamKey, first_end_ms: int, last_end_ms: int, length: int) -> int | None:
         series = self._series.get(stream)
@@ -66,12 +71,14 @@ class MemoryBarStore:
 
 
 class MemoryBook:
-    """Accounts and orders in dicts; `changed_accounts`/`changed_orders` let a persistent adapter save deltas."""
+    """Accounts and orders in dicts; with `track_changes`, `changed_accounts`/`changed_orders` let a persistent
+    adapter save deltas (a memory-only run keeps none: a set add per strategy and bar, hashing the account's key)."""
 
-    def __init__(self, starting_cash: Decimal) -> None:
+    def __init__(self, starting_cash: Decimal, *, track_changes: bool = False) -> None:
         self.starting_cash = starting_cash
         self._accounts: dict[AccountKey, Account] = {}
         self._orders: dict[str, OrderRecord] = {}
+        self._track_changes = track_changes
         self.changed_accounts: set[AccountKey] = set()
         self.changed_orders: set[str] = set()
 
@@ -93,9 +100,11 @@ class MemoryBook:
             if order.order_id in self._orders:
                 return False
             self._orders[order.order_id] = OrderRecord(order)
-            self.changed_orders.add(order.order_id)
+            if self._track_changes:
+                self.changed_orders.add(order.order_id)
         apply_decision(account, decision)
-        self.changed_accounts.add(decision.account)
+        if self._track_changes:
+            self.changed_accounts.add(decision.account)
         return True
 
     def move_cursor(self, key: AccountKey, bar_open_time_ms: int, target: Decimal) -> bool:
@@ -106,7 +115,8 @@ class MemoryBook:
         if cursor is not None and bar_open_time_ms <= cursor:
             return False
         account.decided_through_ms = bar_open_time_ms
-        self.changed_accounts.add(key)
+        if self._track_changes:
+            self.changed_accounts.add(key)
         return True
 
     def order(self, order_id: str) -> OrderRecord | None:
@@ -118,8 +128,9 @@ class MemoryBook:
         key = AccountKey(order.strategy, order.exchange, order.symbol)
         apply_placement(self.account(key), order)
         self._orders[order.order_id] = OrderRecord(order)
-        self.changed_orders.add(order.order_id)
-        self.changed_accounts.add(key)
+        if self._track_changes:
+            self.changed_orders.add(order.order_id)
+            self.changed_accounts.add(key)
         return True
 
     def settle(self, settlement: Settlement) -> bool:
@@ -132,8 +143,9 @@ class MemoryBook:
         account = self.account(AccountKey(request.strategy, request.exchange, request.symbol))
         apply_settlement(account, request, settlement)
         self._orders[settlement.order_id] = OrderRecord(request, settlement)
-        self.changed_orders.add(settlement.order_id)
-        self.changed_accounts.add(account.key)
+        if self._track_changes:
+            self.changed_orders.add(settlement.order_id)
+            self.changed_accounts.add(account.key)
         return True
 
     def begin_decisions(self, strategy: str) -> None:

@@ -82,7 +82,9 @@ class BarStore(Protocol):
     may offer `first_complete_window(stream, first_end_ms, last_end_ms, length) -> int | None`: the
     earliest open time in that range whose `window` is not None. The strategy consumer then finds the
     first decidable bar in one call instead of probing a window per candidate, which made warm-up
-    cost grow with the lookback."""
+    cost grow with the lookback. Such a store may also offer `newest_open_ms(stream) -> int | None`, the
+    open time of the newest bar it holds of the stream: a local run's consumer group reads it once per bar
+    and spares each of its strategies the probe for a later bar (`infra/local/consumer_group.py`)."""
 
     def add(self, bar: BarClosed) -> bool:
         """Keep the bar; False when that (stream, open time) is already known or too old to keep."""

@@ -87,6 +87,7 @@ class SqliteBarStore:
         # reads are the memory store's own methods: no frame of this class on the per-bar path
         self.window: Callable[[StreamKey, int, int], Window | None] = memory.window
         self.first_complete_window: Callable[[StreamKey, int, int, int], int | None] = memory.first_complete_window
+        self.newest_open_ms: Callable[[StreamKey], int | None] = memory.newest_open_ms
 
     def add(self, bar: BarClosed) -> bool:
         added = self.memory.add(bar)
@@ -215,7 +216,7 @@ class SqliteState:
             self._unlock(remove=not lock_existed)  # a refused file is left as it was found, with no lock beside it
             raise
         self.bars = SqliteBarStore(MemoryBarStore(retention_bars))
-        self.book = MemoryBook(starting_cash)
+        self.book = MemoryBook(starting_cash, track_changes=True)
         self.processed = MemoryProcessedIds(track_changes=True)
         self.kill_switch = KillSwitchReadPerCommit(SqliteKillSwitch(self._connection))
         self.reconciliations = SqliteReconciliationLog(self._connection)

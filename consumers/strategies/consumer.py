@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -12,13 +13,14 @@ from consumers.stores.transitions import moves_only_the_cursor
 from consumers.strategies.base import Strategy
 from consumers.strategies.informative import InformativeBars, InformativeStream
 from consumers.strategies.sizing import Stake
-from consumers.strategies.targets import InvalidTarget, TargetChecker
+from consumers.strategies.targets import InvalidTarget, remembering_checker
 from consumers.strategies.window import Window
 from events.dead_letters import DeadLetters
 from events.models import BarClosed, Event, OrderRequested, TargetChanged, new_order_id
 from events.streams import StreamKey
 
 log = logging.getLogger(__name__)
+NO_NEWEST = sys.maxsize  # the newest bar held not known: every later bar's window is asked for
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +40,9 @@ class StrategyConsumer:
     dead_letters: DeadLetters  # where a strategy's unusable answers go, naming the strategy, bar and value
     stake: Stake | None = None  # sized in the quote or a share of equity; None: the strategy's target is base units
     informative: tuple[InformativeStream, ...] = ()  # streams it reads but never decides on (the runtime stores them)
-    checked_target: TargetChecker = field(default_factory=TargetChecker, init=False, repr=False, compare=False)
+    checked_target: Callable[[object], Decimal] = field(
+        default_factory=remembering_checker, init=False, repr=False, compare=False
+    )
     lookback: int = field(init=False, repr=False, compare=False)  # the strategy's, read once: its params are frozen
     account_keys: dict[StreamKey, AccountKey] = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -57,10 +61,12 @@ class StrategyConsumer:
         self.bars.add(bar)
         return self.decide_bar(bar, StreamKey.of(bar))
 
-    def decide_bar(self, bar: BarClosed, stream: StreamKey) -> list[Event]:
+    def decide_bar(self, bar: BarClosed, stream: StreamKey, newest_ms: int | None = None) -> list[Event]:
         """What `bar` (of `stream`, already in the bar store) lets this strategy decide. Strategies that share a
         bar store and hear the same bars (a sweep's parameter sets) are each handed it here, with the per-bar
-        work (storing it, its stream key) done once for all of them (`infra/local/consumer_group.py`)."""
+        work (storing it, its stream key, the open time of the stream's newest bar held: `newest_ms`) done once
+        for all of them (`infra/local/consumer_group.py`). Without `newest_ms`, the store is asked for each later
+        bar's window until one is missing."""
         key = self.account_keys.get(stream)
         if key is None:
             key = self.account_keys[stream] = AccountKey(self.name, bar.exchange, bar.symbol)
@@ -92,7 +98,8 @@ class StrategyConsumer:
             candidate = found
         emitted = self._decide(key, window, account)  # one account read per decision: this one serves the first
         candidate += interval_ms
-        while (window := bars.window(stream, candidate, lookback)) is not None:
+        last_held = NO_NEWEST if newest_ms is None else newest_ms  # in order: this bar, and no later one is asked
+        while candidate <= last_held and (window := bars.window(stream, candidate, lookback)) is not None:
             # that decision changed the account: a catch-up decision (a bar that came early) reads it again
             emitted += self._decide(key, window, self.book.account(key))
             candidate += interval_ms
@@ -112,8 +119,13 @@ class StrategyConsumer:
                 target = stake.target(units, previous_target, account, bar.close)
         except Exception as error:
             target = self._refuse(error, bar, previous_target)
-        wanted = target - (account.position + account.pending)
-        order = None if not wanted or target == account.refused_target else _order(self.name, bar, wanted, target)
+        # what it holds and has ordered, only compared with the target here: the position itself while nothing is
+        # pending (most bars), and no subtraction unless they differ (a nonzero difference never rounds to 0)
+        held = account.position + account.pending if account.pending else account.position
+        if target == held or target == account.refused_target:  # noqa: PLR1714 (no tuple made per strategy-bar)
+            order = None
+        else:  # wanted, exactly as it always was: target − (position + pending)
+            order = _order(self.name, bar, target - (account.position + account.pending), target)
         if moves_only_the_cursor(account, target, order):  # most bars: nothing to record but how far it decided
             self.book.move_cursor(key, bar.open_time_ms, target)  # nothing to emit, whether or not it moved it
             return []

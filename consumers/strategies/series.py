@@ -209,7 +209,8 @@ class BarSeries:
 
     def span_ending(self, end_open_time_ms: int, length: int) -> int | None:
         """Where the `length` consecutive bars ending at that open time start, or None if any is missing."""
-        end = self.position_of(end_open_time_ms)
+        times = self.times
+        end = len(times) - 1 if times and times[-1] == end_open_time_ms else self.position_of(end_open_time_ms)
         if end is None:
             return None
         start = end - length + 1
@@ -266,13 +267,16 @@ class BarSeries:
         return means
 
     def mean_close(self, start: int, stop: int) -> Decimal:
-        return self.close_sum(start, stop) / (stop - start)
+        sums = (self._close_sums or self._sum_closes()).sums  # one call less than close_sum: asked per bar and n
+        return EXACT.subtract(sums[stop], sums[start]) / (stop - start)
 
     def close_sum(self, start: int, stop: int) -> Decimal:
-        sums = self._close_sums
-        if sums is None:
-            sums = self._close_sums = RunningSums(_close, self.bars)
-        return EXACT.subtract(sums.sums[stop], sums.sums[start])
+        sums = (self._close_sums or self._sum_closes()).sums
+        return EXACT.subtract(sums[stop], sums[start])
+
+    def _sum_closes(self) -> RunningSums:
+        self._close_sums = RunningSums(_close, self.bars)
+        return self._close_sums
 
     def highest_high(self, start: int, stop: int) -> Decimal:
         if self._highest is None:

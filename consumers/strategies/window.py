@@ -59,9 +59,15 @@ class Window:
 
     @classmethod
     def over(cls, series: BarSeries, start: int, stop: int) -> Window:
-        """The bars at positions [start, stop) of `series`, without copying them."""
+        """The bars at positions [start, stop) of `series`, without copying them (`_bind`'s fields, set here: a
+        store makes a window per bar and lookback)."""
         window = cls.__new__(cls)
-        window._bind(series, start, stop)
+        window._series = series
+        window._start = series.trimmed + start
+        window._length = stop - start
+        window._reordered = series.reordered
+        window.last = series.bars[stop - 1]
+        window._means = series.means_ending(stop)
         return window
 
     def _bind(self, series: BarSeries, start: int, stop: int) -> None:

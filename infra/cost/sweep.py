@@ -18,12 +18,12 @@ from decimal import Decimal
 from infra.cost.model import DEFAULT_REGION, Line, load_prices
 
 # measured (tests/performance/bench_sweep_lambda.py, a child's batch of 20 sma_cross sets on 94,640 BTC/USDT 1m
-# bars): ~103,000 strategy-bars per CPU second (a 95-set batch shares more: ~130,000, README Research), and
-# 0.5 ms per item for its strategy, sub-account and report
-STRATEGY_BARS_PER_CPU_S = Decimal(103_000)
+# bars, quiet machine, 2026-12-06): 214,000-224,000 strategy-bars per CPU second, rounded down (a 95-set batch
+# shares more: ~300,000, README Research), and 0.5 ms per item for its strategy, sub-account and report
+STRATEGY_BARS_PER_CPU_S = Decimal(210_000)
 ITEM_START_S = Decimal("0.0005")
-# measured: reading a child's bars from Parquet into bars, 5.6 µs a bar (the same bench)
-READ_S_PER_BAR = Decimal("0.000006")
+# measured: reading a child's bars from Parquet into bars, 8.3-10.2 µs a bar (the same bench), rounded up
+READ_S_PER_BAR = Decimal("0.000010")
 COLD_START_S = Decimal(2)  # the Lambda's Python start and imports, generous
 CHILD_TARGET_S = Decimal(60)  # what a child is sized to run
 MAX_CONCURRENCY = 1000  # the Distributed Map's; Lambda's default concurrent executions per account and region

@@ -34,10 +34,13 @@ class ConsumerGroup:
     def on_bar(self, bar: BarClosed) -> list[Event]:
         self.bars.add(bar)
         stream = StreamKey.of(bar)
+        # nothing stores a bar while the group decides: the newest held is read once, for every strategy
+        newest_open_ms = getattr(self.bars, "newest_open_ms", None)
+        newest_ms = None if newest_open_ms is None else newest_open_ms(stream)
         emitted: list[Event] = []
         for consumer in self.consumers:
             try:
-                emitted += consumer.decide_bar(bar, stream)
+                emitted += consumer.decide_bar(bar, stream, newest_ms)
             except Exception as error:  # as the bus does for a consumer subscribed alone: that delivery only
                 dead_letter_delivery(self.dead_letters, consumer.name, wrap(bar, bar.closed_at), error)
         return emitted

@@ -33,7 +33,7 @@ def summarize(run: FinishedRun, portfolio: Portfolio) -> dict[str, Any]:
     final = equity[-1] if equity else starting
     pnl = final - starting
     capital = sum((ledger.starting_cash for ledger in ledgers if ledger.fills), ZERO)
-    book_risk = _risk(equity, starting - capital, run.timeframe)
+    book_risk = _risk(equity, portfolio.curve.floats, starting - capital, run.timeframe)
     return {
         "starting_equity": str(starting),
         "capital": str(capital),
@@ -65,12 +65,14 @@ def _pct(amount: Decimal, base: Decimal) -> float:
     return round(float(amount / base * 100), 4) if base else 0.0
 
 
-def _risk(equity: list[Decimal], idle_cash: Decimal, timeframe: str) -> dict[str, Any]:
+def _risk(equity: list[Decimal], floats: list[float], idle_cash: Decimal, timeframe: str) -> dict[str, Any]:
     """Drawdown, Sharpe and Sortino of the equity of the sub-accounts that traded (the idle ones' cash, which
-    never moves, taken out, so it dilutes nothing), annualised by the bars of `timeframe` a year holds."""
+    never moves, taken out, so it dilutes nothing), annualised by the bars of `timeframe` a year holds. `floats`:
+    the same equity in float arithmetic, that the per-bar returns are taken of."""
     used = [value - idle_cash for value in equity] if idle_cash else equity
+    used_floats = list(map(float(idle_cash).__rsub__, floats)) if idle_cash else floats
     moved = moved_indices(used)
-    returns = bar_returns(used, moved)
+    returns = bar_returns(used, used_floats)
     periods = periods_per_year(timeframe)
     return {
         "max_drawdown": str(max_drawdown(used, moved)),
@@ -164,7 +166,7 @@ def _risk_of(
     book_idle_cash, risk = book_risk
     if curve is portfolio.curve.equity and idle_cash == book_idle_cash:
         return risk
-    return _risk(curve, idle_cash, timeframe)
+    return _risk(curve, portfolio.curve.floats_by_strategy.get(strategy, []), idle_cash, timeframe)
 
 
 def write_summary_json(summary: dict[str, Any], path: Path) -> None:

@@ -4,6 +4,7 @@ exchange's clientOrderId) and each commission in the asset it was paid in, so an
 from __future__ import annotations
 
 import csv
+import io
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,14 +20,20 @@ def iso_utc(epoch_ms: int) -> str:
 
 
 def write_trades_csv(fills: list[OrderFilled], path: Path) -> None:
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(COLUMNS)
-        for fill in fills:
-            fee, fee_asset = fee_paid(fill)
-            time = iso_utc(fill.bar_open_time_ms)
-            row = [time, fill.strategy, fill.symbol, fill.side, fill.qty, fill.price, fee, fee_asset]
-            writer.writerow([*row, quote_fee(fill), fill.order_id])
+    path.write_bytes(trades_csv(fills))
+
+
+def trades_csv(fills: list[OrderFilled]) -> bytes:
+    """The file's bytes (UTF-8, CRLF rows as the csv module writes them)."""
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(COLUMNS)
+    for fill in fills:
+        fee, fee_asset = fee_paid(fill)
+        time = iso_utc(fill.bar_open_time_ms)
+        row = [time, fill.strategy, fill.symbol, fill.side, fill.qty, fill.price, fee, fee_asset]
+        writer.writerow([*row, quote_fee(fill), fill.order_id])
+    return text.getvalue().encode()
 
 
 def fee_paid(fill: OrderFilled) -> tuple[str, str]:

@@ -11,22 +11,25 @@ from __future__ import annotations
 import hashlib
 import traceback
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
 
+from consumers.ledger.equity import Timeline
 from consumers.ledger.portfolio import build_portfolio
 from events.dead_letters import DeadLetterList
 from events.models import BarClosed, OrderFilled, OrderRejected, new_order_id
 from events.trusted import trusted_model
 from infra.config import StdsConfig, StrategyLine
 from infra.local.collector import RunCollector
+from infra.local.gc_settings import collecting_rarely
 from infra.local.runtime import LocalRuntime
 from infra.local.stores import memory_stores
 from infra.report.finished_run import FinishedRun
 from infra.report.summary import summarize
+from infra.report.trades import trades_csv
 from infra.research.grid import ParamSet
 from infra.research.windows import Span
 from infra.strategy_loader import load_strategies, retention_for
@@ -61,7 +64,13 @@ class ItemOutcome:
     fills: list[OrderFilled]  # trades.csv's rows
     error: str | None = None
     equity: tuple[list[int], list[Any]] | None = None  # (bar times, equity), when asked for
-    trades_csv: bytes | None = None  # trades.csv as a sweep Lambda wrote it (then `fills` is empty)
+    trades_csv: bytes | None = None  # trades.csv as a worker or a sweep Lambda wrote it (then `fills` is empty)
+
+    def with_trades_written(self) -> ItemOutcome:
+        """`fills` as trades.csv's bytes: what a batch of a local sweep hands back. A worker process writes them in
+        parallel, rather than the parent, and bytes pickle in 1% of the time the fills took (95 items: 1.4 s, and
+        0.9 s to unpickle)."""
+        return replace(self, fills=[], trades_csv=trades_csv(self.fills))
 
 
 @dataclass(frozen=True)
@@ -82,7 +91,8 @@ def run_items(
 ) -> list[ItemOutcome]:
     """Run items of one span together; if that fails, each alone, so one failing item fails by itself."""
     try:
-        return _run_together(bars, line, items, keep_equity)
+        with collecting_rarely():
+            return _run_together(bars, line, items, keep_equity)
     except Exception as error:
         if len(items) == 1:
             return [_failed(items[0], error)]
@@ -114,8 +124,11 @@ def _run_together(
         starting_cash=config.paper.starting_cash, accounts=accounts, elapsed_s=0.0, dead_letters=0, gaps=0
     )
     by_strategy = _by_strategy(run)
+    timeline = Timeline.of(run.closes)  # every item's report marks the same bars
     return [
-        _outcome(item, _item_run(run, by_strategy.get(name, ([], [])), name, line.name, dead_letters), keep_equity)
+        _outcome(
+            item, _item_run(run, by_strategy.get(name, ([], [])), name, line.name, dead_letters), timeline, keep_equity
+        )
         for name, item in names.items()
     ]
 
@@ -165,9 +178,9 @@ def _renamed(event: Settlement, strategy: str) -> Settlement:
     return trusted_model(type(event), renamed, event.model_fields_set | RENAMED_FIELDS)
 
 
-def _outcome(item: SweepItem, run: FinishedRun, keep_equity: bool) -> ItemOutcome:
+def _outcome(item: SweepItem, run: FinishedRun, timeline: Timeline, keep_equity: bool) -> ItemOutcome:
     # as write_report makes a replay's summary.json: the same ledger, its round trips and trade statistics
-    portfolio = build_portfolio(run.starting_cash_by_account(), run.closes, run.fills)
+    portfolio = build_portfolio(run.starting_cash_by_account(), run.closes, run.fills, timeline)
     summary = {key: value for key, value in summarize(run, portfolio).items() if key not in TIMING}
     equity = (portfolio.curve.times_ms, portfolio.curve.equity) if keep_equity else None
     return ItemOutcome(item.key, summary, run.fills, equity=equity)

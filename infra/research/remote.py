@@ -172,10 +172,8 @@ def run_batch(s3: S3, place: SweepPlace, documents: Iterable[dict[str, Any]]) ->
 
 def _keep(s3: S3, place: SweepPlace, outcome: ItemOutcome) -> None:
     """The trades before the summary: an item is done once its summary exists (as in the local folder)."""
-    from infra.report.trades import write_trades_csv
+    from infra.report.trades import trades_csv
 
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "trades.csv"
-        write_trades_csv(outcome.fills, path)
-        s3.put_object(Bucket=place.bucket, Key=place.key(ITEMS, f"{outcome.key}.trades.csv"), Body=path.read_bytes())
+    body = trades_csv(outcome.fills)
+    s3.put_object(Bucket=place.bucket, Key=place.key(ITEMS, f"{outcome.key}.trades.csv"), Body=body)
     s3.put_object(Bucket=place.bucket, Key=place.key(ITEMS, f"{outcome.key}.json"), Body=orjson.dumps(outcome.summary))

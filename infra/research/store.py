@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from infra.report.trades import write_trades_csv
+from infra.report.trades import trades_csv
 from infra.research.items import ItemOutcome
 
 DEFINITION = "sweep.json"
@@ -53,10 +53,7 @@ class SweepStore:
             return
         trades = self.trades_path(outcome.key)
         partial = trades.with_suffix(".csv.partial")
-        if outcome.trades_csv is not None:
-            partial.write_bytes(outcome.trades_csv)
-        else:
-            write_trades_csv(outcome.fills, partial)
+        partial.write_bytes(outcome.trades_csv if outcome.trades_csv is not None else trades_csv(outcome.fills))
         os.replace(partial, trades)
         _write_atomically(self.items / f"{outcome.key}.json", orjson.dumps(outcome.summary))
 

@@ -13,6 +13,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass
 
 from events.models import BarClosed
+from infra.local.gc_settings import collecting_rarely
 from infra.research.items import ItemOutcome, SweepItem, SweepLine, run_items
 from infra.research.windows import Span
 
@@ -43,21 +44,17 @@ def default_workers() -> int:
 
 
 def batches(items: Sequence[SweepItem], *, workers: int, batch: int) -> list[list[SweepItem]]:
-    """Items grouped by span, each span's items cut into batches of at most `batch`, as many batches as a multiple
+    """Items grouped by span, each span's items dealt into batches of at most `batch`, as many batches as a multiple
     of `workers` and of even sizes, so that the workers finish together (95 items on 2 workers with batches of
-    up to 32: 24, 24, 24 and 23, not 32, 32 and 31)."""
+    up to 32: 24, 24, 24 and 23, not 32, 32 and 31). Dealt, not cut: neighbouring sets cost alike (a grid's
+    shortest fast SMAs trade most), so each batch takes every `count`-th item, a share of each kind."""
     by_span: dict[Span, list[SweepItem]] = {}
     for item in items:
         by_span.setdefault(item.span, []).append(item)
     cut: list[list[SweepItem]] = []
     for span_items in by_span.values():
         count = min(len(span_items), workers * math.ceil(len(span_items) / (workers * batch)))
-        size, larger = divmod(len(span_items), count)
-        start = 0
-        for index in range(count):
-            stop = start + size + (index < larger)
-            cut.append(span_items[start:stop])
-            start = stop
+        cut += [span_items[index::count] for index in range(count)]
     return cut
 
 
@@ -74,7 +71,7 @@ def run_all(
     work = batches(items, workers=workers, batch=batch)
     if workers <= 1 or len(work) <= 1:
         for chunk in work:
-            on_done(run_items(bars.within(chunk[0].span), line, chunk))
+            on_done(_run_batch_of(bars, line, chunk))
         return
     for outcomes in _in_parallel(bars, line, work, workers):
         on_done(outcomes)
@@ -84,7 +81,12 @@ def _in_parallel(bars: Bars, line: SweepLine, work: list[list[SweepItem]], worke
     # fork hands each worker the parent's bars as they are in memory; elsewhere they are pickled once per worker
     method = "fork" if sys.platform == "linux" else "spawn"
     context = multiprocessing.get_context(method)
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start, initargs=(bars, line)) as pool:
+    # frozen before forking: a collection in a worker would write into every inherited object it walks, copying the
+    # pages of the bars that fork shares
+    with (
+        collecting_rarely(),
+        ProcessPoolExecutor(workers, mp_context=context, initializer=_start, initargs=(bars, line)) as pool,
+    ):
         queued = list(reversed(work))
         running: set[Future[list[ItemOutcome]]] = set()
         while queued or running:
@@ -106,4 +108,9 @@ def _start(bars: Bars, line: SweepLine) -> None:
 
 def _run_batch(chunk: list[SweepItem]) -> list[ItemOutcome]:
     assert _worker_bars is not None and _worker_line is not None
-    return run_items(_worker_bars.within(chunk[0].span), _worker_line, chunk)
+    return _run_batch_of(_worker_bars, _worker_line, chunk)
+
+
+def _run_batch_of(bars: Bars, line: SweepLine, chunk: list[SweepItem]) -> list[ItemOutcome]:
+    """A batch's outcomes with their trades.csv written, in the process that ran them (a worker: in parallel)."""
+    return [outcome.with_trades_written() for outcome in run_items(bars.within(chunk[0].span), line, chunk)]

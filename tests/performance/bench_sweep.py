@@ -34,6 +34,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bars", type=int, help="only the first N bars (default all 94,640)")
     parser.add_argument("--workers", type=int, default=default_workers(), help="the N of 'N workers'")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="1 worker then N workers, this many times in turn: medians are quoted"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)  # the two BTCUSDT files are a year apart: one known gap
 
@@ -62,14 +65,28 @@ def main() -> None:
         f"{args.workers} workers started (forked with the bars) and each ran one item of one bar: {workers_ms:.0f} ms"
     )
 
-    one = _timed(bars, sweep_line, items, workers=1)
-    _show("1 worker", one, len(items) * len(bars.bars))
-    many = _timed(bars, sweep_line, items, workers=args.workers)
-    _show(f"{args.workers} workers", many, len(items) * len(bars.bars))
+    strategy_bars = len(items) * len(bars.bars)
+    ones, manys = [], []
+    for round_number in range(1, args.rounds + 1):  # in turn, so a drift in the machine's speed moves both alike
+        ones.append(_timed(bars, sweep_line, items, workers=1))
+        manys.append(_timed(bars, sweep_line, items, workers=args.workers))
+        _show(f"round {round_number}: 1 worker", ones[-1], strategy_bars)
+        _show(f"round {round_number}: {args.workers} workers", manys[-1], strategy_bars)
+    one, many = _median(ones), _median(manys)
+    print(f"median of {args.rounds} rounds:")
+    _show("1 worker", one, strategy_bars)
+    _show(f"{args.workers} workers", many, strategy_bars)
     print(
-        f"{args.workers} workers ÷ ({args.workers} × 1 worker): {one[0] / many[0] / args.workers:.2f} "
+        f"{args.workers} workers ÷ ({args.workers} × 1 worker): {one[0] / many[0] / args.workers:.2f} of the medians, "
+        f"{min(o[0] / m[0] for o, m in zip(ones, manys, strict=True)) / args.workers:.2f}–"
+        f"{max(o[0] / m[0] for o, m in zip(ones, manys, strict=True)) / args.workers:.2f} round by round "
         f"(load average {os.getloadavg()[0]:.1f} at the end; other processes share these cores)"
     )
+
+
+def _median(timings: list[tuple[float, float]]) -> tuple[float, float]:
+    """The (wall, CPU) of the median wall time."""
+    return sorted(timings)[len(timings) // 2]
 
 
 def _timed(bars: Bars, line: SweepLine, items: list[SweepItem], *, workers: int) -> tuple[float, float]:
@@ -87,7 +104,7 @@ def _timed(bars: Bars, line: SweepLine, items: list[SweepItem], *, workers: int)
 def _show(label: str, timing: tuple[float, float], strategy_bars: int) -> None:
     wall, cpu = timing
     print(
-        f"{label:<10} {strategy_bars / wall:>10,.0f} strategy-bars/s  ({wall:.1f} s wall, {cpu:.1f} s CPU: "
+        f"{label:<22} {strategy_bars / wall:>10,.0f} strategy-bars/s  ({wall:.1f} s wall, {cpu:.1f} s CPU: "
         f"{strategy_bars / cpu:,.0f} per CPU second)"
     )
 

@@ -179,7 +179,7 @@ def test_the_sns_variant_bills_publishes_instead_of_events_and_has_no_archive() 
 
 
 def test_a_sweep_is_priced_from_the_measured_cpu_time_of_an_item() -> None:
-    from infra.cost.sweep import ITEM_START_S, STRATEGY_BARS_PER_CPU_S, sweep_estimate, sweep_prices
+    from infra.cost.sweep import ITEM_START_S, READ_S_PER_BAR, STRATEGY_BARS_PER_CPU_S, sweep_estimate, sweep_prices
 
     prices = sweep_prices("us-east-1")
     estimate = sweep_estimate(1000, 525_600, prices)  # 1,000 sets × a year of 1m bars
@@ -190,7 +190,7 @@ def test_a_sweep_is_priced_from_the_measured_cpu_time_of_an_item() -> None:
     assert estimate.child_s < 70 and estimate.wall_s == estimate.child_s  # one wave: the children run at once
     compute = next(line for line in estimate.lines if line.item == "Lambda compute")
     assert compute.usd == (
-        (estimate.children * (Decimal(2) + Decimal(525_600) * Decimal("0.000006")) + 1000 * estimate.item_s)
+        (estimate.children * (Decimal(2) + Decimal(525_600) * READ_S_PER_BAR) + 1000 * estimate.item_s)
         * Decimal(1769)
         / 1024
         * prices.lambda_gb_second

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import heapq
 import io
+import math
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterable
@@ -17,7 +18,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from consumers.ledger.equity import EquityCurve, equity_curve
+from consumers.ledger.equity import EquityCurve, Timeline, equity_curve
 from events.models import OrderFilled
 from infra.report.equity import write_equity_csv
 from infra.report.finished_run import FinishedRun
@@ -73,7 +74,7 @@ def _mark(
 
 
 def curve_of(record: FinishedRun) -> EquityCurve:
-    return equity_curve(record.starting_cash_by_account(), record.closes, record.fills)
+    return equity_curve(record.starting_cash_by_account(), Timeline.of(record.closes), record.fills)
 
 
 def exactly(curve: EquityCurve) -> list[tuple[int, str, dict[str, str]]]:
@@ -137,6 +138,20 @@ def records(draw: st.DrawFn) -> FinishedRun:
     )
 
 
+def assert_the_floats_are_the_curve_to_a_floats_precision(curve: EquityCurve, record: FinishedRun) -> None:
+    """What the per-bar returns are taken of: each value within a float's rounding of the exact one, scaled by the
+    largest term marked (cash, or position × close, of every account)."""
+    accounts = len(record.starting_cash_by_account())
+    cash = accounts * abs(record.starting_cash) + sum(abs(fill.cash_change) for fill in record.fills)
+    positions = sum(abs(fill.position_change) for fill in record.fills)
+    largest_close = max((close for closes in record.closes.values() for _, close in closes), default=ZERO)
+    tolerance = 1e-12 * float(cash + positions * largest_close)
+    assert all(math.isclose(f, float(e), abs_tol=tolerance) for f, e in zip(curve.floats, curve.equity, strict=True))
+    for strategy, values in curve.by_strategy.items():
+        floats = curve.floats_by_strategy[strategy]
+        assert all(math.isclose(f, float(e), abs_tol=tolerance) for f, e in zip(floats, values, strict=True))
+
+
 def written_by_csv_writer(points: list[Marked]) -> bytes:
     text = io.StringIO(newline="")
     writer = csv.writer(text)
@@ -151,6 +166,7 @@ def written_by_csv_writer(points: list[Marked]) -> bytes:
 def test_the_curve_and_its_csv_are_the_book_marked_bar_by_bar(record: FinishedRun) -> None:
     curve, points = curve_of(record), marked_bar_by_bar(record)
     assert exactly(curve) == exactly_marked(points)
+    assert_the_floats_are_the_curve_to_a_floats_precision(curve, record)
     with tempfile.TemporaryDirectory() as folder:
         write_equity_csv(curve, Path(folder) / "equity.csv")
         assert (Path(folder) / "equity.csv").read_bytes() == written_by_csv_writer(points)
@@ -178,3 +194,48 @@ def test_equity_csv_writes_each_decimal_as_it_is(tmp_path: Path) -> None:
     assert (tmp_path / "equity.csv").read_bytes() == (
         b"time,equity\r\n1970-01-01T00:00:00Z,100000.0\r\n1970-01-01T00:01:00Z,100000.00\r\n"
     )
+
+
+@st.composite
+def round_trips(draw: st.DrawFn) -> FinishedRun:
+    """One account that buys and later sells the same quantity, trip after trip, so its position is exactly 0
+    between trips (0E-8, 0.00, ...) while its cash carries every fee's decimals: the flat runs a marked curve takes
+    as the cash itself when the exponents allow."""
+    market = MARKETS[0]
+    closes = [(minute * MINUTE, draw(amounts | long_amounts)) for minute in range(draw(st.integers(1, 12)))]
+    fills = []
+    for number in range(draw(st.integers(0, 4))):
+        opened, closed = sorted(draw(st.tuples(st.integers(0, 12), st.integers(0, 12))))
+        qty = draw(amounts.filter(bool))
+        fee = draw(st.sampled_from([ZERO, Decimal("0.001"), Decimal("0.0000012345678")]))
+        for side, minute in (("buy", opened), ("sell", closed)):
+            fills.append(
+                OrderFilled(
+                    order_id=f"{side}{number}",
+                    strategy="sma",
+                    exchange=market[0],
+                    symbol=market[1],
+                    side=side,
+                    qty=qty,
+                    bar_open_time_ms=minute * MINUTE,
+                    price=draw(amounts.filter(bool)),
+                    fee=fee,
+                )
+            )
+    return FinishedRun(
+        starting_cash=draw(st.sampled_from([Decimal("100000"), Decimal("1E+5"), Decimal("0.00"), Decimal("-0")])),
+        accounts=[("sma", *market)],
+        closes={market: closes},
+        fills=sorted(fills, key=lambda fill: fill.bar_open_time_ms),
+        rejects=[],
+        bars=len(closes),
+        elapsed_s=1.0,
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(round_trips())
+def test_flat_runs_between_round_trips_are_the_book_marked_bar_by_bar(record: FinishedRun) -> None:
+    curve = curve_of(record)
+    assert exactly(curve) == exactly_marked(marked_bar_by_bar(record))
+    assert_the_floats_are_the_curve_to_a_floats_precision(curve, record)

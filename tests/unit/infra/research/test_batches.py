@@ -1,4 +1,5 @@
-"""How a sweep's items are cut into batches for the workers: by span, even, never above the batch size."""
+"""How a sweep's items are dealt into batches for the workers: by span, even, never above the batch size, each batch
+every count-th item of its span (neighbouring sets cost alike)."""
 
 from __future__ import annotations
 
@@ -25,11 +26,19 @@ def test_95_items_on_2_workers_are_four_even_batches() -> None:
     assert [len(b) for b in batches(items_on([3]), workers=8, batch=32)] == [1, 1, 1]
 
 
+def test_each_batch_takes_every_count_th_item() -> None:
+    cut = batches(items_on([7]), workers=2, batch=4)
+    assert [[item.set_index for item in part] for part in cut] == [[0, 2, 4, 6], [1, 3, 5]]
+
+
 @given(st.lists(st.integers(1, 60), min_size=1, max_size=4), st.integers(1, 8), st.integers(1, 40))
-def test_every_item_once_in_order_one_span_a_batch_none_too_big(spans: list[int], workers: int, batch: int) -> None:
+def test_every_item_once_one_span_a_batch_none_too_big(spans: list[int], workers: int, batch: int) -> None:
     items = items_on(spans)
     cut = batches(items, workers=workers, batch=batch)
-    assert [item for part in cut for item in part] == items
+    assert sorted((item.span.start_ms, item.set_index) for part in cut for item in part) == [
+        (item.span.start_ms, item.set_index) for item in items
+    ]
+    assert all(part == sorted(part, key=lambda item: item.set_index) for part in cut)  # in order within a batch
     assert all(len({item.span for item in part}) == 1 for part in cut)
     assert all(0 < len(part) <= batch for part in cut)
     for number, count in enumerate(spans):
