@@ -46,6 +46,7 @@ class Timeline:
     closes: dict[Market, list[Decimal]]
     floats: dict[Market, list[float]]
     least_exponents: dict[Market, int]  # each market's smallest close exponent (Decimal('84000.12'): -2)
+    last_close: dict[Market, Decimal]  # each market's last close, of the markets that had a bar
 
     @classmethod
     def of(cls, series: Mapping[Market, list[tuple[int, Decimal]]]) -> Timeline:
@@ -58,7 +59,9 @@ class Timeline:
             times_ms = [time_ms for time_ms, _ in groupby(heapq.merge(*bar_times.values()))]
             closes = {market: _filled_forward(bars, times_ms) for market, bars in series.items()}
         floats = {market: list(map(float, column)) for market, column in closes.items()}
-        return cls(times_ms, closes, floats, {market: _least_exponent(column) for market, column in closes.items()})
+        least_exponents = {market: _least_exponent(column) for market, column in closes.items()}
+        last_close = {market: bars[-1][1] for market, bars in series.items() if bars}
+        return cls(times_ms, closes, floats, least_exponents, last_close)
 
 
 def _least_exponent(closes: list[Decimal]) -> int:
@@ -92,7 +95,7 @@ def equity_curve(
     }
     strategy_floats = {strategy: _floats_added_up(columns, size) for strategy, columns in floats_by_strategy.items()}
     if len(strategies) == 1:  # a strategy's column is ZERO + …, and ZERO + (ZERO + x) is ZERO + x, exponent included
-        ((equity, floats),) = zip(strategies.values(), strategy_floats.values(), strict=True)
+        ((equity,), (floats,)) = strategies.values(), strategy_floats.values()
         return EquityCurve(timeline.times_ms, equity, strategies, floats, strategy_floats)
     return EquityCurve(
         timeline.times_ms,

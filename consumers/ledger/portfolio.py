@@ -49,15 +49,11 @@ def ledgers_of(starting_cash: Mapping[Account, Decimal], fills: Sequence[LedgerF
 
 
 def build_portfolio(
-    starting_cash: Mapping[Account, Decimal],
-    closes: Mapping[Market, list[tuple[int, Decimal]]],
-    fills: Sequence[LedgerFill],
-    timeline: Timeline | None = None,
+    starting_cash: Mapping[Account, Decimal], timeline: Timeline, fills: Sequence[LedgerFill]
 ) -> Portfolio:
-    """`fills` in the order they applied (bar order); `closes` each market's (open_time_ms, close) in order;
-    `timeline` made of those closes, when the caller has it already (a sweep batch's items share their run's)."""
+    """`fills` in the order they applied (bar order); `timeline` the run's closes (`Timeline.of`: a sweep batch's
+    items share their run's)."""
     ledgers = ledgers_of(starting_cash, fills)
-    last_close = {market: series[-1][1] for market, series in closes.items() if series}
     cash = {account: ledger.starting_cash for account, ledger in ledgers.items()}
     ordered = {account: cash[account] for account in starting_cash} | cash  # the report's order of adding up
-    return Portfolio(ledgers, last_close, equity_curve(ordered, timeline or Timeline.of(closes), fills))
+    return Portfolio(ledgers, timeline.last_close, equity_curve(ordered, timeline, fills))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from consumers.ledger.equity import Timeline
 from consumers.ledger.portfolio import build_portfolio
 from infra.report.equity import write_equity_csv
 from infra.report.finished_run import FinishedRun
@@ -14,7 +15,7 @@ from infra.report.trades import write_trades_csv
 
 def write_report(run: FinishedRun, out_dir: Path, *, chart: bool = True) -> dict[str, Any]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    portfolio = build_portfolio(run.starting_cash_by_account(), run.closes, run.fills)
+    portfolio = build_portfolio(run.starting_cash_by_account(), Timeline.of(run.closes), run.fills)
     summary = summarize(run, portfolio)
     write_trades_csv(run.fills, out_dir / "trades.csv")
     write_equity_csv(portfolio.curve, out_dir / "equity.csv")

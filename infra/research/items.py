@@ -180,7 +180,7 @@ def _renamed(event: Settlement, strategy: str) -> Settlement:
 
 def _outcome(item: SweepItem, run: FinishedRun, timeline: Timeline, keep_equity: bool) -> ItemOutcome:
     # as write_report makes a replay's summary.json: the same ledger, its round trips and trade statistics
-    portfolio = build_portfolio(run.starting_cash_by_account(), run.closes, run.fills, timeline)
+    portfolio = build_portfolio(run.starting_cash_by_account(), timeline, run.fills)
     summary = {key: value for key, value in summarize(run, portfolio).items() if key not in TIMING}
     equity = (portfolio.curve.times_ms, portfolio.curve.equity) if keep_equity else None
     return ItemOutcome(item.key, summary, run.fills, equity=equity)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from matplotlib.colors import to_hex
 
+from consumers.ledger.equity import Timeline
 from consumers.ledger.portfolio import Portfolio, build_portfolio
 from events.models import OrderFilled
 from infra.report.chart import draw_chart, write_chart
@@ -51,7 +52,7 @@ def many_markets(symbols: int = 94, minutes: int = 120) -> FinishedRun:
 
 
 def portfolio_of(record: FinishedRun) -> Portfolio:
-    return build_portfolio(record.starting_cash_by_account(), record.closes, record.fills)
+    return build_portfolio(record.starting_cash_by_account(), Timeline.of(record.closes), record.fills)
 
 
 def test_many_markets_give_strategy_returns_and_earnings_with_legends_off_the_plots(tmp_path: Path) -> None:

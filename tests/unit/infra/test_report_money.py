@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from consumers.ledger.equity import Timeline
 from consumers.ledger.portfolio import build_portfolio
 from events.models import OrderFilled
 from infra.cli.options import print_summary
@@ -42,7 +43,7 @@ def summary_for(symbol: str) -> dict[str, object]:
     run = FinishedRun(
         Decimal(10_000), [("sma", "binance", symbol)], closes, fills, [], len(CLOSES), 1.0, timeframe="1m"
     )
-    return summarize(run, build_portfolio(run.starting_cash_by_account(), run.closes, run.fills))
+    return summarize(run, build_portfolio(run.starting_cash_by_account(), Timeline.of(run.closes), run.fills))
 
 
 def test_the_reported_example_is_shown_in_cents() -> None:

@@ -7,6 +7,7 @@ import math
 from dataclasses import replace
 from decimal import Decimal
 
+from consumers.ledger.equity import Timeline
 from consumers.ledger.portfolio import build_portfolio
 from events.models import OrderFilled
 from infra.report.finished_run import FinishedRun
@@ -27,7 +28,7 @@ def record(step_ms: int, timeframe: str) -> FinishedRun:
 
 
 def summary_of(run: FinishedRun) -> dict[str, object]:
-    return summarize(run, build_portfolio(run.starting_cash_by_account(), run.closes, run.fills))
+    return summarize(run, build_portfolio(run.starting_cash_by_account(), Timeline.of(run.closes), run.fills))
 
 
 def test_the_return_is_on_the_capital_of_the_sub_accounts_that_traded() -> None:

@@ -11,6 +11,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from consumers.ledger.equity import Timeline
 from consumers.ledger.portfolio import build_portfolio
 from events.dead_letters import DeadLetterList
 from events.local_bus import LocalBus
@@ -72,7 +73,7 @@ def _report(collector: RunCollector, earlier: list[OrderFilled]) -> tuple[object
     record = collector.finish(
         starting_cash=Decimal(1000), accounts=accounts, elapsed_s=1.0, dead_letters=0, gaps=0, earlier_fills=earlier
     )
-    portfolio = build_portfolio(record.starting_cash_by_account(), record.closes, record.fills)
+    portfolio = build_portfolio(record.starting_cash_by_account(), Timeline.of(record.closes), record.fills)
     ledgers = [
         (ledger.cash, ledger.position, ledger.realised, ledger.fees_by_asset, ledger.round_trips)
         for ledger in portfolio.accounts.values()
